@@ -1,0 +1,307 @@
+//! Accounts and sessions: `auth/*` bodies.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::validate::{is_plausible_email, FieldErrors, Validate};
+use crate::wire_enum;
+
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_NAME: usize = 100;
+pub const MIN_PASSWORD: usize = 8;
+/// Argon2 cost grows with input; an upper bound keeps a login from being a denial of service.
+pub const MAX_PASSWORD: usize = 128;
+/// Refresh tokens are 43 base64url characters; anything much longer is not ours.
+pub const MAX_TOKEN: usize = 512;
+
+wire_enum! {
+    /// What a user is in the system.
+    Role {
+        Survivor = "survivor" / "Survivor",
+        Provider = "provider" / "Service provider",
+        Dispatcher = "dispatcher" / "Dispatcher",
+        Admin = "admin" / "Administrator",
+    }
+}
+
+wire_enum! {
+    /// The kind of help a provider gives.
+    ProviderType {
+        Healthcare = "healthcare" / "Healthcare Provider",
+        Legal = "legal" / "Legal Professional",
+        Police = "police" / "Law Enforcement",
+        Counseling = "counseling" / "Counselor/Therapist",
+        Social = "social" / "Social Services",
+        GbvRescue = "gbv_rescue" / "GBV Rescue Organization",
+        Chw = "chw" / "Community Health Worker",
+    }
+}
+
+/// A user as the API shows it (never the password hash or lockout state).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+    pub role: Role,
+    pub role_display: String,
+    pub provider_type: Option<ProviderType>,
+    pub provider_type_display: Option<String>,
+    pub is_anonymous: bool,
+    pub biometric_enabled: bool,
+    pub is_active: bool,
+    pub last_login: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST auth/register/`. Only survivors and providers register themselves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub confirm_password: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub provider_type: Option<ProviderType>,
+    #[serde(default)]
+    pub is_anonymous: bool,
+}
+
+impl Validate for RegisterRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        validate_email(&mut e, &self.email);
+        let pw_len = self.password.chars().count();
+        if pw_len < MIN_PASSWORD {
+            e.add("password", format!("Must be at least {MIN_PASSWORD} characters."));
+        } else if pw_len > MAX_PASSWORD {
+            e.add("password", format!("Must be at most {MAX_PASSWORD} characters."));
+        }
+        if self.password != self.confirm_password {
+            e.add("confirm_password", "Passwords do not match.");
+        }
+        // An anonymous survivor may leave the name empty; the server fills "Anonymous User".
+        if self.is_anonymous {
+            e.max_len("first_name", &self.first_name, MAX_NAME);
+            e.max_len("last_name", &self.last_name, MAX_NAME);
+        } else {
+            e.required_text("first_name", &self.first_name, MAX_NAME);
+            e.required_text("last_name", &self.last_name, MAX_NAME);
+        }
+        match (self.role, self.provider_type) {
+            (Role::Survivor, None) | (Role::Provider, Some(_)) => {}
+            (Role::Survivor, Some(_)) => {
+                e.add("provider_type", "Only providers have a provider type.")
+            }
+            (Role::Provider, None) => e.add("provider_type", "Choose the kind of help you give."),
+            (Role::Dispatcher | Role::Admin, _) => e.add(
+                "role",
+                "Dispatcher and admin accounts are created by an administrator.",
+            ),
+        }
+        e.into_result()
+    }
+}
+
+fn validate_email(e: &mut FieldErrors, email: &str) {
+    if email.trim().is_empty() {
+        e.add("email", "This field is required.");
+    } else if email.chars().count() > MAX_EMAIL {
+        e.add("email", format!("Must be at most {MAX_EMAIL} characters."));
+    } else if !is_plausible_email(email.trim()) {
+        e.add("email", "Enter a valid e-mail address.");
+    }
+}
+
+/// `POST auth/login/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+impl Validate for LoginRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        e.required_text("email", &self.email, MAX_EMAIL);
+        if self.password.is_empty() {
+            e.add("password", "This field is required.");
+        }
+        e.max_len("password", &self.password, MAX_PASSWORD);
+        e.into_result()
+    }
+}
+
+/// An access JWT (30 minutes) and an opaque, single-use refresh token (7 days).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+}
+
+// Tokens are secrets: keep them out of logs and panic messages.
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenPair { .. }")
+    }
+}
+
+/// Answer to register and login.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthResponse {
+    pub success: bool,
+    pub message: String,
+    pub user: User,
+    pub tokens: TokenPair,
+}
+
+/// `POST auth/refresh/` and `POST auth/logout/`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshRequest {
+    pub refresh: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshRequest { .. }")
+    }
+}
+
+impl Validate for RefreshRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        e.required_text("refresh", &self.refresh, MAX_TOKEN);
+        e.into_result()
+    }
+}
+
+/// The rotated pair: the presented refresh token is spent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshResponse {
+    pub success: bool,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// `GET auth/me/` and `PUT auth/me/update/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MeResponse {
+    pub success: bool,
+    pub user: User,
+}
+
+/// `PUT auth/me/update/`: only the name can change here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+}
+
+impl Validate for UpdateMeRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        if let Some(v) = &self.first_name {
+            e.required_text("first_name", v, MAX_NAME);
+        }
+        if let Some(v) = &self.last_name {
+            e.required_text("last_name", v, MAX_NAME);
+        }
+        e.into_result()
+    }
+}
+
+/// A plain acknowledgement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OkResponse {
+    pub success: bool,
+    pub message: String,
+}
+
+/// `GET auth/health/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthResponse {
+    pub success: bool,
+    pub message: String,
+    pub version: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg() -> RegisterRequest {
+        RegisterRequest {
+            email: "a@b.co".into(),
+            password: "long enough".into(),
+            confirm_password: "long enough".into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            role: Role::Survivor,
+            provider_type: None,
+            is_anonymous: false,
+        }
+    }
+
+    #[test]
+    fn register_rules() {
+        assert!(reg().validate().is_ok());
+        let bad = RegisterRequest {
+            email: "not-an-email".into(),
+            confirm_password: "different".into(),
+            role: Role::Dispatcher,
+            ..reg()
+        };
+        let errs = bad.validate().unwrap_err().0;
+        assert!(errs.contains_key("email"));
+        assert!(errs.contains_key("confirm_password"));
+        assert!(errs.contains_key("role"));
+        let provider = RegisterRequest { role: Role::Provider, ..reg() };
+        assert!(provider.validate().unwrap_err().0.contains_key("provider_type"));
+        let anon = RegisterRequest {
+            first_name: String::new(),
+            last_name: String::new(),
+            is_anonymous: true,
+            ..reg()
+        };
+        assert!(anon.validate().is_ok());
+    }
+
+    #[test]
+    fn enums_round_trip() {
+        for p in ProviderType::ALL {
+            assert_eq!(ProviderType::parse(p.as_str()), Some(*p));
+            let json = serde_json::to_string(p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+        }
+    }
+
+    #[test]
+    fn tokens_never_debug_print() {
+        let t = TokenPair { access: "secret-a".into(), refresh: "secret-r".into() };
+        assert!(!format!("{t:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,322 @@
+//! A survivor's report: `incidents/*` bodies.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::validate::{FieldErrors, Validate};
+use crate::wire_enum;
+
+pub const MAX_DESCRIPTION: usize = 10_000;
+pub const MAX_ADDRESS: usize = 500;
+pub const MAX_LOCATION_DESCRIPTION: usize = 1_000;
+
+wire_enum! {
+    IncidentType {
+        Physical = "physical" / "Physical Violence",
+        Sexual = "sexual" / "Sexual Violence",
+        Emotional = "emotional" / "Emotional/Psychological Abuse",
+        Economic = "economic" / "Economic Abuse",
+        Online = "online" / "Online Gender-Based Violence",
+        Femicide = "femicide" / "Femicide/Attempted Femicide",
+    }
+}
+
+wire_enum! {
+    Severity {
+        Low = "low" / "Low",
+        Medium = "medium" / "Medium",
+        High = "high" / "High",
+    }
+}
+
+wire_enum! {
+    UrgencyLevel {
+        Routine = "routine" / "Routine",
+        Urgent = "urgent" / "Urgent",
+        Immediate = "immediate" / "Immediate",
+    }
+}
+
+wire_enum! {
+    /// The help a survivor asks for; each maps to the provider type that gives it.
+    SupportService {
+        Medical = "medical" / "Medical care",
+        Legal = "legal" / "Legal aid",
+        Counseling = "counseling" / "Counseling",
+        Police = "police" / "Police",
+        Shelter = "shelter" / "Safe shelter",
+        Financial = "financial" / "Financial support",
+        Emergency = "emergency" / "Emergency rescue",
+    }
+}
+
+wire_enum! {
+    /// The case workflow: `new → pending_dispatcher_review → assigned → in_progress → completed → closed`.
+    IncidentStatus {
+        New = "new" / "New",
+        PendingDispatcherReview = "pending_dispatcher_review" / "Waiting for review",
+        Assigned = "assigned" / "Assigned",
+        InProgress = "in_progress" / "In progress",
+        Completed = "completed" / "Completed",
+        Closed = "closed" / "Closed",
+    }
+}
+
+wire_enum! {
+    CommunicationMethod {
+        Sms = "sms" / "Text message (SMS)",
+        Call = "call" / "Phone call",
+        SecureMessage = "secure_message" / "Secure app message",
+    }
+}
+
+wire_enum! {
+    PreferredGender {
+        Male = "male" / "Male",
+        Female = "female" / "Female",
+        NoPreference = "no_preference" / "No preference",
+    }
+}
+
+wire_enum! {
+    ProximityPreference {
+        Nearest = "nearest" / "Nearest",
+        SpecificFacility = "specific_facility" / "A specific facility",
+    }
+}
+
+impl Default for Severity {
+    fn default() -> Self {
+        Severity::Medium
+    }
+}
+
+impl Default for UrgencyLevel {
+    fn default() -> Self {
+        UrgencyLevel::Routine
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Coordinates {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// Where it happened: an address, optional coordinates, optional free text.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Location {
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub coordinates: Option<Coordinates>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// How the survivor wants to be contacted. The existing app sends camelCase keys here; both
+/// spellings are accepted, snake_case is returned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProviderPreferences {
+    #[serde(default, alias = "communicationMethod")]
+    pub communication_method: Option<CommunicationMethod>,
+    #[serde(default, alias = "preferredGender")]
+    pub preferred_gender: Option<PreferredGender>,
+    #[serde(default, alias = "proximityPreference")]
+    pub proximity_preference: Option<ProximityPreference>,
+}
+
+/// `POST incidents/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentCreate {
+    #[serde(rename = "type")]
+    pub kind: IncidentType,
+    pub incident_date: NaiveDate,
+    #[serde(default)]
+    pub incident_time: Option<NaiveTime>,
+    pub description: String,
+    pub location: Location,
+    #[serde(default)]
+    pub severity: Severity,
+    #[serde(default)]
+    pub urgency_level: UrgencyLevel,
+    pub support_services: Vec<SupportService>,
+    #[serde(default)]
+    pub provider_preferences: Option<ProviderPreferences>,
+    #[serde(default)]
+    pub is_anonymous: bool,
+}
+
+impl IncidentCreate {
+    /// Validation against a clock, so tests and the UI can pass their own "today".
+    pub fn validate_at(&self, today: NaiveDate) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        // A day of slack: the survivor's local date may be ahead of UTC.
+        if self.incident_date > today + chrono::Days::new(1) {
+            e.add("incident_date", "The date cannot be in the future.");
+        }
+        if self.incident_date < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+            e.add("incident_date", "Enter a real date.");
+        }
+        e.required_text("description", &self.description, MAX_DESCRIPTION);
+        validate_location(&mut e, &self.location);
+        validate_services(&mut e, &self.support_services);
+        e.into_result()
+    }
+}
+
+impl Validate for IncidentCreate {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        self.validate_at(Utc::now().date_naive())
+    }
+}
+
+fn validate_location(e: &mut FieldErrors, loc: &Location) {
+    if loc.address.trim().is_empty() && loc.coordinates.is_none() {
+        e.add("location.address", "Give an address or share your location.");
+    }
+    e.max_len("location.address", &loc.address, MAX_ADDRESS);
+    if let Some(d) = &loc.description {
+        e.max_len("location.description", d, MAX_LOCATION_DESCRIPTION);
+    }
+    if let Some(c) = loc.coordinates {
+        if !(c.latitude.is_finite() && (-90.0..=90.0).contains(&c.latitude)) {
+            e.add("location.coordinates.latitude", "Must be between -90 and 90.");
+        }
+        if !(c.longitude.is_finite() && (-180.0..=180.0).contains(&c.longitude)) {
+            e.add("location.coordinates.longitude", "Must be between -180 and 180.");
+        }
+    }
+}
+
+fn validate_services(e: &mut FieldErrors, services: &[SupportService]) {
+    if services.is_empty() {
+        e.add("support_services", "Choose at least one kind of support.");
+    }
+    let mut seen = services.to_vec();
+    seen.sort();
+    seen.dedup();
+    if seen.len() != services.len() {
+        e.add("support_services", "Each service may be listed once.");
+    }
+}
+
+/// `PATCH incidents/{id}/`: what a survivor may still change after filing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IncidentPatch {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub support_services: Option<Vec<SupportService>>,
+    #[serde(default)]
+    pub provider_preferences: Option<ProviderPreferences>,
+}
+
+impl Validate for IncidentPatch {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        if let Some(d) = &self.description {
+            e.required_text("description", d, MAX_DESCRIPTION);
+        }
+        if let Some(s) = &self.support_services {
+            validate_services(&mut e, s);
+        }
+        if self.description.is_none()
+            && self.support_services.is_none()
+            && self.provider_preferences.is_none()
+        {
+            e.add("non_field_errors", "Nothing to change.");
+        }
+        e.into_result()
+    }
+}
+
+/// An incident as its reader sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Incident {
+    pub id: Uuid,
+    pub case_number: String,
+    #[serde(rename = "type")]
+    pub kind: IncidentType,
+    pub incident_type_display: String,
+    pub status: IncidentStatus,
+    pub status_display: String,
+    pub severity: Severity,
+    pub urgency_level: UrgencyLevel,
+    pub incident_date: NaiveDate,
+    pub incident_time: Option<NaiveTime>,
+    pub description: String,
+    pub location: Location,
+    pub support_services: Vec<SupportService>,
+    pub provider_preferences: Option<ProviderPreferences>,
+    pub is_anonymous: bool,
+    pub date_submitted: DateTime<Utc>,
+    pub last_updated: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> IncidentCreate {
+        serde_json::from_value(serde_json::json!({
+            "type": "physical",
+            "incident_date": "2026-11-20",
+            "description": "what happened",
+            "location": {"address": "Nairobi"},
+            "support_services": ["medical"],
+            "provider_preferences": {"communicationMethod": "sms"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn accepts_the_existing_apps_payload() {
+        let r = report();
+        assert_eq!(r.urgency_level, UrgencyLevel::Routine);
+        assert_eq!(
+            r.provider_preferences.unwrap().communication_method,
+            Some(CommunicationMethod::Sms)
+        );
+        assert!(report().validate_at(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_reports_field_by_field() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let mut r = report();
+        r.incident_date = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        r.description = "   ".into();
+        r.location = Location {
+            address: String::new(),
+            coordinates: Some(Coordinates { latitude: 91.0, longitude: f64::NAN }),
+            description: None,
+        };
+        r.support_services = vec![SupportService::Legal, SupportService::Legal];
+        let e = r.validate_at(today).unwrap_err().0;
+        for field in [
+            "incident_date",
+            "description",
+            "location.coordinates.latitude",
+            "location.coordinates.longitude",
+            "support_services",
+        ] {
+            assert!(e.contains_key(field), "{field} missing in {e:?}");
+        }
+    }
+
+    #[test]
+    fn patch_refuses_unknown_fields() {
+        let r: Result<IncidentPatch, _> =
+            serde_json::from_value(serde_json::json!({"status": "closed"}));
+        assert!(r.is_err());
+    }
+}

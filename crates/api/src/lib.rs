@@ -1,0 +1,43 @@
+//! Kintara's wire types: every JSON body the server accepts or returns, and the validation rules
+//! for input, so the server, the client core and the UI agree on one definition.
+//!
+//! Compiles for wasm32 (the UI uses it); OpenAPI schemas are behind the `openapi` feature.
+
+pub mod auth;
+pub mod error;
+pub mod incident;
+pub mod validate;
+
+pub use auth::*;
+pub use error::*;
+pub use incident::*;
+pub use validate::{FieldErrors, Validate};
+
+/// Generates the snake_case wire strings and UI labels of a fieldless enum from one list.
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $wire:literal / $label:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+                 serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The value as it appears on the wire and in the database.
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $wire),+ } }
+            /// A human label for screens.
+            pub fn label(self) -> &'static str { match self { $($name::$variant => $label),+ } }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($wire => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;

@@ -1,0 +1,313 @@
+//! The API client and its session. Every authenticated call goes through `send_authed`, which
+//! refreshes the access token once on a 401 and retries; concurrent callers share one refresh,
+//! because a second refresh with the same (now spent) token would make the server end the session.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kintara_api::{
+    AuthResponse, ErrorEnvelope, HealthResponse, Incident, IncidentCreate, IncidentPatch,
+    LoginRequest, MeResponse, RefreshRequest, RefreshResponse, RegisterRequest, TokenPair,
+    UpdateMeRequest, User,
+};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+use uuid::Uuid;
+
+use crate::error::CoreError;
+use crate::store::{StoredSession, TokenStore};
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub type Result<T> = std::result::Result<T, CoreError>;
+
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    store: Arc<dyn TokenStore>,
+    session: Mutex<Option<StoredSession>>,
+    /// Held while refreshing, so only one refresh is in flight.
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// Parses a server address typed by a person: `localhost:8000`, `http://10.0.2.2:8000/`, ...
+pub fn parse_base_url(input: &str) -> Result<Url> {
+    let input = input.trim();
+    let with_scheme = if input.contains("://") { input.to_owned() } else { format!("http://{input}") };
+    let mut url = Url::parse(&with_scheme).map_err(|e| CoreError::InvalidUrl(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(CoreError::InvalidUrl("use an http:// or https:// address".into()));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+impl Client {
+    /// A client for the server at `base_url`, resuming any session kept in `store`.
+    pub fn new(base_url: &str, store: Arc<dyn TokenStore>) -> Result<Self> {
+        let base = parse_base_url(base_url)?;
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| CoreError::Network(e.to_string()))?;
+        let session = store.load().map_err(|e| CoreError::Storage(e.0))?;
+        Ok(Client {
+            http,
+            base,
+            store,
+            session: Mutex::new(session),
+            refresh_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The signed-in user as last seen, without a network call.
+    pub fn current_user(&self) -> Option<User> {
+        self.session.lock().expect("not poisoned").as_ref().map(|s| s.user.clone())
+    }
+
+    fn url(&self, path: &str) -> Url {
+        self.base.join(path).expect("API paths are relative and valid")
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    // ---- sessions ----
+
+    pub async fn health(&self) -> Result<HealthResponse> {
+        decode(self.request(Method::GET, "api/auth/health/").send().await?).await
+    }
+
+    pub async fn register(&self, req: &RegisterRequest) -> Result<User> {
+        let resp = self.request(Method::POST, "api/auth/register/").json(req).send().await?;
+        let auth: AuthResponse = decode(resp).await?;
+        self.start_session(auth)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<User> {
+        let body = LoginRequest { email: email.into(), password: password.into() };
+        let resp = self.request(Method::POST, "api/auth/login/").json(&body).send().await?;
+        let auth: AuthResponse = decode(resp).await?;
+        self.start_session(auth)
+    }
+
+    fn start_session(&self, auth: AuthResponse) -> Result<User> {
+        let stored = StoredSession { user: auth.user.clone(), tokens: auth.tokens };
+        self.store.save(&stored).map_err(|e| CoreError::Storage(e.0))?;
+        *self.session.lock().expect("not poisoned") = Some(stored);
+        Ok(auth.user)
+    }
+
+    /// Ends the session on the server (best effort) and forgets it here (always).
+    pub async fn logout(&self) -> Result<()> {
+        let refresh = self.tokens().map(|t| t.refresh);
+        let forget = self.forget_session();
+        if let Some(refresh) = refresh {
+            let sent = self
+                .request(Method::POST, "api/auth/logout/")
+                .json(&RefreshRequest { refresh })
+                .send()
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "could not tell the server about the logout");
+            }
+        }
+        forget
+    }
+
+    fn forget_session(&self) -> Result<()> {
+        *self.session.lock().expect("not poisoned") = None;
+        self.store.clear().map_err(|e| CoreError::Storage(e.0))
+    }
+
+    fn tokens(&self) -> Option<TokenPair> {
+        self.session.lock().expect("not poisoned").as_ref().map(|s| s.tokens.clone())
+    }
+
+    pub async fn me(&self) -> Result<User> {
+        let me: MeResponse = self.send_authed(Method::GET, "api/auth/me/", None::<&()>).await?;
+        self.update_cached_user(&me.user)?;
+        Ok(me.user)
+    }
+
+    pub async fn update_me(&self, req: &UpdateMeRequest) -> Result<User> {
+        let me: MeResponse = self.send_authed(Method::PUT, "api/auth/me/update/", Some(req)).await?;
+        self.update_cached_user(&me.user)?;
+        Ok(me.user)
+    }
+
+    fn update_cached_user(&self, user: &User) -> Result<()> {
+        let mut guard = self.session.lock().expect("not poisoned");
+        if let Some(s) = guard.as_mut() {
+            s.user = user.clone();
+            self.store.save(s).map_err(|e| CoreError::Storage(e.0))?;
+        }
+        Ok(())
+    }
+
+    // ---- incidents ----
+
+    pub async fn create_incident(&self, report: &IncidentCreate) -> Result<Incident> {
+        self.send_authed(Method::POST, "api/incidents/", Some(report)).await
+    }
+
+    pub async fn list_incidents(&self) -> Result<Vec<Incident>> {
+        self.send_authed(Method::GET, "api/incidents/", None::<&()>).await
+    }
+
+    pub async fn get_incident(&self, id: Uuid) -> Result<Incident> {
+        self.send_authed(Method::GET, &format!("api/incidents/{id}/"), None::<&()>).await
+    }
+
+    pub async fn update_incident(&self, id: Uuid, patch: &IncidentPatch) -> Result<Incident> {
+        self.send_authed(Method::PATCH, &format!("api/incidents/{id}/"), Some(patch)).await
+    }
+
+    pub async fn delete_incident(&self, id: Uuid) -> Result<()> {
+        let path = format!("api/incidents/{id}/");
+        check(self.send_authed_raw(Method::DELETE, &path, None::<&()>).await?).await
+    }
+
+    // ---- the authenticated request path ----
+
+    async fn send_authed<T: DeserializeOwned, B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
+        decode(self.send_authed_raw(method, path, body).await?).await
+    }
+
+    async fn send_authed_raw<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Response> {
+        let access = self.access_token()?;
+        let resp = self.send_with(&method, path, body, &access).await?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        self.refresh_after(&access).await?;
+        let access = self.access_token()?;
+        let resp = self.send_with(&method, path, body, &access).await?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            // A fresh token refused: the account or session is gone.
+            let err = decode::<serde_json::Value>(resp).await.err();
+            self.forget_session()?;
+            return Err(CoreError::LoggedOut(
+                err.map(|e| e.to_string()).unwrap_or_else(|| "session ended".into()),
+            ));
+        }
+        Ok(resp)
+    }
+
+    async fn send_with<B: Serialize>(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&B>,
+        access: &str,
+    ) -> Result<Response> {
+        let mut req = self.request(method.clone(), path).bearer_auth(access);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Ok(req.send().await?)
+    }
+
+    fn access_token(&self) -> Result<String> {
+        self.tokens()
+            .map(|t| t.access)
+            .ok_or_else(|| CoreError::LoggedOut("not signed in".into()))
+    }
+
+    /// Refreshes the session unless another caller already replaced `failed_access`.
+    async fn refresh_after(&self, failed_access: &str) -> Result<()> {
+        let _guard = self.refresh_lock.lock().await;
+        let Some(tokens) = self.tokens() else {
+            return Err(CoreError::LoggedOut("not signed in".into()));
+        };
+        if tokens.access != failed_access {
+            return Ok(());
+        }
+        let resp = self
+            .request(Method::POST, "api/auth/refresh/")
+            .json(&RefreshRequest { refresh: tokens.refresh })
+            .send()
+            .await?;
+        match decode::<RefreshResponse>(resp).await {
+            Ok(r) => {
+                let mut guard = self.session.lock().expect("not poisoned");
+                if let Some(s) = guard.as_mut() {
+                    s.tokens = TokenPair { access: r.access, refresh: r.refresh };
+                    self.store.save(s).map_err(|e| CoreError::Storage(e.0))?;
+                }
+                Ok(())
+            }
+            // The server refused the refresh token: the session is over for good.
+            Err(CoreError::Api { status: 401, envelope }) => {
+                self.forget_session()?;
+                Err(CoreError::LoggedOut(envelope.message))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A 2xx body as `T`, or the server's error envelope.
+async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T> {
+    let status = resp.status();
+    let bytes = resp.bytes().await?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| CoreError::Protocol(e.to_string()));
+    }
+    Err(api_error(status, &bytes))
+}
+
+/// Success without a body expected.
+async fn check(resp: Response) -> Result<()> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let bytes = resp.bytes().await?;
+    Err(api_error(status, &bytes))
+}
+
+fn api_error(status: StatusCode, bytes: &[u8]) -> CoreError {
+    match serde_json::from_slice::<ErrorEnvelope>(bytes) {
+        Ok(envelope) => CoreError::Api { status: status.as_u16(), envelope },
+        Err(_) => CoreError::Protocol(format!("HTTP {status} without an error envelope")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_addresses_people_type() {
+        assert_eq!(parse_base_url("localhost:8000").unwrap().as_str(), "http://localhost:8000/");
+        assert_eq!(
+            parse_base_url(" https://kintara.example/api-root ").unwrap().as_str(),
+            "https://kintara.example/api-root/"
+        );
+        assert!(parse_base_url("ftp://x").is_err());
+        assert!(parse_base_url("http://").is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! Sealing secrets for storage on the device: XChaCha20-Poly1305 with a 256-bit device key.
+//!
+//! The key lives in its own file (mode 0600), apart from the sealed data, so a copied settings
+//! file alone reveals nothing. Deriving the key from the OS keystore or the user's PIN is the
+//! vault's next step; the sealed format stays the same.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("the device key file {0} is unreadable or damaged")]
+    BadKey(String),
+    #[error("cannot create the device key: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the sealed data is damaged or was sealed with another key")]
+    Open,
+}
+
+pub struct Vault {
+    cipher: XChaCha20Poly1305,
+}
+
+impl Vault {
+    pub fn from_key(key: [u8; 32]) -> Self {
+        Vault { cipher: XChaCha20Poly1305::new(&key.into()) }
+    }
+
+    /// Loads the device key from `path`, creating a random one (readable by this user only) the
+    /// first time.
+    pub fn open_or_create(path: &Path) -> Result<Self, VaultError> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let key: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| VaultError::BadKey(path.display().to_string()))?;
+                Ok(Self::from_key(key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let mut key = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut key);
+                let mut f =
+                    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+                f.write_all(&key)?;
+                f.sync_all()?;
+                Ok(Self::from_key(key))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Encrypts `plaintext`, bound to `context` (a label such as "session"), as base64 text.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .expect("encryption with a valid key cannot fail");
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        STANDARD.encode(out)
+    }
+
+    /// Decrypts what `seal` made with the same key and context.
+    pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, VaultError> {
+        let raw = STANDARD.decode(sealed).map_err(|_| VaultError::Open)?;
+        if raw.len() < 1 + NONCE_LEN || raw[0] != VERSION {
+            return Err(VaultError::Open);
+        }
+        let (nonce, ct) = raw[1..].split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .map_err(|_| VaultError::Open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seals_and_opens_only_with_the_same_key_and_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/device.key");
+        let vault = Vault::open_or_create(&path).unwrap();
+        let sealed = vault.seal("session", b"refresh-token-123");
+        assert!(!sealed.contains("refresh-token"));
+        let again = Vault::open_or_create(&path).unwrap();
+        assert_eq!(again.open("session", &sealed).unwrap(), b"refresh-token-123");
+        assert!(again.open("other", &sealed).is_err(), "context is bound");
+        let stranger = Vault::from_key([9; 32]);
+        assert!(stranger.open("session", &sealed).is_err(), "another key cannot open it");
+        let mode = std::fs::metadata(&path).unwrap().permissions();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.mode() & 0o777, 0o600);
+        let mut tampered = STANDARD.decode(&sealed).unwrap();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(vault.open("session", &STANDARD.encode(tampered)).is_err());
+    }
+}

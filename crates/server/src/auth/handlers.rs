@@ -1,0 +1,239 @@
+//! `auth/*` endpoints.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use kintara_api::{
+    codes, AuthResponse, ErrorEnvelope, HealthResponse, LoginRequest, MeResponse, OkResponse,
+    RefreshRequest, RefreshResponse, RegisterRequest, TokenPair, UpdateMeRequest, User,
+};
+
+use super::{password, sessions, users, AuthUser};
+use crate::db::is_unique_violation;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ValidJson;
+use crate::state::AppState;
+
+/// Failed logins in a row before the account locks.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+/// How long a lock lasts.
+pub const LOCKOUT_MINUTES: i64 = 15;
+
+/// Register a survivor or provider account.
+#[utoipa::path(post, path = "/api/auth/register/", tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created and signed in", body = AuthResponse),
+        (status = 409, description = "The e-mail has an account", body = ErrorEnvelope),
+        (status = 422, description = "Invalid fields", body = ErrorEnvelope),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    ValidJson(req): ValidJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
+    let (first_name, last_name) = if req.is_anonymous && req.first_name.trim().is_empty() {
+        ("Anonymous".to_owned(), "User".to_owned())
+    } else {
+        (req.first_name.trim().to_owned(), req.last_name.trim().to_owned())
+    };
+    let password_hash = password::hash(req.password).await?;
+    let mut tx = state.db.write.begin().await?;
+    let new = users::NewUser {
+        email: req.email,
+        password_hash,
+        first_name,
+        last_name,
+        role: req.role,
+        provider_type: req.provider_type,
+        is_anonymous: req.is_anonymous,
+    };
+    let user = match users::insert(&mut tx, new).await {
+        Ok(u) => u,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ApiError::Client {
+                status: StatusCode::CONFLICT,
+                code: codes::EMAIL_TAKEN,
+                message: "An account with this e-mail already exists.".into(),
+                errors: [("email".to_owned(), vec!["This e-mail already has an account.".into()])]
+                    .into(),
+                retry_after_secs: None,
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let session = sessions::create(&mut tx, user.id, refresh_ttl(&state)).await?;
+    tx.commit().await?;
+    let access = state.keys.issue(user.id, session.id, user.role, user.provider_type)?;
+    tracing::info!(user = %user.id, role = %user.role, "account registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(AuthResponse {
+            success: true,
+            message: "Account created.".into(),
+            user: user.to_api(),
+            tokens: TokenPair { access, refresh: session.refresh },
+        }),
+    ))
+}
+
+/// Sign in with e-mail and password.
+#[utoipa::path(post, path = "/api/auth/login/", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = AuthResponse),
+        (status = 401, description = "Wrong e-mail or password", body = ErrorEnvelope),
+        (status = 429, description = "Locked after repeated failures", body = ErrorEnvelope),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ValidJson(req): ValidJson<LoginRequest>,
+) -> ApiResult<Json<AuthResponse>> {
+    let user = users::find_by_email(&mut *state.db.read.acquire().await?, &req.email).await?;
+    if let Some(until) = user.as_ref().and_then(|u| u.locked_until).filter(|t| *t > Utc::now()) {
+        return Err(locked(until));
+    }
+    let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let bad_credentials =
+        || ApiError::unauthorized(codes::INVALID_CREDENTIALS, "Wrong e-mail or password.");
+    let Some(user) = user else {
+        return Err(bad_credentials());
+    };
+    let mut tx = state.db.write.begin().await?;
+    if !ok {
+        let until = Utc::now() + chrono::Duration::minutes(LOCKOUT_MINUTES);
+        let locked_now =
+            users::record_failed_login(&mut tx, user.id, MAX_FAILED_LOGINS, until).await?;
+        tx.commit().await?;
+        tracing::info!(user = %user.id, locked = locked_now.is_some(), "failed login");
+        return Err(match locked_now {
+            Some(until) => locked(until),
+            None => bad_credentials(),
+        });
+    }
+    if !user.is_active {
+        return Err(ApiError::unauthorized(codes::ACCOUNT_DISABLED, "This account is disabled."));
+    }
+    users::record_login(&mut tx, user.id).await?;
+    let session = sessions::create(&mut tx, user.id, refresh_ttl(&state)).await?;
+    let user = users::find_by_id(&mut tx, user.id).await?.ok_or_else(ApiError::not_found)?;
+    tx.commit().await?;
+    let access = state.keys.issue(user.id, session.id, user.role, user.provider_type)?;
+    Ok(Json(AuthResponse {
+        success: true,
+        message: "Signed in.".into(),
+        user: user.to_api(),
+        tokens: TokenPair { access, refresh: session.refresh },
+    }))
+}
+
+fn locked(until: chrono::DateTime<Utc>) -> ApiError {
+    let secs = (until - Utc::now()).num_seconds().max(1) as u64;
+    ApiError::too_many(
+        codes::ACCOUNT_LOCKED,
+        format!(
+            "Too many failed sign-in attempts. Try again in {} minutes.",
+            secs.div_ceil(60)
+        ),
+        secs,
+    )
+}
+
+fn refresh_ttl(state: &AppState) -> chrono::Duration {
+    chrono::Duration::from_std(state.config.refresh_ttl()).unwrap_or(chrono::Duration::days(7))
+}
+
+/// Exchange a refresh token for a new pair. The presented token is spent; presenting it again
+/// ends the session.
+#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = RefreshResponse),
+        (status = 401, description = "Invalid, expired, reused or revoked", body = ErrorEnvelope),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ValidJson(req): ValidJson<RefreshRequest>,
+) -> ApiResult<Json<RefreshResponse>> {
+    let mut tx = state.db.write.begin().await?;
+    let rotated = sessions::rotate(&mut tx, &req.refresh, refresh_ttl(&state)).await;
+    // A detected reuse revokes the session; that must be kept even though the request fails.
+    tx.commit().await?;
+    let rotated = rotated?;
+    let user = users::find_by_id(&mut *state.db.read.acquire().await?, rotated.user_id)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(|| {
+            ApiError::unauthorized(codes::ACCOUNT_DISABLED, "This account is disabled.")
+        })?;
+    let access = state.keys.issue(user.id, rotated.session_id, user.role, user.provider_type)?;
+    Ok(Json(RefreshResponse { success: true, access, refresh: rotated.refresh }))
+}
+
+/// End the session the refresh token belongs to. Works with an expired access token, since
+/// holding the refresh token proves the session.
+#[utoipa::path(post, path = "/api/auth/logout/", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Signed out", body = OkResponse),
+        (status = 401, description = "Unknown refresh token", body = ErrorEnvelope),
+    ))]
+pub async fn logout(
+    State(state): State<AppState>,
+    ValidJson(req): ValidJson<RefreshRequest>,
+) -> ApiResult<Json<OkResponse>> {
+    let mut tx = state.db.write.begin().await?;
+    let found = sessions::find(&mut tx, &req.refresh).await?.ok_or_else(|| {
+        ApiError::unauthorized(codes::INVALID_TOKEN, "The refresh token is not valid.")
+    })?;
+    sessions::revoke(&mut tx, found.session_id, "logout").await?;
+    tx.commit().await?;
+    Ok(Json(OkResponse { success: true, message: "Signed out.".into() }))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/auth/me/", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = MeResponse),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+    ))]
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
+    Ok(Json(MeResponse { success: true, user: load_user(&state, &user).await? }))
+}
+
+/// Change the signed-in user's name.
+#[utoipa::path(put, path = "/api/auth/me/update/", tag = "auth", security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "Updated", body = MeResponse),
+        (status = 422, description = "Invalid fields", body = ErrorEnvelope),
+    ))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(req): ValidJson<UpdateMeRequest>,
+) -> ApiResult<Json<MeResponse>> {
+    let mut tx = state.db.write.begin().await?;
+    users::update_names(&mut tx, user.id, req.first_name.as_deref(), req.last_name.as_deref())
+        .await?;
+    tx.commit().await?;
+    Ok(Json(MeResponse { success: true, user: load_user(&state, &user).await? }))
+}
+
+async fn load_user(state: &AppState, user: &AuthUser) -> ApiResult<User> {
+    let row = users::find_by_id(&mut *state.db.read.acquire().await?, user.id).await?;
+    Ok(row.ok_or_else(ApiError::not_found)?.to_api())
+}
+
+/// Liveness and the database backend in use.
+#[utoipa::path(get, path = "/api/auth/health/", tag = "auth",
+    responses((status = 200, description = "The service is up", body = HealthResponse)))]
+pub async fn health(State(state): State<AppState>) -> ApiResult<Json<HealthResponse>> {
+    sqlx::query("SELECT 1").execute(&state.db.read).await?;
+    Ok(Json(HealthResponse {
+        success: true,
+        message: "Kintara API is running".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        database: state.db.backend.name().into(),
+    }))
+}

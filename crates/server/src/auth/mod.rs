@@ -1,0 +1,79 @@
+//! Accounts, sessions and the authenticated-user extractor.
+
+pub mod handlers;
+pub mod password;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use kintara_api::{codes, ProviderType, Role};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::db::{get_bool, get_enum};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The caller, proven by a valid access token whose session is still open. Role and type come
+/// from the database, not the token, so a changed or disabled account takes effect at once.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub role: Role,
+    pub provider_type: Option<ProviderType>,
+}
+
+impl AuthUser {
+    /// Dispatchers and admins see every case.
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role, Role::Dispatcher | Role::Admin)
+    }
+}
+
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts).ok_or_else(|| {
+            ApiError::unauthorized(codes::NOT_AUTHENTICATED, "Sign in to continue.")
+        })?;
+        authenticate(state, token).await
+    }
+}
+
+/// Verifies an access token and that its session and account are live.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let claims = state.keys.verify(token)?;
+    let row = sqlx::query(
+        "SELECT u.role, u.provider_type, u.is_active FROM sessions s \
+         JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL",
+    )
+    .bind(claims.sid.to_string())
+    .bind(claims.sub.to_string())
+    .fetch_optional(&state.db.read)
+    .await?
+    .ok_or_else(|| {
+        ApiError::unauthorized(codes::SESSION_REVOKED, "This session has ended; sign in again.")
+    })?;
+    if !get_bool(&row, "is_active")? {
+        return Err(ApiError::unauthorized(codes::ACCOUNT_DISABLED, "This account is disabled."));
+    }
+    let ptype: Option<String> = row.try_get("provider_type")?;
+    Ok(AuthUser {
+        id: claims.sub,
+        session_id: claims.sid,
+        role: get_enum(&row, "role", Role::parse)?,
+        provider_type: ptype.as_deref().and_then(ProviderType::parse),
+    })
+}

@@ -1,0 +1,191 @@
+//! The `users` and `provider_profiles` tables.
+
+use chrono::{DateTime, Utc};
+use kintara_api::{ProviderType, Role, User};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use crate::db::{get_bool, get_enum, get_opt_ts, get_ts, get_uuid, ts};
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub provider_type: Option<ProviderType>,
+    pub is_anonymous: bool,
+    pub biometric_enabled: bool,
+    pub is_active: bool,
+    pub last_login: Option<DateTime<Utc>>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, email, password_hash, first_name, last_name, role, provider_type, \
+    is_anonymous, biometric_enabled, is_active, last_login, locked_until, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
+    use sqlx::Row;
+    let ptype: Option<String> = row.try_get("provider_type")?;
+    Ok(UserRow {
+        id: get_uuid(row, "id")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        role: get_enum(row, "role", Role::parse)?,
+        provider_type: ptype.as_deref().and_then(ProviderType::parse),
+        is_anonymous: get_bool(row, "is_anonymous")?,
+        biometric_enabled: get_bool(row, "biometric_enabled")?,
+        is_active: get_bool(row, "is_active")?,
+        last_login: get_opt_ts(row, "last_login")?,
+        locked_until: get_opt_ts(row, "locked_until")?,
+        created_at: get_ts(row, "created_at")?,
+        updated_at: get_ts(row, "updated_at")?,
+    })
+}
+
+impl UserRow {
+    pub fn to_api(&self) -> User {
+        User {
+            id: self.id,
+            email: self.email.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            full_name: format!("{} {}", self.first_name, self.last_name).trim().to_owned(),
+            role: self.role,
+            role_display: self.role.label().to_owned(),
+            provider_type: self.provider_type,
+            provider_type_display: self.provider_type.map(|p| p.label().to_owned()),
+            is_anonymous: self.is_anonymous,
+            biometric_enabled: self.biometric_enabled,
+            is_active: self.is_active,
+            last_login: self.last_login,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// E-mail addresses are compared case-insensitively and without surrounding blanks.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub async fn find_by_email(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
+    let row = sqlx::query(&sql).bind(normalize_email(email)).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn find_by_id(conn: &mut AnyConnection, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub provider_type: Option<ProviderType>,
+    pub is_anonymous: bool,
+}
+
+/// Inserts a user (and a provider profile for providers). Fails with a unique violation when the
+/// e-mail is taken.
+pub async fn insert(conn: &mut AnyConnection, new: NewUser) -> Result<UserRow, sqlx::Error> {
+    let id = Uuid::new_v4();
+    let now = ts(Utc::now());
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, role, provider_type, \
+         is_anonymous, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(id.to_string())
+    .bind(normalize_email(&new.email))
+    .bind(new.password_hash)
+    .bind(new.first_name)
+    .bind(new.last_name)
+    .bind(new.role.as_str())
+    .bind(new.provider_type.map(|p| p.as_str()))
+    .bind(new.is_anonymous as i64)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    if new.role == Role::Provider {
+        sqlx::query("INSERT INTO provider_profiles (user_id) VALUES ($1)")
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(find_by_id(conn, id).await?.expect("the row was just inserted"))
+}
+
+/// Counts a failed login; at `max` failures in a row the account locks until `lock_until` and the
+/// counter starts again. Returns the lock's end when this failure caused one.
+pub async fn record_failed_login(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    max: i64,
+    lock_until: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    // Every right-hand side reads the old row, so this is one atomic step under concurrency.
+    let row = sqlx::query(
+        "UPDATE users SET \
+           failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END, \
+           locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+         WHERE id = $1 RETURNING locked_until",
+    )
+    .bind(id.to_string())
+    .bind(max)
+    .bind(ts(lock_until))
+    .fetch_one(conn)
+    .await?;
+    let locked = get_opt_ts(&row, "locked_until")?;
+    Ok(locked.filter(|t| *t == lock_until_rounded(lock_until)))
+}
+
+/// Stored timestamps have microsecond precision.
+fn lock_until_rounded(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&ts(t)).expect("own format").with_timezone(&Utc)
+}
+
+pub async fn record_login(conn: &mut AnyConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = $2 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(ts(Utc::now()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_names(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    first_name: Option<&str>,
+    last_name: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET first_name = COALESCE($2, first_name), \
+         last_name = COALESCE($3, last_name), updated_at = $4 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(first_name.map(str::trim))
+    .bind(last_name.map(str::trim))
+    .bind(ts(Utc::now()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! Configuration: every flag also reads an environment variable, with defaults for a laptop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "KINTARA_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Directory for the SQLite database, the signing key and stored files.
+    /// Defaults to the per-user data directory (e.g. ~/.local/share/kintara).
+    #[arg(long, env = "KINTARA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// PostgreSQL URL (postgres://...) to use instead of the embedded SQLite database.
+    #[arg(long, env = "KINTARA_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Create the demo accounts (password `kintara-demo`) if they are missing.
+    #[arg(long, env = "KINTARA_DEMO", default_value_t = false)]
+    pub demo: bool,
+
+    /// HS256 signing secret for access tokens (at least 32 bytes). Instances behind one load
+    /// balancer must share it. Without it, a random secret is kept in the data directory.
+    #[arg(long, env = "KINTARA_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "KINTARA_ACCESS_TTL_SECS", default_value_t = 30 * 60)]
+    pub access_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "KINTARA_REFRESH_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    pub refresh_ttl_secs: u64,
+
+    /// Log format.
+    #[arg(long, env = "KINTARA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// A configuration for tests and tools: an ephemeral port and the given data directory.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            bind: "127.0.0.1:0".parse().expect("valid address"),
+            data_dir: Some(data_dir.into()),
+            database_url: None,
+            demo: false,
+            jwt_secret: None,
+            access_ttl_secs: 30 * 60,
+            refresh_ttl_secs: 7 * 24 * 3600,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            dirs::data_local_dir().unwrap_or_else(|| PathBuf::from(".")).join("kintara")
+        })
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_ttl_secs)
+    }
+
+    pub fn refresh_ttl(&self) -> Duration {
+        Duration::from_secs(self.refresh_ttl_secs)
+    }
+}

@@ -1,0 +1,164 @@
+//! The database handle. One SQL dialect runs on SQLite (default) and PostgreSQL through sqlx's
+//! `Any` driver, so both backends share every query and every test.
+//!
+//! Conventions that keep the SQL portable: ids are UUID text, timestamps are fixed-width
+//! RFC 3339 text in UTC (so text order is time order), booleans and counters are 64-bit integers,
+//! placeholders are `$1, $2, ...`.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Reads go to `read`; every write transaction goes to `write`. On SQLite `write` holds a single
+/// connection, so writers queue in the pool instead of failing with SQLITE_BUSY; on PostgreSQL
+/// both are the same pool.
+#[derive(Clone)]
+pub struct Db {
+    pub read: AnyPool,
+    pub write: AnyPool,
+    pub backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("database connection failed: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Opens the embedded SQLite database in `data_dir`, or PostgreSQL when `database_url` is set,
+    /// and brings its schema up to date.
+    pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let db = match database_url {
+            Some(url) => Self::open_postgres(url).await?,
+            None => Self::open_sqlite(data_dir).await?,
+        };
+        match db.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&db.write).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&db.write).await?,
+        }
+        Ok(db)
+    }
+
+    async fn open_sqlite(data_dir: &Path) -> Result<Db, DbError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let url = format!("sqlite://{}?mode=rwc", data_dir.join("kintara.db").display());
+        let opts = sqlx::any::AnyConnectOptions::from_str(&url).map_err(DbError::Connect)?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        use sqlx::Executor;
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await
+                        .map(|_| ())
+                    })
+                })
+        };
+        let write = pool(1).connect_with(opts.clone()).await.map_err(DbError::Connect)?;
+        let read = pool(8).connect_with(opts).await.map_err(DbError::Connect)?;
+        Ok(Db { read, write, backend: Backend::Sqlite })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Db, DbError> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(DbError::Connect)?;
+        Ok(Db { read: pool.clone(), write: pool, backend: Backend::Postgres })
+    }
+}
+
+/// A timestamp as stored: `2026-11-22T08:00:00.123456Z`.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// Reads a stored timestamp column.
+pub fn get_ts(row: &AnyRow, col: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    let s: String = row.try_get(col)?;
+    parse_ts(col, &s)
+}
+
+pub fn get_opt_ts(row: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| parse_ts(col, &s)).transpose()
+}
+
+fn parse_ts(col: &str, s: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        sqlx::Error::ColumnDecode { index: col.to_owned(), source: Box::new(e) }
+    })
+}
+
+pub fn get_bool(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(col)? != 0)
+}
+
+pub fn get_uuid(row: &AnyRow, col: &str) -> Result<uuid::Uuid, sqlx::Error> {
+    let s: String = row.try_get(col)?;
+    uuid::Uuid::parse_str(&s)
+        .map_err(|e| sqlx::Error::ColumnDecode { index: col.to_owned(), source: Box::new(e) })
+}
+
+/// Decodes a column holding a wire enum's string.
+pub fn get_enum<T>(
+    row: &AnyRow,
+    col: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    let s: String = row.try_get(col)?;
+    parse(&s).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: col.to_owned(),
+        source: format!("unknown value {s:?}").into(),
+    })
+}
+
+/// Decodes a JSON text column.
+pub fn get_json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, sqlx::Error> {
+    let s: String = row.try_get(col)?;
+    serde_json::from_str(&s)
+        .map_err(|e| sqlx::Error::ColumnDecode { index: col.to_owned(), source: Box::new(e) })
+}
+
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

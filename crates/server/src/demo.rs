@@ -1,0 +1,53 @@
+//! Demo accounts, created only on request (`--demo`), never by default.
+
+use kintara_api::{ProviderType, Role};
+
+use crate::auth::{password, users};
+use crate::db::{is_unique_violation, Db};
+
+pub const DEMO_PASSWORD: &str = "kintara-demo";
+
+/// `(email, role, provider type, first name, last name)` of every demo account.
+pub fn accounts() -> Vec<(String, Role, Option<ProviderType>, String, String)> {
+    let mut v = vec![
+        ("survivor@kintara.test".into(), Role::Survivor, None, "Amani".into(), "Wanjiru".into()),
+        ("dispatcher@kintara.test".into(), Role::Dispatcher, None, "Dana".into(), "Otieno".into()),
+    ];
+    for p in ProviderType::ALL {
+        v.push((
+            format!("{}@kintara.test", p.as_str()),
+            Role::Provider,
+            Some(*p),
+            "Demo".into(),
+            p.label().into(),
+        ));
+    }
+    v
+}
+
+/// Creates the missing demo accounts; existing ones are left alone.
+pub async fn ensure_accounts(db: &Db) -> Result<usize, crate::error::ApiError> {
+    let hash = password::hash(DEMO_PASSWORD.into()).await?;
+    let mut created = 0;
+    for (email, role, provider_type, first_name, last_name) in accounts() {
+        let mut tx = db.write.begin().await?;
+        let new = users::NewUser {
+            email,
+            password_hash: hash.clone(),
+            first_name,
+            last_name,
+            role,
+            provider_type,
+            is_anonymous: false,
+        };
+        match users::insert(&mut tx, new).await {
+            Ok(_) => {
+                tx.commit().await?;
+                created += 1;
+            }
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(created)
+}

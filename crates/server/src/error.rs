@@ -1,0 +1,120 @@
+//! `ApiError`: every handler's error, rendered as the one envelope of `kintara_api::ErrorEnvelope`.
+
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kintara_api::{codes, ErrorEnvelope, FieldErrors};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The client's fault; the message is safe to show.
+    #[error("{status}: {code}: {message}")]
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        errors: BTreeMap<String, Vec<String>>,
+        retry_after_secs: Option<u64>,
+    },
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Client {
+            status,
+            code,
+            message: message.into(),
+            errors: BTreeMap::new(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn validation(errors: FieldErrors) -> Self {
+        ApiError::Client {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: codes::VALIDATION_FAILED,
+            message: "Some fields need attention.".into(),
+            errors: errors.0,
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut e = FieldErrors::default();
+        e.add(field, message);
+        Self::validation(e)
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+    }
+
+    /// Also what a user gets for something that exists but is not theirs: existence is private.
+    pub fn not_found() -> Self {
+        Self::client(StatusCode::NOT_FOUND, codes::NOT_FOUND, "Not found.")
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::client(StatusCode::CONFLICT, codes::CONFLICT, message)
+    }
+
+    pub fn too_many(code: &'static str, message: impl Into<String>, retry_after_secs: u64) -> Self {
+        ApiError::Client {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code,
+            message: message.into(),
+            errors: BTreeMap::new(),
+            retry_after_secs: Some(retry_after_secs),
+        }
+    }
+
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        ApiError::Internal(what.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Client { status, code, message, errors, retry_after_secs } => {
+                let body = ErrorEnvelope { success: false, message, code: code.into(), errors };
+                let mut resp = (status, Json(body)).into_response();
+                if let Some(secs) = retry_after_secs {
+                    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                resp
+            }
+            // Details go to the log (never request content), the client gets a plain sentence.
+            ApiError::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                internal_response()
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                internal_response()
+            }
+        }
+    }
+}
+
+fn internal_response() -> Response {
+    let body = ErrorEnvelope {
+        success: false,
+        message: "Something went wrong on our side. Nothing was changed; please try again.".into(),
+        code: codes::INTERNAL.into(),
+        errors: BTreeMap::new(),
+    };
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+}

@@ -1,0 +1,140 @@
+//! Request extractors that fail with the error envelope: validated JSON bodies, path ids, and the
+//! authenticated user.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use kintara_api::{codes, FieldErrors, Validate};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Largest JSON body any endpoint accepts (a report's description is at most 10 000 characters).
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// A JSON body that parsed and passed `Validate`. Malformed JSON is a 400, a wrong or missing field
+/// a 422 naming the field, a body over the limit a 413, another content type a 415.
+pub struct ValidJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Validate,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::client(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+                "Send the body as application/json.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::client(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::PAYLOAD_TOO_LARGE,
+                    format!("The body is larger than {} KB.", MAX_JSON_BODY / 1024),
+                )
+            } else {
+                ApiError::client(StatusCode::BAD_REQUEST, codes::INVALID_JSON, "Could not read the body.")
+            }
+        })?;
+        let value = parse_json::<T>(&bytes)?;
+        value.validate().map_err(ApiError::validation)?;
+        Ok(ValidJson(value))
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    result.map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = inner.to_string();
+                // "missing field `x` at line.." names the field only in its message.
+                let field = missing_field(&message)
+                    .map(|f| if path == "." { f } else { format!("{path}.{f}") })
+                    .unwrap_or_else(|| {
+                        if path == "." { "non_field_errors".into() } else { path.clone() }
+                    });
+                let mut errors = FieldErrors::default();
+                errors.add(&field, strip_position(&message));
+                ApiError::validation(errors)
+            }
+            _ => ApiError::client(
+                StatusCode::BAD_REQUEST,
+                codes::INVALID_JSON,
+                format!("The body is not valid JSON: {}", strip_position(&inner.to_string())),
+            ),
+        }
+    })
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// serde_json appends " at line 1 column 17"; people don't need that.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A UUID from the path. Anything else is simply "not found".
+pub struct IdPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        Uuid::parse_str(&raw).map(IdPath).map_err(|_| ApiError::not_found())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kintara_api::LoginRequest;
+
+    #[test]
+    fn names_the_missing_field() {
+        match parse_json::<LoginRequest>(br#"{"email": "a@b.co"}"#) {
+            Err(ApiError::Client { status, errors, .. }) => {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+                assert!(errors.contains_key("password"), "{errors:?}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        match parse_json::<LoginRequest>(b"{\"email\": ") {
+            Err(ApiError::Client { status, code, .. }) => {
+                assert_eq!(status, StatusCode::BAD_REQUEST);
+                assert_eq!(code, codes::INVALID_JSON);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

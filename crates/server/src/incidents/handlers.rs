@@ -1,0 +1,166 @@
+//! `incidents/*` endpoints.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use kintara_api::{
+    ErrorEnvelope, Incident, IncidentCreate, IncidentPatch, IncidentStatus, IncidentType, Role,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::repo::{self, ListFilter};
+use super::can_read;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{IdPath, ValidJson};
+use crate::state::AppState;
+
+/// File a report (survivors).
+#[utoipa::path(post, path = "/api/incidents/", tag = "incidents", security(("bearer" = [])),
+    request_body = IncidentCreate,
+    responses(
+        (status = 201, description = "Filed; it waits for a dispatcher", body = Incident),
+        (status = 403, description = "Only survivors file reports", body = ErrorEnvelope),
+        (status = 422, description = "Invalid fields", body = ErrorEnvelope),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(new): ValidJson<IncidentCreate>,
+) -> ApiResult<(StatusCode, Json<Incident>)> {
+    if user.role != Role::Survivor {
+        return Err(ApiError::forbidden("Only survivors file reports."));
+    }
+    let mut tx = state.db.write.begin().await?;
+    let row = repo::insert(&mut tx, user.id, &new).await?;
+    tx.commit().await?;
+    tracing::info!(incident = %row.id, urgency = %row.urgency_level, "incident filed");
+    Ok((StatusCode::CREATED, Json(row.to_api())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only incidents in this status.
+    pub status: Option<String>,
+    /// Only incidents of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// The caller's incidents (survivors: their own; dispatchers and admins: all), newest first,
+/// as a bare array.
+#[utoipa::path(get, path = "/api/incidents/", tag = "incidents", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Incidents, newest first", body = [Incident]),
+        (status = 422, description = "Unknown filter value", body = ErrorEnvelope),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<Incident>>> {
+    let status = parse_filter("status", q.status.as_deref(), IncidentStatus::parse)?;
+    let kind = parse_filter("type", q.kind.as_deref(), IncidentType::parse)?;
+    let survivor = match user.role {
+        Role::Survivor => Some(user.id),
+        Role::Dispatcher | Role::Admin => None,
+        // Providers see cases through their assignments, not this list.
+        Role::Provider => return Ok(Json(Vec::new())),
+    };
+    let rows = repo::list(
+        &mut *state.db.read.acquire().await?,
+        &ListFilter { survivor, status, kind },
+    )
+    .await?;
+    Ok(Json(rows.iter().map(|r| r.to_api()).collect()))
+}
+
+fn parse_filter<T>(
+    field: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> ApiResult<Option<T>> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse(s).map(Some).ok_or_else(|| ApiError::field(field, "Unknown value.")),
+    }
+}
+
+/// Loads an incident the caller may read, or "not found".
+async fn readable(state: &AppState, user: &AuthUser, id: uuid::Uuid) -> ApiResult<repo::IncidentRow> {
+    let row = repo::find(&mut *state.db.read.acquire().await?, id).await?;
+    row.filter(|r| can_read(user, r)).ok_or_else(ApiError::not_found)
+}
+
+/// One incident.
+#[utoipa::path(get, path = "/api/incidents/{id}/", tag = "incidents", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    responses(
+        (status = 200, description = "The incident", body = Incident),
+        (status = 404, description = "No such incident, or not yours", body = ErrorEnvelope),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(readable(&state, &user, id).await?.to_api()))
+}
+
+/// Change the description, requested services or contact preferences of one's own report while
+/// the case is open.
+#[utoipa::path(patch, path = "/api/incidents/{id}/", tag = "incidents", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    request_body = IncidentPatch,
+    responses(
+        (status = 200, description = "Updated", body = Incident),
+        (status = 403, description = "Only the survivor who filed it may change it", body = ErrorEnvelope),
+        (status = 404, description = "No such incident, or not yours", body = ErrorEnvelope),
+        (status = 409, description = "The case is completed or closed", body = ErrorEnvelope),
+        (status = 422, description = "Invalid or unchangeable fields", body = ErrorEnvelope),
+    ))]
+pub async fn patch(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+    ValidJson(patch): ValidJson<IncidentPatch>,
+) -> ApiResult<Json<Incident>> {
+    let current = readable(&state, &user, id).await?;
+    if current.survivor_id != user.id {
+        return Err(ApiError::forbidden("Only the survivor who filed a report may change it."));
+    }
+    if matches!(current.status, IncidentStatus::Completed | IncidentStatus::Closed) {
+        return Err(ApiError::conflict("This case is finished and can no longer be changed."));
+    }
+    let mut tx = state.db.write.begin().await?;
+    repo::update(&mut tx, id, &patch).await?;
+    let row = repo::find(&mut tx, id).await?.ok_or_else(ApiError::not_found)?;
+    tx.commit().await?;
+    Ok(Json(row.to_api()))
+}
+
+/// Withdraw one's own report (soft delete: it disappears from every list).
+#[utoipa::path(delete, path = "/api/incidents/{id}/", tag = "incidents", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 403, description = "Only the survivor who filed it may withdraw it", body = ErrorEnvelope),
+        (status = 404, description = "No such incident, or not yours", body = ErrorEnvelope),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    let current = readable(&state, &user, id).await?;
+    if current.survivor_id != user.id {
+        return Err(ApiError::forbidden("Only the survivor who filed a report may withdraw it."));
+    }
+    let mut tx = state.db.write.begin().await?;
+    repo::soft_delete(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,106 @@
+//! The Kintara server: an axum HTTP service over SQLite (default) or PostgreSQL.
+//!
+//! Layers: `routes` (the HTTP surface) → handlers in `auth` and `incidents` (protocol: parse,
+//! authorise, call storage, shape the answer) → `*/repo`-style storage modules (SQL only) → `db`.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod incidents;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use config::Config;
+use state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error(transparent)]
+    Keys(#[from] auth::tokens::KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("creating the demo accounts failed: {0}")]
+    Demo(#[from] error::ApiError),
+}
+
+/// A server accepting connections. Dropping it (or calling `stop`) shuts it down gracefully.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until the server stops by itself (it only does on error).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Opens storage, runs migrations, creates demo accounts if asked, and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let data_dir = config.data_dir();
+    let db = db::Db::open(&data_dir, config.database_url.as_deref()).await?;
+    let keys = auth::tokens::JwtKeys::load(
+        config.jwt_secret.as_deref(),
+        &data_dir,
+        config.access_ttl(),
+    )?;
+    if config.demo {
+        let created = demo::ensure_accounts(&db).await?;
+        tracing::info!(created, "demo accounts ready (password: {})", demo::DEMO_PASSWORD);
+    }
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind { addr: config.bind, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind, source })?;
+    let state = AppState { db, keys: Arc::new(keys), config: Arc::new(config) };
+    let app = routes::router(state.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, database = state.db.backend.name(), "listening");
+    Ok(Running { addr, state, shutdown: Some(tx), task: Some(task) })
+}
