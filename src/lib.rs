@@ -1,0 +1,7 @@
+//! The Kintara UI (Leptos, client-side rendered, compiled to wasm32). It draws screens and calls
+//! Tauri commands through `ipc`; it never talks to the network itself.
+
+pub mod app;
+pub mod fields;
+pub mod ipc;
+pub mod screens;

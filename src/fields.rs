@@ -1,0 +1,34 @@
+//! Form helpers: field error messages next to their inputs.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+
+pub type Errors = BTreeMap<String, Vec<String>>;
+
+/// The messages for `field` (and its nested fields, e.g. `location.address` under `location`).
+pub fn messages(errors: &Errors, field: &str) -> Vec<String> {
+    errors
+        .iter()
+        .filter(|(k, _)| *k == field || k.starts_with(&format!("{field}.")))
+        .flat_map(|(_, v)| v.iter().cloned())
+        .collect()
+}
+
+#[component]
+pub fn FieldError(errors: RwSignal<Errors>, field: &'static str) -> impl IntoView {
+    move || {
+        let msgs = messages(&errors.get(), field);
+        (!msgs.is_empty()).then(|| {
+            view! { <p class="field-error" data-field=field role="alert">{msgs.join(" ")}</p> }
+        })
+    }
+}
+
+/// A form-level error banner.
+#[component]
+pub fn ErrorBanner(id: &'static str, message: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        message.get().map(|m| view! { <div id=id class="error-banner" role="alert">{m}</div> })
+    }
+}

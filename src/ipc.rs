@@ -1,0 +1,52 @@
+//! The only way out of the UI: Tauri commands, which run in the Rust core.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], catch)]
+    async fn invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// A command's error, as `src-tauri/src/ui_error.rs` sends it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct UiError {
+    pub kind: String,
+    pub message: String,
+    #[serde(default)]
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+impl UiError {
+    fn local(message: impl Into<String>) -> Self {
+        UiError { kind: "other".into(), message: message.into(), fields: BTreeMap::new() }
+    }
+}
+
+/// Whether the page runs inside the Kintara app (and not in a plain browser).
+pub fn in_app() -> bool {
+    js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("__TAURI__")).unwrap_or(false)
+}
+
+/// Calls a Tauri command with named arguments.
+pub async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {
+    if !in_app() {
+        return Err(UiError::local("Open Kintara in its app: this page cannot work on its own."));
+    }
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let args = args.serialize(&serializer).map_err(|e| UiError::local(e.to_string()))?;
+    match invoke(cmd, args).await {
+        Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| UiError::local(e.to_string())),
+        Err(err) => Err(serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
+            UiError::local(err.as_string().unwrap_or_else(|| "The app could not do that.".into()))
+        })),
+    }
+}
+
+/// No arguments.
+#[derive(Serialize)]
+pub struct NoArgs {}

@@ -1,0 +1,233 @@
+//! Server address, sign in, register.
+
+use kintara_api::{HealthResponse, ProviderType, RegisterRequest, Role, User, Validate};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::{ctx, Notice, Screen};
+use crate::fields::{ErrorBanner, Errors, FieldError};
+use crate::ipc;
+
+#[derive(Serialize)]
+struct UrlArgs {
+    url: String,
+}
+
+#[component]
+pub fn ServerScreen() -> impl IntoView {
+    let ctx = ctx();
+    let url = RwSignal::new(ctx.server_url.get_untracked());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let args = UrlArgs { url: url.get_untracked() };
+            match ipc::call::<_, HealthResponse>("set_server", &args).await {
+                Ok(_) => {
+                    let info: Result<serde_json::Value, _> =
+                        ipc::call("app_info", &ipc::NoArgs {}).await;
+                    if let Some(u) = info.ok().and_then(|v| v["server_url"].as_str().map(String::from)) {
+                        ctx.server_url.set(u);
+                    }
+                    ctx.user.set(None);
+                    ctx.go(Screen::SignIn);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="screen narrow">
+            <h1>"Server address"</h1>
+            <p class="hint">"The address of the Kintara server your organisation runs."</p>
+            <form on:submit=save>
+                <label for="server-url">"Server address"</label>
+                <input id="server-url" type="url" autocomplete="url" required
+                    prop:value=move || url.get()
+                    on:input=move |ev| url.set(event_target_value(&ev)) />
+                <ErrorBanner id="server-error" message=error/>
+                <button id="server-save" type="submit" class="primary" disabled=move || busy.get()>
+                    {move || if busy.get() { "Checking…" } else { "Connect" }}
+                </button>
+            </form>
+            <button class="link" on:click=move |_| ctx.go(Screen::SignIn)>"Back to sign in"</button>
+        </section>
+    }
+}
+
+#[derive(Serialize)]
+struct LoginArgs {
+    email: String,
+    password: String,
+}
+
+#[component]
+pub fn SignIn() -> impl IntoView {
+    let ctx = ctx();
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if email.get_untracked().trim().is_empty() || password.get_untracked().is_empty() {
+            error.set(Some("Enter your e-mail and password.".into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let args = LoginArgs { email: email.get_untracked(), password: password.get_untracked() };
+            match ipc::call::<_, User>("login", &args).await {
+                Ok(user) => {
+                    password.set(String::new());
+                    ctx.user.set(Some(user));
+                    ctx.go(Screen::Home);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="screen narrow">
+            <div class="brand"><img src="app-icon.png" alt="" width="56" height="56"/><h1>"Kintara"</h1></div>
+            <p class="hint">"Safe, confidential help. Sign in to continue."</p>
+            <Notice/>
+            <form on:submit=submit>
+                <label for="login-email">"E-mail"</label>
+                <input id="login-email" type="email" autocomplete="username"
+                    prop:value=move || email.get()
+                    on:input=move |ev| email.set(event_target_value(&ev)) />
+                <label for="login-password">"Password"</label>
+                <input id="login-password" type="password" autocomplete="current-password"
+                    prop:value=move || password.get()
+                    on:input=move |ev| password.set(event_target_value(&ev)) />
+                <ErrorBanner id="login-error" message=error/>
+                <button id="login-submit" type="submit" class="primary" disabled=move || busy.get()>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
+            <button id="goto-register" class="link" on:click=move |_| ctx.go(Screen::Register)>
+                "Create an account"
+            </button>
+            <p class="server-line">
+                "Server: " <span id="server-current">{move || ctx.server_url.get()}</span> " "
+                <button id="goto-server" class="link" on:click=move |_| ctx.go(Screen::Server)>"Change"</button>
+            </p>
+        </section>
+    }
+}
+
+#[derive(Serialize)]
+struct RegisterArgs {
+    request: RegisterRequest,
+}
+
+#[component]
+pub fn Register() -> impl IntoView {
+    let ctx = ctx();
+    let first = RwSignal::new(String::new());
+    let last = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Survivor);
+    let ptype = RwSignal::new(None::<ProviderType>);
+    let anonymous = RwSignal::new(false);
+    let errors = RwSignal::new(Errors::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = RegisterRequest {
+            email: email.get_untracked().trim().to_owned(),
+            password: password.get_untracked(),
+            confirm_password: confirm.get_untracked(),
+            first_name: first.get_untracked(),
+            last_name: last.get_untracked(),
+            role: role.get_untracked(),
+            provider_type: if role.get_untracked() == Role::Provider { ptype.get_untracked() } else { None },
+            is_anonymous: anonymous.get_untracked(),
+        };
+        // The same rules the server applies, checked here first for a quick answer.
+        if let Err(e) = request.validate() {
+            errors.set(e.0);
+            error.set(Some("Some fields need attention.".into()));
+            return;
+        }
+        errors.set(Errors::new());
+        error.set(None);
+        busy.set(true);
+        spawn_local(async move {
+            match ipc::call::<_, User>("register", &RegisterArgs { request }).await {
+                Ok(user) => {
+                    ctx.user.set(Some(user));
+                    ctx.go(Screen::Home);
+                }
+                Err(e) => {
+                    errors.set(e.fields.clone());
+                    error.set(Some(e.message));
+                }
+            }
+            busy.set(false);
+        });
+    };
+
+    let text_input = move |id: &'static str, label: &'static str, kind: &'static str, field: &'static str, sig: RwSignal<String>| {
+        view! {
+            <label for=id>{label}</label>
+            <input id=id type=kind prop:value=move || sig.get()
+                on:input=move |ev| sig.set(event_target_value(&ev)) />
+            <FieldError errors=errors field=field/>
+        }
+    };
+
+    view! {
+        <section class="screen narrow">
+            <h1>"Create an account"</h1>
+            <form on:submit=submit>
+                <fieldset class="choices">
+                    <legend>"I am"</legend>
+                    <label><input id="reg-role-survivor" type="radio" name="role"
+                        prop:checked=move || role.get() == Role::Survivor
+                        on:change=move |_| role.set(Role::Survivor)/>" seeking help"</label>
+                    <label><input id="reg-role-provider" type="radio" name="role"
+                        prop:checked=move || role.get() == Role::Provider
+                        on:change=move |_| role.set(Role::Provider)/>" a service provider"</label>
+                </fieldset>
+                <Show when=move || role.get() == Role::Provider>
+                    <label for="reg-provider-type">"Kind of help you give"</label>
+                    <select id="reg-provider-type" on:change=move |ev| ptype.set(ProviderType::parse(&event_target_value(&ev)))>
+                        <option value="">"Choose…"</option>
+                        {ProviderType::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
+                    </select>
+                    <FieldError errors=errors field="provider_type"/>
+                </Show>
+                <Show when=move || role.get() == Role::Survivor>
+                    <label class="check"><input id="reg-anonymous" type="checkbox"
+                        prop:checked=move || anonymous.get()
+                        on:change=move |ev| anonymous.set(event_target_checked(&ev))/>
+                        " Stay anonymous (no name needed)"</label>
+                </Show>
+                {text_input("reg-first", "First name", "text", "first_name", first)}
+                {text_input("reg-last", "Last name", "text", "last_name", last)}
+                {text_input("reg-email", "E-mail", "email", "email", email)}
+                {text_input("reg-password", "Password (at least 8 characters)", "password", "password", password)}
+                {text_input("reg-confirm", "Repeat the password", "password", "confirm_password", confirm)}
+                <FieldError errors=errors field="role"/>
+                <ErrorBanner id="reg-error" message=error/>
+                <button id="reg-submit" type="submit" class="primary" disabled=move || busy.get()>
+                    {move || if busy.get() { "Creating…" } else { "Create account" }}
+                </button>
+            </form>
+            <button class="link" on:click=move |_| ctx.go(Screen::SignIn)>"I already have an account"</button>
+        </section>
+    }
+}

@@ -1,0 +1,55 @@
+//! The signed-in home: for survivors, filing and following reports, with help always visible.
+
+use kintara_api::Role;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::app::{ctx, Notice, Screen};
+use crate::ipc::{self, NoArgs};
+
+/// Signs out here and on the server.
+pub fn sign_out() {
+    let ctx = ctx();
+    spawn_local(async move {
+        // The core forgets the session even when the server cannot be told.
+        let _ = ipc::call::<_, ()>("logout", &NoArgs {}).await;
+        ctx.signed_out(Some("You are signed out.".into()));
+    });
+}
+
+#[component]
+pub fn Home() -> impl IntoView {
+    let ctx = ctx();
+    let name = move || ctx.user.get().map(|u| u.first_name).unwrap_or_default();
+    let role = move || ctx.user.get().map(|u| u.role);
+    view! {
+        <section class="screen">
+            <header class="top">
+                <h1 id="home-title">"Hello, " {name}</h1>
+                <button id="logout" class="link" on:click=move |_| sign_out()>"Sign out"</button>
+            </header>
+            <Notice/>
+            {move || match role() {
+                Some(Role::Survivor) => view! {
+                    <div class="actions">
+                        <button id="new-report" class="primary big" on:click=move |_| ctx.go(Screen::Wizard)>
+                            "Report an incident"
+                        </button>
+                        <button id="my-reports" class="secondary big" on:click=move |_| ctx.go(Screen::Reports)>
+                            "My reports"
+                        </button>
+                    </div>
+                    <aside class="help">
+                        <h2>"In danger right now?"</h2>
+                        <p>"Call the free GBV hotline " <a href="tel:1195">"1195"</a> " (24 hours) or the police on " <a href="tel:999">"999"</a> "."</p>
+                    </aside>
+                }.into_any(),
+                Some(r) => view! {
+                    <p id="role-line" class="hint">"Signed in as " {r.label()} "."</p>
+                    <p class="hint">"Your case screens open here once cases reach you."</p>
+                }.into_any(),
+                None => view! { <p class="hint">"Not signed in."</p> }.into_any(),
+            }}
+        </section>
+    }
+}

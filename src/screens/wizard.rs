@@ -1,0 +1,355 @@
+//! The five-step report wizard: what happened; when, where and how; the help wanted; urgency and
+//! contact; review and send. Each step is checked with the same rules the server applies.
+
+use chrono::{NaiveDate, NaiveTime};
+use kintara_api::{
+    CommunicationMethod, Incident, IncidentCreate, IncidentType, Location, ProviderPreferences,
+    Severity, SupportService, UrgencyLevel,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::{ctx, Screen};
+use crate::fields::{messages, ErrorBanner, Errors, FieldError};
+use crate::ipc;
+
+const STEPS: usize = 5;
+
+/// The wizard's inputs, as typed.
+#[derive(Clone, Debug)]
+struct Draft {
+    kind: Option<IncidentType>,
+    date: String,
+    time: String,
+    address: String,
+    place: String,
+    description: String,
+    services: Vec<SupportService>,
+    urgency: UrgencyLevel,
+    contact: CommunicationMethod,
+    anonymous: bool,
+}
+
+fn today() -> NaiveDate {
+    let d = js_sys::Date::new_0();
+    NaiveDate::from_ymd_opt(d.get_full_year() as i32, d.get_month() + 1, d.get_date())
+        .unwrap_or_default()
+}
+
+impl Draft {
+    fn new() -> Self {
+        Draft {
+            kind: None,
+            date: today().format("%Y-%m-%d").to_string(),
+            time: String::new(),
+            address: String::new(),
+            place: String::new(),
+            description: String::new(),
+            services: Vec::new(),
+            urgency: UrgencyLevel::Routine,
+            contact: CommunicationMethod::SecureMessage,
+            anonymous: false,
+        }
+    }
+
+    /// The request this draft makes, or the field errors that stop it.
+    fn to_request(&self) -> Result<IncidentCreate, Errors> {
+        let mut errors = Errors::new();
+        let mut add = |f: &str, m: &str| errors.entry(f.to_owned()).or_default().push(m.to_owned());
+        if self.kind.is_none() {
+            add("type", "Choose what happened.");
+        }
+        let date = NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d");
+        if date.is_err() {
+            add("incident_date", "Enter the date as YYYY-MM-DD.");
+        }
+        let time = match self.time.trim() {
+            "" => None,
+            t => match NaiveTime::parse_from_str(t, "%H:%M")
+                .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M:%S"))
+            {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    add("incident_time", "Enter the time as HH:MM, or leave it empty.");
+                    None
+                }
+            },
+        };
+        let request = IncidentCreate {
+            kind: self.kind.unwrap_or(IncidentType::Physical),
+            incident_date: date.unwrap_or_else(|_| today()),
+            incident_time: time,
+            description: self.description.clone(),
+            location: Location {
+                address: self.address.trim().to_owned(),
+                coordinates: None,
+                description: Some(self.place.trim().to_owned()).filter(|s| !s.is_empty()),
+            },
+            severity: Severity::Medium,
+            urgency_level: self.urgency,
+            support_services: self.services.clone(),
+            provider_preferences: Some(ProviderPreferences {
+                communication_method: Some(self.contact),
+                ..Default::default()
+            }),
+            is_anonymous: self.anonymous,
+        };
+        if let Err(e) = request.validate_at(today()) {
+            for (k, v) in e.0 {
+                errors.entry(k).or_default().extend(v);
+            }
+        }
+        if errors.is_empty() {
+            Ok(request)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The fields each step owns, for showing its errors before moving on.
+fn step_fields(step: usize) -> &'static [&'static str] {
+    match step {
+        1 => &["type"],
+        2 => &["incident_date", "incident_time", "description", "location"],
+        3 => &["support_services"],
+        _ => &[],
+    }
+}
+
+#[derive(Serialize)]
+struct ReportArgs {
+    report: IncidentCreate,
+}
+
+#[component]
+pub fn ReportWizard() -> impl IntoView {
+    let ctx = ctx();
+    let step = RwSignal::new(1usize);
+    let draft = RwSignal::new(Draft::new());
+    let errors = RwSignal::new(Errors::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let next = move |_| {
+        let current = step.get_untracked();
+        let step_errors: Errors = match draft.get_untracked().to_request() {
+            Ok(_) => Errors::new(),
+            Err(all) => all
+                .into_iter()
+                .filter(|(k, _)| {
+                    step_fields(current).iter().any(|f| k == f || k.starts_with(&format!("{f}.")))
+                })
+                .collect(),
+        };
+        let blocked = !step_errors.is_empty();
+        errors.set(step_errors);
+        if !blocked {
+            step.set((current + 1).min(STEPS));
+        }
+    };
+    let on_last = move || step.get() == STEPS;
+    let back = move |_| {
+        errors.set(Errors::new());
+        match step.get_untracked() {
+            1 => ctx.go(Screen::Home),
+            n => step.set(n - 1),
+        }
+    };
+    let submit = move |_| {
+        let report = match draft.get_untracked().to_request() {
+            Ok(r) => r,
+            Err(e) => {
+                errors.set(e);
+                error.set(Some("Some answers need attention; go back to fix them.".into()));
+                return;
+            }
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match ipc::call::<_, Incident>("create_incident", &ReportArgs { report }).await {
+                Ok(incident) => {
+                    ctx.notice.set(Some(format!(
+                        "Your report {} was sent. A dispatcher will review it.",
+                        incident.case_number
+                    )));
+                    ctx.go(Screen::Reports);
+                }
+                Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),
+                Err(e) => {
+                    errors.set(e.fields.clone());
+                    error.set(Some(e.message));
+                }
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <section class="screen">
+            <header class="top">
+                <button id="wizard-back" class="link" on:click=back>"‹ Back"</button>
+                <h1>"Report an incident"</h1>
+            </header>
+            <div class="progress" aria-hidden="true">
+                <div class="bar" style=move || format!("width: {}%", step.get() * 100 / STEPS)></div>
+            </div>
+            <p id="wizard-step" class="hint">{move || format!("Step {} of {}", step.get(), STEPS)}</p>
+            {move || match step.get() {
+                1 => step_type(draft, errors).into_any(),
+                2 => step_details(draft, errors).into_any(),
+                3 => step_services(draft, errors).into_any(),
+                4 => step_urgency(draft).into_any(),
+                _ => step_review(draft, errors).into_any(),
+            }}
+            <ErrorBanner id="wizard-error" message=error/>
+            <div class="wizard-nav">
+                <Show when=move || !on_last()>
+                    <button id="wizard-next" class="primary" on:click=next>"Next"</button>
+                </Show>
+                <Show when=on_last>
+                    <button id="wizard-submit" class="primary" on:click=submit disabled=move || busy.get()>
+                        {move || if busy.get() { "Sending…" } else { "Send report" }}
+                    </button>
+                </Show>
+            </div>
+        </section>
+    }
+}
+
+fn step_type(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView {
+    view! {
+        <fieldset class="choices">
+            <legend>"What happened?"</legend>
+            {IncidentType::ALL.iter().map(|&t| view! {
+                <label class="choice">
+                    <input type="radio" name="type" id=format!("type-{}", t.as_str())
+                        prop:checked=move || draft.with(|d| d.kind == Some(t))
+                        on:change=move |_| draft.update(|d| d.kind = Some(t)) />
+                    {t.label()}
+                </label>
+            }).collect_view()}
+        </fieldset>
+        <FieldError errors=errors field="type"/>
+    }
+}
+
+fn step_details(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView {
+    view! {
+        <label for="incident-date">"Date"</label>
+        <input id="incident-date" type="date"
+            prop:value=move || draft.with(|d| d.date.clone())
+            on:input=move |ev| draft.update(|d| d.date = event_target_value(&ev)) />
+        <FieldError errors=errors field="incident_date"/>
+        <label for="incident-time">"Time (optional)"</label>
+        <input id="incident-time" type="time"
+            prop:value=move || draft.with(|d| d.time.clone())
+            on:input=move |ev| draft.update(|d| d.time = event_target_value(&ev)) />
+        <FieldError errors=errors field="incident_time"/>
+        <label for="location-address">"Where did it happen?"</label>
+        <input id="location-address" type="text" placeholder="Area, street or landmark"
+            prop:value=move || draft.with(|d| d.address.clone())
+            on:input=move |ev| draft.update(|d| d.address = event_target_value(&ev)) />
+        <FieldError errors=errors field="location"/>
+        <label for="location-description">"Anything about the place (optional)"</label>
+        <input id="location-description" type="text"
+            prop:value=move || draft.with(|d| d.place.clone())
+            on:input=move |ev| draft.update(|d| d.place = event_target_value(&ev)) />
+        <label for="description">"What happened? Share only what you are comfortable with."</label>
+        <textarea id="description" rows="6"
+            prop:value=move || draft.with(|d| d.description.clone())
+            on:input=move |ev| draft.update(|d| d.description = event_target_value(&ev))></textarea>
+        <FieldError errors=errors field="description"/>
+    }
+}
+
+fn step_services(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView {
+    view! {
+        <fieldset class="choices">
+            <legend>"What help would you like?"</legend>
+            {SupportService::ALL.iter().map(|&s| view! {
+                <label class="choice">
+                    <input type="checkbox" id=format!("service-{}", s.as_str())
+                        prop:checked=move || draft.with(|d| d.services.contains(&s))
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            draft.update(|d| {
+                                d.services.retain(|x| *x != s);
+                                if on { d.services.push(s); }
+                            });
+                        } />
+                    {s.label()}
+                </label>
+            }).collect_view()}
+        </fieldset>
+        <FieldError errors=errors field="support_services"/>
+    }
+}
+
+fn urgency_hint(u: UrgencyLevel) -> &'static str {
+    match u {
+        UrgencyLevel::Immediate => "Life-threatening: I need help right now.",
+        UrgencyLevel::Urgent => "Serious: I need help soon.",
+        UrgencyLevel::Routine => "I would like help, it is not an emergency.",
+    }
+}
+
+fn step_urgency(draft: RwSignal<Draft>) -> impl IntoView {
+    view! {
+        <fieldset class="choices">
+            <legend>"How urgent is it?"</legend>
+            {[UrgencyLevel::Immediate, UrgencyLevel::Urgent, UrgencyLevel::Routine].into_iter().map(|u| view! {
+                <label class="choice">
+                    <input type="radio" name="urgency" id=format!("urgency-{}", u.as_str())
+                        prop:checked=move || draft.with(|d| d.urgency == u)
+                        on:change=move |_| draft.update(|d| d.urgency = u) />
+                    <strong>{u.label()}</strong> " — " {urgency_hint(u)}
+                </label>
+            }).collect_view()}
+        </fieldset>
+        <fieldset class="choices">
+            <legend>"How may we contact you?"</legend>
+            {CommunicationMethod::ALL.iter().map(|&c| view! {
+                <label class="choice">
+                    <input type="radio" name="contact" id=format!("contact-{}", c.as_str())
+                        prop:checked=move || draft.with(|d| d.contact == c)
+                        on:change=move |_| draft.update(|d| d.contact = c) />
+                    {c.label()}
+                </label>
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+fn step_review(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView {
+    let d = draft.get_untracked();
+    let services: Vec<&str> = d.services.iter().map(|s| s.label()).collect();
+    let problems = move || {
+        let all = errors.get();
+        let fields = ["type", "incident_date", "description", "location", "support_services"];
+        fields.iter().flat_map(|f| messages(&all, f)).collect::<Vec<_>>()
+    };
+    view! {
+        <dl id="review" class="review">
+            <dt>"What happened"</dt><dd>{d.kind.map(|k| k.label()).unwrap_or("—")}</dd>
+            <dt>"When"</dt><dd>{d.date.clone()} " " {d.time.clone()}</dd>
+            <dt>"Where"</dt><dd>{d.address.clone()}</dd>
+            <dt>"Help wanted"</dt><dd>{services.join(", ")}</dd>
+            <dt>"Urgency"</dt><dd>{d.urgency.label()}</dd>
+            <dt>"Contact"</dt><dd>{d.contact.label()}</dd>
+        </dl>
+        {move || {
+            let p = problems();
+            (!p.is_empty()).then(|| view! { <p class="field-error" role="alert">{p.join(" ")}</p> })
+        }}
+        <label class="check">
+            <input id="anonymous" type="checkbox"
+                prop:checked=move || draft.with(|d| d.anonymous)
+                on:change=move |ev| draft.update(|d| d.anonymous = event_target_checked(&ev)) />
+            " Report anonymously: providers will not see my name."
+        </label>
+        <p class="hint">"Your report goes only to Kintara's dispatchers and the providers they assign to help you."</p>
+    }
+}
