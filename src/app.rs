@@ -67,7 +67,11 @@ pub fn App() -> impl IntoView {
                 ctx.server_url.set(info.server_url);
                 let signed_in = info.user.is_some();
                 ctx.user.set(info.user);
-                ctx.go(if signed_in { Screen::Home } else { Screen::SignIn });
+                ctx.go(if signed_in {
+                    Screen::Home
+                } else {
+                    Screen::SignIn
+                });
             }
             Err(e) => {
                 ctx.notice.set(Some(e.message));

@@ -29,6 +29,8 @@ pub fn FieldError(errors: RwSignal<Errors>, field: &'static str) -> impl IntoVie
 #[component]
 pub fn ErrorBanner(id: &'static str, message: RwSignal<Option<String>>) -> impl IntoView {
     move || {
-        message.get().map(|m| view! { <div id=id class="error-banner" role="alert">{m}</div> })
+        message
+            .get()
+            .map(|m| view! { <div id=id class="error-banner" role="alert">{m}</div> })
     }
 }

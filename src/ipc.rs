@@ -23,7 +23,11 @@ pub struct UiError {
 
 impl UiError {
     fn local(message: impl Into<String>) -> Self {
-        UiError { kind: "other".into(), message: message.into(), fields: BTreeMap::new() }
+        UiError {
+            kind: "other".into(),
+            message: message.into(),
+            fields: BTreeMap::new(),
+        }
     }
 }
 
@@ -35,15 +39,26 @@ pub fn in_app() -> bool {
 /// Calls a Tauri command with named arguments.
 pub async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {
     if !in_app() {
-        return Err(UiError::local("Open Kintara in its app: this page cannot work on its own."));
+        return Err(UiError::local(
+            "Open Kintara in its app: this page cannot work on its own.",
+        ));
     }
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let args = args.serialize(&serializer).map_err(|e| UiError::local(e.to_string()))?;
+    let args = args
+        .serialize(&serializer)
+        .map_err(|e| UiError::local(e.to_string()))?;
     match invoke(cmd, args).await {
-        Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| UiError::local(e.to_string())),
-        Err(err) => Err(serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
-            UiError::local(err.as_string().unwrap_or_else(|| "The app could not do that.".into()))
-        })),
+        Ok(value) => {
+            serde_wasm_bindgen::from_value(value).map_err(|e| UiError::local(e.to_string()))
+        }
+        Err(err) => Err(
+            serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
+                UiError::local(
+                    err.as_string()
+                        .unwrap_or_else(|| "The app could not do that.".into()),
+                )
+            }),
+        ),
     }
 }
 

@@ -20,26 +20,38 @@ pub struct AppInfo {
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
     let client = state.client();
-    AppInfo { server_url: client.base_url().to_string(), user: client.current_user() }
+    AppInfo {
+        server_url: client.base_url().to_string(),
+        user: client.current_user(),
+    }
 }
 
 /// Points the app at another server after checking that it answers. Signs out of the old one.
 #[tauri::command]
-pub async fn set_server(state: State<'_, AppState>, url: String) -> Result<HealthResponse, UiError> {
+pub async fn set_server(
+    state: State<'_, AppState>,
+    url: String,
+) -> Result<HealthResponse, UiError> {
     let candidate = Client::new(&url, Arc::new(kintara_core::MemoryStore::default()))?;
     let health = candidate.health().await?;
     let current = state.client();
     if current.base_url() != candidate.base_url() {
         current.logout().await?;
         let client = Client::new(candidate.base_url().as_str(), state.store.clone())?;
-        state.store.set_server_url(client.base_url().as_str()).map_err(|e| UiError::other(e.0))?;
+        state
+            .store
+            .set_server_url(client.base_url().as_str())
+            .map_err(|e| UiError::other(e.0))?;
         *state.client.write().expect("not poisoned") = Arc::new(client);
     }
     Ok(health)
 }
 
 #[tauri::command]
-pub async fn register(state: State<'_, AppState>, request: RegisterRequest) -> Result<User, UiError> {
+pub async fn register(
+    state: State<'_, AppState>,
+    request: RegisterRequest,
+) -> Result<User, UiError> {
     Ok(state.client().register(&request).await?)
 }
 

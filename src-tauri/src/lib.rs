@@ -39,7 +39,10 @@ pub fn run() {
             // A stored address that no longer parses falls back to the default.
             let client = Client::new(&url, store.clone())
                 .or_else(|_| Client::new(DEFAULT_SERVER, store.clone()))?;
-            app.manage(AppState { client: RwLock::new(Arc::new(client)), store });
+            app.manage(AppState {
+                client: RwLock::new(Arc::new(client)),
+                store,
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -23,11 +23,16 @@ impl SecureStore {
     pub fn open(app: &AppHandle<tauri::Wry>) -> Result<Self, Box<dyn std::error::Error>> {
         let store = app.store(STORE_FILE)?;
         let key_path = key_dir(app)?.join("device.key");
-        Ok(SecureStore { store, vault: Vault::open_or_create(&key_path)? })
+        Ok(SecureStore {
+            store,
+            vault: Vault::open_or_create(&key_path)?,
+        })
     }
 
     pub fn server_url(&self) -> Option<String> {
-        self.store.get(SERVER_KEY).and_then(|v| v.as_str().map(str::to_owned))
+        self.store
+            .get(SERVER_KEY)
+            .and_then(|v| v.as_str().map(str::to_owned))
     }
 
     pub fn set_server_url(&self, url: &str) -> Result<(), StoreError> {
@@ -57,7 +62,8 @@ impl TokenStore for SecureStore {
 
     fn save(&self, session: &StoredSession) -> Result<(), StoreError> {
         let plain = serde_json::to_vec(session).map_err(|e| StoreError(e.to_string()))?;
-        self.store.set(SESSION_KEY, self.vault.seal(SESSION_KEY, &plain));
+        self.store
+            .set(SESSION_KEY, self.vault.seal(SESSION_KEY, &plain));
         self.store.save().map_err(|e| StoreError(e.to_string()))
     }
 

@@ -16,7 +16,11 @@ pub struct UiError {
 
 impl UiError {
     pub fn other(message: impl Into<String>) -> Self {
-        UiError { kind: "other", message: message.into(), fields: BTreeMap::new() }
+        UiError {
+            kind: "other",
+            message: message.into(),
+            fields: BTreeMap::new(),
+        }
     }
 }
 
@@ -45,6 +49,41 @@ impl From<CoreError> for UiError {
             CoreError::LoggedOut(_) => "Your session has ended. Please sign in again.".to_owned(),
             other => other.to_string(),
         };
-        UiError { kind, message, fields }
+        UiError {
+            kind,
+            message,
+            fields,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kintara_api::ErrorEnvelope;
+
+    fn api(status: u16, code: &str) -> CoreError {
+        CoreError::Api {
+            status,
+            envelope: ErrorEnvelope {
+                success: false,
+                message: format!("server says {code}"),
+                code: code.into(),
+                errors: [("email".to_owned(), vec!["taken".to_owned()])].into(),
+            },
+        }
+    }
+
+    #[test]
+    fn screens_get_a_kind_a_sentence_and_the_field_errors() {
+        let e = UiError::from(api(409, "email_taken"));
+        assert_eq!((e.kind, e.message.as_str()), ("validation", "server says email_taken"));
+        assert_eq!(e.fields["email"], vec!["taken".to_owned()]);
+        assert_eq!(UiError::from(api(429, "account_locked")).kind, "locked");
+        assert_eq!(UiError::from(api(401, "invalid_credentials")).kind, "auth");
+        let offline = UiError::from(CoreError::Network("connection refused".into()));
+        assert_eq!(offline.kind, "network");
+        assert!(offline.message.starts_with("Cannot reach the Kintara server"));
+        assert_eq!(UiError::from(CoreError::LoggedOut("x".into())).kind, "logged_out");
     }
 }

@@ -25,12 +25,17 @@ pub fn ServerScreen() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let args = UrlArgs { url: url.get_untracked() };
+            let args = UrlArgs {
+                url: url.get_untracked(),
+            };
             match ipc::call::<_, HealthResponse>("set_server", &args).await {
                 Ok(_) => {
                     let info: Result<serde_json::Value, _> =
                         ipc::call("app_info", &ipc::NoArgs {}).await;
-                    if let Some(u) = info.ok().and_then(|v| v["server_url"].as_str().map(String::from)) {
+                    if let Some(u) = info
+                        .ok()
+                        .and_then(|v| v["server_url"].as_str().map(String::from))
+                    {
                         ctx.server_url.set(u);
                     }
                     ctx.user.set(None);
@@ -82,7 +87,10 @@ pub fn SignIn() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let args = LoginArgs { email: email.get_untracked(), password: password.get_untracked() };
+            let args = LoginArgs {
+                email: email.get_untracked(),
+                password: password.get_untracked(),
+            };
             match ipc::call::<_, User>("login", &args).await {
                 Ok(user) => {
                     password.set(String::new());
@@ -153,7 +161,11 @@ pub fn Register() -> impl IntoView {
             first_name: first.get_untracked(),
             last_name: last.get_untracked(),
             role: role.get_untracked(),
-            provider_type: if role.get_untracked() == Role::Provider { ptype.get_untracked() } else { None },
+            provider_type: if role.get_untracked() == Role::Provider {
+                ptype.get_untracked()
+            } else {
+                None
+            },
             is_anonymous: anonymous.get_untracked(),
         };
         // The same rules the server applies, checked here first for a quick answer.
@@ -180,7 +192,11 @@ pub fn Register() -> impl IntoView {
         });
     };
 
-    let text_input = move |id: &'static str, label: &'static str, kind: &'static str, field: &'static str, sig: RwSignal<String>| {
+    let text_input = move |id: &'static str,
+                           label: &'static str,
+                           kind: &'static str,
+                           field: &'static str,
+                           sig: RwSignal<String>| {
         view! {
             <label for=id>{label}</label>
             <input id=id type=kind prop:value=move || sig.get()

@@ -71,7 +71,10 @@ impl Draft {
             {
                 Ok(t) => Some(t),
                 Err(_) => {
-                    add("incident_time", "Enter the time as HH:MM, or leave it empty.");
+                    add(
+                        "incident_time",
+                        "Enter the time as HH:MM, or leave it empty.",
+                    );
                     None
                 }
             },
@@ -139,7 +142,9 @@ pub fn ReportWizard() -> impl IntoView {
             Err(all) => all
                 .into_iter()
                 .filter(|(k, _)| {
-                    step_fields(current).iter().any(|f| k == f || k.starts_with(&format!("{f}.")))
+                    step_fields(current)
+                        .iter()
+                        .any(|f| k == f || k.starts_with(&format!("{f}.")))
                 })
                 .collect(),
         };
@@ -162,7 +167,9 @@ pub fn ReportWizard() -> impl IntoView {
             Ok(r) => r,
             Err(e) => {
                 errors.set(e);
-                error.set(Some("Some answers need attention; go back to fix them.".into()));
+                error.set(Some(
+                    "Some answers need attention; go back to fix them.".into(),
+                ));
                 return;
             }
         };
@@ -328,8 +335,17 @@ fn step_review(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoVie
     let services: Vec<&str> = d.services.iter().map(|s| s.label()).collect();
     let problems = move || {
         let all = errors.get();
-        let fields = ["type", "incident_date", "description", "location", "support_services"];
-        fields.iter().flat_map(|f| messages(&all, f)).collect::<Vec<_>>()
+        let fields = [
+            "type",
+            "incident_date",
+            "description",
+            "location",
+            "support_services",
+        ];
+        fields
+            .iter()
+            .flat_map(|f| messages(&all, f))
+            .collect::<Vec<_>>()
     };
     view! {
         <dl id="review" class="review">

@@ -83,9 +83,15 @@ impl Validate for RegisterRequest {
         validate_email(&mut e, &self.email);
         let pw_len = self.password.chars().count();
         if pw_len < MIN_PASSWORD {
-            e.add("password", format!("Must be at least {MIN_PASSWORD} characters."));
+            e.add(
+                "password",
+                format!("Must be at least {MIN_PASSWORD} characters."),
+            );
         } else if pw_len > MAX_PASSWORD {
-            e.add("password", format!("Must be at most {MAX_PASSWORD} characters."));
+            e.add(
+                "password",
+                format!("Must be at most {MAX_PASSWORD} characters."),
+            );
         }
         if self.password != self.confirm_password {
             e.add("confirm_password", "Passwords do not match.");
@@ -279,8 +285,15 @@ mod tests {
         assert!(errs.contains_key("email"));
         assert!(errs.contains_key("confirm_password"));
         assert!(errs.contains_key("role"));
-        let provider = RegisterRequest { role: Role::Provider, ..reg() };
-        assert!(provider.validate().unwrap_err().0.contains_key("provider_type"));
+        let provider = RegisterRequest {
+            role: Role::Provider,
+            ..reg()
+        };
+        assert!(provider
+            .validate()
+            .unwrap_err()
+            .0
+            .contains_key("provider_type"));
         let anon = RegisterRequest {
             first_name: String::new(),
             last_name: String::new(),
@@ -301,7 +314,10 @@ mod tests {
 
     #[test]
     fn tokens_never_debug_print() {
-        let t = TokenPair { access: "secret-a".into(), refresh: "secret-r".into() };
+        let t = TokenPair {
+            access: "secret-a".into(),
+            refresh: "secret-r".into(),
+        };
         assert!(!format!("{t:?}").contains("secret"));
     }
 }

@@ -23,15 +23,19 @@ wire_enum! {
 }
 
 wire_enum! {
+    #[derive(Default)]
     Severity {
         Low = "low" / "Low",
+        #[default]
         Medium = "medium" / "Medium",
         High = "high" / "High",
     }
 }
 
 wire_enum! {
+    #[derive(Default)]
     UrgencyLevel {
+        #[default]
         Routine = "routine" / "Routine",
         Urgent = "urgent" / "Urgent",
         Immediate = "immediate" / "Immediate",
@@ -83,18 +87,6 @@ wire_enum! {
     ProximityPreference {
         Nearest = "nearest" / "Nearest",
         SpecificFacility = "specific_facility" / "A specific facility",
-    }
-}
-
-impl Default for Severity {
-    fn default() -> Self {
-        Severity::Medium
-    }
-}
-
-impl Default for UrgencyLevel {
-    fn default() -> Self {
-        UrgencyLevel::Routine
     }
 }
 
@@ -178,7 +170,10 @@ impl Validate for IncidentCreate {
 
 fn validate_location(e: &mut FieldErrors, loc: &Location) {
     if loc.address.trim().is_empty() && loc.coordinates.is_none() {
-        e.add("location.address", "Give an address or share your location.");
+        e.add(
+            "location.address",
+            "Give an address or share your location.",
+        );
     }
     e.max_len("location.address", &loc.address, MAX_ADDRESS);
     if let Some(d) = &loc.description {
@@ -186,10 +181,16 @@ fn validate_location(e: &mut FieldErrors, loc: &Location) {
     }
     if let Some(c) = loc.coordinates {
         if !(c.latitude.is_finite() && (-90.0..=90.0).contains(&c.latitude)) {
-            e.add("location.coordinates.latitude", "Must be between -90 and 90.");
+            e.add(
+                "location.coordinates.latitude",
+                "Must be between -90 and 90.",
+            );
         }
         if !(c.longitude.is_finite() && (-180.0..=180.0).contains(&c.longitude)) {
-            e.add("location.coordinates.longitude", "Must be between -180 and 180.");
+            e.add(
+                "location.coordinates.longitude",
+                "Must be between -180 and 180.",
+            );
         }
     }
 }
@@ -286,7 +287,9 @@ mod tests {
             r.provider_preferences.unwrap().communication_method,
             Some(CommunicationMethod::Sms)
         );
-        assert!(report().validate_at(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).is_ok());
+        assert!(report()
+            .validate_at(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap())
+            .is_ok());
     }
 
     #[test]
@@ -297,7 +300,10 @@ mod tests {
         r.description = "   ".into();
         r.location = Location {
             address: String::new(),
-            coordinates: Some(Coordinates { latitude: 91.0, longitude: f64::NAN }),
+            coordinates: Some(Coordinates {
+                latitude: 91.0,
+                longitude: f64::NAN,
+            }),
             description: None,
         };
         r.support_services = vec![SupportService::Legal, SupportService::Legal];

@@ -36,10 +36,16 @@ pub struct Client {
 /// Parses a server address typed by a person: `localhost:8000`, `http://10.0.2.2:8000/`, ...
 pub fn parse_base_url(input: &str) -> Result<Url> {
     let input = input.trim();
-    let with_scheme = if input.contains("://") { input.to_owned() } else { format!("http://{input}") };
+    let with_scheme = if input.contains("://") {
+        input.to_owned()
+    } else {
+        format!("http://{input}")
+    };
     let mut url = Url::parse(&with_scheme).map_err(|e| CoreError::InvalidUrl(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(CoreError::InvalidUrl("use an http:// or https:// address".into()));
+        return Err(CoreError::InvalidUrl(
+            "use an http:// or https:// address".into(),
+        ));
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
@@ -73,11 +79,17 @@ impl Client {
 
     /// The signed-in user as last seen, without a network call.
     pub fn current_user(&self) -> Option<User> {
-        self.session.lock().expect("not poisoned").as_ref().map(|s| s.user.clone())
+        self.session
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .map(|s| s.user.clone())
     }
 
     fn url(&self, path: &str) -> Url {
-        self.base.join(path).expect("API paths are relative and valid")
+        self.base
+            .join(path)
+            .expect("API paths are relative and valid")
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -91,21 +103,37 @@ impl Client {
     }
 
     pub async fn register(&self, req: &RegisterRequest) -> Result<User> {
-        let resp = self.request(Method::POST, "api/auth/register/").json(req).send().await?;
+        let resp = self
+            .request(Method::POST, "api/auth/register/")
+            .json(req)
+            .send()
+            .await?;
         let auth: AuthResponse = decode(resp).await?;
         self.start_session(auth)
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Result<User> {
-        let body = LoginRequest { email: email.into(), password: password.into() };
-        let resp = self.request(Method::POST, "api/auth/login/").json(&body).send().await?;
+        let body = LoginRequest {
+            email: email.into(),
+            password: password.into(),
+        };
+        let resp = self
+            .request(Method::POST, "api/auth/login/")
+            .json(&body)
+            .send()
+            .await?;
         let auth: AuthResponse = decode(resp).await?;
         self.start_session(auth)
     }
 
     fn start_session(&self, auth: AuthResponse) -> Result<User> {
-        let stored = StoredSession { user: auth.user.clone(), tokens: auth.tokens };
-        self.store.save(&stored).map_err(|e| CoreError::Storage(e.0))?;
+        let stored = StoredSession {
+            user: auth.user.clone(),
+            tokens: auth.tokens,
+        };
+        self.store
+            .save(&stored)
+            .map_err(|e| CoreError::Storage(e.0))?;
         *self.session.lock().expect("not poisoned") = Some(stored);
         Ok(auth.user)
     }
@@ -133,17 +161,25 @@ impl Client {
     }
 
     fn tokens(&self) -> Option<TokenPair> {
-        self.session.lock().expect("not poisoned").as_ref().map(|s| s.tokens.clone())
+        self.session
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .map(|s| s.tokens.clone())
     }
 
     pub async fn me(&self) -> Result<User> {
-        let me: MeResponse = self.send_authed(Method::GET, "api/auth/me/", None::<&()>).await?;
+        let me: MeResponse = self
+            .send_authed(Method::GET, "api/auth/me/", None::<&()>)
+            .await?;
         self.update_cached_user(&me.user)?;
         Ok(me.user)
     }
 
     pub async fn update_me(&self, req: &UpdateMeRequest) -> Result<User> {
-        let me: MeResponse = self.send_authed(Method::PUT, "api/auth/me/update/", Some(req)).await?;
+        let me: MeResponse = self
+            .send_authed(Method::PUT, "api/auth/me/update/", Some(req))
+            .await?;
         self.update_cached_user(&me.user)?;
         Ok(me.user)
     }
@@ -160,24 +196,32 @@ impl Client {
     // ---- incidents ----
 
     pub async fn create_incident(&self, report: &IncidentCreate) -> Result<Incident> {
-        self.send_authed(Method::POST, "api/incidents/", Some(report)).await
+        self.send_authed(Method::POST, "api/incidents/", Some(report))
+            .await
     }
 
     pub async fn list_incidents(&self) -> Result<Vec<Incident>> {
-        self.send_authed(Method::GET, "api/incidents/", None::<&()>).await
+        self.send_authed(Method::GET, "api/incidents/", None::<&()>)
+            .await
     }
 
     pub async fn get_incident(&self, id: Uuid) -> Result<Incident> {
-        self.send_authed(Method::GET, &format!("api/incidents/{id}/"), None::<&()>).await
+        self.send_authed(Method::GET, &format!("api/incidents/{id}/"), None::<&()>)
+            .await
     }
 
     pub async fn update_incident(&self, id: Uuid, patch: &IncidentPatch) -> Result<Incident> {
-        self.send_authed(Method::PATCH, &format!("api/incidents/{id}/"), Some(patch)).await
+        self.send_authed(Method::PATCH, &format!("api/incidents/{id}/"), Some(patch))
+            .await
     }
 
     pub async fn delete_incident(&self, id: Uuid) -> Result<()> {
         let path = format!("api/incidents/{id}/");
-        check(self.send_authed_raw(Method::DELETE, &path, None::<&()>).await?).await
+        check(
+            self.send_authed_raw(Method::DELETE, &path, None::<&()>)
+                .await?,
+        )
+        .await
     }
 
     // ---- the authenticated request path ----
@@ -210,7 +254,8 @@ impl Client {
             let err = decode::<serde_json::Value>(resp).await.err();
             self.forget_session()?;
             return Err(CoreError::LoggedOut(
-                err.map(|e| e.to_string()).unwrap_or_else(|| "session ended".into()),
+                err.map(|e| e.to_string())
+                    .unwrap_or_else(|| "session ended".into()),
             ));
         }
         Ok(resp)
@@ -247,20 +292,28 @@ impl Client {
         }
         let resp = self
             .request(Method::POST, "api/auth/refresh/")
-            .json(&RefreshRequest { refresh: tokens.refresh })
+            .json(&RefreshRequest {
+                refresh: tokens.refresh,
+            })
             .send()
             .await?;
         match decode::<RefreshResponse>(resp).await {
             Ok(r) => {
                 let mut guard = self.session.lock().expect("not poisoned");
                 if let Some(s) = guard.as_mut() {
-                    s.tokens = TokenPair { access: r.access, refresh: r.refresh };
+                    s.tokens = TokenPair {
+                        access: r.access,
+                        refresh: r.refresh,
+                    };
                     self.store.save(s).map_err(|e| CoreError::Storage(e.0))?;
                 }
                 Ok(())
             }
             // The server refused the refresh token: the session is over for good.
-            Err(CoreError::Api { status: 401, envelope }) => {
+            Err(CoreError::Api {
+                status: 401,
+                envelope,
+            }) => {
                 self.forget_session()?;
                 Err(CoreError::LoggedOut(envelope.message))
             }
@@ -291,7 +344,10 @@ async fn check(resp: Response) -> Result<()> {
 
 fn api_error(status: StatusCode, bytes: &[u8]) -> CoreError {
     match serde_json::from_slice::<ErrorEnvelope>(bytes) {
-        Ok(envelope) => CoreError::Api { status: status.as_u16(), envelope },
+        Ok(envelope) => CoreError::Api {
+            status: status.as_u16(),
+            envelope,
+        },
         Err(_) => CoreError::Protocol(format!("HTTP {status} without an error envelope")),
     }
 }
@@ -302,9 +358,14 @@ mod tests {
 
     #[test]
     fn parses_addresses_people_type() {
-        assert_eq!(parse_base_url("localhost:8000").unwrap().as_str(), "http://localhost:8000/");
         assert_eq!(
-            parse_base_url(" https://kintara.example/api-root ").unwrap().as_str(),
+            parse_base_url("localhost:8000").unwrap().as_str(),
+            "http://localhost:8000/"
+        );
+        assert_eq!(
+            parse_base_url(" https://kintara.example/api-root ")
+                .unwrap()
+                .as_str(),
             "https://kintara.example/api-root/"
         );
         assert!(parse_base_url("ftp://x").is_err());

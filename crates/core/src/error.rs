@@ -9,7 +9,10 @@ pub enum CoreError {
     Network(String),
     /// The server answered with an error envelope.
     #[error("{}", .envelope.message)]
-    Api { status: u16, envelope: ErrorEnvelope },
+    Api {
+        status: u16,
+        envelope: ErrorEnvelope,
+    },
     /// There is no usable session: never signed in, signed out, or the server ended it.
     #[error("signed out: {0}")]
     LoggedOut(String),

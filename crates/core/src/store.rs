@@ -15,7 +15,9 @@ pub struct StoredSession {
 
 impl std::fmt::Debug for StoredSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredSession").field("user", &self.user.id).finish_non_exhaustive()
+        f.debug_struct("StoredSession")
+            .field("user", &self.user.id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -33,7 +33,9 @@ pub struct Vault {
 
 impl Vault {
     pub fn from_key(key: [u8; 32]) -> Self {
-        Vault { cipher: XChaCha20Poly1305::new(&key.into()) }
+        Vault {
+            cipher: XChaCha20Poly1305::new(&key.into()),
+        }
     }
 
     /// Loads the device key from `path`, creating a random one (readable by this user only) the
@@ -52,8 +54,11 @@ impl Vault {
                 }
                 let mut key = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut key);
-                let mut f =
-                    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)?;
                 f.write_all(&key)?;
                 f.sync_all()?;
                 Ok(Self::from_key(key))
@@ -68,7 +73,13 @@ impl Vault {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .expect("encryption with a valid key cannot fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(VERSION);
@@ -85,7 +96,13 @@ impl Vault {
         }
         let (nonce, ct) = raw[1..].split_at(NONCE_LEN);
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| VaultError::Open)
     }
 }
@@ -102,10 +119,16 @@ mod tests {
         let sealed = vault.seal("session", b"refresh-token-123");
         assert!(!sealed.contains("refresh-token"));
         let again = Vault::open_or_create(&path).unwrap();
-        assert_eq!(again.open("session", &sealed).unwrap(), b"refresh-token-123");
+        assert_eq!(
+            again.open("session", &sealed).unwrap(),
+            b"refresh-token-123"
+        );
         assert!(again.open("other", &sealed).is_err(), "context is bound");
         let stranger = Vault::from_key([9; 32]);
-        assert!(stranger.open("session", &sealed).is_err(), "another key cannot open it");
+        assert!(
+            stranger.open("session", &sealed).is_err(),
+            "another key cannot open it"
+        );
         let mode = std::fs::metadata(&path).unwrap().permissions();
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(mode.mode() & 0o777, 0o600);

@@ -66,7 +66,9 @@ impl Config {
 
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(|| {
-            dirs::data_local_dir().unwrap_or_else(|| PathBuf::from(".")).join("kintara")
+            dirs::data_local_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("kintara")
         })
     }
 

@@ -41,7 +41,10 @@ pub struct Db {
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("database connection failed: {0}")]
     Connect(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -69,7 +72,10 @@ impl Db {
             path: data_dir.display().to_string(),
             source,
         })?;
-        let url = format!("sqlite://{}?mode=rwc", data_dir.join("kintara.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("kintara.db").display()
+        );
         let opts = sqlx::any::AnyConnectOptions::from_str(&url).map_err(DbError::Connect)?;
         let pool = |max: u32| {
             AnyPoolOptions::new()
@@ -87,9 +93,16 @@ impl Db {
                     })
                 })
         };
-        let write = pool(1).connect_with(opts.clone()).await.map_err(DbError::Connect)?;
+        let write = pool(1)
+            .connect_with(opts.clone())
+            .await
+            .map_err(DbError::Connect)?;
         let read = pool(8).connect_with(opts).await.map_err(DbError::Connect)?;
-        Ok(Db { read, write, backend: Backend::Sqlite })
+        Ok(Db {
+            read,
+            write,
+            backend: Backend::Sqlite,
+        })
     }
 
     async fn open_postgres(url: &str) -> Result<Db, DbError> {
@@ -99,7 +112,11 @@ impl Db {
             .connect(url)
             .await
             .map_err(DbError::Connect)?;
-        Ok(Db { read: pool.clone(), write: pool, backend: Backend::Postgres })
+        Ok(Db {
+            read: pool.clone(),
+            write: pool,
+            backend: Backend::Postgres,
+        })
     }
 }
 
@@ -124,9 +141,12 @@ pub fn get_opt_ts(row: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, sqlx
 }
 
 fn parse_ts(col: &str, s: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-        sqlx::Error::ColumnDecode { index: col.to_owned(), source: Box::new(e) }
-    })
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| sqlx::Error::ColumnDecode {
+            index: col.to_owned(),
+            source: Box::new(e),
+        })
 }
 
 pub fn get_bool(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
@@ -135,8 +155,10 @@ pub fn get_bool(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
 
 pub fn get_uuid(row: &AnyRow, col: &str) -> Result<uuid::Uuid, sqlx::Error> {
     let s: String = row.try_get(col)?;
-    uuid::Uuid::parse_str(&s)
-        .map_err(|e| sqlx::Error::ColumnDecode { index: col.to_owned(), source: Box::new(e) })
+    uuid::Uuid::parse_str(&s).map_err(|e| sqlx::Error::ColumnDecode {
+        index: col.to_owned(),
+        source: Box::new(e),
+    })
 }
 
 /// Decodes a column holding a wire enum's string.
@@ -155,8 +177,10 @@ pub fn get_enum<T>(
 /// Decodes a JSON text column.
 pub fn get_json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, sqlx::Error> {
     let s: String = row.try_get(col)?;
-    serde_json::from_str(&s)
-        .map_err(|e| sqlx::Error::ColumnDecode { index: col.to_owned(), source: Box::new(e) })
+    serde_json::from_str(&s).map_err(|e| sqlx::Error::ColumnDecode {
+        index: col.to_owned(),
+        source: Box::new(e),
+    })
 }
 
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {

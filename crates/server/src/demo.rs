@@ -10,8 +10,20 @@ pub const DEMO_PASSWORD: &str = "kintara-demo";
 /// `(email, role, provider type, first name, last name)` of every demo account.
 pub fn accounts() -> Vec<(String, Role, Option<ProviderType>, String, String)> {
     let mut v = vec![
-        ("survivor@kintara.test".into(), Role::Survivor, None, "Amani".into(), "Wanjiru".into()),
-        ("dispatcher@kintara.test".into(), Role::Dispatcher, None, "Dana".into(), "Otieno".into()),
+        (
+            "survivor@kintara.test".into(),
+            Role::Survivor,
+            None,
+            "Amani".into(),
+            "Wanjiru".into(),
+        ),
+        (
+            "dispatcher@kintara.test".into(),
+            Role::Dispatcher,
+            None,
+            "Dana".into(),
+            "Otieno".into(),
+        ),
     ];
     for p in ProviderType::ALL {
         v.push((

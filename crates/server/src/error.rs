@@ -88,11 +88,23 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Client { status, code, message, errors, retry_after_secs } => {
-                let body = ErrorEnvelope { success: false, message, code: code.into(), errors };
+            ApiError::Client {
+                status,
+                code,
+                message,
+                errors,
+                retry_after_secs,
+            } => {
+                let body = ErrorEnvelope {
+                    success: false,
+                    message,
+                    code: code.into(),
+                    errors,
+                };
                 let mut resp = (status, Json(body)).into_response();
                 if let Some(secs) = retry_after_secs {
-                    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
                 resp
             }

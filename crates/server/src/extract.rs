@@ -47,7 +47,11 @@ where
                     format!("The body is larger than {} KB.", MAX_JSON_BODY / 1024),
                 )
             } else {
-                ApiError::client(StatusCode::BAD_REQUEST, codes::INVALID_JSON, "Could not read the body.")
+                ApiError::client(
+                    StatusCode::BAD_REQUEST,
+                    codes::INVALID_JSON,
+                    "Could not read the body.",
+                )
             }
         })?;
         let value = parse_json::<T>(&bytes)?;
@@ -67,9 +71,19 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 let message = inner.to_string();
                 // "missing field `x` at line.." names the field only in its message.
                 let field = missing_field(&message)
-                    .map(|f| if path == "." { f } else { format!("{path}.{f}") })
+                    .map(|f| {
+                        if path == "." {
+                            f
+                        } else {
+                            format!("{path}.{f}")
+                        }
+                    })
                     .unwrap_or_else(|| {
-                        if path == "." { "non_field_errors".into() } else { path.clone() }
+                        if path == "." {
+                            "non_field_errors".into()
+                        } else {
+                            path.clone()
+                        }
                     });
                 let mut errors = FieldErrors::default();
                 errors.add(&field, strip_position(&message));
@@ -78,7 +92,10 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             _ => ApiError::client(
                 StatusCode::BAD_REQUEST,
                 codes::INVALID_JSON,
-                format!("The body is not valid JSON: {}", strip_position(&inner.to_string())),
+                format!(
+                    "The body is not valid JSON: {}",
+                    strip_position(&inner.to_string())
+                ),
             ),
         }
     })
@@ -107,7 +124,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found())?;
-        Uuid::parse_str(&raw).map(IdPath).map_err(|_| ApiError::not_found())
+        Uuid::parse_str(&raw)
+            .map(IdPath)
+            .map_err(|_| ApiError::not_found())
     }
 }
 

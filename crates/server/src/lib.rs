@@ -29,7 +29,10 @@ pub enum StartError {
     #[error(transparent)]
     Keys(#[from] auth::tokens::KeyError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("creating the demo accounts failed: {0}")]
     Demo(#[from] error::ApiError),
 }
@@ -78,29 +81,48 @@ impl Drop for Running {
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let data_dir = config.data_dir();
     let db = db::Db::open(&data_dir, config.database_url.as_deref()).await?;
-    let keys = auth::tokens::JwtKeys::load(
-        config.jwt_secret.as_deref(),
-        &data_dir,
-        config.access_ttl(),
-    )?;
+    let keys =
+        auth::tokens::JwtKeys::load(config.jwt_secret.as_deref(), &data_dir, config.access_ttl())?;
     if config.demo {
         let created = demo::ensure_accounts(&db).await?;
-        tracing::info!(created, "demo accounts ready (password: {})", demo::DEMO_PASSWORD);
+        tracing::info!(
+            created,
+            "demo accounts ready (password: {})",
+            demo::DEMO_PASSWORD
+        );
     }
     let listener = TcpListener::bind(config.bind)
         .await
-        .map_err(|source| StartError::Bind { addr: config.bind, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind, source })?;
-    let state = AppState { db, keys: Arc::new(keys), config: Arc::new(config) };
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let state = AppState {
+        db,
+        keys: Arc::new(keys),
+        config: Arc::new(config),
+    };
     let app = routes::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
     });
     tracing::info!(%addr, database = state.db.backend.name(), "listening");
-    Ok(Running { addr, state, shutdown: Some(tx), task: Some(task) })
+    Ok(Running {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
 }

@@ -57,7 +57,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", kintara_server::routes::openapi().to_pretty_json()?);
             Ok(())
         }
-        Command::CreateUser { email, role, provider_type, first_name, last_name } => {
+        Command::CreateUser {
+            email,
+            role,
+            provider_type,
+            first_name,
+            last_name,
+        } => {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
@@ -117,7 +123,9 @@ async fn terminate() {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KINTARA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

@@ -35,7 +35,10 @@ pub async fn register(
     let (first_name, last_name) = if req.is_anonymous && req.first_name.trim().is_empty() {
         ("Anonymous".to_owned(), "User".to_owned())
     } else {
-        (req.first_name.trim().to_owned(), req.last_name.trim().to_owned())
+        (
+            req.first_name.trim().to_owned(),
+            req.last_name.trim().to_owned(),
+        )
     };
     let password_hash = password::hash(req.password).await?;
     let mut tx = state.db.write.begin().await?;
@@ -55,8 +58,11 @@ pub async fn register(
                 status: StatusCode::CONFLICT,
                 code: codes::EMAIL_TAKEN,
                 message: "An account with this e-mail already exists.".into(),
-                errors: [("email".to_owned(), vec!["This e-mail already has an account.".into()])]
-                    .into(),
+                errors: [(
+                    "email".to_owned(),
+                    vec!["This e-mail already has an account.".into()],
+                )]
+                .into(),
                 retry_after_secs: None,
             })
         }
@@ -64,7 +70,9 @@ pub async fn register(
     };
     let session = sessions::create(&mut tx, user.id, refresh_ttl(&state)).await?;
     tx.commit().await?;
-    let access = state.keys.issue(user.id, session.id, user.role, user.provider_type)?;
+    let access = state
+        .keys
+        .issue(user.id, session.id, user.role, user.provider_type)?;
     tracing::info!(user = %user.id, role = %user.role, "account registered");
     Ok((
         StatusCode::CREATED,
@@ -72,7 +80,10 @@ pub async fn register(
             success: true,
             message: "Account created.".into(),
             user: user.to_api(),
-            tokens: TokenPair { access, refresh: session.refresh },
+            tokens: TokenPair {
+                access,
+                refresh: session.refresh,
+            },
         }),
     ))
 }
@@ -90,7 +101,11 @@ pub async fn login(
     ValidJson(req): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
     let user = users::find_by_email(&mut *state.db.read.acquire().await?, &req.email).await?;
-    if let Some(until) = user.as_ref().and_then(|u| u.locked_until).filter(|t| *t > Utc::now()) {
+    if let Some(until) = user
+        .as_ref()
+        .and_then(|u| u.locked_until)
+        .filter(|t| *t > Utc::now())
+    {
         return Err(locked(until));
     }
     let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
@@ -112,18 +127,28 @@ pub async fn login(
         });
     }
     if !user.is_active {
-        return Err(ApiError::unauthorized(codes::ACCOUNT_DISABLED, "This account is disabled."));
+        return Err(ApiError::unauthorized(
+            codes::ACCOUNT_DISABLED,
+            "This account is disabled.",
+        ));
     }
     users::record_login(&mut tx, user.id).await?;
     let session = sessions::create(&mut tx, user.id, refresh_ttl(&state)).await?;
-    let user = users::find_by_id(&mut tx, user.id).await?.ok_or_else(ApiError::not_found)?;
+    let user = users::find_by_id(&mut tx, user.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     tx.commit().await?;
-    let access = state.keys.issue(user.id, session.id, user.role, user.provider_type)?;
+    let access = state
+        .keys
+        .issue(user.id, session.id, user.role, user.provider_type)?;
     Ok(Json(AuthResponse {
         success: true,
         message: "Signed in.".into(),
         user: user.to_api(),
-        tokens: TokenPair { access, refresh: session.refresh },
+        tokens: TokenPair {
+            access,
+            refresh: session.refresh,
+        },
     }))
 }
 
@@ -166,8 +191,14 @@ pub async fn refresh(
         .ok_or_else(|| {
             ApiError::unauthorized(codes::ACCOUNT_DISABLED, "This account is disabled.")
         })?;
-    let access = state.keys.issue(user.id, rotated.session_id, user.role, user.provider_type)?;
-    Ok(Json(RefreshResponse { success: true, access, refresh: rotated.refresh }))
+    let access = state
+        .keys
+        .issue(user.id, rotated.session_id, user.role, user.provider_type)?;
+    Ok(Json(RefreshResponse {
+        success: true,
+        access,
+        refresh: rotated.refresh,
+    }))
 }
 
 /// End the session the refresh token belongs to. Works with an expired access token, since
@@ -183,12 +214,17 @@ pub async fn logout(
     ValidJson(req): ValidJson<RefreshRequest>,
 ) -> ApiResult<Json<OkResponse>> {
     let mut tx = state.db.write.begin().await?;
-    let found = sessions::find(&mut tx, &req.refresh).await?.ok_or_else(|| {
-        ApiError::unauthorized(codes::INVALID_TOKEN, "The refresh token is not valid.")
-    })?;
+    let found = sessions::find(&mut tx, &req.refresh)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized(codes::INVALID_TOKEN, "The refresh token is not valid.")
+        })?;
     sessions::revoke(&mut tx, found.session_id, "logout").await?;
     tx.commit().await?;
-    Ok(Json(OkResponse { success: true, message: "Signed out.".into() }))
+    Ok(Json(OkResponse {
+        success: true,
+        message: "Signed out.".into(),
+    }))
 }
 
 /// The signed-in user.
@@ -198,7 +234,10 @@ pub async fn logout(
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
     ))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
-    Ok(Json(MeResponse { success: true, user: load_user(&state, &user).await? }))
+    Ok(Json(MeResponse {
+        success: true,
+        user: load_user(&state, &user).await?,
+    }))
 }
 
 /// Change the signed-in user's name.
@@ -214,10 +253,18 @@ pub async fn update_me(
     ValidJson(req): ValidJson<UpdateMeRequest>,
 ) -> ApiResult<Json<MeResponse>> {
     let mut tx = state.db.write.begin().await?;
-    users::update_names(&mut tx, user.id, req.first_name.as_deref(), req.last_name.as_deref())
-        .await?;
+    users::update_names(
+        &mut tx,
+        user.id,
+        req.first_name.as_deref(),
+        req.last_name.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Json(MeResponse { success: true, user: load_user(&state, &user).await? }))
+    Ok(Json(MeResponse {
+        success: true,
+        user: load_user(&state, &user).await?,
+    }))
 }
 
 async fn load_user(state: &AppState, user: &AuthUser) -> ApiResult<User> {

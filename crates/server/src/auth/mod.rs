@@ -37,7 +37,10 @@ impl AuthUser {
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -64,10 +67,16 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     .fetch_optional(&state.db.read)
     .await?
     .ok_or_else(|| {
-        ApiError::unauthorized(codes::SESSION_REVOKED, "This session has ended; sign in again.")
+        ApiError::unauthorized(
+            codes::SESSION_REVOKED,
+            "This session has ended; sign in again.",
+        )
     })?;
     if !get_bool(&row, "is_active")? {
-        return Err(ApiError::unauthorized(codes::ACCOUNT_DISABLED, "This account is disabled."));
+        return Err(ApiError::unauthorized(
+            codes::ACCOUNT_DISABLED,
+            "This account is disabled.",
+        ));
     }
     let ptype: Option<String> = row.try_get("provider_type")?;
     Ok(AuthUser {

@@ -96,7 +96,8 @@ pub async fn rotate(
     presented: &str,
     refresh_ttl: Duration,
 ) -> Result<Rotated, ApiError> {
-    let invalid = || ApiError::unauthorized(codes::INVALID_TOKEN, "The refresh token is not valid.");
+    let invalid =
+        || ApiError::unauthorized(codes::INVALID_TOKEN, "The refresh token is not valid.");
     let found = find(conn, presented).await?.ok_or_else(invalid)?;
     if found.session_revoked {
         return Err(ApiError::unauthorized(
@@ -128,7 +129,11 @@ pub async fn rotate(
         return Err(reused());
     }
     let refresh = insert_refresh(conn, found.session_id, Utc::now() + refresh_ttl).await?;
-    Ok(Rotated { session_id: found.session_id, user_id: found.user_id, refresh })
+    Ok(Rotated {
+        session_id: found.session_id,
+        user_id: found.user_id,
+        refresh,
+    })
 }
 
 fn reused() -> ApiError {

@@ -44,7 +44,10 @@ pub enum KeyError {
     #[error("the JWT secret must be at least {MIN_SECRET} bytes")]
     TooShort,
     #[error("cannot read or create the signing key file {path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl JwtKeys {
@@ -70,7 +73,10 @@ impl JwtKeys {
             return Self::new(s.as_bytes(), access_ttl);
         }
         let path = data_dir.join("jwt-secret");
-        let file_err = |source| KeyError::File { path: path.display().to_string(), source };
+        let file_err = |source| KeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
         let key = match std::fs::read(&path) {
             Ok(k) => k,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -119,15 +125,15 @@ impl JwtKeys {
         v.leeway = 0;
         v.set_audience(&[AUDIENCE]);
         v.set_required_spec_claims(&["exp", "sub", "aud"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map(|d| d.claims).map_err(|e| {
-            match e.kind() {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => ApiError::unauthorized(
                     codes::TOKEN_EXPIRED,
                     "Your session token has expired; refresh it.",
                 ),
                 _ => ApiError::unauthorized(codes::INVALID_TOKEN, "The access token is not valid."),
-            }
-        })
+            })
     }
 }
 
@@ -155,11 +161,18 @@ mod tests {
     fn rejects_forged_and_expired_tokens() {
         let keys = JwtKeys::new(&[7u8; 32], Duration::from_secs(60)).unwrap();
         let other = JwtKeys::new(&[8u8; 32], Duration::from_secs(60)).unwrap();
-        let t = keys.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Survivor, None).unwrap();
+        let t = keys
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Survivor, None)
+            .unwrap();
         assert!(keys.verify(&t).is_ok());
-        assert!(other.verify(&t).is_err(), "a token signed with another key must fail");
+        assert!(
+            other.verify(&t).is_err(),
+            "a token signed with another key must fail"
+        );
         let expired = JwtKeys::new(&[7u8; 32], Duration::ZERO).unwrap();
-        let t = expired.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Survivor, None).unwrap();
+        let t = expired
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Survivor, None)
+            .unwrap();
         std::thread::sleep(Duration::from_millis(1100));
         match keys.verify(&t) {
             Err(ApiError::Client { code, .. }) => assert_eq!(code, codes::TOKEN_EXPIRED),

@@ -57,7 +57,9 @@ impl UserRow {
             email: self.email.clone(),
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
-            full_name: format!("{} {}", self.first_name, self.last_name).trim().to_owned(),
+            full_name: format!("{} {}", self.first_name, self.last_name)
+                .trim()
+                .to_owned(),
             role: self.role,
             role_display: self.role.label().to_owned(),
             provider_type: self.provider_type,
@@ -82,13 +84,22 @@ pub async fn find_by_email(
     email: &str,
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
-    let row = sqlx::query(&sql).bind(normalize_email(email)).fetch_optional(conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(normalize_email(email))
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn find_by_id(conn: &mut AnyConnection, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find_by_id(
+    conn: &mut AnyConnection,
+    id: Uuid,
+) -> Result<Option<UserRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -128,7 +139,9 @@ pub async fn insert(conn: &mut AnyConnection, new: NewUser) -> Result<UserRow, s
             .execute(&mut *conn)
             .await?;
     }
-    Ok(find_by_id(conn, id).await?.expect("the row was just inserted"))
+    Ok(find_by_id(conn, id)
+        .await?
+        .expect("the row was just inserted"))
 }
 
 /// Counts a failed login; at `max` failures in a row the account locks until `lock_until` and the
@@ -157,7 +170,9 @@ pub async fn record_failed_login(
 
 /// Stored timestamps have microsecond precision.
 fn lock_until_rounded(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&ts(t)).expect("own format").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(&ts(t))
+        .expect("own format")
+        .with_timezone(&Utc)
 }
 
 pub async fn record_login(conn: &mut AnyConnection, id: Uuid) -> Result<(), sqlx::Error> {

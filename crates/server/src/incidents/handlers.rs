@@ -9,8 +9,8 @@ use kintara_api::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::repo::{self, ListFilter};
 use super::can_read;
+use super::repo::{self, ListFilter};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, ValidJson};
@@ -72,7 +72,11 @@ pub async fn list(
     };
     let rows = repo::list(
         &mut *state.db.read.acquire().await?,
-        &ListFilter { survivor, status, kind },
+        &ListFilter {
+            survivor,
+            status,
+            kind,
+        },
     )
     .await?;
     Ok(Json(rows.iter().map(|r| r.to_api()).collect()))
@@ -85,14 +89,21 @@ fn parse_filter<T>(
 ) -> ApiResult<Option<T>> {
     match raw.filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => parse(s).map(Some).ok_or_else(|| ApiError::field(field, "Unknown value.")),
+        Some(s) => parse(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::field(field, "Unknown value.")),
     }
 }
 
 /// Loads an incident the caller may read, or "not found".
-async fn readable(state: &AppState, user: &AuthUser, id: uuid::Uuid) -> ApiResult<repo::IncidentRow> {
+async fn readable(
+    state: &AppState,
+    user: &AuthUser,
+    id: uuid::Uuid,
+) -> ApiResult<repo::IncidentRow> {
     let row = repo::find(&mut *state.db.read.acquire().await?, id).await?;
-    row.filter(|r| can_read(user, r)).ok_or_else(ApiError::not_found)
+    row.filter(|r| can_read(user, r))
+        .ok_or_else(ApiError::not_found)
 }
 
 /// One incident.
@@ -130,14 +141,23 @@ pub async fn patch(
 ) -> ApiResult<Json<Incident>> {
     let current = readable(&state, &user, id).await?;
     if current.survivor_id != user.id {
-        return Err(ApiError::forbidden("Only the survivor who filed a report may change it."));
+        return Err(ApiError::forbidden(
+            "Only the survivor who filed a report may change it.",
+        ));
     }
-    if matches!(current.status, IncidentStatus::Completed | IncidentStatus::Closed) {
-        return Err(ApiError::conflict("This case is finished and can no longer be changed."));
+    if matches!(
+        current.status,
+        IncidentStatus::Completed | IncidentStatus::Closed
+    ) {
+        return Err(ApiError::conflict(
+            "This case is finished and can no longer be changed.",
+        ));
     }
     let mut tx = state.db.write.begin().await?;
     repo::update(&mut tx, id, &patch).await?;
-    let row = repo::find(&mut tx, id).await?.ok_or_else(ApiError::not_found)?;
+    let row = repo::find(&mut tx, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     tx.commit().await?;
     Ok(Json(row.to_api()))
 }
@@ -157,7 +177,9 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let current = readable(&state, &user, id).await?;
     if current.survivor_id != user.id {
-        return Err(ApiError::forbidden("Only the survivor who filed a report may withdraw it."));
+        return Err(ApiError::forbidden(
+            "Only the survivor who filed a report may withdraw it.",
+        ));
     }
     let mut tx = state.db.write.begin().await?;
     repo::soft_delete(&mut tx, id).await?;

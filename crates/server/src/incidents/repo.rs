@@ -37,7 +37,10 @@ const COLUMNS: &str = "id, case_number, survivor_id, kind, status, severity, urg
     is_anonymous, created_at, updated_at, deleted_at";
 
 fn decode_err(col: &str, e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
-    sqlx::Error::ColumnDecode { index: col.to_owned(), source: Box::new(e) }
+    sqlx::Error::ColumnDecode {
+        index: col.to_owned(),
+        source: Box::new(e),
+    }
 }
 
 fn from_row(row: &AnyRow) -> Result<IncidentRow, sqlx::Error> {
@@ -175,7 +178,10 @@ pub async fn record_status(
 /// A live (not deleted) incident by id.
 pub async fn find(conn: &mut AnyConnection, id: Uuid) -> Result<Option<IncidentRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM incidents WHERE id = $1 AND deleted_at IS NULL");
-    let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 

@@ -1,0 +1,41 @@
+//! `gen/openapi.json` is generated from the routes; this fails when it is stale.
+//! Refresh it with: `KINTARA_UPDATE_GEN=1 cargo test -p kintara-server --test openapi`.
+
+use std::path::Path;
+
+#[test]
+fn gen_openapi_json_is_fresh() {
+    let doc = kintara_server::routes::openapi();
+    let text = doc.to_pretty_json().expect("serialisable") + "\n";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gen/openapi.json");
+    if std::env::var_os("KINTARA_UPDATE_GEN").is_some() {
+        std::fs::write(&path, &text).expect("write gen/openapi.json");
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == text,
+        "gen/openapi.json is stale; run `KINTARA_UPDATE_GEN=1 cargo test -p kintara-server --test openapi`"
+    );
+}
+
+#[test]
+fn every_spec_path_of_the_first_slice_is_documented() {
+    let doc = kintara_server::routes::openapi();
+    for path in [
+        "/api/auth/register/",
+        "/api/auth/login/",
+        "/api/auth/refresh/",
+        "/api/auth/logout/",
+        "/api/auth/me/",
+        "/api/auth/me/update/",
+        "/api/auth/health/",
+        "/api/incidents/",
+        "/api/incidents/{id}/",
+    ] {
+        assert!(
+            doc.paths.paths.contains_key(path),
+            "{path} is missing from the OpenAPI document"
+        );
+    }
+}

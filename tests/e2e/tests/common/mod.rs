@@ -1,0 +1,290 @@
+//! The end-to-end harness: a real `kintara-server` process, and the real app window driven
+//! through tauri-driver + WebKitWebDriver. Every child runs in its own process group and the
+//! whole group is killed on drop, so no orphan keeps a port (toolchain pitfall P10).
+//!
+//! The binaries must be built first (`.ci/run` does it): `kintara-server`, and `kintara-app`
+//! with `--features tauri/custom-protocol` so it embeds the UI.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+pub const DEMO_PASSWORD: &str = "kintara-demo";
+const DRIVER_PORT: u16 = 4444;
+const NATIVE_PORT: u16 = 4445;
+const WAIT: Duration = Duration::from_secs(30);
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+pub fn binary(name: &str) -> PathBuf {
+    let path = target_dir().join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (see .ci/run)",
+        path.display()
+    );
+    path
+}
+
+pub fn artifacts_dir() -> PathBuf {
+    let dir = target_dir().join("e2e-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A child process group that dies with this value.
+pub struct Group(Child);
+
+impl Group {
+    fn spawn(cmd: &mut Command) -> Group {
+        Group(
+            cmd.process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}")),
+        )
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pgid = format!("-{}", self.0.id());
+        for signal in ["-TERM", "-KILL"] {
+            let _ = Command::new("kill")
+                .args([signal, "--", &pgid])
+                .stderr(Stdio::null())
+                .status();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + WAIT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not open port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A real server on a free port with its own data directory and the demo accounts.
+pub struct Server {
+    pub url: String,
+    pub data: tempfile::TempDir,
+    _group: Group,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let port = free_port();
+        let data = tempfile::tempdir().expect("tempdir");
+        let log = std::fs::File::create(artifacts_dir().join(format!("server-{port}.log")))
+            .expect("log file");
+        let group = Group::spawn(
+            Command::new(binary("kintara-server"))
+                .args([
+                    "--bind",
+                    &format!("127.0.0.1:{port}"),
+                    "--demo",
+                    "--data-dir",
+                ])
+                .arg(data.path())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log),
+        );
+        wait_for_port(port, "kintara-server");
+        Server {
+            url: format!("http://127.0.0.1:{port}"),
+            data,
+            _group: group,
+        }
+    }
+
+    /// Signs in over HTTP and returns the access token.
+    pub async fn login(&self, email: &str) -> String {
+        let resp: Value = reqwest::Client::new()
+            .post(format!("{}/api/auth/login/", self.url))
+            .json(&json!({"email": email, "password": DEMO_PASSWORD}))
+            .send()
+            .await
+            .expect("login request")
+            .json()
+            .await
+            .expect("login body");
+        resp["tokens"]["access"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+}
+
+/// The app window under WebDriver, with a fresh data directory (so a fresh store).
+pub struct App {
+    pub client: Client,
+    /// The app's XDG data directory: its store and device key live under it.
+    pub xdg: tempfile::TempDir,
+    _driver: Group,
+}
+
+impl App {
+    pub async fn launch() -> App {
+        let xdg = tempfile::tempdir().expect("tempdir");
+        let driver = Group::spawn(
+            Command::new("tauri-driver")
+                .args([
+                    "--port",
+                    &DRIVER_PORT.to_string(),
+                    "--native-port",
+                    &NATIVE_PORT.to_string(),
+                ])
+                .env("XDG_DATA_HOME", xdg.path())
+                .env("XDG_CONFIG_HOME", xdg.path())
+                // The app must not find a developer's server by accident.
+                .env("KINTARA_SERVER_URL", "http://127.0.0.1:9")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        wait_for_port(DRIVER_PORT, "tauri-driver");
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert(
+            "tauri:options".into(),
+            json!({ "application": binary("kintara-app").to_string_lossy() }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
+            .await
+            .expect("WebDriver session");
+        App {
+            client,
+            xdg,
+            _driver: driver,
+        }
+    }
+
+    pub async fn find(&self, css: &str) -> Element {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "{css} never appeared");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Replaces an input's text.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear()
+            .await
+            .unwrap_or_else(|err| panic!("clear {css}: {err}"));
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("type into {css}: {err}"));
+    }
+
+    /// Waits until the element's text contains `needle`, and returns the text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = e.text().await {
+                    if t.contains(needle) {
+                        return t;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never contained {needle:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a screenshot after the screen has painted (pitfall P12).
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = artifacts_dir().join(name);
+        std::fs::write(&path, &png).expect("write screenshot");
+        if std::env::var_os("KINTARA_UPDATE_SCREENSHOTS").is_some() {
+            let keep = workspace_root().join("assets/screenshots").join(name);
+            std::fs::create_dir_all(keep.parent().expect("parent")).expect("screenshots dir");
+            std::fs::write(keep, &png).expect("write kept screenshot");
+        }
+        path
+    }
+
+    /// Points the app at `server` through the server-address screen.
+    pub async fn connect_to(&self, server: &str) {
+        self.click("#goto-server").await;
+        self.fill("#server-url", server).await;
+        self.click("#server-save").await;
+        self.wait_text("#server-current", server).await;
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        self.fill("#login-email", email).await;
+        self.fill("#login-password", password).await;
+        self.click("#login-submit").await;
+    }
+
+    /// Every file the app wrote, with its bytes.
+    pub fn stored_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.push((path, bytes));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.xdg.path(), &mut out);
+        out
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
