@@ -16,7 +16,7 @@ pub fn messages(errors: &Errors, field: &str) -> Vec<String> {
 }
 
 #[component]
-pub fn FieldError(errors: RwSignal<Errors>, field: &'static str) -> impl IntoView {
+pub fn FieldError(#[prop(into)] errors: Signal<Errors>, field: &'static str) -> impl IntoView {
     move || {
         let msgs = messages(&errors.get(), field);
         (!msgs.is_empty()).then(|| {

@@ -121,6 +121,19 @@ fn step_fields(step: usize) -> &'static [&'static str] {
     }
 }
 
+/// The draft's errors that belong to `step` (every error on the review step).
+fn errors_for_step(draft: &Draft, step: usize) -> Errors {
+    let Err(all) = draft.to_request() else {
+        return Errors::new();
+    };
+    if step >= STEPS {
+        return all;
+    }
+    all.into_iter()
+        .filter(|(k, _)| step_fields(step).iter().any(|f| k == f || k.starts_with(&format!("{f}."))))
+        .collect()
+}
+
 #[derive(Serialize)]
 struct ReportArgs {
     report: IncidentCreate,
@@ -131,32 +144,34 @@ pub fn ReportWizard() -> impl IntoView {
     let ctx = ctx();
     let step = RwSignal::new(1usize);
     let draft = RwSignal::new(Draft::new());
-    let errors = RwSignal::new(Errors::new());
+    // Once the survivor tries to move on, the step's errors follow every edit, so a fixed field
+    // stops being marked at once.
+    let attempted = RwSignal::new(false);
+    let server_errors = RwSignal::new(Errors::new());
+    let errors = Signal::derive(move || {
+        let mut shown = server_errors.get();
+        if attempted.get() {
+            for (k, v) in errors_for_step(&draft.get(), step.get()) {
+                shown.entry(k).or_default().extend(v);
+            }
+        }
+        shown
+    });
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
     let next = move |_| {
         let current = step.get_untracked();
-        let step_errors: Errors = match draft.get_untracked().to_request() {
-            Ok(_) => Errors::new(),
-            Err(all) => all
-                .into_iter()
-                .filter(|(k, _)| {
-                    step_fields(current)
-                        .iter()
-                        .any(|f| k == f || k.starts_with(&format!("{f}.")))
-                })
-                .collect(),
-        };
-        let blocked = !step_errors.is_empty();
-        errors.set(step_errors);
-        if !blocked {
+        if errors_for_step(&draft.get_untracked(), current).is_empty() {
+            attempted.set(false);
             step.set((current + 1).min(STEPS));
+        } else {
+            attempted.set(true);
         }
     };
     let on_last = move || step.get() == STEPS;
     let back = move |_| {
-        errors.set(Errors::new());
+        attempted.set(false);
         match step.get_untracked() {
             1 => ctx.go(Screen::Home),
             n => step.set(n - 1),
@@ -165,8 +180,8 @@ pub fn ReportWizard() -> impl IntoView {
     let submit = move |_| {
         let report = match draft.get_untracked().to_request() {
             Ok(r) => r,
-            Err(e) => {
-                errors.set(e);
+            Err(_) => {
+                attempted.set(true);
                 error.set(Some(
                     "Some answers need attention; go back to fix them.".into(),
                 ));
@@ -186,7 +201,7 @@ pub fn ReportWizard() -> impl IntoView {
                 }
                 Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),
                 Err(e) => {
-                    errors.set(e.fields.clone());
+                    server_errors.set(e.fields.clone());
                     error.set(Some(e.message));
                 }
             }
@@ -226,7 +241,7 @@ pub fn ReportWizard() -> impl IntoView {
     }
 }
 
-fn step_type(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView {
+fn step_type(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
     view! {
         <fieldset class="choices">
             <legend>"What happened?"</legend>
@@ -243,7 +258,7 @@ fn step_type(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView 
     }
 }
 
-fn step_details(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView {
+fn step_details(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
     view! {
         <label for="incident-date">"Date"</label>
         <input id="incident-date" type="date"
@@ -272,7 +287,7 @@ fn step_details(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoVi
     }
 }
 
-fn step_services(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView {
+fn step_services(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
     view! {
         <fieldset class="choices">
             <legend>"What help would you like?"</legend>
@@ -330,7 +345,7 @@ fn step_urgency(draft: RwSignal<Draft>) -> impl IntoView {
     }
 }
 
-fn step_review(draft: RwSignal<Draft>, errors: RwSignal<Errors>) -> impl IntoView {
+fn step_review(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
     let d = draft.get_untracked();
     let services: Vec<&str> = d.services.iter().map(|s| s.label()).collect();
     let problems = move || {

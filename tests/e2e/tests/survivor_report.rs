@@ -18,8 +18,11 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
     app.wait_text("#login-error", "Wrong e-mail or password")
         .await;
 
+    app.screenshot("sign-in.png").await;
+
     app.sign_in("survivor@kintara.test", DEMO_PASSWORD).await;
     app.wait_text("#home-title", "Amani").await;
+    app.screenshot("survivor-home.png").await;
     app.click("#new-report").await;
 
     // Step 1 refuses to go on without a type.
@@ -41,6 +44,10 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
         "He pushed me against the wall at the market.",
     )
     .await;
+    // Fixed fields stop being marked as soon as they are fixed.
+    app.wait_gone(".field-error[data-field='description']").await;
+    app.wait_gone(".field-error[data-field='location']").await;
+    app.screenshot("report-wizard.png").await;
     app.click("#wizard-next").await;
 
     // Step 3: the help wanted.

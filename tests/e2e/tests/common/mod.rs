@@ -239,6 +239,15 @@ impl App {
         }
     }
 
+    /// Waits until nothing matches `css`.
+    pub async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.client.find(Locator::Css(css)).await.is_ok() {
+            assert!(Instant::now() < deadline, "{css} never went away");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a screenshot after the screen has painted (pitfall P12).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         tokio::time::sleep(Duration::from_millis(1000)).await;
