@@ -130,7 +130,11 @@ fn errors_for_step(draft: &Draft, step: usize) -> Errors {
         return all;
     }
     all.into_iter()
-        .filter(|(k, _)| step_fields(step).iter().any(|f| k == f || k.starts_with(&format!("{f}."))))
+        .filter(|(k, _)| {
+            step_fields(step)
+                .iter()
+                .any(|f| k == f || k.starts_with(&format!("{f}.")))
+        })
         .collect()
 }
 

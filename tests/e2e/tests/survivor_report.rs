@@ -45,7 +45,8 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
     )
     .await;
     // Fixed fields stop being marked as soon as they are fixed.
-    app.wait_gone(".field-error[data-field='description']").await;
+    app.wait_gone(".field-error[data-field='description']")
+        .await;
     app.wait_gone(".field-error[data-field='location']").await;
     app.screenshot("report-wizard.png").await;
     app.click("#wizard-next").await;
