@@ -77,13 +77,21 @@ mod tests {
     #[test]
     fn screens_get_a_kind_a_sentence_and_the_field_errors() {
         let e = UiError::from(api(409, "email_taken"));
-        assert_eq!((e.kind, e.message.as_str()), ("validation", "server says email_taken"));
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            ("validation", "server says email_taken")
+        );
         assert_eq!(e.fields["email"], vec!["taken".to_owned()]);
         assert_eq!(UiError::from(api(429, "account_locked")).kind, "locked");
         assert_eq!(UiError::from(api(401, "invalid_credentials")).kind, "auth");
         let offline = UiError::from(CoreError::Network("connection refused".into()));
         assert_eq!(offline.kind, "network");
-        assert!(offline.message.starts_with("Cannot reach the Kintara server"));
-        assert_eq!(UiError::from(CoreError::LoggedOut("x".into())).kind, "logged_out");
+        assert!(offline
+            .message
+            .starts_with("Cannot reach the Kintara server"));
+        assert_eq!(
+            UiError::from(CoreError::LoggedOut("x".into())).kind,
+            "logged_out"
+        );
     }
 }
