@@ -97,6 +97,10 @@ impl Validate for RegisterRequest {
             e.add("confirm_password", "Passwords do not match.");
         }
         // An anonymous survivor may leave the name empty; the server fills "Anonymous User".
+        // Providers act in their own name.
+        if self.is_anonymous && self.role != Role::Survivor {
+            e.add("is_anonymous", "Only survivors can register anonymously.");
+        }
         if self.is_anonymous {
             e.max_len("first_name", &self.first_name, MAX_NAME);
             e.max_len("last_name", &self.last_name, MAX_NAME);
@@ -301,6 +305,17 @@ mod tests {
             ..reg()
         };
         assert!(anon.validate().is_ok());
+        let anon_provider = RegisterRequest {
+            role: Role::Provider,
+            provider_type: Some(ProviderType::Legal),
+            is_anonymous: true,
+            ..reg()
+        };
+        assert!(anon_provider
+            .validate()
+            .unwrap_err()
+            .0
+            .contains_key("is_anonymous"));
     }
 
     #[test]

@@ -147,7 +147,8 @@ async fn concurrent_requests_after_expiry_share_one_refresh() {
         .await
         .unwrap();
     let before = store.load().unwrap().unwrap().tokens;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A token lives until the end of the second after its `exp`: wait that out.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
 
     // Ten calls hit 401 together. A second refresh with the spent token would make the server
     // revoke the session (reuse detection), so all ten succeeding proves a single refresh.
@@ -223,7 +224,8 @@ async fn a_session_ended_by_the_server_logs_the_client_out_cleanly() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A token lives until the end of the second after its `exp`: wait that out.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
 
     // ...so the real client's refresh is a reuse: the server ends the session, and the client
     // lands signed out with its store wiped, instead of retrying forever.

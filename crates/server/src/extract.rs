@@ -61,10 +61,28 @@ where
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let invalid = |detail: &str| {
+        ApiError::client(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_JSON,
+            format!("The body is not valid JSON: {}", strip_position(detail)),
+        )
+    };
+    // Every body is an object: serde would otherwise fill a struct from a positional array.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        // Still report broken JSON as such before complaining about its shape.
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+            .map_err(|e| invalid(&e.to_string()))?;
+        return Err(ApiError::field(
+            "non_field_errors",
+            "The body must be a JSON object.",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    result.map_err(|err| {
-        let path = err.path().to_string();
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut *de);
+    let value = result.map_err(|err| {
+        let path = field_key(&err.path().to_string());
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
@@ -72,14 +90,14 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 // "missing field `x` at line.." names the field only in its message.
                 let field = missing_field(&message)
                     .map(|f| {
-                        if path == "." {
+                        if path.is_empty() {
                             f
                         } else {
                             format!("{path}.{f}")
                         }
                     })
                     .unwrap_or_else(|| {
-                        if path == "." {
+                        if path.is_empty() {
                             "non_field_errors".into()
                         } else {
                             path.clone()
@@ -89,16 +107,32 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 errors.add(&field, strip_position(&message));
                 ApiError::validation(errors)
             }
-            _ => ApiError::client(
-                StatusCode::BAD_REQUEST,
-                codes::INVALID_JSON,
-                format!(
-                    "The body is not valid JSON: {}",
-                    strip_position(&inner.to_string())
-                ),
-            ),
+            _ => invalid(&inner.to_string()),
         }
-    })
+    })?;
+    // Trailing text after the object is as broken as a missing brace.
+    de.end().map_err(|e| invalid(&e.to_string()))?;
+    Ok(value)
+}
+
+/// A serde path as a form field key: `support_services[1]` → `support_services`,
+/// `.` → `` (the body itself).
+fn field_key(path: &str) -> String {
+    let mut key = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' => in_index = false,
+            _ if !in_index => key.push(c),
+            _ => {}
+        }
+    }
+    if key == "." {
+        String::new()
+    } else {
+        key
+    }
 }
 
 fn missing_field(message: &str) -> Option<String> {
@@ -112,6 +146,44 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// Query parameters; anything axum cannot parse (a repeated key, a bad number) is a 422 naming
+/// the parameter, like any other invalid input.
+pub struct ValidQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ValidQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ValidQuery)
+            .map_err(|err| {
+                let message = err.inner().to_string();
+                let field = duplicate_field(&message)
+                    .or_else(|| missing_field(&message))
+                    .unwrap_or_else(|| {
+                        let key = field_key(&err.path().to_string());
+                        if key.is_empty() {
+                            "non_field_errors".into()
+                        } else {
+                            key
+                        }
+                    });
+                ApiError::field(&field, format!("Invalid query parameter: {message}."))
+            })
+    }
+}
+
+fn duplicate_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("duplicate field `")?;
+    Some(rest.split('`').next()?.to_owned())
 }
 
 /// A UUID from the path. Anything else is simply "not found".
@@ -144,6 +216,13 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn array_indices_are_not_part_of_field_keys() {
+        assert_eq!(field_key("support_services[1]"), "support_services");
+        assert_eq!(field_key("a[0].b"), "a.b");
+        assert_eq!(field_key("."), "");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `incidents/*` endpoints.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use kintara_api::{
@@ -13,7 +13,7 @@ use super::can_read;
 use super::repo::{self, ListFilter};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{IdPath, ValidJson};
+use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::state::AppState;
 
 /// File a report (survivors).
@@ -60,7 +60,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(q): Query<ListQuery>,
+    ValidQuery(q): ValidQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Incident>>> {
     let status = parse_filter("status", q.status.as_deref(), IncidentStatus::parse)?;
     let kind = parse_filter("type", q.kind.as_deref(), IncidentType::parse)?;
