@@ -9,8 +9,8 @@ use kintara_api::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::can_read;
 use super::repo::{self, ListFilter};
+use super::{readable, Access};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, ValidJson, ValidQuery};
@@ -95,17 +95,6 @@ fn parse_filter<T>(
     }
 }
 
-/// Loads an incident the caller may read, or "not found".
-async fn readable(
-    state: &AppState,
-    user: &AuthUser,
-    id: uuid::Uuid,
-) -> ApiResult<repo::IncidentRow> {
-    let row = repo::find(&mut *state.db.read.acquire().await?, id).await?;
-    row.filter(|r| can_read(user, r))
-        .ok_or_else(ApiError::not_found)
-}
-
 /// One incident.
 #[utoipa::path(get, path = "/api/incidents/{id}/", tag = "incidents", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
@@ -118,7 +107,8 @@ pub async fn get(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Incident>> {
-    Ok(Json(readable(&state, &user, id).await?.to_api()))
+    let (row, _) = readable(&mut *state.db.read.acquire().await?, &user, id).await?;
+    Ok(Json(row.to_api()))
 }
 
 /// Change the description, requested services or contact preferences of one's own report while
@@ -139,8 +129,10 @@ pub async fn patch(
     IdPath(id): IdPath,
     ValidJson(patch): ValidJson<IncidentPatch>,
 ) -> ApiResult<Json<Incident>> {
-    let current = readable(&state, &user, id).await?;
-    if current.survivor_id != user.id {
+    // Checked inside the write transaction, so a status change cannot slip in between.
+    let mut tx = state.db.write.begin().await?;
+    let (current, access) = readable(&mut tx, &user, id).await?;
+    if access != Access::Owner {
         return Err(ApiError::forbidden(
             "Only the survivor who filed a report may change it.",
         ));
@@ -153,7 +145,6 @@ pub async fn patch(
             "This case is finished and can no longer be changed.",
         ));
     }
-    let mut tx = state.db.write.begin().await?;
     repo::update(&mut tx, id, &patch).await?;
     let row = repo::find(&mut tx, id)
         .await?
@@ -175,13 +166,13 @@ pub async fn delete(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    let current = readable(&state, &user, id).await?;
-    if current.survivor_id != user.id {
+    let mut tx = state.db.write.begin().await?;
+    let (_, access) = readable(&mut tx, &user, id).await?;
+    if access != Access::Owner {
         return Err(ApiError::forbidden(
             "Only the survivor who filed a report may withdraw it.",
         ));
     }
-    let mut tx = state.db.write.begin().await?;
     repo::soft_delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,16 +4,66 @@ pub mod handlers;
 pub mod repo;
 
 use kintara_api::Role;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
 use repo::IncidentRow;
 
-/// Whether `user` may read `incident`. Everything not allowed here is "not found" to the caller.
-/// Providers get access through assignments (added with the case workflow).
-pub fn can_read(user: &AuthUser, incident: &IncidentRow) -> bool {
-    match user.role {
-        Role::Dispatcher | Role::Admin => true,
-        Role::Survivor => incident.survivor_id == user.id,
-        Role::Provider => false,
-    }
+/// How the caller stands to an incident. Whoever has none gets "not found".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The survivor who filed it.
+    Owner,
+    /// A dispatcher or admin.
+    Staff,
+    /// A provider with a live assignment; `accepted` once they took the case.
+    Provider { accepted: bool },
+}
+
+/// The caller's access to `incident`, if any.
+pub async fn access(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    incident: &IncidentRow,
+) -> Result<Option<Access>, sqlx::Error> {
+    Ok(match user.role {
+        Role::Dispatcher | Role::Admin => Some(Access::Staff),
+        Role::Survivor => (incident.survivor_id == user.id).then_some(Access::Owner),
+        Role::Provider => {
+            let row = sqlx::query(
+                "SELECT status FROM case_assignments WHERE incident_id = $1 AND provider_id = $2 \
+                 AND status IN ('pending', 'accepted')",
+            )
+            .bind(incident.id.to_string())
+            .bind(user.id.to_string())
+            .fetch_optional(conn)
+            .await?;
+            match row {
+                Some(r) => {
+                    let status: String = r.try_get("status")?;
+                    Some(Access::Provider {
+                        accepted: status == "accepted",
+                    })
+                }
+                None => None,
+            }
+        }
+    })
+}
+
+/// Loads a live incident the caller may read, with how they stand to it; "not found" otherwise.
+pub async fn readable(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    id: Uuid,
+) -> ApiResult<(IncidentRow, Access)> {
+    let row = repo::find(conn, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let access = access(conn, user, &row)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((row, access))
 }
