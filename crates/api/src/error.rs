@@ -22,6 +22,7 @@ pub struct ErrorEnvelope {
 /// Stable error codes. Clients branch on these, never on messages.
 pub mod codes {
     pub const INVALID_JSON: &str = "invalid_json";
+    pub const INVALID_MULTIPART: &str = "invalid_multipart";
     pub const VALIDATION_FAILED: &str = "validation_failed";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";

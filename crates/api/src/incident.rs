@@ -261,6 +261,9 @@ pub struct Incident {
     pub is_anonymous: bool,
     pub date_submitted: DateTime<Utc>,
     pub last_updated: DateTime<Utc>,
+    /// The providers who accepted the case: a name and a kind of help only.
+    #[serde(default)]
+    pub helpers: Vec<crate::CaseHelper>,
 }
 
 #[cfg(test)]

@@ -5,13 +5,19 @@
 
 pub mod auth;
 pub mod error;
+pub mod evidence;
 pub mod incident;
+pub mod notification;
 pub mod validate;
+pub mod workflow;
 
 pub use auth::*;
 pub use error::*;
+pub use evidence::*;
 pub use incident::*;
+pub use notification::*;
 pub use validate::{FieldErrors, Validate};
+pub use workflow::*;
 
 /// Generates the snake_case wire strings and UI labels of a fieldless enum from one list.
 macro_rules! wire_enum {

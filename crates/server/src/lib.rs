@@ -7,11 +7,14 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod incidents;
+pub mod notifications;
 pub mod routes;
 pub mod state;
+pub mod workflow;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

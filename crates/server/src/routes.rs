@@ -12,10 +12,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::handlers as auth;
+use crate::devices;
 use crate::error::ApiError;
 use crate::extract::MAX_JSON_BODY;
 use crate::incidents::handlers as incidents;
+use crate::notifications::handlers as notifications;
 use crate::state::AppState;
+use crate::workflow::{dispatch, provider};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +27,10 @@ use crate::state::AppState;
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "incidents", description = "Survivors' reports"),
+        (name = "providers", description = "Providers' cases and availability"),
+        (name = "dispatch", description = "Triage and assignment"),
+        (name = "notifications", description = "The notification feed"),
+        (name = "devices", description = "Push tokens"),
     )
 )]
 struct ApiDoc;
@@ -56,6 +63,31 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::health))
         .routes(routes!(incidents::create, incidents::list))
         .routes(routes!(incidents::get, incidents::patch, incidents::delete))
+        // The case workflow.
+        .routes(routes!(provider::assigned_cases))
+        .routes(routes!(provider::accept))
+        .routes(routes!(provider::reject))
+        .routes(routes!(provider::update_status))
+        .routes(routes!(provider::set_availability))
+        .routes(routes!(dispatch::dashboard))
+        .routes(routes!(dispatch::cases))
+        .routes(routes!(dispatch::case))
+        .routes(routes!(dispatch::assign))
+        .routes(routes!(dispatch::reassign))
+        .routes(routes!(dispatch::providers))
+        .routes(routes!(dispatch::recommendations))
+        // The notification feed and push devices.
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::unread))
+        .routes(routes!(notifications::unread_count))
+        .routes(routes!(notifications::mark_as_read))
+        .routes(routes!(notifications::mark_all_as_read))
+        .routes(routes!(
+            notifications::get_preferences,
+            notifications::put_preferences
+        ))
+        .routes(routes!(devices::register))
+        .routes(routes!(devices::remove))
 }
 
 /// The OpenAPI document, as checked into `gen/openapi.json`.

@@ -1091,7 +1091,8 @@ async fn a_survivor_files_a_report_and_it_waits_for_a_dispatcher() {
     let mut body = report("  He hit me and took my phone.  ");
     body["type"] = json!("sexual");
     body["severity"] = json!("high");
-    body["urgency_level"] = json!("urgent");
+    // Routine: urgent reports are routed to a GBV rescue provider (tests/workflow.rs).
+    body["urgency_level"] = json!("routine");
     body["location"]["coordinates"] = json!({"latitude": -1.3133, "longitude": 36.7892});
     body["support_services"] = json!(["medical", "police", "shelter"]);
     body["provider_preferences"] =
@@ -1114,7 +1115,7 @@ async fn a_survivor_files_a_report_and_it_waits_for_a_dispatcher() {
     assert_eq!(raw["status"], json!("pending_dispatcher_review"));
     assert_eq!(incident.status_display, "Waiting for review");
     assert_eq!(raw["severity"], json!("high"));
-    assert_eq!(raw["urgency_level"], json!("urgent"));
+    assert_eq!(raw["urgency_level"], json!("routine"));
     assert_eq!(incident.incident_date, days_ago(1));
     assert_eq!(raw["incident_time"], json!("21:30:00"));
     assert_eq!(incident.description, "He hit me and took my phone.");

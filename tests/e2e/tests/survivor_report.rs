@@ -76,8 +76,8 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
         "unexpected case number {case_number}"
     );
     app.wait_text("#notice", &case_number).await;
-    app.wait_text("#reports-list .status", "Waiting for review")
-        .await;
+    // Urgent reports go straight to an available GBV rescue provider.
+    app.wait_text("#reports-list .status", "Assigned").await;
     let shot = app.screenshot("survivor-my-reports.png").await;
     assert!(std::fs::metadata(shot).expect("screenshot").len() > 10_000);
 
@@ -140,7 +140,7 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
         serde_json::json!(["medical", "counseling"])
     );
     assert_eq!(r["provider_preferences"]["communication_method"], "sms");
-    assert_eq!(r["status"], "pending_dispatcher_review");
+    assert_eq!(r["status"], "assigned");
 }
 
 #[tokio::test]

@@ -72,3 +72,22 @@ CREATE TABLE evidence (
     deleted_at TEXT
 );
 CREATE INDEX evidence_incident ON evidence(incident_id, created_at);
+
+-- Case conversations, opened when a provider accepts; messages come with the realtime work.
+-- is_active = 0 makes a conversation read-only (its case is closed).
+CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    incident_id TEXT UNIQUE REFERENCES incidents(id),
+    is_active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE conversation_participants (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    joined_at TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+);
+CREATE INDEX conversation_participants_user ON conversation_participants(user_id);

@@ -143,11 +143,17 @@ fn reused() -> ApiError {
     )
 }
 
+/// Ends a session and unregisters the push tokens it registered: a signed-out phone must not
+/// keep receiving notifications.
 pub async fn revoke(
     conn: &mut AnyConnection,
     session_id: Uuid,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM devices WHERE session_id = $1")
+        .bind(session_id.to_string())
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
          WHERE id = $1 AND revoked_at IS NULL",

@@ -15,6 +15,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::state::AppState;
+use crate::workflow::views::with_helpers;
 
 /// File a report (survivors).
 #[utoipa::path(post, path = "/api/incidents/", tag = "incidents", security(("bearer" = [])),
@@ -34,9 +35,15 @@ pub async fn create(
     }
     let mut tx = state.db.write.begin().await?;
     let row = repo::insert(&mut tx, user.id, &new).await?;
+    // Routing and its notifications commit with the report, or none of it does.
+    crate::workflow::route_new(&mut tx, &row).await?;
+    let row = repo::find(&mut tx, row.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let filed = with_helpers(&mut tx, &[row]).await?.remove(0);
     tx.commit().await?;
-    tracing::info!(incident = %row.id, urgency = %row.urgency_level, "incident filed");
-    Ok((StatusCode::CREATED, Json(row.to_api())))
+    tracing::info!(incident = %filed.id, urgency = %filed.urgency_level, status = %filed.status, "incident filed");
+    Ok((StatusCode::CREATED, Json(filed)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -70,16 +77,15 @@ pub async fn list(
         // Providers see cases through their assignments, not this list.
         Role::Provider => return Ok(Json(Vec::new())),
     };
-    let rows = repo::list(
-        &mut *state.db.read.acquire().await?,
-        &ListFilter {
-            survivor,
-            status,
-            kind,
-        },
-    )
-    .await?;
-    Ok(Json(rows.iter().map(|r| r.to_api()).collect()))
+    let mut conn = state.db.read.acquire().await?;
+    let filter = ListFilter {
+        survivor,
+        status,
+        kind,
+        ..Default::default()
+    };
+    let rows = repo::list(&mut conn, &filter).await?;
+    Ok(Json(with_helpers(&mut conn, &rows).await?))
 }
 
 fn parse_filter<T>(
@@ -107,8 +113,9 @@ pub async fn get(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Incident>> {
-    let (row, _) = readable(&mut *state.db.read.acquire().await?, &user, id).await?;
-    Ok(Json(row.to_api()))
+    let mut conn = state.db.read.acquire().await?;
+    let (row, _) = readable(&mut conn, &user, id).await?;
+    Ok(Json(with_helpers(&mut conn, &[row]).await?.remove(0)))
 }
 
 /// Change the description, requested services or contact preferences of one's own report while

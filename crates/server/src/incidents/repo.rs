@@ -92,6 +92,7 @@ impl IncidentRow {
             is_anonymous: self.is_anonymous,
             date_submitted: self.created_at,
             last_updated: self.updated_at,
+            helpers: Vec::new(),
         }
     }
 }
@@ -186,11 +187,15 @@ pub async fn find(conn: &mut AnyConnection, id: Uuid) -> Result<Option<IncidentR
 }
 
 /// Which incidents a list shows.
+#[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     /// Only this survivor's; `None` for all.
     pub survivor: Option<Uuid>,
     pub status: Option<IncidentStatus>,
     pub kind: Option<IncidentType>,
+    pub urgency: Option<UrgencyLevel>,
+    /// Only those with (`true`) or without (`false`) a live assignment.
+    pub assigned: Option<bool>,
 }
 
 /// Live incidents, newest first.
@@ -199,17 +204,47 @@ pub async fn list(
     filter: &ListFilter,
 ) -> Result<Vec<IncidentRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM incidents WHERE deleted_at IS NULL \
+        "SELECT {COLUMNS} FROM incidents i WHERE deleted_at IS NULL \
          AND ($1 IS NULL OR survivor_id = $1) AND ($2 IS NULL OR status = $2) \
-         AND ($3 IS NULL OR kind = $3) ORDER BY created_at DESC, case_number DESC"
+         AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR urgency_level = $4) \
+         AND ($5 IS NULL OR $5 = (CASE WHEN EXISTS (SELECT 1 FROM case_assignments a \
+              WHERE a.incident_id = i.id AND a.status IN ('pending', 'accepted')) \
+              THEN 1 ELSE 0 END)) \
+         ORDER BY created_at DESC, case_number DESC"
     );
     let rows = sqlx::query(&sql)
         .bind(filter.survivor.map(|s| s.to_string()))
         .bind(filter.status.map(|s| s.as_str()))
         .bind(filter.kind.map(|k| k.as_str()))
+        .bind(filter.urgency.map(|u| u.as_str()))
+        .bind(filter.assigned.map(|a| a as i64))
         .fetch_all(conn)
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Live incidents by id, in the order given (missing ones are skipped).
+pub async fn find_many(
+    conn: &mut AnyConnection,
+    ids: &[Uuid],
+) -> Result<Vec<IncidentRow>, sqlx::Error> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM incidents WHERE deleted_at IS NULL AND id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let r = from_row(&row)?;
+            found.insert(r.id, r);
+        }
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 pub async fn update(

@@ -1,0 +1,289 @@
+//! The case workflow: assignments, provider and dispatcher bodies.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::validate::{FieldErrors, Validate};
+use crate::{wire_enum, Incident, IncidentStatus, IncidentType, ProviderType, UrgencyLevel};
+
+pub const MAX_REASON: usize = 1_000;
+/// How many providers one assign call may name.
+pub const MAX_PROVIDERS_PER_ASSIGN: usize = 10;
+
+wire_enum! {
+    /// `pending → accepted | rejected`; `withdrawn` when a dispatcher reassigns.
+    AssignmentStatus {
+        Pending = "pending" / "Pending",
+        Accepted = "accepted" / "Accepted",
+        Rejected = "rejected" / "Rejected",
+        Withdrawn = "withdrawn" / "Withdrawn",
+    }
+}
+
+/// One provider asked to take one case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Assignment {
+    pub id: Uuid,
+    pub incident_id: Uuid,
+    pub provider_id: Uuid,
+    pub provider_name: String,
+    pub provider_type: Option<ProviderType>,
+    pub status: AssignmentStatus,
+    /// `None` when the system assigned it (urgent cases).
+    pub assigned_by: Option<Uuid>,
+    pub assigned_at: DateTime<Utc>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+    pub rejection_reason: Option<String>,
+}
+
+/// Who is helping, as a survivor sees it: a name and a kind of help, nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseHelper {
+    pub name: String,
+    pub provider_type: Option<ProviderType>,
+    pub provider_type_display: Option<String>,
+}
+
+/// A case as a provider or dispatcher sees it: the incident, who filed it (unless anonymous),
+/// and its assignments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub incident: Incident,
+    /// `None` for anonymous reports (and for providers never more than a name).
+    pub survivor_id: Option<Uuid>,
+    /// "Anonymous" for anonymous reports.
+    pub survivor_name: String,
+    pub assigned_providers: Vec<Assignment>,
+    /// For providers: their own assignment's status and time.
+    pub assignment_status: Option<AssignmentStatus>,
+    pub assigned_at: Option<DateTime<Utc>>,
+}
+
+/// `PATCH incidents/{id}/accept/`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AcceptRequest {
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+impl Validate for AcceptRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        if let Some(n) = &self.notes {
+            e.max_len("notes", n, MAX_REASON);
+        }
+        e.into_result()
+    }
+}
+
+/// `PATCH incidents/{id}/reject/`: the reason helps the dispatcher route it again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RejectRequest {
+    pub reason: String,
+}
+
+impl Validate for RejectRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        e.required_text("reason", &self.reason, MAX_REASON);
+        e.into_result()
+    }
+}
+
+/// `PATCH providers/cases/{id}/status/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusUpdateRequest {
+    pub status: IncidentStatus,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+impl Validate for StatusUpdateRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        if let Some(n) = &self.notes {
+            e.max_len("notes", n, MAX_REASON);
+        }
+        e.into_result()
+    }
+}
+
+/// `PATCH providers/availability/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityRequest {
+    pub is_currently_available: bool,
+}
+
+impl Validate for AvailabilityRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        Ok(())
+    }
+}
+
+/// A provider's availability and load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProviderProfile {
+    pub is_currently_available: bool,
+    pub current_case_load: i64,
+    pub max_case_load: i64,
+    pub average_response_time_minutes: i64,
+    /// Accepted ÷ answered assignments, 0..1; `None` before the first answer.
+    pub acceptance_rate: Option<f64>,
+}
+
+/// A provider in the dispatcher's directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DirectoryProvider {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+    pub provider_type: ProviderType,
+    pub provider_type_display: String,
+    pub profile: ProviderProfile,
+}
+
+/// A suggested provider for a case, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProviderSuggestion {
+    #[serde(flatten)]
+    pub provider: DirectoryProvider,
+    /// Higher is better.
+    pub score: f64,
+    /// Why it is suggested, for the dispatcher to read.
+    pub reasons: Vec<String>,
+}
+
+/// `POST dispatch/cases/{id}/assign/`: one or more providers. The existing app sends a single
+/// `provider_id`; both forms are accepted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AssignRequest {
+    #[serde(default)]
+    pub provider_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub provider_id: Option<Uuid>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+impl AssignRequest {
+    /// Every provider named, once each, in order.
+    pub fn providers(&self) -> Vec<Uuid> {
+        let mut all: Vec<Uuid> = self
+            .provider_ids
+            .iter()
+            .copied()
+            .chain(self.provider_id)
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|id| seen.insert(*id));
+        all
+    }
+}
+
+impl Validate for AssignRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        let n = self.providers().len();
+        if n == 0 {
+            e.add("provider_ids", "Choose at least one provider.");
+        } else if n > MAX_PROVIDERS_PER_ASSIGN {
+            e.add(
+                "provider_ids",
+                format!("At most {MAX_PROVIDERS_PER_ASSIGN} at once."),
+            );
+        }
+        if let Some(notes) = &self.notes {
+            e.max_len("notes", notes, MAX_REASON);
+        }
+        e.into_result()
+    }
+}
+
+/// `POST dispatch/cases/{id}/reassign/`: move the case from one provider to another. Without
+/// `from_provider_id`, every live assignment is withdrawn.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReassignRequest {
+    pub new_provider_id: Uuid,
+    #[serde(default)]
+    pub from_provider_id: Option<Uuid>,
+    pub reason: String,
+}
+
+impl Validate for ReassignRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        e.required_text("reason", &self.reason, MAX_REASON);
+        if self.from_provider_id == Some(self.new_provider_id) {
+            e.add("new_provider_id", "Choose a different provider.");
+        }
+        e.into_result()
+    }
+}
+
+/// Counts per status, per urgency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasesByStatus {
+    pub new: i64,
+    pub pending_dispatcher_review: i64,
+    pub assigned: i64,
+    pub in_progress: i64,
+    pub completed: i64,
+    pub closed: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasesByUrgency {
+    pub routine: i64,
+    pub urgent: i64,
+    pub immediate: i64,
+}
+
+/// `GET dispatch/dashboard/`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardStats {
+    pub total_cases: i64,
+    /// Assigned or in progress.
+    pub active_cases: i64,
+    pub pending_dispatcher_review: i64,
+    /// Urgent or immediate cases waiting in the queue.
+    pub unassigned_urgent_cases: i64,
+    pub total_providers: i64,
+    pub available_providers: i64,
+    pub providers_at_capacity: i64,
+    /// Mean minutes from assignment to an answer over the last 30 days; `None` without answers.
+    pub average_response_time_minutes: Option<f64>,
+    pub cases_completed_today: i64,
+    pub cases_created_today: i64,
+    pub cases_by_status: CasesByStatus,
+    pub cases_by_urgency: CasesByUrgency,
+}
+
+/// Filters of `GET dispatch/cases/`, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Option<IncidentStatus>,
+    pub urgency: Option<UrgencyLevel>,
+    pub kind: Option<IncidentType>,
+    pub assigned: Option<bool>,
+}

@@ -1,0 +1,239 @@
+//! `notifications/*` endpoints. Every query is scoped to the caller: another user's
+//! notification does not exist for them.
+
+use axum::extract::State;
+use axum::Json;
+use kintara_api::{
+    ChannelPreference, ErrorEnvelope, MarkedAll, MarkedOne, NotificationPage,
+    NotificationPreferences, NotificationType, UnreadCount, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::repo::{self, Filter};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// `true` or `false`.
+    pub is_read: Option<String>,
+    pub notification_type: Option<String>,
+    /// Only notifications about this incident.
+    pub incident: Option<String>,
+    /// From 1.
+    pub page: Option<String>,
+    /// 1 to 100, default 20.
+    pub page_size: Option<String>,
+}
+
+struct Parsed {
+    filter: Filter,
+    page: u32,
+    page_size: u32,
+}
+
+fn parse(q: &ListQuery) -> ApiResult<Parsed> {
+    let is_read = match q.is_read.as_deref() {
+        None | Some("") => None,
+        Some("true") | Some("1") => Some(true),
+        Some("false") | Some("0") => Some(false),
+        Some(_) => return Err(ApiError::field("is_read", "Use true or false.")),
+    };
+    let kind = match q.notification_type.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            NotificationType::parse(s)
+                .ok_or_else(|| ApiError::field("notification_type", "Unknown value."))?,
+        ),
+    };
+    let incident = match q.incident.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            Uuid::parse_str(s).map_err(|_| ApiError::field("incident", "Not an incident id."))?,
+        ),
+    };
+    let number = |field: &str, raw: &Option<String>, default: u32, max: u32| match raw
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::field(field, format!("Use a number from 1 to {max}."))),
+    };
+    Ok(Parsed {
+        filter: Filter {
+            is_read,
+            kind,
+            incident,
+        },
+        page: number("page", &q.page, 1, 1_000_000)?,
+        page_size: number("page_size", &q.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?,
+    })
+}
+
+fn page_url(p: &Parsed, page: u32) -> String {
+    let mut parts = vec![format!("page={page}"), format!("page_size={}", p.page_size)];
+    if let Some(r) = p.filter.is_read {
+        parts.push(format!("is_read={r}"));
+    }
+    if let Some(k) = p.filter.kind {
+        parts.push(format!("notification_type={k}"));
+    }
+    if let Some(i) = p.filter.incident {
+        parts.push(format!("incident={i}"));
+    }
+    format!("/api/notifications/?{}", parts.join("&"))
+}
+
+async fn list_page(state: &AppState, user: &AuthUser, p: Parsed) -> ApiResult<NotificationPage> {
+    let (count, results) = repo::page(
+        &mut *state.db.read.acquire().await?,
+        user.id,
+        &p.filter,
+        p.page,
+        p.page_size,
+    )
+    .await?;
+    let last_page = ((count as u64).div_ceil(p.page_size as u64)).max(1) as u32;
+    Ok(NotificationPage {
+        count,
+        next: (p.page < last_page).then(|| page_url(&p, p.page + 1)),
+        previous: (p.page > 1).then(|| page_url(&p, (p.page - 1).min(last_page))),
+        results,
+    })
+}
+
+/// The caller's notifications, newest first.
+#[utoipa::path(get, path = "/api/notifications/", tag = "notifications", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of notifications", body = NotificationPage),
+        (status = 422, description = "Invalid filter", body = ErrorEnvelope),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(q): ValidQuery<ListQuery>,
+) -> ApiResult<Json<NotificationPage>> {
+    Ok(Json(list_page(&state, &user, parse(&q)?).await?))
+}
+
+/// The caller's unread notifications (the same as `?is_read=false`).
+#[utoipa::path(get, path = "/api/notifications/unread/", tag = "notifications", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "A page of unread notifications", body = NotificationPage)))]
+pub async fn unread(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(q): ValidQuery<ListQuery>,
+) -> ApiResult<Json<NotificationPage>> {
+    let mut p = parse(&q)?;
+    p.filter.is_read = Some(false);
+    Ok(Json(list_page(&state, &user, p).await?))
+}
+
+/// How many unread, in all and per type: the bell's badge.
+#[utoipa::path(get, path = "/api/notifications/unread_count/", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, description = "Unread counts", body = UnreadCount)))]
+pub async fn unread_count(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<UnreadCount>> {
+    let by_type = repo::unread_by_type(&mut *state.db.read.acquire().await?, user.id).await?;
+    Ok(Json(UnreadCount {
+        count: by_type.values().sum(),
+        by_type,
+    }))
+}
+
+/// Mark one of the caller's notifications read.
+#[utoipa::path(post, path = "/api/notifications/{id}/mark_as_read/", tag = "notifications", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Notification id")),
+    responses(
+        (status = 200, description = "Marked read", body = MarkedOne),
+        (status = 404, description = "No such notification of yours", body = ErrorEnvelope),
+    ))]
+pub async fn mark_as_read(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<MarkedOne>> {
+    let mut tx = state.db.write.begin().await?;
+    let notification = repo::mark_read(&mut tx, user.id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    tx.commit().await?;
+    Ok(Json(MarkedOne {
+        message: "Notification marked as read".into(),
+        notification,
+    }))
+}
+
+/// Mark all the caller's unread notifications read, optionally only of one type or incident.
+#[utoipa::path(post, path = "/api/notifications/mark_all_as_read/", tag = "notifications", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "How many were marked", body = MarkedAll)))]
+pub async fn mark_all_as_read(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(q): ValidQuery<ListQuery>,
+) -> ApiResult<Json<MarkedAll>> {
+    let p = parse(&q)?;
+    let mut tx = state.db.write.begin().await?;
+    let count = repo::mark_all_read(&mut tx, user.id, &p.filter).await?;
+    tx.commit().await?;
+    Ok(Json(MarkedAll {
+        message: format!("{count} notification(s) marked as read"),
+        count,
+    }))
+}
+
+async fn load_preferences(state: &AppState, user: &AuthUser) -> ApiResult<NotificationPreferences> {
+    let mut conn = state.db.read.acquire().await?;
+    let mut preferences = Vec::new();
+    for kind in NotificationType::ALL {
+        let channels = repo::preference(&mut conn, user.id, *kind).await?;
+        preferences.push(ChannelPreference {
+            notification_type: *kind,
+            channels,
+        });
+    }
+    Ok(NotificationPreferences { preferences })
+}
+
+/// The channels each event type goes to (the in-app feed always keeps every notification).
+#[utoipa::path(get, path = "/api/notifications/preferences/", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, description = "Per-type channels", body = NotificationPreferences)))]
+pub async fn get_preferences(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<NotificationPreferences>> {
+    Ok(Json(load_preferences(&state, &user).await?))
+}
+
+/// Choose the channels of some event types; types not named keep their setting.
+#[utoipa::path(put, path = "/api/notifications/preferences/", tag = "notifications", security(("bearer" = [])),
+    request_body = NotificationPreferences,
+    responses(
+        (status = 200, description = "The preferences now", body = NotificationPreferences),
+        (status = 422, description = "Invalid", body = ErrorEnvelope),
+    ))]
+pub async fn put_preferences(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(body): ValidJson<NotificationPreferences>,
+) -> ApiResult<Json<NotificationPreferences>> {
+    let mut tx = state.db.write.begin().await?;
+    for p in &body.preferences {
+        repo::set_preference(&mut tx, user.id, p.notification_type, &p.channels).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(load_preferences(&state, &user).await?))
+}

@@ -1,0 +1,216 @@
+//! The notification feed. `notify` turns a workflow event into one stored row per recipient,
+//! inside the caller's transaction, so a change and its notifications commit together or not
+//! at all. Delivery channels read these rows later; nothing is sent from here.
+
+pub mod handlers;
+pub mod repo;
+
+use std::collections::BTreeMap;
+
+use kintara_api::{
+    Channel, ChannelDelivery, DeliveryState, IncidentStatus, NotificationType, Priority, Role,
+    UrgencyLevel,
+};
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::db::get_uuid;
+use crate::incidents::repo::IncidentRow;
+
+/// What happened, with what the texts need.
+pub enum Event<'a> {
+    IncidentCreated(&'a IncidentRow),
+    CaseAssigned {
+        incident: &'a IncidentRow,
+        provider: Uuid,
+    },
+    AssignmentAccepted {
+        incident: &'a IncidentRow,
+        provider: Uuid,
+    },
+    AssignmentRejected {
+        incident: &'a IncidentRow,
+        provider: Uuid,
+    },
+    StatusChanged {
+        incident: &'a IncidentRow,
+        to: IncidentStatus,
+    },
+}
+
+/// One notification to store.
+pub struct Draft {
+    pub recipient: Uuid,
+    pub kind: NotificationType,
+    pub priority: Priority,
+    pub subject: String,
+    pub message: String,
+    pub incident: Option<Uuid>,
+    pub conversation: Option<Uuid>,
+}
+
+/// What survivors are told about any change. Notifications can be seen on a lock screen or by
+/// someone holding the phone, so they never carry case details.
+pub const SURVIVOR_SUBJECT: &str = "Kintara";
+pub const SURVIVOR_MESSAGE: &str = "Your case has an update.";
+
+/// Stores the notifications `event` causes. Call it inside the transaction of the change.
+pub async fn notify(conn: &mut AnyConnection, event: Event<'_>) -> Result<(), sqlx::Error> {
+    for draft in drafts(conn, event).await? {
+        let channels = channels_for(conn, draft.recipient, draft.kind).await?;
+        repo::insert(conn, &draft, &channels).await?;
+    }
+    Ok(())
+}
+
+async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>, sqlx::Error> {
+    let staff = |incident: Uuid, kind, priority, subject: String, message: String| {
+        move |recipient| Draft {
+            recipient,
+            kind,
+            priority,
+            subject: subject.clone(),
+            message: message.clone(),
+            incident: Some(incident),
+            conversation: None,
+        }
+    };
+    let survivor = |incident: &IncidentRow, kind| Draft {
+        recipient: incident.survivor_id,
+        kind,
+        priority: Priority::Normal,
+        subject: SURVIVOR_SUBJECT.into(),
+        message: SURVIVOR_MESSAGE.into(),
+        incident: Some(incident.id),
+        conversation: None,
+    };
+    Ok(match event {
+        Event::IncidentCreated(i) => {
+            let loud = i.urgency_level != UrgencyLevel::Routine;
+            let priority = if loud {
+                Priority::High
+            } else {
+                Priority::Normal
+            };
+            let subject = if loud {
+                format!("{} report {}", i.urgency_level.label(), i.case_number)
+            } else {
+                format!("New report {}", i.case_number)
+            };
+            let message = format!(
+                "{} ({}) is waiting for triage.",
+                i.kind.label(),
+                i.urgency_level.label().to_lowercase()
+            );
+            let make = staff(
+                i.id,
+                NotificationType::IncidentCreated,
+                priority,
+                subject,
+                message,
+            );
+            dispatchers(conn).await?.into_iter().map(make).collect()
+        }
+        Event::CaseAssigned {
+            incident: i,
+            provider,
+        } => {
+            let priority = if i.urgency_level == UrgencyLevel::Routine {
+                Priority::Normal
+            } else {
+                Priority::High
+            };
+            let make = staff(
+                i.id,
+                NotificationType::CaseAssigned,
+                priority,
+                format!("Case {} assigned to you", i.case_number),
+                format!(
+                    "{} ({}). Accept or decline it.",
+                    i.kind.label(),
+                    i.urgency_level.label().to_lowercase()
+                ),
+            );
+            vec![make(provider)]
+        }
+        Event::AssignmentAccepted {
+            incident: i,
+            provider,
+        } => {
+            let name = provider_name(conn, provider).await?;
+            let make = staff(
+                i.id,
+                NotificationType::AssignmentAccepted,
+                Priority::Normal,
+                format!("Case {} accepted", i.case_number),
+                format!("{name} accepted the case."),
+            );
+            let mut v: Vec<Draft> = dispatchers(conn).await?.into_iter().map(make).collect();
+            v.push(survivor(i, NotificationType::AssignmentAccepted));
+            v
+        }
+        Event::AssignmentRejected {
+            incident: i,
+            provider,
+        } => {
+            let name = provider_name(conn, provider).await?;
+            let make = staff(
+                i.id,
+                NotificationType::AssignmentRejected,
+                Priority::High,
+                format!("Case {} declined", i.case_number),
+                format!("{name} declined the case; it needs another provider."),
+            );
+            dispatchers(conn).await?.into_iter().map(make).collect()
+        }
+        Event::StatusChanged { incident: i, .. } => {
+            vec![survivor(i, NotificationType::StatusChanged)]
+        }
+    })
+}
+
+async fn dispatchers(conn: &mut AnyConnection) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id FROM users WHERE role = $1 AND is_active = 1")
+        .bind(Role::Dispatcher.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| get_uuid(r, "id")).collect()
+}
+
+async fn provider_name(conn: &mut AnyConnection, id: Uuid) -> Result<String, sqlx::Error> {
+    let row = sqlx::query("SELECT first_name, last_name FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(conn)
+        .await?;
+    let first: String = row.try_get("first_name")?;
+    let last: String = row.try_get("last_name")?;
+    Ok(format!("{first} {last}").trim().to_owned())
+}
+
+/// The recipient's choice for this type (or the defaults), as the initial delivery state of
+/// every channel: pending where chosen, skipped elsewhere.
+async fn channels_for(
+    conn: &mut AnyConnection,
+    user: Uuid,
+    kind: NotificationType,
+) -> Result<BTreeMap<String, ChannelDelivery>, sqlx::Error> {
+    let chosen = repo::preference(conn, user, kind).await?;
+    Ok(Channel::ALL
+        .iter()
+        .map(|c| {
+            let state = if chosen.contains(c) {
+                DeliveryState::Pending
+            } else {
+                DeliveryState::Skipped
+            };
+            (
+                c.as_str().to_owned(),
+                ChannelDelivery {
+                    state,
+                    attempts: 0,
+                    last_error: None,
+                },
+            )
+        })
+        .collect())
+}

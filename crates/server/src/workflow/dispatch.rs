@@ -1,0 +1,549 @@
+//! Dispatcher endpoints: dashboard, cases, assign and reassign, the provider directory and
+//! suggestions. Dispatchers and admins only.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+use kintara_api::{
+    AssignRequest, AssignmentStatus, CaseView, CasesByStatus, DashboardStats, DirectoryProvider,
+    ErrorEnvelope, IncidentStatus, IncidentType, ProviderSuggestion, ProviderType, ReassignRequest,
+    SupportService, UrgencyLevel,
+};
+use serde::Deserialize;
+use sqlx::{AnyConnection, Row};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::{repo, transition, views};
+use crate::auth::AuthUser;
+use crate::db::ts;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::incidents::repo::{self as incidents, IncidentRow, ListFilter};
+use crate::notifications::{self, Event};
+use crate::state::AppState;
+
+fn require_staff(user: &AuthUser) -> ApiResult<()> {
+    if user.is_staff() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("Only dispatchers can do this."))
+    }
+}
+
+/// Counts for the dispatcher's dashboard.
+#[utoipa::path(get, path = "/api/dispatch/dashboard/", tag = "dispatch", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Live counts", body = DashboardStats),
+        (status = 403, description = "Not a dispatcher", body = ErrorEnvelope),
+    ))]
+pub async fn dashboard(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<DashboardStats>> {
+    require_staff(&user)?;
+    let mut conn = state.db.read.acquire().await?;
+    let mut stats = DashboardStats::default();
+    let rows = sqlx::query(
+        "SELECT status, urgency_level, COUNT(*) AS n FROM incidents WHERE deleted_at IS NULL \
+         GROUP BY status, urgency_level",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let n: i64 = row.try_get("n")?;
+        let status = IncidentStatus::parse(&row.try_get::<String, _>("status")?);
+        let urgency = UrgencyLevel::parse(&row.try_get::<String, _>("urgency_level")?);
+        stats.total_cases += n;
+        let s = &mut stats.cases_by_status;
+        match status {
+            Some(IncidentStatus::New) => s.new += n,
+            Some(IncidentStatus::PendingDispatcherReview) => s.pending_dispatcher_review += n,
+            Some(IncidentStatus::Assigned) => s.assigned += n,
+            Some(IncidentStatus::InProgress) => s.in_progress += n,
+            Some(IncidentStatus::Completed) => s.completed += n,
+            Some(IncidentStatus::Closed) => s.closed += n,
+            None => {}
+        }
+        let u = &mut stats.cases_by_urgency;
+        match urgency {
+            Some(UrgencyLevel::Routine) => u.routine += n,
+            Some(UrgencyLevel::Urgent) => u.urgent += n,
+            Some(UrgencyLevel::Immediate) => u.immediate += n,
+            None => {}
+        }
+        if status == Some(IncidentStatus::PendingDispatcherReview)
+            && urgency.is_some_and(|u| u != UrgencyLevel::Routine)
+        {
+            stats.unassigned_urgent_cases += n;
+        }
+    }
+    let CasesByStatus {
+        pending_dispatcher_review,
+        assigned,
+        in_progress,
+        ..
+    } = stats.cases_by_status;
+    stats.pending_dispatcher_review = pending_dispatcher_review;
+    stats.active_cases = assigned + in_progress;
+
+    let today = ts(Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc());
+    let row = sqlx::query(
+        "SELECT \
+           (SELECT COUNT(*) FROM incidents WHERE deleted_at IS NULL AND created_at >= $1) AS created, \
+           (SELECT COUNT(DISTINCT incident_id) FROM incident_status_history \
+              WHERE to_status = 'completed' AND created_at >= $1) AS completed, \
+           (SELECT COUNT(*) FROM provider_profiles p JOIN users u ON u.id = p.user_id \
+              WHERE u.is_active = 1) AS providers, \
+           (SELECT COUNT(*) FROM provider_profiles p JOIN users u ON u.id = p.user_id \
+              WHERE u.is_active = 1 AND p.is_currently_available = 1 \
+              AND p.current_case_load < p.max_case_load) AS available, \
+           (SELECT COUNT(*) FROM provider_profiles p JOIN users u ON u.id = p.user_id \
+              WHERE u.is_active = 1 AND p.current_case_load >= p.max_case_load) AS at_capacity",
+    )
+    .bind(&today)
+    .fetch_one(&mut *conn)
+    .await?;
+    stats.cases_created_today = row.try_get("created")?;
+    stats.cases_completed_today = row.try_get("completed")?;
+    stats.total_providers = row.try_get("providers")?;
+    stats.available_providers = row.try_get("available")?;
+    stats.providers_at_capacity = row.try_get("at_capacity")?;
+    stats.average_response_time_minutes = average_response_minutes(&mut conn).await?;
+    Ok(Json(stats))
+}
+
+/// Mean minutes from assignment to answer over the last 30 days.
+async fn average_response_minutes(conn: &mut AnyConnection) -> Result<Option<f64>, sqlx::Error> {
+    let since = ts(Utc::now() - chrono::Duration::days(30));
+    let rows = sqlx::query(
+        "SELECT assigned_at, responded_at FROM case_assignments \
+         WHERE responded_at IS NOT NULL AND status IN ('accepted', 'rejected') AND assigned_at >= $1",
+    )
+    .bind(since)
+    .fetch_all(conn)
+    .await?;
+    let mut total = 0.0;
+    for r in &rows {
+        let a = crate::db::get_ts(r, "assigned_at")?;
+        let b = crate::db::get_ts(r, "responded_at")?;
+        total += (b - a).num_seconds().max(0) as f64 / 60.0;
+    }
+    Ok((!rows.is_empty()).then(|| total / rows.len() as f64))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CasesQuery {
+    pub status: Option<String>,
+    pub urgency: Option<String>,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// `true`: with a live assignment; `false`: without.
+    pub assigned: Option<String>,
+}
+
+fn parse_opt<T>(
+    field: &str,
+    raw: &Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> ApiResult<Option<T>> {
+    match raw.as_deref().filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::field(field, "Unknown value.")),
+    }
+}
+
+/// All cases with filters, newest first, as a bare array.
+#[utoipa::path(get, path = "/api/dispatch/cases/", tag = "dispatch", security(("bearer" = [])),
+    params(CasesQuery),
+    responses(
+        (status = 200, description = "Cases", body = [CaseView]),
+        (status = 403, description = "Not a dispatcher", body = ErrorEnvelope),
+        (status = 422, description = "Unknown filter value", body = ErrorEnvelope),
+    ))]
+pub async fn cases(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(q): ValidQuery<CasesQuery>,
+) -> ApiResult<Json<Vec<CaseView>>> {
+    require_staff(&user)?;
+    let filter = ListFilter {
+        survivor: None,
+        status: parse_opt("status", &q.status, IncidentStatus::parse)?,
+        urgency: parse_opt("urgency", &q.urgency, UrgencyLevel::parse)?,
+        kind: parse_opt("type", &q.kind, IncidentType::parse)?,
+        assigned: parse_opt("assigned", &q.assigned, |s| match s {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        })?,
+    };
+    let mut conn = state.db.read.acquire().await?;
+    let rows = incidents::list(&mut conn, &filter).await?;
+    Ok(Json(views::case_views(&mut conn, &rows, None).await?))
+}
+
+async fn staff_case(conn: &mut AnyConnection, id: Uuid) -> ApiResult<IncidentRow> {
+    incidents::find(conn, id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// One case with its assignments.
+#[utoipa::path(get, path = "/api/dispatch/cases/{id}/", tag = "dispatch", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    responses(
+        (status = 200, description = "The case", body = CaseView),
+        (status = 404, description = "No such case", body = ErrorEnvelope),
+    ))]
+pub async fn case(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<CaseView>> {
+    require_staff(&user)?;
+    let mut conn = state.db.read.acquire().await?;
+    let row = staff_case(&mut conn, id).await?;
+    Ok(Json(
+        views::case_views(&mut conn, &[row], None).await?.remove(0),
+    ))
+}
+
+/// Gives the case to `provider`: a pending assignment and a slot of their case load.
+async fn offer(
+    conn: &mut AnyConnection,
+    incident: &IncidentRow,
+    provider: Uuid,
+    by: Uuid,
+    notes: Option<&str>,
+) -> ApiResult<()> {
+    let is_provider = sqlx::query(
+        "SELECT 1 AS one FROM users WHERE id = $1 AND role = 'provider' AND is_active = 1",
+    )
+    .bind(provider.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
+    if !is_provider {
+        return Err(ApiError::field(
+            "provider_ids",
+            format!("{provider} is not an active provider."),
+        ));
+    }
+    if repo::live_assignment(conn, incident.id, provider)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict("That provider already has this case."));
+    }
+    if !repo::take_slot(conn, provider).await? {
+        return Err(ApiError::conflict(
+            "That provider is unavailable or at their maximum case load.",
+        ));
+    }
+    repo::insert_assignment(conn, incident.id, provider, Some(by), notes).await?;
+    notifications::notify(conn, Event::CaseAssigned { incident, provider }).await?;
+    Ok(())
+}
+
+/// Assign one or more providers. All or nothing: if one cannot take it, nobody is assigned.
+#[utoipa::path(post, path = "/api/dispatch/cases/{id}/assign/", tag = "dispatch", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "Assigned", body = CaseView),
+        (status = 404, description = "No such case", body = ErrorEnvelope),
+        (status = 409, description = "A provider cannot take it, or the case is finished", body = ErrorEnvelope),
+        (status = 422, description = "Not a provider", body = ErrorEnvelope),
+    ))]
+pub async fn assign(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+    ValidJson(req): ValidJson<AssignRequest>,
+) -> ApiResult<Json<CaseView>> {
+    require_staff(&user)?;
+    let mut tx = state.db.write.begin().await?;
+    let incident = staff_case(&mut tx, id).await?;
+    if !matches!(
+        incident.status,
+        IncidentStatus::PendingDispatcherReview
+            | IncidentStatus::Assigned
+            | IncidentStatus::InProgress
+    ) {
+        return Err(super::illegal(incident.status, IncidentStatus::Assigned));
+    }
+    let notes = req
+        .notes
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    for provider in req.providers() {
+        offer(&mut tx, &incident, provider, user.id, notes).await?;
+    }
+    if incident.status == IncidentStatus::PendingDispatcherReview {
+        transition(
+            &mut tx,
+            id,
+            incident.status,
+            IncidentStatus::Assigned,
+            Some(user.id),
+            notes,
+        )
+        .await?;
+    }
+    let row = staff_case(&mut tx, id).await?;
+    let view = views::case_views(&mut tx, &[row], None).await?.remove(0);
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+/// Move a case to another provider: the old assignment (or all live ones) is withdrawn with the
+/// reason, the new provider gets it. All or nothing.
+#[utoipa::path(post, path = "/api/dispatch/cases/{id}/reassign/", tag = "dispatch", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    request_body = ReassignRequest,
+    responses(
+        (status = 200, description = "Reassigned", body = CaseView),
+        (status = 404, description = "No such case", body = ErrorEnvelope),
+        (status = 409, description = "The new provider cannot take it, or the case is finished", body = ErrorEnvelope),
+    ))]
+pub async fn reassign(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+    ValidJson(req): ValidJson<ReassignRequest>,
+) -> ApiResult<Json<CaseView>> {
+    require_staff(&user)?;
+    let mut tx = state.db.write.begin().await?;
+    let incident = staff_case(&mut tx, id).await?;
+    if !matches!(
+        incident.status,
+        IncidentStatus::Assigned | IncidentStatus::InProgress
+    ) {
+        return Err(ApiError::conflict(
+            "Only an assigned or in-progress case can be reassigned.",
+        ));
+    }
+    let reason = req.reason.trim();
+    let mut withdrew = 0;
+    for a in repo::assignments_of(&mut tx, &[id]).await? {
+        let live = matches!(
+            a.status,
+            AssignmentStatus::Pending | AssignmentStatus::Accepted
+        );
+        if !live || req.from_provider_id.is_some_and(|p| p != a.provider_id) {
+            continue;
+        }
+        if repo::set_assignment_status(
+            &mut tx,
+            a.id,
+            &[AssignmentStatus::Pending, AssignmentStatus::Accepted],
+            AssignmentStatus::Withdrawn,
+            Some(reason),
+        )
+        .await?
+        {
+            repo::release_slot(&mut tx, a.provider_id).await?;
+            withdrew += 1;
+        }
+    }
+    if withdrew == 0 {
+        return Err(ApiError::conflict(
+            "That provider has no live assignment on this case.",
+        ));
+    }
+    // With no accepted provider left, an in-progress case is back to waiting for an answer.
+    let accepted_left = repo::assignments_of(&mut tx, &[id])
+        .await?
+        .iter()
+        .any(|a| a.status == AssignmentStatus::Accepted);
+    if incident.status == IncidentStatus::InProgress && !accepted_left {
+        transition(
+            &mut tx,
+            id,
+            IncidentStatus::InProgress,
+            IncidentStatus::Assigned,
+            Some(user.id),
+            Some(reason),
+        )
+        .await?;
+    }
+    let current = staff_case(&mut tx, id).await?;
+    offer(
+        &mut tx,
+        &current,
+        req.new_provider_id,
+        user.id,
+        Some(reason),
+    )
+    .await?;
+    let row = staff_case(&mut tx, id).await?;
+    let view = views::case_views(&mut tx, &[row], None).await?.remove(0);
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ProvidersQuery {
+    pub provider_type: Option<String>,
+    /// `true`: only providers who can take a case now.
+    pub available_only: Option<String>,
+}
+
+/// The provider directory with availability and load.
+#[utoipa::path(get, path = "/api/dispatch/providers/", tag = "dispatch", security(("bearer" = [])),
+    params(ProvidersQuery),
+    responses(
+        (status = 200, description = "Providers", body = [DirectoryProvider]),
+        (status = 403, description = "Not a dispatcher", body = ErrorEnvelope),
+    ))]
+pub async fn providers(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(q): ValidQuery<ProvidersQuery>,
+) -> ApiResult<Json<Vec<DirectoryProvider>>> {
+    require_staff(&user)?;
+    let ptype = parse_opt("provider_type", &q.provider_type, ProviderType::parse)?;
+    let available_only = parse_opt("available_only", &q.available_only, |s| match s {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    })?
+    .unwrap_or(false);
+    let mut conn = state.db.read.acquire().await?;
+    Ok(Json(
+        repo::directory(&mut conn, ptype, available_only).await?,
+    ))
+}
+
+/// The provider types that fit an incident type (GBV rescue fits every case).
+fn types_for_incident(kind: IncidentType) -> &'static [ProviderType] {
+    use ProviderType::*;
+    match kind {
+        IncidentType::Physical => &[Healthcare, Police, Counseling],
+        IncidentType::Sexual => &[Healthcare, Police, Counseling, Legal],
+        IncidentType::Emotional => &[Counseling, Social],
+        IncidentType::Economic => &[Social, Legal],
+        IncidentType::Online => &[Police, Legal, Counseling],
+        IncidentType::Femicide => &[Police, Healthcare, Legal, Counseling],
+    }
+}
+
+/// The provider types that give a requested service.
+fn types_for_service(s: SupportService) -> &'static [ProviderType] {
+    use ProviderType::*;
+    match s {
+        SupportService::Medical => &[Healthcare, Chw],
+        SupportService::Legal => &[Legal],
+        SupportService::Counseling => &[Counseling],
+        SupportService::Police => &[Police],
+        SupportService::Shelter => &[Social, GbvRescue],
+        SupportService::Financial => &[Social],
+        SupportService::Emergency => &[GbvRescue, Healthcare],
+    }
+}
+
+/// Ranks providers who can take `incident` now: a requested service weighs most, then the
+/// incident type, then spare capacity and a quick average response.
+pub fn rank(incident: &IncidentRow, providers: Vec<DirectoryProvider>) -> Vec<ProviderSuggestion> {
+    let mut out: Vec<ProviderSuggestion> = providers
+        .into_iter()
+        .filter(|p| {
+            p.profile.is_currently_available
+                && p.profile.current_case_load < p.profile.max_case_load
+        })
+        .filter_map(|p| {
+            let mut score = 0.0;
+            let mut reasons = Vec::new();
+            let services: Vec<&str> = incident
+                .support_services
+                .iter()
+                .filter(|s| types_for_service(**s).contains(&p.provider_type))
+                .map(|s| s.label())
+                .collect();
+            if !services.is_empty() {
+                score += 10.0 * services.len() as f64;
+                reasons.push(format!(
+                    "gives the requested {}",
+                    services.join(", ").to_lowercase()
+                ));
+            }
+            if types_for_incident(incident.kind).contains(&p.provider_type) {
+                score += 5.0;
+                reasons.push(format!("handles {}", incident.kind.label().to_lowercase()));
+            }
+            if p.provider_type == ProviderType::GbvRescue {
+                score += if incident.urgency_level == UrgencyLevel::Routine {
+                    2.0
+                } else {
+                    8.0
+                };
+                reasons.push("GBV rescue".into());
+            }
+            if score == 0.0 {
+                return None;
+            }
+            let load = p.profile.current_case_load as f64 / p.profile.max_case_load.max(1) as f64;
+            score += 3.0 * (1.0 - load) - p.profile.average_response_time_minutes as f64 / 60.0;
+            reasons.push(format!(
+                "{} of {} cases, answers in about {} min",
+                p.profile.current_case_load,
+                p.profile.max_case_load,
+                p.profile.average_response_time_minutes
+            ));
+            Some(ProviderSuggestion {
+                provider: p,
+                score: (score * 100.0).round() / 100.0,
+                reasons,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.provider.full_name.cmp(&b.provider.full_name))
+    });
+    out
+}
+
+/// Providers suggested for a case, best first, with the reasons.
+#[utoipa::path(get, path = "/api/dispatch/cases/{id}/recommendations/", tag = "dispatch", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    responses(
+        (status = 200, description = "Suggestions, best first", body = [ProviderSuggestion]),
+        (status = 404, description = "No such case", body = ErrorEnvelope),
+    ))]
+pub async fn recommendations(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Vec<ProviderSuggestion>>> {
+    require_staff(&user)?;
+    let mut conn = state.db.read.acquire().await?;
+    let incident = staff_case(&mut conn, id).await?;
+    let already: Vec<Uuid> = repo::assignments_of(&mut conn, &[id])
+        .await?
+        .into_iter()
+        .filter(|a| {
+            matches!(
+                a.status,
+                AssignmentStatus::Pending | AssignmentStatus::Accepted
+            )
+        })
+        .map(|a| a.provider_id)
+        .collect();
+    let providers = repo::directory(&mut conn, None, true)
+        .await?
+        .into_iter()
+        .filter(|p| !already.contains(&p.id))
+        .collect();
+    Ok(Json(rank(&incident, providers)))
+}

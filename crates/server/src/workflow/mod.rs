@@ -1,0 +1,136 @@
+//! The case workflow, enforced here and only here:
+//!
+//! ```text
+//! incident:   new → pending_dispatcher_review → assigned → in_progress → completed → closed
+//!                         ↑                         │  ↑          │
+//!                         └── every provider ───────┘  └─ reassign┘
+//!                             rejected or withdrawn
+//! assignment: pending → accepted | rejected;  pending | accepted → withdrawn (reassign)
+//! ```
+//!
+//! A provider's case load counts their pending and accepted assignments; taking a slot is a
+//! conditional update, so two dispatchers racing for a provider's last slot cannot both win.
+
+pub mod dispatch;
+pub mod provider;
+pub mod repo;
+pub mod views;
+
+use kintara_api::{IncidentStatus, UrgencyLevel};
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::incidents::repo::{record_status, IncidentRow};
+use crate::notifications::{self, Event};
+
+/// The legal moves of an incident's status.
+pub fn allowed(from: IncidentStatus, to: IncidentStatus) -> bool {
+    use IncidentStatus::*;
+    matches!(
+        (from, to),
+        (New, PendingDispatcherReview)
+            | (PendingDispatcherReview, Assigned)
+            | (Assigned, InProgress)
+            | (Assigned, PendingDispatcherReview)
+            | (InProgress, Assigned)
+            | (InProgress, Completed)
+            | (Completed, Closed)
+    )
+}
+
+/// Moves `incident` from `from` to `to`, recording who and why. Refused with 409 when the move is
+/// not in the workflow or the incident is no longer in `from` (someone else moved it first).
+pub async fn transition(
+    conn: &mut AnyConnection,
+    incident: Uuid,
+    from: IncidentStatus,
+    to: IncidentStatus,
+    actor: Option<Uuid>,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    if !allowed(from, to) {
+        return Err(illegal(from, to));
+    }
+    let moved = sqlx::query(
+        "UPDATE incidents SET status = $3, updated_at = $4 \
+         WHERE id = $1 AND status = $2 AND deleted_at IS NULL",
+    )
+    .bind(incident.to_string())
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(crate::db::ts(chrono::Utc::now()))
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "The case changed meanwhile; reload it and try again.",
+        ));
+    }
+    record_status(conn, incident, Some(from), to, actor, reason).await?;
+    Ok(())
+}
+
+pub fn illegal(from: IncidentStatus, to: IncidentStatus) -> ApiError {
+    ApiError::conflict(format!(
+        "A case cannot go from {} to {}.",
+        from.label().to_lowercase(),
+        to.label().to_lowercase()
+    ))
+}
+
+/// Routes a new report: urgent and immediate ones go straight to the available GBV rescue
+/// provider with the lowest load (then the fastest average response); everything else, and
+/// urgent ones when nobody is free, waits in the dispatcher queue. Runs in the filing
+/// transaction, and notifies in it too.
+pub async fn route_new(
+    conn: &mut AnyConnection,
+    incident: &IncidentRow,
+) -> ApiResult<IncidentStatus> {
+    notifications::notify(conn, Event::IncidentCreated(incident)).await?;
+    if incident.urgency_level == UrgencyLevel::Routine {
+        return Ok(incident.status);
+    }
+    let Some(provider) = repo::take_rescue_slot(conn).await? else {
+        return Ok(incident.status);
+    };
+    let assignment = repo::insert_assignment(conn, incident.id, provider, None, None).await?;
+    transition(
+        conn,
+        incident.id,
+        IncidentStatus::PendingDispatcherReview,
+        IncidentStatus::Assigned,
+        None,
+        Some("automatic assignment of an urgent case"),
+    )
+    .await?;
+    notifications::notify(
+        conn,
+        Event::CaseAssigned {
+            incident,
+            provider: assignment.provider_id,
+        },
+    )
+    .await?;
+    Ok(IncidentStatus::Assigned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use IncidentStatus::*;
+
+    #[test]
+    fn only_the_workflow_moves_are_allowed() {
+        let all = IncidentStatus::ALL;
+        let legal: Vec<_> = all
+            .iter()
+            .flat_map(|a| all.iter().map(move |b| (*a, *b)))
+            .filter(|(a, b)| allowed(*a, *b))
+            .collect();
+        assert_eq!(legal.len(), 7);
+        assert!(!allowed(Closed, InProgress), "a closed case stays closed");
+        assert!(!allowed(PendingDispatcherReview, Completed), "no skipping");
+        assert!(!allowed(Completed, InProgress));
+    }
+}
