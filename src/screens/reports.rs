@@ -48,6 +48,11 @@ pub fn MyReports() -> impl IntoView {
                                     <span class=format!("status status-{}", r.status.as_str())>{r.status_display.clone()}</span>
                                 </div>
                                 <div class="kind">{r.incident_type_display.clone()}</div>
+                                {(!r.helpers.is_empty()).then(|| view! {
+                                    <div class="helpers">"Helping you: "
+                                        {r.helpers.iter().map(|h| format!("{} ({})", h.name, h.provider_type_display.clone().unwrap_or_default())).collect::<Vec<_>>().join(", ")}
+                                    </div>
+                                })}
                                 <div class="meta">"Filed " {r.date_submitted.format("%d %b %Y, %H:%M UTC").to_string()}
                                     " · " {r.urgency_level.label()}</div>
                             </li>

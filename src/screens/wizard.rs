@@ -3,8 +3,8 @@
 
 use chrono::{NaiveDate, NaiveTime};
 use kintara_api::{
-    CommunicationMethod, Incident, IncidentCreate, IncidentType, Location, ProviderPreferences,
-    Severity, SupportService, UrgencyLevel,
+    CommunicationMethod, Incident, IncidentCreate, IncidentStatus, IncidentType, Location,
+    ProviderPreferences, Severity, SupportService, UrgencyLevel,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -197,8 +197,13 @@ pub fn ReportWizard() -> impl IntoView {
         spawn_local(async move {
             match ipc::call::<_, Incident>("create_incident", &ReportArgs { report }).await {
                 Ok(incident) => {
+                    let next = if incident.status == IncidentStatus::Assigned {
+                        "A rescue team has been alerted."
+                    } else {
+                        "A dispatcher will review it."
+                    };
                     ctx.notice.set(Some(format!(
-                        "Your report {} was sent. A dispatcher will review it.",
+                        "Your report {} was sent. {next}",
                         incident.case_number
                     )));
                     ctx.go(Screen::Reports);

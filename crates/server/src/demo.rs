@@ -26,12 +26,21 @@ pub fn accounts() -> Vec<(String, Role, Option<ProviderType>, String, String)> {
         ),
     ];
     for p in ProviderType::ALL {
+        let (first, last) = match p {
+            ProviderType::Healthcare => ("Grace", "Achieng"),
+            ProviderType::Legal => ("Peter", "Mwangi"),
+            ProviderType::Police => ("Joseph", "Kiprop"),
+            ProviderType::Counseling => ("Mercy", "Wambui"),
+            ProviderType::Social => ("Ann", "Chebet"),
+            ProviderType::GbvRescue => ("Faith", "Njeri"),
+            ProviderType::Chw => ("Halima", "Hassan"),
+        };
         v.push((
             format!("{}@kintara.test", p.as_str()),
             Role::Provider,
             Some(*p),
-            "Demo".into(),
-            p.label().into(),
+            first.into(),
+            last.into(),
         ));
     }
     v

@@ -81,6 +81,29 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
     let shot = app.screenshot("survivor-my-reports.png").await;
     assert!(std::fs::metadata(shot).expect("screenshot").len() > 10_000);
 
+    // The GBV rescue provider accepts; the survivor sees who is helping, and nothing more.
+    let rescue = server.login("gbv_rescue@kintara.test").await;
+    let id = app
+        .find("#reports-list .report")
+        .await
+        .attr("data-id")
+        .await
+        .expect("data-id")
+        .expect("an id");
+    let accepted = reqwest::Client::new()
+        .patch(format!("{}/api/incidents/{id}/accept/", server.url))
+        .bearer_auth(rescue)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(accepted.status(), 200);
+    app.click("#reports-refresh").await;
+    app.wait_text("#reports-list .status", "In progress").await;
+    app.wait_text("#reports-list .helpers", "GBV Rescue Organization")
+        .await;
+    app.screenshot("survivor-case-accepted.png").await;
+
     // The session is on disk (so the app reopens signed in) but sealed: no token, e-mail or
     // name in clear text anywhere the app writes.
     let files = app.stored_files();
@@ -140,7 +163,13 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
         serde_json::json!(["medical", "counseling"])
     );
     assert_eq!(r["provider_preferences"]["communication_method"], "sms");
-    assert_eq!(r["status"], "assigned");
+    assert_eq!(r["status"], "in_progress");
+    assert_eq!(r["helpers"][0]["provider_type"], "gbv_rescue");
+    assert_eq!(
+        r["helpers"][0].as_object().expect("helper").len(),
+        3,
+        "name and type only"
+    );
 }
 
 #[tokio::test]
