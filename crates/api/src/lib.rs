@@ -26,6 +26,9 @@ macro_rules! wire_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
                  serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // Every wire string is the variant in snake_case; saying so at the enum level lets the
+        // OpenAPI schema show the wire strings too (a test checks they agree).
+        #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vm])* #[serde(rename = $wire)] $variant),+ }
 
         impl $name {

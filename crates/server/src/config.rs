@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct Config {
     /// Address and port to listen on.
     #[arg(long, env = "KINTARA_BIND", default_value = "127.0.0.1:8000")]
@@ -29,6 +29,12 @@ pub struct Config {
     /// balancer must share it. Without it, a random secret is kept in the data directory.
     #[arg(long, env = "KINTARA_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+
+    /// Key that encrypts stored evidence files: 64 hex characters (32 bytes). Without it, a
+    /// random key is kept in the data directory (`evidence.key`, mode 0600). Losing the key
+    /// loses every stored file.
+    #[arg(long, env = "KINTARA_EVIDENCE_KEY", hide_env_values = true)]
+    pub evidence_key: Option<String>,
 
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "KINTARA_ACCESS_TTL_SECS", default_value_t = 30 * 60)]
@@ -58,6 +64,7 @@ impl Config {
             database_url: None,
             demo: false,
             jwt_secret: None,
+            evidence_key: None,
             access_ttl_secs: 30 * 60,
             refresh_ttl_secs: 7 * 24 * 3600,
             log_format: LogFormat::Text,
@@ -78,5 +85,40 @@ impl Config {
 
     pub fn refresh_ttl(&self) -> Duration {
         Duration::from_secs(self.refresh_ttl_secs)
+    }
+}
+
+// Written by hand so the secrets never reach a log or a panic message.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("demo", &self.demo)
+            .field("jwt_secret", &redacted(&self.jwt_secret))
+            .field("evidence_key", &redacted(&self.evidence_key))
+            .field("access_ttl_secs", &self.access_ttl_secs)
+            .field("refresh_ttl_secs", &self.refresh_ttl_secs)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut c = Config::for_data_dir("/tmp/x");
+        c.jwt_secret = Some("jwt-secret-value-0123456789abcdef".into());
+        c.evidence_key = Some("ab".repeat(32));
+        c.database_url = Some("postgres://user:password@db/kintara".into());
+        let printed = format!("{c:?}");
+        for secret in ["jwt-secret-value", &"ab".repeat(32), "password"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
     }
 }

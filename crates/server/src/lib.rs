@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod devices;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod incidents;
 pub mod notifications;
@@ -31,6 +32,8 @@ pub enum StartError {
     Db(#[from] db::DbError),
     #[error(transparent)]
     Keys(#[from] auth::tokens::KeyError),
+    #[error(transparent)]
+    Evidence(#[from] evidence::store::OpenError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -86,6 +89,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let db = db::Db::open(&data_dir, config.database_url.as_deref()).await?;
     let keys =
         auth::tokens::JwtKeys::load(config.jwt_secret.as_deref(), &data_dir, config.access_ttl())?;
+    let evidence = evidence::EvidenceStore::open(&data_dir, config.evidence_key.as_deref())?;
     if config.demo {
         let created = demo::ensure_accounts(&db).await?;
         tracing::info!(
@@ -107,6 +111,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let state = AppState {
         db,
         keys: Arc::new(keys),
+        evidence: Arc::new(evidence),
         config: Arc::new(config),
     };
     let app = routes::router(state.clone());

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::auth::handlers as auth;
 use crate::devices;
 use crate::error::ApiError;
+use crate::evidence::handlers as evidence;
 use crate::extract::MAX_JSON_BODY;
 use crate::incidents::handlers as incidents;
 use crate::notifications::handlers as notifications;
@@ -31,6 +32,7 @@ use crate::workflow::{dispatch, provider};
         (name = "dispatch", description = "Triage and assignment"),
         (name = "notifications", description = "The notification feed"),
         (name = "devices", description = "Push tokens"),
+        (name = "evidence", description = "Photos, voice recordings and documents of a case"),
     )
 )]
 struct ApiDoc;
@@ -88,6 +90,14 @@ fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(devices::register))
         .routes(routes!(devices::remove))
+        // Evidence. Only the upload takes a large body; the global limit stays at the JSON size.
+        .routes({
+            let (schemas, paths, method) = routes!(evidence::upload, evidence::list);
+            let limit = DefaultBodyLimit::max(crate::evidence::MAX_UPLOAD_BODY);
+            (schemas, paths, method.layer(limit))
+        })
+        .routes(routes!(evidence::download))
+        .routes(routes!(evidence::delete))
 }
 
 /// The OpenAPI document, as checked into `gen/openapi.json`.

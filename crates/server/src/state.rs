@@ -5,10 +5,13 @@ use std::sync::Arc;
 use crate::auth::tokens::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::evidence::EvidenceStore;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub keys: Arc<JwtKeys>,
+    /// The encrypted files of evidence uploads.
+    pub evidence: Arc<EvidenceStore>,
     pub config: Arc<Config>,
 }

@@ -39,3 +39,55 @@ fn every_spec_path_of_the_first_slice_is_documented() {
         );
     }
 }
+
+#[test]
+fn enum_schemas_list_the_wire_strings() {
+    use kintara_api::*;
+    let doc = serde_json::to_value(kintara_server::routes::openapi()).expect("serialisable");
+    let check = |name: &str, wire: Vec<&str>| {
+        let listed = &doc["components"]["schemas"][name]["enum"];
+        assert_eq!(
+            listed,
+            &serde_json::json!(wire),
+            "{name} in gen/openapi.json"
+        );
+    };
+    check("Role", Role::ALL.iter().map(|v| v.as_str()).collect());
+    check(
+        "ProviderType",
+        ProviderType::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+    check(
+        "IncidentType",
+        IncidentType::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+    check(
+        "IncidentStatus",
+        IncidentStatus::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+    check(
+        "UrgencyLevel",
+        UrgencyLevel::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+    check(
+        "SupportService",
+        SupportService::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+    check(
+        "AssignmentStatus",
+        AssignmentStatus::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+    check(
+        "NotificationType",
+        NotificationType::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+    check("Channel", Channel::ALL.iter().map(|v| v.as_str()).collect());
+    check(
+        "Platform",
+        Platform::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+    check(
+        "PushKind",
+        PushKind::ALL.iter().map(|v| v.as_str()).collect(),
+    );
+}

@@ -41,4 +41,3 @@ pub fn may_upload(access: Access) -> ApiResult<()> {
         )),
     }
 }
-

@@ -113,12 +113,11 @@ pub async fn soft_delete(
     id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE evidence SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
-    )
-    .bind(ts(at))
-    .bind(id.to_string())
-    .execute(conn)
-    .await?;
+    let done =
+        sqlx::query("UPDATE evidence SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(ts(at))
+            .bind(id.to_string())
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -81,8 +81,10 @@ fn iso_media(brands: &[[u8; 4]]) -> Option<Sniffed> {
     use EvidenceKind::{Audio, Image};
     let has = |b: &[u8; 4]| brands.iter().any(|x| x == b);
     let major = brands[0];
-    if matches!(&major, b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx")
-        || (matches!(&major, b"mif1" | b"msf1") && has(b"heic"))
+    if matches!(
+        &major,
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx"
+    ) || (matches!(&major, b"mif1" | b"msf1") && has(b"heic"))
     {
         return Some(t(Image, "image/heic", "heic"));
     }
@@ -155,7 +157,10 @@ mod tests {
             kind_of(&ftyp(b"mif1", &[b"mif1", b"heic"])),
             Some((Image, "image/heic"))
         );
-        assert_eq!(kind_of(&ftyp(b"mif1", &[b"mif1"])), Some((Image, "image/heif")));
+        assert_eq!(
+            kind_of(&ftyp(b"mif1", &[b"mif1"])),
+            Some((Image, "image/heif"))
+        );
         assert_eq!(kind_of(&ftyp(b"avif", &[b"mif1"])), None);
     }
 
@@ -163,7 +168,10 @@ mod tests {
     fn recordings() {
         use EvidenceKind::Audio;
         assert_eq!(kind_of(b"ID3\x04\0\0\0\0\0\0"), Some((Audio, "audio/mpeg")));
-        assert_eq!(kind_of(b"\xff\xfb\x90\x64\0\0"), Some((Audio, "audio/mpeg")));
+        assert_eq!(
+            kind_of(b"\xff\xfb\x90\x64\0\0"),
+            Some((Audio, "audio/mpeg"))
+        );
         assert_eq!(kind_of(b"\xff\xf1\x50\x80\0\0"), Some((Audio, "audio/aac")));
         assert_eq!(
             kind_of(b"RIFF\x24\0\0\0WAVEfmt "),
@@ -178,8 +186,14 @@ mod tests {
             kind_of(&ftyp(b"M4A ", &[b"M4A ", b"mp42", b"isom"])),
             Some((Audio, "audio/mp4"))
         );
-        assert_eq!(kind_of(&ftyp(b"mp42", &[b"isom"])), Some((Audio, "audio/mp4")));
-        assert_eq!(kind_of(&ftyp(b"3gp4", &[b"3gp4"])), Some((Audio, "audio/3gpp")));
+        assert_eq!(
+            kind_of(&ftyp(b"mp42", &[b"isom"])),
+            Some((Audio, "audio/mp4"))
+        );
+        assert_eq!(
+            kind_of(&ftyp(b"3gp4", &[b"3gp4"])),
+            Some((Audio, "audio/3gpp"))
+        );
         let mut webm = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm".to_vec();
         webm.resize(300, 0);
         assert_eq!(kind_of(&webm), Some((Audio, "audio/webm")));
@@ -196,7 +210,10 @@ mod tests {
     #[test]
     fn everything_else_is_refused() {
         assert_eq!(kind_of(b""), None);
-        assert_eq!(kind_of(b"hello, this is plain text pretending to be a png"), None);
+        assert_eq!(
+            kind_of(b"hello, this is plain text pretending to be a png"),
+            None
+        );
         assert_eq!(kind_of(b"<html><script>alert(1)</script>"), None);
         assert_eq!(kind_of(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"), None);
         assert_eq!(kind_of(b"MZ\x90\0\x03\0\0\0\x04\0\0\0"), None);

@@ -524,7 +524,11 @@ mod tests {
             for piece in [7, 4096, SEGMENT + 3] {
                 let id = Uuid::new_v4();
                 put(&store, id, &data, piece).await;
-                assert_eq!(get(&store, id, len as u64).await.unwrap(), data, "{len}/{piece}");
+                assert_eq!(
+                    get(&store, id, len as u64).await.unwrap(),
+                    data,
+                    "{len}/{piece}"
+                );
                 let sealed = std::fs::read(store.path(id)).unwrap();
                 assert_eq!(
                     sealed.len(),
@@ -542,9 +546,7 @@ mod tests {
         let marker = b"SURVIVOR-STATEMENT-MARKER".repeat(100);
         put(&store, id, &marker, 1000).await;
         let sealed = std::fs::read(store.path(id)).unwrap();
-        assert!(!sealed
-            .windows(b"SURVIVOR".len())
-            .any(|w| w == b"SURVIVOR"));
+        assert!(!sealed.windows(b"SURVIVOR".len()).any(|w| w == b"SURVIVOR"));
     }
 
     #[tokio::test]
@@ -562,15 +564,24 @@ mod tests {
         let mut flipped = original.clone();
         flipped[HEADER + SEALED_SEGMENT + 10] ^= 1;
         rewrite(&flipped);
-        assert!(matches!(get(&store, id, len).await, Err(StoreError::Tampered)));
+        assert!(matches!(
+            get(&store, id, len).await,
+            Err(StoreError::Tampered)
+        ));
 
         // Cut after a whole segment: the remaining segment was not sealed as the last.
         rewrite(&original[..HEADER + 2 * SEALED_SEGMENT]);
-        assert!(matches!(get(&store, id, len).await, Err(StoreError::Tampered)));
+        assert!(matches!(
+            get(&store, id, len).await,
+            Err(StoreError::Tampered)
+        ));
 
         // Cut inside the last segment.
         rewrite(&original[..original.len() - 3]);
-        assert!(matches!(get(&store, id, len).await, Err(StoreError::Tampered)));
+        assert!(matches!(
+            get(&store, id, len).await,
+            Err(StoreError::Tampered)
+        ));
 
         // The first two segments swapped.
         let mut swapped = original[..HEADER].to_vec();
@@ -578,28 +589,46 @@ mod tests {
         swapped.extend_from_slice(&original[HEADER..HEADER + SEALED_SEGMENT]);
         swapped.extend_from_slice(&original[HEADER + 2 * SEALED_SEGMENT..]);
         rewrite(&swapped);
-        assert!(matches!(get(&store, id, len).await, Err(StoreError::Tampered)));
+        assert!(matches!(
+            get(&store, id, len).await,
+            Err(StoreError::Tampered)
+        ));
 
         // A changed nonce prefix.
         let mut renonced = original.clone();
         renonced[MAGIC.len()] ^= 0x80;
         rewrite(&renonced);
-        assert!(matches!(get(&store, id, len).await, Err(StoreError::Tampered)));
+        assert!(matches!(
+            get(&store, id, len).await,
+            Err(StoreError::Tampered)
+        ));
 
         // Not our format at all.
         rewrite(b"%PDF-1.4 not sealed");
-        assert!(matches!(get(&store, id, len).await, Err(StoreError::Format)));
+        assert!(matches!(
+            get(&store, id, len).await,
+            Err(StoreError::Format)
+        ));
 
         // The intact file copied to another id.
         rewrite(&original);
         let other = Uuid::new_v4();
         std::fs::write(store.path(other), &original).unwrap();
-        assert!(matches!(get(&store, other, len).await, Err(StoreError::Tampered)));
+        assert!(matches!(
+            get(&store, other, len).await,
+            Err(StoreError::Tampered)
+        ));
         // And the intact file still opens.
         assert_eq!(get(&store, id, len).await.unwrap(), data);
         // With a recorded size that disagrees, the read fails instead of ending quietly.
-        assert!(matches!(get(&store, id, len - 1).await, Err(StoreError::Length)));
-        assert!(matches!(get(&store, id, len + 1).await, Err(StoreError::Length)));
+        assert!(matches!(
+            get(&store, id, len - 1).await,
+            Err(StoreError::Length)
+        ));
+        assert!(matches!(
+            get(&store, id, len + 1).await,
+            Err(StoreError::Length)
+        ));
     }
 
     #[tokio::test]
@@ -611,7 +640,10 @@ mod tests {
         let other =
             EvidenceStore::with_key(store.dir().to_owned(), EvidenceKey::from_bytes([8; 32]))
                 .unwrap();
-        assert!(matches!(get(&other, id, 18).await, Err(StoreError::Tampered)));
+        assert!(matches!(
+            get(&other, id, 18).await,
+            Err(StoreError::Tampered)
+        ));
     }
 
     #[tokio::test]
@@ -645,7 +677,10 @@ mod tests {
         assert_eq!(first.0, again.0);
         // A configured key wins and is validated.
         let given = "ab".repeat(32);
-        assert_eq!(EvidenceKey::load(Some(&given), &path).unwrap().0, [0xab; 32]);
+        assert_eq!(
+            EvidenceKey::load(Some(&given), &path).unwrap().0,
+            [0xab; 32]
+        );
         assert!(matches!(
             EvidenceKey::load(Some("abcd"), &path),
             Err(KeyError::Invalid)

@@ -180,6 +180,7 @@ pub async fn delete(
             "Only the survivor who filed a report may withdraw it.",
         ));
     }
+    crate::workflow::withdraw_all(&mut tx, id, "the survivor withdrew the report").await?;
     repo::soft_delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

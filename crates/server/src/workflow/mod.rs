@@ -115,6 +115,27 @@ pub async fn route_new(
     Ok(IncidentStatus::Assigned)
 }
 
+/// Withdraws every live assignment of an incident and frees the providers' slots (the survivor
+/// withdrew the report).
+pub async fn withdraw_all(conn: &mut AnyConnection, incident: Uuid, reason: &str) -> ApiResult<()> {
+    use kintara_api::AssignmentStatus::{Accepted, Pending, Withdrawn};
+    for a in repo::assignments_of(conn, &[incident]).await? {
+        if matches!(a.status, Pending | Accepted)
+            && repo::set_assignment_status(
+                conn,
+                a.id,
+                &[Pending, Accepted],
+                Withdrawn,
+                Some(reason),
+            )
+            .await?
+        {
+            repo::release_slot(conn, a.provider_id).await?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

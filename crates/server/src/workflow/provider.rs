@@ -31,7 +31,7 @@ fn require_provider(user: &AuthUser) -> ApiResult<()> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AssignedQuery {
-    /// `pending`, `accepted` or `rejected`; pending and accepted without it.
+    /// `pending` or `accepted`; both without it.
     pub status: Option<String>,
 }
 
@@ -48,10 +48,13 @@ pub async fn assigned_cases(
     ValidQuery(q): ValidQuery<AssignedQuery>,
 ) -> ApiResult<Json<Vec<CaseView>>> {
     require_provider(&user)?;
+    // Only live assignments show a case: a provider who declined it or was taken off it no
+    // longer reads what the survivor wrote.
     let statuses: Vec<AssignmentStatus> = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => vec![AssignmentStatus::Pending, AssignmentStatus::Accepted],
-        Some(s) => vec![AssignmentStatus::parse(s)
-            .ok_or_else(|| ApiError::field("status", "Use pending, accepted or rejected."))?],
+        Some("pending") => vec![AssignmentStatus::Pending],
+        Some("accepted") => vec![AssignmentStatus::Accepted],
+        Some(_) => return Err(ApiError::field("status", "Use pending or accepted.")),
     };
     let mut conn = state.db.read.acquire().await?;
     let marks: Vec<String> = statuses
@@ -369,10 +372,10 @@ pub async fn update_status(
 /// A completed case frees its providers' slots; pending offers on it are withdrawn.
 async fn finish_assignments(conn: &mut AnyConnection, incident: Uuid) -> ApiResult<()> {
     for a in repo::assignments_of(conn, &[incident]).await? {
-        match a.status {
-            AssignmentStatus::Accepted => repo::release_slot(conn, a.provider_id).await?,
+        let frees_slot = match a.status {
+            AssignmentStatus::Accepted => true,
             AssignmentStatus::Pending => {
-                if repo::set_assignment_status(
+                repo::set_assignment_status(
                     conn,
                     a.id,
                     &[AssignmentStatus::Pending],
@@ -380,11 +383,11 @@ async fn finish_assignments(conn: &mut AnyConnection, incident: Uuid) -> ApiResu
                     Some("case completed"),
                 )
                 .await?
-                {
-                    repo::release_slot(conn, a.provider_id).await?;
-                }
             }
-            _ => {}
+            _ => false,
+        };
+        if frees_slot {
+            repo::release_slot(conn, a.provider_id).await?;
         }
     }
     Ok(())

@@ -141,6 +141,67 @@ impl TestServer {
         resp.json_as()
     }
 
+    /// `PATCH` with a JSON body.
+    #[allow(dead_code)]
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// `PUT` with a JSON body.
+    #[allow(dead_code)]
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    #[allow(dead_code)]
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Runs one statement straight on the server's database (through its write pool, so it
+    /// queues behind requests like any writer), binding `binds` as text to `$1, $2, ...`.
+    /// Returns the rows affected. For setting up what the API cannot (roles, case loads).
+    #[allow(dead_code)]
+    pub async fn exec(&self, sql: &str, binds: &[&str]) -> u64 {
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(b.to_string());
+        }
+        q.execute(&self.running.state.db.write)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .rows_affected()
+    }
+
+    /// Registers a provider of `provider_type` with `email` and [`PASSWORD`].
+    #[allow(dead_code)]
+    pub async fn register_provider(&self, email: &str, provider_type: &str) -> Account {
+        let mut body = survivor_registration(email);
+        body["role"] = json!("provider");
+        body["provider_type"] = json!(provider_type);
+        let resp = self.register(&body).await;
+        resp.expect(201);
+        Account::from_auth(resp.json_as())
+    }
+
+    /// A second dispatcher: dispatchers are not self-registered, so this registers a survivor
+    /// and promotes the account in the database (roles are read from the database on every
+    /// request, so the token works as a dispatcher's at once).
+    #[allow(dead_code)]
+    pub async fn register_dispatcher(&self, email: &str) -> Account {
+        let mut account = self.register_survivor(email).await;
+        let id = account.user.id.to_string();
+        let changed = self
+            .exec("UPDATE users SET role = 'dispatcher' WHERE id = $1", &[&id])
+            .await;
+        assert_eq!(changed, 1);
+        let me = self.me(&account.access).await;
+        me.expect(200);
+        account.user = me.json_as::<kintara_api::MeResponse>().user;
+        assert_eq!(account.user.role, kintara_api::Role::Dispatcher);
+        account
+    }
+
     /// Rows in a table, read straight from the server's database: proof that a refused request
     /// stored nothing.
     pub async fn count(&self, table: &str) -> i64 {
