@@ -279,6 +279,17 @@ pub struct DashboardStats {
     pub cases_by_urgency: CasesByUrgency,
 }
 
+/// `GET dispatch/cases/?page=`: `{count, next, previous, results}`; without `page` the list is a
+/// bare array, as the existing app reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasePage {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<CaseView>,
+}
+
 /// Filters of `GET dispatch/cases/`, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {

@@ -9,13 +9,13 @@ use kintara_api::{
     UrgencyLevel,
 };
 use kintara_core::{Client, CoreError, MemoryStore, TokenStore};
-use kintara_server::{Config, Running};
+use kintara_server::Running;
 
 const PASSWORD: &str = "kintara-demo";
 
 async fn server(access_ttl_secs: u64) -> (Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_data_dir(dir.path());
+    let mut config = kintara_server::testing::config(dir.path()).await;
     config.demo = true;
     config.access_ttl_secs = access_ttl_secs;
     (kintara_server::start(config).await.unwrap(), dir)

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Days, SecondsFormat, Utc};
-use kintara_server::{Config, Running};
+use kintara_server::Running;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -95,7 +95,7 @@ fn main() {
 
 async fn run(o: Options) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_data_dir(dir.path());
+    let mut config = kintara_server::testing::config(dir.path()).await;
     config.demo = true;
     let running = kintara_server::start(config).await.expect("server starts");
     let http = reqwest::Client::builder()
@@ -181,6 +181,95 @@ async fn run(o: Options) {
             .as_f64()
             .unwrap_or(0.0),
     );
+    // Where the time goes: each of the dashboard's queries alone on the read pool, and a
+    // request that does little besides authentication, for the HTTP and auth overhead.
+    let mut me = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        let resp = http
+            .get(format!("{url}/api/auth/me/"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(resp.status(), 200);
+        resp.bytes().await.expect("me body");
+        me.push(t.elapsed());
+    }
+    me.sort();
+    println!(
+        "baseline GET /api/auth/me/: p50 {:.2} ms",
+        ms(me[me.len() / 2])
+    );
+    let today = ts(Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc());
+    let month_ago = ts(Utc::now() - chrono::Duration::days(30));
+    let queries: [(&str, &str, Option<&str>); 6] = [
+        (
+            "counts by status and urgency",
+            "SELECT status, urgency_level, COUNT(*) AS n FROM incidents WHERE deleted_at IS NULL \
+             GROUP BY status, urgency_level",
+            None,
+        ),
+        (
+            "created today",
+            "SELECT COUNT(*) AS n FROM incidents WHERE deleted_at IS NULL AND created_at >= $1",
+            Some(&today),
+        ),
+        (
+            "completed today (status history)",
+            "SELECT COUNT(DISTINCT incident_id) AS n FROM incident_status_history \
+             WHERE to_status = 'completed' AND created_at >= $1",
+            Some(&today),
+        ),
+        (
+            "providers, available, at capacity",
+            "SELECT COUNT(*) AS n FROM provider_profiles p JOIN users u ON u.id = p.user_id \
+             WHERE u.is_active = 1 AND p.current_case_load >= p.max_case_load",
+            None,
+        ),
+        (
+            "answers of 30 days, fetched (as the server does)",
+            "SELECT assigned_at, responded_at FROM case_assignments WHERE responded_at IS NOT NULL \
+             AND status IN ('accepted', 'rejected') AND assigned_at >= $1",
+            Some(&month_ago),
+        ),
+        (
+            "the same answers, counted in SQL",
+            "SELECT COUNT(*) AS n FROM case_assignments WHERE responded_at IS NOT NULL \
+             AND status IN ('accepted', 'rejected') AND assigned_at >= $1",
+            Some(&month_ago),
+        ),
+    ];
+    for (what, sql, bind) in queries {
+        let mut runs = Vec::new();
+        let mut rows = 0;
+        for _ in 0..21 {
+            let t = Instant::now();
+            let mut q = sqlx::query(sql);
+            if let Some(b) = bind {
+                q = q.bind(b);
+            }
+            let fetched = q.fetch_all(&running.state.db.read).await.expect(sql);
+            // Decode the timestamps like the handler does, so the cost is comparable.
+            for r in &fetched {
+                use sqlx::Row;
+                if let Ok(a) = r.try_get::<String, _>("assigned_at") {
+                    let _ = DateTime::parse_from_rfc3339(&a);
+                }
+            }
+            rows = fetched.len();
+            runs.push(t.elapsed());
+        }
+        runs.sort();
+        println!(
+            "  {what}: {:.2} ms ({rows} row(s))",
+            ms(runs[runs.len() / 2])
+        );
+    }
     running.stop().await;
 }
 

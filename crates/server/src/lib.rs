@@ -15,6 +15,7 @@ pub mod incidents;
 pub mod notifications;
 pub mod routes;
 pub mod state;
+pub mod testing;
 pub mod workflow;
 
 use std::net::SocketAddr;

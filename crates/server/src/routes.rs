@@ -25,6 +25,7 @@ use crate::workflow::{dispatch, provider};
 #[openapi(
     info(title = "Kintara API", description = "Survivors, providers and dispatchers of GBV cases."),
     modifiers(&BearerAuth),
+    components(schemas(kintara_api::CasePage)),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "incidents", description = "Survivors' reports"),

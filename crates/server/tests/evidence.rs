@@ -681,7 +681,7 @@ async fn a_tampered_file_is_never_served_as_if_it_were_fine() {
 async fn another_key_cannot_read_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let key_a = "11".repeat(32);
-    let mut config = kintara_server::Config::for_data_dir(dir.path());
+    let mut config = kintara_server::testing::config(dir.path()).await;
     config.demo = true;
     config.evidence_key = Some(key_a.clone());
     let running = kintara_server::start(config.clone()).await.unwrap();

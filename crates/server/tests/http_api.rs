@@ -19,8 +19,14 @@ use uuid::Uuid;
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn health_says_the_service_runs_on_sqlite() {
+async fn health_names_the_database_backend() {
     let server = TestServer::start().await;
+    // The suite runs on SQLite, and again on PostgreSQL when the environment names one.
+    let backend = if std::env::var_os(kintara_server::testing::DATABASE_ENV).is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let resp = server.get("/api/auth/health/", None).await;
     resp.expect(200);
     assert_eq!(
@@ -29,7 +35,7 @@ async fn health_says_the_service_runs_on_sqlite() {
             "success": true,
             "message": "Kintara API is running",
             "version": env!("CARGO_PKG_VERSION"),
-            "database": "sqlite",
+            "database": backend,
         })
     );
     assert!(resp.headers[CONTENT_TYPE]

@@ -254,7 +254,7 @@ type Step = (Option<String>, String, Option<Uuid>, Option<String>);
 async fn history(server: &TestServer, id: Uuid) -> Vec<Step> {
     sqlx::query(
         "SELECT from_status, to_status, actor_id, reason FROM incident_status_history \
-         WHERE incident_id = $1 ORDER BY created_at, rowid",
+         WHERE incident_id = $1 ORDER BY created_at",
     )
     .bind(id.to_string())
     .fetch_all(&server.running.state.db.read)
@@ -1673,20 +1673,16 @@ async fn suggestions_rank_the_providers_who_fit_the_case() {
 async fn answers_shape_a_providers_response_time_and_acceptance_rate() {
     let w = World::new().await;
     let healthcare = w.login("healthcare").await;
-    let profile = |w: &World| {
-        let id = healthcare.user.id;
-        let w = w;
-        async move {
-            w.directory("?provider_type=healthcare")
-                .await
-                .into_iter()
-                .find(|p| p.id == id)
-                .unwrap()
-                .profile
-        }
+    let profile = || async {
+        w.directory("?provider_type=healthcare")
+            .await
+            .into_iter()
+            .find(|p| p.id == healthcare.user.id)
+            .unwrap()
+            .profile
     };
     w.case_in_progress(&healthcare, "accepted at once").await;
-    let p = profile(&w).await;
+    let p = profile().await;
     // A moving average: (30 * 4 + 0) / 5.
     assert_eq!(p.average_response_time_minutes, 24);
     assert_eq!(p.acceptance_rate, Some(1.0));
@@ -1697,7 +1693,7 @@ async fn answers_shape_a_providers_response_time_and_acceptance_rate() {
     w.reject(&healthcare, declined.id, &json!({"reason": "no"}))
         .await
         .expect(200);
-    let p = profile(&w).await;
+    let p = profile().await;
     assert_eq!(p.average_response_time_minutes, 19);
     assert_eq!(p.acceptance_rate, Some(0.5));
     assert_eq!(p.current_case_load, 1);
@@ -2019,6 +2015,45 @@ async fn a_withdrawn_report_gives_its_providers_their_slots_back() {
     .await
     .unwrap();
     assert_eq!(live, 0, "no live assignment on a withdrawn report");
+}
+
+#[tokio::test]
+async fn withdrawing_a_finished_report_does_not_free_a_slot_twice() {
+    let w = World::new().await;
+    let healthcare = w.login("healthcare").await;
+    // A finished case: completing it already gave the slot back.
+    let finished = w.case_in_progress(&healthcare, "finished").await;
+    w.set_status(&healthcare, finished.id, "completed")
+        .await
+        .expect(200);
+    let closed = w.case_in_progress(&healthcare, "closed").await;
+    w.set_status(&healthcare, closed.id, "completed")
+        .await
+        .expect(200);
+    w.set_status(&healthcare, closed.id, "closed")
+        .await
+        .expect(200);
+    // The case the provider works on now holds the one slot they use.
+    w.case_in_progress(&healthcare, "current").await;
+    assert_eq!(load(&w.server, healthcare.user.id).await, 1);
+
+    for id in [finished.id, closed.id] {
+        w.server
+            .delete(&format!("/api/incidents/{id}/"), Some(&w.survivor.access))
+            .await
+            .expect(204);
+        assert_eq!(
+            load(&w.server, healthcare.user.id).await,
+            1,
+            "withdrawing a finished report released the provider's slot a second time"
+        );
+    }
+    // With a maximum of one, the provider must still count as full.
+    set_max_load(&w.server, healthcare.user.id, 1).await;
+    let next = w.file(&report("one too many")).await;
+    w.assign(next.id, &[healthcare.user.id])
+        .await
+        .expect_error(409, codes::CONFLICT);
 }
 
 #[tokio::test]

@@ -11,12 +11,22 @@ CREATE TABLE case_assignments (
     notes TEXT,
     rejection_reason TEXT,
     assigned_at TEXT NOT NULL,
-    responded_at TEXT
+    responded_at TEXT,
+    -- Seconds from assignment to the provider's answer (accept or decline), for averages.
+    response_seconds INTEGER
 );
 CREATE UNIQUE INDEX case_assignments_live ON case_assignments(incident_id, provider_id)
     WHERE status IN ('pending', 'accepted');
 CREATE INDEX case_assignments_provider ON case_assignments(provider_id, status);
 CREATE INDEX case_assignments_incident ON case_assignments(incident_id, status);
+CREATE INDEX case_assignments_answered ON case_assignments(assigned_at)
+    WHERE response_seconds IS NOT NULL;
+
+-- The dispatcher dashboard counts live incidents by status and urgency and today's arrivals
+-- and completions; these keep it off full scans.
+CREATE INDEX incidents_live_status ON incidents(status, urgency_level) WHERE deleted_at IS NULL;
+CREATE INDEX incidents_live_created ON incidents(created_at) WHERE deleted_at IS NULL;
+CREATE INDEX incident_status_history_to ON incident_status_history(to_status, created_at);
 
 -- The stored feed: one row per recipient and event. channels holds the per-channel delivery
 -- state as JSON: {"websocket": {"state": "pending", "attempts": 0, "last_error": null}, ...}.

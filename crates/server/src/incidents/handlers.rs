@@ -174,13 +174,13 @@ pub async fn delete(
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.write.begin().await?;
-    let (_, access) = readable(&mut tx, &user, id).await?;
+    let (current, access) = readable(&mut tx, &user, id).await?;
     if access != Access::Owner {
         return Err(ApiError::forbidden(
             "Only the survivor who filed a report may withdraw it.",
         ));
     }
-    crate::workflow::withdraw_all(&mut tx, id, "the survivor withdrew the report").await?;
+    crate::workflow::withdraw_all(&mut tx, &current, "the survivor withdrew the report").await?;
     repo::soft_delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -196,6 +196,35 @@ pub struct ListFilter {
     pub urgency: Option<UrgencyLevel>,
     /// Only those with (`true`) or without (`false`) a live assignment.
     pub assigned: Option<bool>,
+    /// `(limit, offset)` for one page; everything when `None`.
+    pub window: Option<(i64, i64)>,
+}
+
+const LIST_WHERE: &str = "deleted_at IS NULL \
+    AND ($1 IS NULL OR survivor_id = $1) AND ($2 IS NULL OR status = $2) \
+    AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR urgency_level = $4) \
+    AND ($5 IS NULL OR $5 = (CASE WHEN EXISTS (SELECT 1 FROM case_assignments a \
+         WHERE a.incident_id = i.id AND a.status IN ('pending', 'accepted')) \
+         THEN 1 ELSE 0 END))";
+
+fn bind_list<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    filter: &ListFilter,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(filter.survivor.map(|s| s.to_string()))
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.kind.map(|k| k.as_str()))
+        .bind(filter.urgency.map(|u| u.as_str()))
+        .bind(filter.assigned.map(|a| a as i64))
+}
+
+/// How many live incidents match (ignoring the window).
+pub async fn count(conn: &mut AnyConnection, filter: &ListFilter) -> Result<i64, sqlx::Error> {
+    let sql = format!("SELECT COUNT(*) AS n FROM incidents i WHERE {LIST_WHERE}");
+    bind_list(sqlx::query(&sql), filter)
+        .fetch_one(conn)
+        .await?
+        .try_get("n")
 }
 
 /// Live incidents, newest first.
@@ -203,23 +232,22 @@ pub async fn list(
     conn: &mut AnyConnection,
     filter: &ListFilter,
 ) -> Result<Vec<IncidentRow>, sqlx::Error> {
+    // Without a window there is no LIMIT clause at all: SQLite and PostgreSQL spell "no
+    // limit" differently.
+    let window = if filter.window.is_some() {
+        " LIMIT $6 OFFSET $7"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM incidents i WHERE deleted_at IS NULL \
-         AND ($1 IS NULL OR survivor_id = $1) AND ($2 IS NULL OR status = $2) \
-         AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR urgency_level = $4) \
-         AND ($5 IS NULL OR $5 = (CASE WHEN EXISTS (SELECT 1 FROM case_assignments a \
-              WHERE a.incident_id = i.id AND a.status IN ('pending', 'accepted')) \
-              THEN 1 ELSE 0 END)) \
-         ORDER BY created_at DESC, case_number DESC"
+        "SELECT {COLUMNS} FROM incidents i WHERE {LIST_WHERE} \
+         ORDER BY created_at DESC, case_number DESC{window}"
     );
-    let rows = sqlx::query(&sql)
-        .bind(filter.survivor.map(|s| s.to_string()))
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(filter.kind.map(|k| k.as_str()))
-        .bind(filter.urgency.map(|u| u.as_str()))
-        .bind(filter.assigned.map(|a| a as i64))
-        .fetch_all(conn)
-        .await?;
+    let mut q = bind_list(sqlx::query(&sql), filter);
+    if let Some((limit, offset)) = filter.window {
+        q = q.bind(limit).bind(offset);
+    }
+    let rows = q.fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -97,8 +97,13 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
             } else {
                 format!("New report {}", i.case_number)
             };
+            let next = if i.status == IncidentStatus::Assigned {
+                "was sent to a GBV rescue provider automatically"
+            } else {
+                "is waiting for triage"
+            };
             let message = format!(
-                "{} ({}) is waiting for triage.",
+                "{} ({}) {next}.",
                 i.kind.label(),
                 i.urgency_level.label().to_lowercase()
             );

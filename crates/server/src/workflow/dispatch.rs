@@ -2,12 +2,13 @@
 //! suggestions. Dispatchers and admins only.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use kintara_api::{
-    AssignRequest, AssignmentStatus, CaseView, CasesByStatus, DashboardStats, DirectoryProvider,
-    ErrorEnvelope, IncidentStatus, IncidentType, ProviderSuggestion, ProviderType, ReassignRequest,
-    SupportService, UrgencyLevel,
+    AssignRequest, AssignmentStatus, CasePage, CaseView, CasesByStatus, DashboardStats,
+    DirectoryProvider, ErrorEnvelope, IncidentStatus, IncidentType, ProviderSuggestion,
+    ProviderType, ReassignRequest, SupportService, UrgencyLevel,
 };
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
@@ -120,20 +121,15 @@ pub async fn dashboard(
 /// Mean minutes from assignment to answer over the last 30 days.
 async fn average_response_minutes(conn: &mut AnyConnection) -> Result<Option<f64>, sqlx::Error> {
     let since = ts(Utc::now() - chrono::Duration::days(30));
-    let rows = sqlx::query(
-        "SELECT assigned_at, responded_at FROM case_assignments \
-         WHERE responded_at IS NOT NULL AND status IN ('accepted', 'rejected') AND assigned_at >= $1",
+    let row = sqlx::query(
+        "SELECT CAST(AVG(response_seconds) AS DOUBLE PRECISION) AS avg_seconds \
+         FROM case_assignments WHERE response_seconds IS NOT NULL AND assigned_at >= $1",
     )
     .bind(since)
-    .fetch_all(conn)
+    .fetch_one(conn)
     .await?;
-    let mut total = 0.0;
-    for r in &rows {
-        let a = crate::db::get_ts(r, "assigned_at")?;
-        let b = crate::db::get_ts(r, "responded_at")?;
-        total += (b - a).num_seconds().max(0) as f64 / 60.0;
-    }
-    Ok((!rows.is_empty()).then(|| total / rows.len() as f64))
+    let seconds: Option<f64> = row.try_get("avg_seconds")?;
+    Ok(seconds.map(|s| (s / 60.0 * 10.0).round() / 10.0))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -145,6 +141,10 @@ pub struct CasesQuery {
     pub kind: Option<String>,
     /// `true`: with a live assignment; `false`: without.
     pub assigned: Option<String>,
+    /// From 1; when given, the answer is a page instead of a bare array.
+    pub page: Option<String>,
+    /// 1 to 100, default 20.
+    pub page_size: Option<String>,
 }
 
 fn parse_opt<T>(
@@ -160,11 +160,11 @@ fn parse_opt<T>(
     }
 }
 
-/// All cases with filters, newest first, as a bare array.
+/// All cases with filters, newest first: a bare array, or a page when `page` is given.
 #[utoipa::path(get, path = "/api/dispatch/cases/", tag = "dispatch", security(("bearer" = [])),
     params(CasesQuery),
     responses(
-        (status = 200, description = "Cases", body = [CaseView]),
+        (status = 200, description = "Cases (a `CasePage` when `page` is given)", body = [CaseView]),
         (status = 403, description = "Not a dispatcher", body = ErrorEnvelope),
         (status = 422, description = "Unknown filter value", body = ErrorEnvelope),
     ))]
@@ -172,9 +172,22 @@ pub async fn cases(
     State(state): State<AppState>,
     user: AuthUser,
     ValidQuery(q): ValidQuery<CasesQuery>,
-) -> ApiResult<Json<Vec<CaseView>>> {
+) -> ApiResult<Response> {
     require_staff(&user)?;
-    let filter = ListFilter {
+    let number = |field: &str, raw: &Option<String>, max: i64| -> ApiResult<Option<i64>> {
+        match raw.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .map(Some)
+                .ok_or_else(|| ApiError::field(field, format!("Use a number from 1 to {max}."))),
+        }
+    };
+    let page = number("page", &q.page, 1_000_000)?;
+    let page_size = number("page_size", &q.page_size, 100)?.unwrap_or(20);
+    let mut filter = ListFilter {
         survivor: None,
         status: parse_opt("status", &q.status, IncidentStatus::parse)?,
         urgency: parse_opt("urgency", &q.urgency, UrgencyLevel::parse)?,
@@ -184,10 +197,38 @@ pub async fn cases(
             "false" | "0" => Some(false),
             _ => None,
         })?,
+        window: None,
     };
     let mut conn = state.db.read.acquire().await?;
+    let Some(page) = page else {
+        let rows = incidents::list(&mut conn, &filter).await?;
+        return Ok(Json(views::case_views(&mut conn, &rows, None).await?).into_response());
+    };
+    let count = incidents::count(&mut conn, &filter).await?;
+    filter.window = Some((page_size, (page - 1) * page_size));
     let rows = incidents::list(&mut conn, &filter).await?;
-    Ok(Json(views::case_views(&mut conn, &rows, None).await?))
+    let link = |p: i64| {
+        let mut query = vec![format!("page={p}"), format!("page_size={page_size}")];
+        for (k, v) in [
+            ("status", &q.status),
+            ("urgency", &q.urgency),
+            ("type", &q.kind),
+            ("assigned", &q.assigned),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                query.push(format!("{k}={v}"));
+            }
+        }
+        format!("/api/dispatch/cases/?{}", query.join("&"))
+    };
+    let last = ((count + page_size - 1) / page_size).max(1);
+    Ok(Json(CasePage {
+        count,
+        next: (page < last).then(|| link(page + 1)),
+        previous: (page > 1).then(|| link((page - 1).min(last))),
+        results: views::case_views(&mut conn, &rows, None).await?,
+    })
+    .into_response())
 }
 
 async fn staff_case(conn: &mut AnyConnection, id: Uuid) -> ApiResult<IncidentRow> {

@@ -87,14 +87,16 @@ pub async fn route_new(
     conn: &mut AnyConnection,
     incident: &IncidentRow,
 ) -> ApiResult<IncidentStatus> {
-    notifications::notify(conn, Event::IncidentCreated(incident)).await?;
-    if incident.urgency_level == UrgencyLevel::Routine {
-        return Ok(incident.status);
-    }
-    let Some(provider) = repo::take_rescue_slot(conn).await? else {
+    let provider = if incident.urgency_level == UrgencyLevel::Routine {
+        None
+    } else {
+        repo::take_rescue_slot(conn).await?
+    };
+    let Some(provider) = provider else {
+        notifications::notify(conn, Event::IncidentCreated(incident)).await?;
         return Ok(incident.status);
     };
-    let assignment = repo::insert_assignment(conn, incident.id, provider, None, None).await?;
+    repo::insert_assignment(conn, incident.id, provider, None, None).await?;
     transition(
         conn,
         incident.id,
@@ -104,11 +106,15 @@ pub async fn route_new(
         Some("automatic assignment of an urgent case"),
     )
     .await?;
+    let routed = crate::incidents::repo::find(conn, incident.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    notifications::notify(conn, Event::IncidentCreated(&routed)).await?;
     notifications::notify(
         conn,
         Event::CaseAssigned {
-            incident,
-            provider: assignment.provider_id,
+            incident: &routed,
+            provider,
         },
     )
     .await?;
@@ -117,8 +123,20 @@ pub async fn route_new(
 
 /// Withdraws every live assignment of an incident and frees the providers' slots (the survivor
 /// withdrew the report).
-pub async fn withdraw_all(conn: &mut AnyConnection, incident: Uuid, reason: &str) -> ApiResult<()> {
+pub async fn withdraw_all(
+    conn: &mut AnyConnection,
+    incident: &IncidentRow,
+    reason: &str,
+) -> ApiResult<()> {
     use kintara_api::AssignmentStatus::{Accepted, Pending, Withdrawn};
+    // A finished case's assignments are its history; their slots were freed at completion.
+    if matches!(
+        incident.status,
+        IncidentStatus::Completed | IncidentStatus::Closed
+    ) {
+        return Ok(());
+    }
+    let incident = incident.id;
     for a in repo::assignments_of(conn, &[incident]).await? {
         if matches!(a.status, Pending | Accepted)
             && repo::set_assignment_status(

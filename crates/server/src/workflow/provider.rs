@@ -146,8 +146,7 @@ pub async fn accept(
             .execute(&mut *tx)
             .await?;
     }
-    let minutes = (Utc::now() - assignment.assigned_at).num_minutes();
-    repo::record_response_time(&mut tx, user.id, minutes).await?;
+    repo::record_answer(&mut tx, &assignment).await?;
     let incident = incidents::repo::find(&mut tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -241,8 +240,7 @@ pub async fn reject(
         ));
     }
     repo::release_slot(&mut tx, user.id).await?;
-    let minutes = (Utc::now() - assignment.assigned_at).num_minutes();
-    repo::record_response_time(&mut tx, user.id, minutes).await?;
+    repo::record_answer(&mut tx, &assignment).await?;
     let incident = incidents::repo::find(&mut tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;

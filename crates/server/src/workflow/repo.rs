@@ -265,19 +265,25 @@ pub async fn set_availability(
     Ok(())
 }
 
-/// Folds one answer time into the provider's running average response time (an exponential
-/// moving average, so recent behaviour counts most).
-pub async fn record_response_time(
+/// Records how long the provider took to answer, on the assignment (for the dashboard's
+/// average) and in their running average (an exponential moving average, so recent behaviour
+/// counts most; it orders automatic assignment).
+pub async fn record_answer(
     conn: &mut AnyConnection,
-    provider: Uuid,
-    minutes: i64,
+    assignment: &Assignment,
 ) -> Result<(), sqlx::Error> {
+    let seconds = (Utc::now() - assignment.assigned_at).num_seconds().max(0);
+    sqlx::query("UPDATE case_assignments SET response_seconds = $2 WHERE id = $1")
+        .bind(assignment.id.to_string())
+        .bind(seconds)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "UPDATE provider_profiles SET avg_response_minutes = (avg_response_minutes * 4 + $2) / 5 \
          WHERE user_id = $1",
     )
-    .bind(provider.to_string())
-    .bind(minutes.max(0))
+    .bind(assignment.provider_id.to_string())
+    .bind(seconds / 60)
     .execute(conn)
     .await?;
     Ok(())

@@ -98,10 +98,38 @@ pub async fn case_views(
                 } else {
                     names.get(&r.survivor_id).cloned().unwrap_or_default()
                 },
-                assigned_providers: by_incident.remove(&r.id).unwrap_or_default(),
+                assigned_providers: visible_assignments(
+                    by_incident.remove(&r.id).unwrap_or_default(),
+                    provider,
+                ),
                 assignment_status: mine.as_ref().map(|a| a.status),
                 assigned_at: mine.map(|a| a.assigned_at),
             }
         })
         .collect())
+}
+
+/// Dispatchers see every assignment with its notes and reasons. A provider sees their own, and
+/// of their colleagues only who is on the case now: why someone declined or was taken off is
+/// between them and the dispatchers.
+fn visible_assignments(all: Vec<Assignment>, provider: Option<Uuid>) -> Vec<Assignment> {
+    let Some(me) = provider else {
+        return all;
+    };
+    all.into_iter()
+        .filter_map(|mut a| {
+            if a.provider_id == me {
+                return Some(a);
+            }
+            let live = matches!(
+                a.status,
+                kintara_api::AssignmentStatus::Pending | kintara_api::AssignmentStatus::Accepted
+            );
+            live.then(|| {
+                a.notes = None;
+                a.rejection_reason = None;
+                a
+            })
+        })
+        .collect()
 }

@@ -39,7 +39,7 @@ impl TestServer {
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::for_data_dir(dir.path());
+        let mut config = kintara_server::testing::config(dir.path()).await;
         adjust(&mut config);
         let running = kintara_server::start(config).await.expect("server starts");
         // No proxy: a proxy from the environment must never see these requests.
