@@ -207,7 +207,7 @@ async fn run(o: Options) {
         .expect("midnight")
         .and_utc());
     let month_ago = ts(Utc::now() - chrono::Duration::days(30));
-    let queries: [(&str, &str, Option<&str>); 6] = [
+    let queries: [(&str, &str, Option<&str>); 5] = [
         (
             "counts by status and urgency",
             "SELECT status, urgency_level, COUNT(*) AS n FROM incidents WHERE deleted_at IS NULL \
@@ -232,15 +232,9 @@ async fn run(o: Options) {
             None,
         ),
         (
-            "answers of 30 days, fetched (as the server does)",
-            "SELECT assigned_at, responded_at FROM case_assignments WHERE responded_at IS NOT NULL \
-             AND status IN ('accepted', 'rejected') AND assigned_at >= $1",
-            Some(&month_ago),
-        ),
-        (
-            "the same answers, counted in SQL",
-            "SELECT COUNT(*) AS n FROM case_assignments WHERE responded_at IS NOT NULL \
-             AND status IN ('accepted', 'rejected') AND assigned_at >= $1",
+            "average answer time of 30 days (as the server does)",
+            "SELECT CAST(AVG(response_seconds) AS DOUBLE PRECISION) AS avg_seconds \
+             FROM case_assignments WHERE response_seconds IS NOT NULL AND assigned_at >= $1",
             Some(&month_ago),
         ),
     ];
@@ -540,8 +534,8 @@ async fn insert_incident(
     for (provider, state, at, answered, reason) in &rows {
         sqlx::query(
             "INSERT INTO case_assignments (id, incident_id, provider_id, status, assigned_by, \
-             notes, rejection_reason, assigned_at, responded_at) \
-             VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7)",
+             notes, rejection_reason, assigned_at, responded_at, response_seconds) \
+             VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8)",
         )
         .bind(Uuid::new_v4().to_string())
         .bind(id.to_string())
@@ -550,6 +544,12 @@ async fn insert_incident(
         .bind(*reason)
         .bind(ts(*at))
         .bind(answered.map(ts))
+        // Only answers (accepted or declined) carry an answer time, as in the server.
+        .bind(
+            answered
+                .filter(|_| matches!(*state, "accepted" | "rejected"))
+                .map(|t| (t - *at).num_seconds().max(0)),
+        )
         .execute(&mut *tx)
         .await
         .expect("assignment");
