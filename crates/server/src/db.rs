@@ -2,8 +2,8 @@
 //! `Any` driver, so both backends share every query and every test.
 //!
 //! Conventions that keep the SQL portable: ids are UUID text, timestamps are fixed-width
-//! RFC 3339 text in UTC (so text order is time order), booleans and counters are 64-bit integers,
-//! placeholders are `$1, $2, ...`.
+//! RFC 3339 text in UTC (so text order is time order), booleans and counters are BIGINT (64-bit
+//! on both), placeholders are `$1, $2, ...`; so one set of migrations serves both.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -60,10 +60,8 @@ impl Db {
             Some(url) => Self::open_postgres(url).await?,
             None => Self::open_sqlite(data_dir).await?,
         };
-        match db.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&db.write).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&db.write).await?,
-        }
+        // One migration set serves both backends (see the conventions above).
+        sqlx::migrate!("./migrations").run(&db.write).await?;
         Ok(db)
     }
 

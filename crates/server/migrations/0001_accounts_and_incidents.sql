@@ -1,4 +1,5 @@
 -- Accounts, sessions and survivors' reports. See src/db.rs for the portable column conventions.
+-- One set of migrations for SQLite and PostgreSQL: the types used (TEXT, BIGINT) mean the same on both.
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL UNIQUE,
@@ -7,11 +8,11 @@ CREATE TABLE users (
     last_name TEXT NOT NULL,
     role TEXT NOT NULL,
     provider_type TEXT,
-    is_anonymous INTEGER NOT NULL DEFAULT 0,
-    biometric_enabled INTEGER NOT NULL DEFAULT 0,
-    is_active INTEGER NOT NULL DEFAULT 1,
+    is_anonymous BIGINT NOT NULL DEFAULT 0,
+    biometric_enabled BIGINT NOT NULL DEFAULT 0,
+    is_active BIGINT NOT NULL DEFAULT 1,
     last_login TEXT,
-    failed_logins INTEGER NOT NULL DEFAULT 0,
+    failed_logins BIGINT NOT NULL DEFAULT 0,
     locked_until TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -20,10 +21,10 @@ CREATE TABLE users (
 -- Availability and load of providers, used by assignment.
 CREATE TABLE provider_profiles (
     user_id TEXT PRIMARY KEY REFERENCES users(id),
-    is_currently_available INTEGER NOT NULL DEFAULT 1,
-    current_case_load INTEGER NOT NULL DEFAULT 0,
-    max_case_load INTEGER NOT NULL DEFAULT 10,
-    avg_response_minutes INTEGER NOT NULL DEFAULT 30
+    is_currently_available BIGINT NOT NULL DEFAULT 1,
+    current_case_load BIGINT NOT NULL DEFAULT 0,
+    max_case_load BIGINT NOT NULL DEFAULT 10,
+    avg_response_minutes BIGINT NOT NULL DEFAULT 30
 );
 
 -- A login session: the family of refresh tokens born from one sign-in.
@@ -62,7 +63,7 @@ CREATE TABLE incidents (
     location TEXT NOT NULL,
     support_services TEXT NOT NULL,
     provider_preferences TEXT,
-    is_anonymous INTEGER NOT NULL,
+    is_anonymous BIGINT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     deleted_at TEXT
@@ -73,7 +74,7 @@ CREATE INDEX incidents_status ON incidents(status, created_at);
 -- The last case number issued per UTC day: KIN-YYYYMMDD-NNN.
 CREATE TABLE case_counters (
     day TEXT PRIMARY KEY,
-    last INTEGER NOT NULL
+    last BIGINT NOT NULL
 );
 
 -- Every status change, for the survivor's timeline and audit.
