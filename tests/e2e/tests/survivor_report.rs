@@ -134,7 +134,7 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
             );
         }
     }
-    app.close().await;
+    let _ = app.close().await;
 
     // The server stored exactly what was entered.
     let token = server.login("survivor@kintara.test").await;
@@ -187,5 +187,5 @@ async fn an_unreachable_server_is_reported_on_screen() {
     app.sign_in("survivor@kintara.test", DEMO_PASSWORD).await;
     app.wait_text("#login-error", "Cannot reach the Kintara server")
         .await;
-    app.close().await;
+    let _ = app.close().await;
 }

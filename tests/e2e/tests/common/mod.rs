@@ -155,7 +155,11 @@ pub struct App {
 
 impl App {
     pub async fn launch() -> App {
-        let xdg = tempfile::tempdir().expect("tempdir");
+        Self::launch_in(tempfile::tempdir().expect("tempdir")).await
+    }
+
+    /// Launches the app on an existing data directory, as a restart of the same device.
+    pub async fn launch_in(xdg: tempfile::TempDir) -> App {
         let driver = Group::spawn(
             Command::new("tauri-driver")
                 .args([
@@ -293,7 +297,10 @@ impl App {
         out
     }
 
-    pub async fn close(self) {
+    /// Quits the app and hands back its data directory, for a restart with `launch_in`.
+    pub async fn close(self) -> tempfile::TempDir {
         let _ = self.client.close().await;
+        drop(self._driver);
+        self.xdg
     }
 }
