@@ -4,6 +4,7 @@
 //! Compiles for wasm32 (the UI uses it); OpenAPI schemas are behind the `openapi` feature.
 
 pub mod auth;
+pub mod chat;
 pub mod error;
 pub mod evidence;
 pub mod incident;
@@ -12,6 +13,7 @@ pub mod validate;
 pub mod workflow;
 
 pub use auth::*;
+pub use chat::*;
 pub use error::*;
 pub use evidence::*;
 pub use incident::*;

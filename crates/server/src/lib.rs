@@ -4,6 +4,7 @@
 //! authorise, call storage, shape the answer) → `*/repo`-style storage modules (SQL only) → `db`.
 
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::handlers as auth;
+use crate::chat::handlers as chat;
 use crate::devices;
 use crate::error::ApiError;
 use crate::evidence::handlers as evidence;
@@ -34,6 +35,7 @@ use crate::workflow::{dispatch, provider};
         (name = "notifications", description = "The notification feed"),
         (name = "devices", description = "Push tokens"),
         (name = "evidence", description = "Photos, voice recordings and documents of a case"),
+        (name = "chat", description = "Case and direct conversations, presence"),
     )
 )]
 struct ApiDoc;
@@ -99,6 +101,19 @@ fn api() -> OpenApiRouter<AppState> {
         })
         .routes(routes!(evidence::download))
         .routes(routes!(evidence::delete))
+        // Chat.
+        .routes(routes!(chat::rooms))
+        .routes(routes!(chat::create_direct_chat))
+        .routes(routes!(chat::leave_room))
+        .routes(routes!(chat::messages, chat::send))
+        .routes(routes!(chat::delete_message))
+        .routes(routes!(chat::mark_room_read))
+        .routes(routes!(chat::mark_message_read))
+        .routes(routes!(chat::typing))
+        .routes(routes!(chat::heartbeat))
+        .routes(routes!(chat::online_users))
+        .routes(routes!(chat::mark_offline))
+        .routes(routes!(chat::get_settings, chat::put_settings))
 }
 
 /// The OpenAPI document, as checked into `gen/openapi.json`.

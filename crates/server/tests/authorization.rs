@@ -74,6 +74,12 @@ enum Body {
     Device,
     /// Multipart with a small PNG.
     Upload,
+    /// A direct chat with the assigned provider.
+    DirectWithAssigned,
+    /// A message to the case room.
+    ChatMessage,
+    Typing,
+    ChatSettings,
 }
 
 /// Not asserted (the upload's success is the evidence tests' business).
@@ -162,7 +168,25 @@ fn table() -> Vec<Row> {
         row(get.clone(), "/api/evidence/{id}/download/", Accepted, B::None, [401, 200, 404, 200, 404, 200]),
         row(get.clone(), "/api/evidence/{id}/download/", Pending, B::None, [401, 200, 404, 403, 404, 200]),
         row(delete.clone(), "/api/evidence/{id}/", Accepted, B::None, [401, 204, 404, 403, 404, 403]),
-        row(delete, "/api/evidence/{id}/", Pending, B::None, [401, 204, 404, 403, 404, 403]),
+        row(delete.clone(), "/api/evidence/{id}/", Pending, B::None, [401, 204, 404, 403, 404, 403]),
+        // Chat: rooms are their participants' only; dispatchers are not in case rooms. `{id}`
+        // is the case room, or a message the owner sent in it. Whether the unassigned provider
+        // shares a case with the assigned one depends on earlier cells (SKIP); the chat suite
+        // covers that rule.
+        row(get.clone(), "/api/chat/rooms/", Pending, B::None, signed_in),
+        row(post.clone(), "/api/chat/rooms/create_direct_chat/", Pending, B::DirectWithAssigned, [401, 201, 403, 422, SKIP, 201]),
+        row(delete.clone(), "/api/chat/rooms/{id}/", Accepted, B::None, [401, 409, 404, 409, 404, 404]),
+        row(post.clone(), "/api/chat/rooms/{id}/mark_read/", Accepted, B::Empty, [401, 200, 404, 200, 404, 404]),
+        row(post.clone(), "/api/chat/rooms/{id}/typing/", Accepted, B::Typing, [401, 200, 404, 200, 404, 404]),
+        row(get.clone(), "/api/chat/messages/", Accepted, B::None, [401, 200, 404, 200, 404, 404]),
+        row(post.clone(), "/api/chat/messages/", Accepted, B::ChatMessage, [401, 201, 404, 201, 404, 404]),
+        row(delete, "/api/chat/messages/{id}/", Accepted, B::None, [401, 204, 404, 403, 404, 404]),
+        row(post.clone(), "/api/chat/messages/{id}/mark_read/", Accepted, B::Empty, [401, 200, 404, 200, 404, 404]),
+        row(post.clone(), "/api/chat/heartbeat/", Pending, B::Empty, signed_in),
+        row(get.clone(), "/api/chat/online-users/", Pending, B::None, signed_in),
+        row(post.clone(), "/api/chat/mark-offline/", Pending, B::Empty, signed_in),
+        row(get.clone(), "/api/chat/settings/", Pending, B::None, signed_in),
+        row(put.clone(), "/api/chat/settings/", Pending, B::ChatSettings, signed_in),
     ]
 }
 
@@ -208,6 +232,9 @@ struct Fixture {
     notification: Option<Uuid>,
     /// A photo the owner uploaded, when evidence exists.
     evidence: Option<Uuid>,
+    /// The case room (once a provider accepted) and a message the owner sent in it.
+    room: Option<Uuid>,
+    message: Option<Uuid>,
 }
 
 /// The smallest file the server takes for a photo: a PNG signature and an empty IHDR.
@@ -310,15 +337,41 @@ impl Cast {
         } else {
             None
         };
+        let (room, message) = if stage == Stage::Accepted {
+            let room: String =
+                sqlx::query_scalar("SELECT id FROM conversations WHERE incident_id = $1")
+                    .bind(incident.id.to_string())
+                    .fetch_one(&self.server.running.state.db.read)
+                    .await
+                    .expect("the case room");
+            let room: Uuid = room.parse().unwrap();
+            let sent = self
+                .server
+                .post(
+                    "/api/chat/messages/",
+                    Some(&self.owner.access),
+                    &json!({"room": room, "content": "When can we meet?"}),
+                )
+                .await;
+            sent.expect(201);
+            (
+                Some(room),
+                Some(sent.json()["id"].as_str().unwrap().parse().unwrap()),
+            )
+        } else {
+            (None, None)
+        };
         Fixture {
             incident,
             device,
             notification,
             evidence,
+            room,
+            message,
         }
     }
 
-    fn body(&self, body: Body, who: Who) -> Option<Value> {
+    fn body(&self, body: Body, who: Who, fixture: &Fixture) -> Option<Value> {
         let n = self.next();
         let (email, password) = &self.credentials[Self::column(who)];
         Some(match body {
@@ -343,6 +396,16 @@ impl Cast {
             Body::Device => json!({
                 "token": format!("cell-token-{n}"), "platform": "web", "kind": "unifiedpush"
             }),
+            Body::DirectWithAssigned => json!({ "user_id": self.assigned.user.id }),
+            Body::ChatMessage => json!({
+                "room": fixture.room.expect("the case room"),
+                "content": format!("Message {n}"),
+                "client_id": format!("cell-{n}"),
+            }),
+            Body::Typing => json!({"is_typing": true}),
+            Body::ChatSettings => json!({
+                "read_receipts": true, "typing_indicators": false, "presence": true
+            }),
         })
     }
 
@@ -357,10 +420,20 @@ impl Cast {
             fixture.device
         } else if row.path.starts_with("/api/evidence/") {
             fixture.evidence.expect("the owner uploaded a photo")
+        } else if row.path.starts_with("/api/chat/rooms/") {
+            fixture.room.expect("the case room")
+        } else if row.path.starts_with("/api/chat/messages/") {
+            fixture.message.expect("the owner's message")
         } else {
             fixture.incident.id
         };
-        let path = row.path.replace("{id}", &id.to_string());
+        let mut path = row.path.replace("{id}", &id.to_string());
+        if row.method == Method::GET && row.path == "/api/chat/messages/" {
+            path.push_str(&format!(
+                "?room_id={}",
+                fixture.room.expect("the case room")
+            ));
+        }
         let token = self.account(who).map(|a| a.access.as_str());
         match row.body {
             Body::Upload => self.upload(token, fixture.incident.id).await,
@@ -373,7 +446,7 @@ impl Cast {
                     .await
             }
             other => {
-                let body = self.body(other, who);
+                let body = self.body(other, who, fixture);
                 self.server
                     .call(row.method.clone(), &path, token, body.as_ref())
                     .await

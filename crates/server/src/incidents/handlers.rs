@@ -156,8 +156,9 @@ pub async fn patch(
     let row = repo::find(&mut tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    let updated = with_helpers(&mut tx, &[row]).await?.remove(0);
     tx.commit().await?;
-    Ok(Json(row.to_api()))
+    Ok(Json(updated))
 }
 
 /// Withdraw one's own report (soft delete: it disappears from every list).

@@ -36,6 +36,15 @@ pub enum Event<'a> {
         incident: &'a IncidentRow,
         to: IncidentStatus,
     },
+    /// A chat message for `recipients` (who are not reading the room). Texts never carry the
+    /// message: notifications show on lock screens. `sender_name` is as the recipients may see
+    /// it (an anonymous survivor stays "Anonymous").
+    NewMessage {
+        conversation: Uuid,
+        incident: Option<Uuid>,
+        sender_name: &'a str,
+        recipients: &'a [(Uuid, Role)],
+    },
 }
 
 /// One notification to store.
@@ -53,6 +62,7 @@ pub struct Draft {
 /// someone holding the phone, so they never carry case details.
 pub const SURVIVOR_SUBJECT: &str = "Kintara";
 pub const SURVIVOR_MESSAGE: &str = "Your case has an update.";
+pub const SURVIVOR_NEW_MESSAGE: &str = "You have a new message.";
 
 /// Stores the notifications `event` causes. Call it inside the transaction of the change.
 pub async fn notify(conn: &mut AnyConnection, event: Event<'_>) -> Result<(), sqlx::Error> {
@@ -171,6 +181,33 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
         Event::StatusChanged { incident: i, .. } => {
             vec![survivor(i, NotificationType::StatusChanged)]
         }
+        Event::NewMessage {
+            conversation,
+            incident,
+            sender_name,
+            recipients,
+        } => recipients
+            .iter()
+            .map(|&(recipient, role)| {
+                let (subject, message) = if role == Role::Survivor {
+                    (SURVIVOR_SUBJECT.into(), SURVIVOR_NEW_MESSAGE.into())
+                } else {
+                    (
+                        "New message".into(),
+                        format!("{sender_name} sent you a message."),
+                    )
+                };
+                Draft {
+                    recipient,
+                    kind: NotificationType::NewMessage,
+                    priority: Priority::Normal,
+                    subject,
+                    message,
+                    incident,
+                    conversation: Some(conversation),
+                }
+            })
+            .collect(),
     })
 }
 

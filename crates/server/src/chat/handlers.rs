@@ -1,0 +1,654 @@
+//! `chat/*` endpoints. Handlers parse, check membership (someone else's room or message is
+//! "not found"), call `repo`, and shape the answer. Nothing here logs message content.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{Duration, Utc};
+use kintara_api::{
+    ChatMessage, ChatMessagePage, ChatParticipant, ChatRoom, ChatRoomList, ChatSettings,
+    CreateDirectChat, ErrorEnvelope, Heartbeat, HeartbeatResult, MarkReadResult, MessageType,
+    OfflineResult, OnlineUsers, Role, RoomType, SendMessage, TypingRequest, TypingResult,
+    DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE, ONLINE_SECONDS, READING_SECONDS, TYPING_SECONDS,
+};
+use serde::Deserialize;
+use sqlx::AnyConnection;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::repo::{self, Cursor, MessageRow, ParticipantRow, RoomRow};
+use super::ChatError;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::notifications::{self, Event};
+use crate::state::AppState;
+
+/// Shown to providers instead of the name of a survivor who reported anonymously.
+pub const ANONYMOUS: &str = "Anonymous";
+
+/// The people of one room as one viewer may see them.
+struct Cast {
+    people: Vec<ParticipantRow>,
+    shown: HashMap<Uuid, ChatParticipant>,
+}
+
+impl Cast {
+    async fn load(conn: &mut AnyConnection, viewer: &AuthUser, room: &RoomRow) -> ApiResult<Cast> {
+        let people = repo::participants(conn, room.id).await?;
+        let mut shown = HashMap::new();
+        for p in &people {
+            let hidden = p.role == Role::Survivor
+                && viewer.role == Role::Provider
+                && p.id != viewer.id
+                && match room.kind {
+                    RoomType::Case => room.incident_anonymous,
+                    RoomType::Direct => {
+                        p.account_anonymous || repo::anonymous_to(conn, p.id, viewer.id).await?
+                    }
+                };
+            let full_name = if hidden {
+                ANONYMOUS.to_owned()
+            } else {
+                format!("{} {}", p.first_name, p.last_name)
+                    .trim()
+                    .to_owned()
+            };
+            shown.insert(
+                p.id,
+                ChatParticipant {
+                    id: p.id,
+                    full_name,
+                    role: p.role,
+                    provider_type: p.provider_type,
+                },
+            );
+        }
+        Ok(Cast { people, shown })
+    }
+
+    fn message(&self, viewer: Uuid, m: &MessageRow) -> ChatMessage {
+        // Receipts only from people who share them, and never the sender's own.
+        let read_by: Vec<Uuid> = self
+            .people
+            .iter()
+            .filter(|p| {
+                Some(p.id) != m.sender && p.settings.read_receipts && p.last_read_seq >= m.seq
+            })
+            .map(|p| p.id)
+            .collect();
+        let is_read = if m.sender == Some(viewer) {
+            !read_by.is_empty()
+        } else {
+            self.people
+                .iter()
+                .any(|p| p.id == viewer && p.last_read_seq >= m.seq)
+        };
+        let deleted = m.deleted_at.is_some();
+        ChatMessage {
+            id: m.id,
+            room: m.room,
+            seq: m.seq,
+            sender: m.sender.and_then(|s| self.shown.get(&s).cloned()),
+            message_type: m.message_type,
+            content: (!deleted).then(|| m.content.clone()),
+            client_id: m.client_id.clone(),
+            is_deleted: deleted,
+            is_read,
+            read_by,
+            created_at: m.created_at,
+        }
+    }
+}
+
+async fn room_view(
+    conn: &mut AnyConnection,
+    viewer: &AuthUser,
+    room: &RoomRow,
+) -> ApiResult<ChatRoom> {
+    let cast = Cast::load(conn, viewer, room).await?;
+    let last = repo::last_message(conn, room.id).await?;
+    let unread_count =
+        repo::count_unread(conn, room.id, viewer.id, room.last_read_seq, None).await?;
+    let now = Utc::now();
+    let others = || cast.people.iter().filter(|p| p.id != viewer.id);
+    let name = match (room.kind, &room.case_number) {
+        (RoomType::Case, Some(number)) => format!("Case {number}"),
+        _ => {
+            let names: Vec<String> = others()
+                .filter_map(|p| cast.shown.get(&p.id).map(|s| s.full_name.clone()))
+                .collect();
+            if names.is_empty() {
+                "Conversation".into()
+            } else {
+                names.join(", ")
+            }
+        }
+    };
+    Ok(ChatRoom {
+        id: room.id,
+        room_type: room.kind,
+        name,
+        incident: room.incident,
+        participants: cast
+            .people
+            .iter()
+            .filter_map(|p| cast.shown.get(&p.id).cloned())
+            .collect(),
+        last_message: last.as_ref().map(|m| cast.message(viewer.id, m)),
+        unread_count,
+        is_active: room.is_active,
+        read_only: !room.is_active,
+        typing: others()
+            .filter(|p| p.settings.typing_indicators && p.typing_until.is_some_and(|u| u > now))
+            .map(|p| p.id)
+            .collect(),
+        updated_at: room.updated_at,
+        created_at: room.created_at,
+    })
+}
+
+async fn member_room(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+) -> Result<RoomRow, ChatError> {
+    repo::room_for(conn, room, user)
+        .await?
+        .ok_or(ChatError::NotFound)
+}
+
+/// The caller's rooms, most recently active first.
+#[utoipa::path(get, path = "/api/chat/rooms/", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's rooms", body = ChatRoomList)))]
+pub async fn rooms(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<ChatRoomList>> {
+    let mut conn = state.db.read.acquire().await?;
+    let rows = repo::rooms_of(&mut conn, user.id).await?;
+    let mut results = Vec::with_capacity(rows.len());
+    for r in &rows {
+        results.push(room_view(&mut conn, &user, r).await?);
+    }
+    Ok(Json(ChatRoomList { results }))
+}
+
+/// Opens (or returns) the direct room with another user. Allowed between a survivor and a
+/// provider on one of her cases, two providers on one case, and a dispatcher and a provider.
+#[utoipa::path(post, path = "/api/chat/rooms/create_direct_chat/", tag = "chat", security(("bearer" = [])),
+    request_body = CreateDirectChat,
+    responses(
+        (status = 201, description = "Created", body = ChatRoom),
+        (status = 200, description = "The room already existed", body = ChatRoom),
+        (status = 403, description = "No shared case", body = ErrorEnvelope),
+        (status = 422, description = "With yourself", body = ErrorEnvelope),
+    ))]
+pub async fn create_direct_chat(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(req): ValidJson<CreateDirectChat>,
+) -> ApiResult<(StatusCode, Json<ChatRoom>)> {
+    if req.user_id == user.id {
+        return Err(ChatError::WithSelf.into());
+    }
+    let mut tx = state.db.write.begin().await?;
+    // An unknown user is refused like a stranger, so this cannot probe for accounts.
+    let other = repo::active_role(&mut tx, req.user_id)
+        .await?
+        .ok_or(ChatError::NotAllowed)?;
+    let allowed = match (user.role, other) {
+        (Role::Survivor, Role::Provider) => {
+            repo::survivor_and_provider_share(&mut tx, user.id, req.user_id).await?
+        }
+        (Role::Provider, Role::Survivor) => {
+            repo::survivor_and_provider_share(&mut tx, req.user_id, user.id).await?
+        }
+        (Role::Provider, Role::Provider) => {
+            repo::providers_share(&mut tx, user.id, req.user_id).await?
+        }
+        (Role::Dispatcher | Role::Admin, Role::Provider)
+        | (Role::Provider, Role::Dispatcher | Role::Admin) => true,
+        _ => false,
+    };
+    if !allowed {
+        return Err(ChatError::NotAllowed.into());
+    }
+    let now = Utc::now();
+    let (id, created) = repo::open_direct(&mut tx, user.id, req.user_id, now).await?;
+    // Opening it again brings a room the caller hid back to their list.
+    repo::set_hidden(&mut tx, id, user.id, None).await?;
+    let room = member_room(&mut tx, id, user.id).await?;
+    let view = room_view(&mut tx, &user, &room).await?;
+    tx.commit().await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view)))
+}
+
+/// Leaves a direct room: it disappears from the caller's list until a new message arrives.
+/// Case rooms cannot be left (409).
+#[utoipa::path(delete, path = "/api/chat/rooms/{id}/", tag = "chat", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Room id")),
+    responses(
+        (status = 204, description = "Hidden"),
+        (status = 404, description = "Not a participant", body = ErrorEnvelope),
+        (status = 409, description = "A case room", body = ErrorEnvelope),
+    ))]
+pub async fn leave_room(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.write.begin().await?;
+    let room = member_room(&mut tx, id, user.id).await?;
+    if room.kind == RoomType::Case {
+        return Err(ChatError::CaseRoom.into());
+    }
+    repo::set_hidden(&mut tx, id, user.id, Some(Utc::now())).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct MessagesQuery {
+    /// The room (required).
+    pub room_id: Option<String>,
+    /// Older than this cursor (a message's `seq`).
+    pub before: Option<String>,
+    /// Newer than this cursor.
+    pub after: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<String>,
+}
+
+fn parse_cursor(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or_else(|| ApiError::field(field, "Not a cursor.")),
+    }
+}
+
+/// A room's messages, oldest first: the newest page by default, or older than `before`, or newer
+/// than `after`.
+#[utoipa::path(get, path = "/api/chat/messages/", tag = "chat", security(("bearer" = [])),
+    params(MessagesQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = ChatMessagePage),
+        (status = 404, description = "Not a participant", body = ErrorEnvelope),
+        (status = 422, description = "Invalid parameters", body = ErrorEnvelope),
+    ))]
+pub async fn messages(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(q): ValidQuery<MessagesQuery>,
+) -> ApiResult<Json<ChatMessagePage>> {
+    let room_id = match q.room_id.as_deref().filter(|s| !s.is_empty()) {
+        None => return Err(ApiError::field("room_id", "This parameter is required.")),
+        Some(s) => Uuid::parse_str(s).map_err(|_| ApiError::field("room_id", "Not a room id."))?,
+    };
+    let before = parse_cursor("before", q.before.as_deref())?;
+    let after = parse_cursor("after", q.after.as_deref())?;
+    let limit = match q.limit.as_deref().filter(|s| !s.is_empty()) {
+        None => DEFAULT_MESSAGE_PAGE,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_MESSAGE_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::field(
+                    "limit",
+                    format!("Use a number from 1 to {MAX_MESSAGE_PAGE}."),
+                )
+            })?,
+    };
+    let cursor = match (before, after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "before",
+                "Give either before or after, not both.",
+            ))
+        }
+        (Some(b), None) => Cursor::Before(b),
+        (None, Some(a)) => Cursor::After(a),
+        (None, None) => Cursor::Latest,
+    };
+    let mut conn = state.db.read.acquire().await?;
+    let room = member_room(&mut conn, room_id, user.id).await?;
+    let (rows, older, newer) = repo::page(&mut conn, room.id, cursor, limit).await?;
+    let cast = Cast::load(&mut conn, &user, &room).await?;
+    let url = |dir: &str, seq: i64| {
+        format!("/api/chat/messages/?room_id={room_id}&{dir}={seq}&limit={limit}")
+    };
+    let previous_cursor = rows.first().filter(|_| older).map(|m| m.seq.to_string());
+    let next_cursor = rows.last().filter(|_| newer).map(|m| m.seq.to_string());
+    Ok(Json(ChatMessagePage {
+        results: rows.iter().map(|m| cast.message(user.id, m)).collect(),
+        next: rows.last().filter(|_| newer).map(|m| url("after", m.seq)),
+        previous: rows.first().filter(|_| older).map(|m| url("before", m.seq)),
+        next_cursor,
+        previous_cursor,
+    }))
+}
+
+/// Sends a message. A retry with the same `client_id` returns the first message (200) and
+/// stores nothing new.
+#[utoipa::path(post, path = "/api/chat/messages/", tag = "chat", security(("bearer" = [])),
+    request_body = SendMessage,
+    responses(
+        (status = 201, description = "Sent", body = ChatMessage),
+        (status = 200, description = "Already sent with this client_id", body = ChatMessage),
+        (status = 404, description = "Not a participant", body = ErrorEnvelope),
+        (status = 409, description = "The room is read-only (its case is closed)", body = ErrorEnvelope),
+        (status = 422, description = "Invalid content", body = ErrorEnvelope),
+    ))]
+pub async fn send(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(req): ValidJson<SendMessage>,
+) -> ApiResult<(StatusCode, Json<ChatMessage>)> {
+    let mut tx = state.db.write.begin().await?;
+    // Taking the number locks the room: a concurrent retry of the same send waits here and then
+    // finds the first one below.
+    let (seq, active) = repo::next_seq(&mut tx, req.room, user.id)
+        .await?
+        .ok_or(ChatError::NotFound)?;
+    let client_id = req.client_id.as_deref().map(str::trim);
+    let existing = match client_id {
+        Some(c) => repo::by_client_id(&mut tx, req.room, user.id, c).await?,
+        None => None,
+    };
+    let (status, row) = match existing {
+        Some(m) => (StatusCode::OK, m),
+        None => {
+            if !active {
+                return Err(ChatError::ReadOnly.into());
+            }
+            let now = Utc::now();
+            let row = MessageRow {
+                id: Uuid::new_v4(),
+                room: req.room,
+                seq,
+                sender: Some(user.id),
+                client_id: client_id.map(str::to_owned),
+                message_type: MessageType::UserMessage,
+                // Stored as typed (validation only refuses blank text).
+                content: req.content.clone(),
+                created_at: now,
+                deleted_at: None,
+            };
+            if !repo::insert_message(&mut tx, &row).await? {
+                // Lost a race the room lock should have prevented; answer like a retry.
+                let m = repo::by_client_id(&mut tx, req.room, user.id, client_id.unwrap_or(""))
+                    .await?
+                    .ok_or_else(|| ApiError::internal("duplicate send without a stored message"))?;
+                (StatusCode::OK, m)
+            } else {
+                // Replying means the sender has seen the room up to here.
+                repo::advance_read(&mut tx, req.room, user.id, seq, now).await?;
+                repo::set_typing(&mut tx, req.room, user.id, None).await?;
+                notify_new_message(&mut tx, &user, &row).await?;
+                (StatusCode::CREATED, row)
+            }
+        }
+    };
+    let room = member_room(&mut tx, req.room, user.id).await?;
+    let cast = Cast::load(&mut tx, &user, &room).await?;
+    let view = cast.message(user.id, &row);
+    if status == StatusCode::CREATED {
+        tx.commit().await?;
+    } else {
+        // Nothing new: give back the number taken above.
+        tx.rollback().await?;
+    }
+    Ok((status, Json(view)))
+}
+
+/// A `new_message` notification for everyone else in the room who is not reading it now.
+async fn notify_new_message(
+    conn: &mut AnyConnection,
+    sender: &AuthUser,
+    m: &MessageRow,
+) -> ApiResult<()> {
+    let since = m.created_at - Duration::seconds(READING_SECONDS);
+    let recipients = repo::recipients_not_reading(conn, m.room, sender.id, since).await?;
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let room = member_room(conn, m.room, sender.id).await?;
+    let people = repo::participants(conn, m.room).await?;
+    let me = people.iter().find(|p| p.id == sender.id);
+    // A survivor who reported anonymously stays anonymous in what providers are told.
+    let anonymous = match me {
+        Some(p) if p.role == Role::Survivor => {
+            p.account_anonymous || (room.kind == RoomType::Case && room.incident_anonymous)
+        }
+        _ => false,
+    };
+    let name = match me {
+        Some(p) if !anonymous => format!("{} {}", p.first_name, p.last_name)
+            .trim()
+            .to_owned(),
+        _ => ANONYMOUS.to_owned(),
+    };
+    notifications::notify(
+        conn,
+        Event::NewMessage {
+            conversation: m.room,
+            incident: room.incident,
+            sender_name: &name,
+            recipients: &recipients,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes one of the caller's messages: it keeps its place, shown as deleted, without content.
+#[utoipa::path(delete, path = "/api/chat/messages/{id}/", tag = "chat", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Someone else's message", body = ErrorEnvelope),
+        (status = 404, description = "Not a participant", body = ErrorEnvelope),
+    ))]
+pub async fn delete_message(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.write.begin().await?;
+    let m = repo::message(&mut tx, id)
+        .await?
+        .ok_or(ChatError::NotFound)?;
+    member_room(&mut tx, m.room, user.id).await?;
+    if m.sender != Some(user.id) {
+        return Err(ChatError::NotSender.into());
+    }
+    repo::soft_delete(&mut tx, id, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn mark_read_to(
+    state: &AppState,
+    user: &AuthUser,
+    room: Uuid,
+    seq: Option<i64>,
+) -> ApiResult<MarkReadResult> {
+    let mut tx = state.db.write.begin().await?;
+    let r = member_room(&mut tx, room, user.id).await?;
+    let target = seq.unwrap_or(r.last_seq).min(r.last_seq);
+    let updated_count = if target > r.last_read_seq {
+        repo::count_unread(&mut tx, room, user.id, r.last_read_seq, Some(target)).await?
+    } else {
+        0
+    };
+    repo::advance_read(&mut tx, room, user.id, target, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(MarkReadResult {
+        message: "Marked as read.".into(),
+        room,
+        updated_count,
+        last_read_seq: target.max(r.last_read_seq),
+    })
+}
+
+/// Marks everything in the room read for the caller.
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/mark_read/", tag = "chat", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Room id")),
+    responses(
+        (status = 200, description = "Read position moved", body = MarkReadResult),
+        (status = 404, description = "Not a participant", body = ErrorEnvelope),
+    ))]
+pub async fn mark_room_read(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<MarkReadResult>> {
+    Ok(Json(mark_read_to(&state, &user, id, None).await?))
+}
+
+/// Marks the room read up to this message (never moves the read position back).
+#[utoipa::path(post, path = "/api/chat/messages/{id}/mark_read/", tag = "chat", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "Read position moved", body = MarkReadResult),
+        (status = 404, description = "Not a participant", body = ErrorEnvelope),
+    ))]
+pub async fn mark_message_read(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<MarkReadResult>> {
+    let m = repo::message(&mut *state.db.read.acquire().await?, id)
+        .await?
+        .ok_or(ChatError::NotFound)?;
+    Ok(Json(
+        mark_read_to(&state, &user, m.room, Some(m.seq)).await?,
+    ))
+}
+
+/// Reports typing; it lasts 6 seconds unless repeated. Ignored when the caller does not share
+/// typing.
+#[utoipa::path(post, path = "/api/chat/rooms/{id}/typing/", tag = "chat", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Room id")),
+    request_body = TypingRequest,
+    responses(
+        (status = 200, description = "What others see", body = TypingResult),
+        (status = 404, description = "Not a participant", body = ErrorEnvelope),
+        (status = 409, description = "The room is read-only", body = ErrorEnvelope),
+    ))]
+pub async fn typing(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+    ValidJson(req): ValidJson<TypingRequest>,
+) -> ApiResult<Json<TypingResult>> {
+    let mut tx = state.db.write.begin().await?;
+    let room = member_room(&mut tx, id, user.id).await?;
+    if !room.is_active {
+        return Err(ChatError::ReadOnly.into());
+    }
+    let shares = repo::settings(&mut tx, user.id)
+        .await?
+        .is_some_and(|s| s.typing_indicators);
+    let until = (req.is_typing && shares).then(|| Utc::now() + Duration::seconds(TYPING_SECONDS));
+    repo::set_typing(&mut tx, id, user.id, until).await?;
+    tx.commit().await?;
+    Ok(Json(TypingResult {
+        is_typing: until.is_some(),
+        until,
+    }))
+}
+
+/// Keeps the caller online; `room_id` names the room on screen (no notifications for it).
+#[utoipa::path(post, path = "/api/chat/heartbeat/", tag = "chat", security(("bearer" = [])),
+    request_body = Heartbeat,
+    responses(
+        (status = 200, description = "Recorded", body = HeartbeatResult),
+        (status = 404, description = "Not a participant of room_id", body = ErrorEnvelope),
+    ))]
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(req): ValidJson<Heartbeat>,
+) -> ApiResult<Json<HeartbeatResult>> {
+    let now = Utc::now();
+    let mut tx = state.db.write.begin().await?;
+    if let Some(room) = req.room_id {
+        member_room(&mut tx, room, user.id).await?;
+        repo::mark_reading(&mut tx, room, user.id, now).await?;
+    }
+    repo::touch_presence(&mut tx, user.id, now, true).await?;
+    tx.commit().await?;
+    Ok(Json(HeartbeatResult {
+        status: "success".into(),
+        last_activity: now,
+    }))
+}
+
+/// People who share a room with the caller, are online, and share their presence.
+#[utoipa::path(get, path = "/api/chat/online-users/", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, description = "Online user ids", body = OnlineUsers)))]
+pub async fn online_users(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<OnlineUsers>> {
+    let since = Utc::now() - Duration::seconds(ONLINE_SECONDS);
+    let online_users =
+        repo::online_with(&mut *state.db.read.acquire().await?, user.id, since).await?;
+    Ok(Json(OnlineUsers { online_users }))
+}
+
+/// Signs the caller off: offline at once, reading no room, typing nowhere.
+#[utoipa::path(post, path = "/api/chat/mark-offline/", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, description = "Offline", body = OfflineResult)))]
+pub async fn mark_offline(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<OfflineResult>> {
+    let mut tx = state.db.write.begin().await?;
+    repo::touch_presence(&mut tx, user.id, Utc::now(), false).await?;
+    tx.commit().await?;
+    Ok(Json(OfflineResult {
+        status: "offline".into(),
+    }))
+}
+
+/// What the caller lets others see (survivors start with everything off).
+#[utoipa::path(get, path = "/api/chat/settings/", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's chat settings", body = ChatSettings)))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<ChatSettings>> {
+    let s = repo::settings(&mut *state.db.read.acquire().await?, user.id)
+        .await?
+        .unwrap_or_else(|| ChatSettings::defaults_for(user.role));
+    Ok(Json(s))
+}
+
+#[utoipa::path(put, path = "/api/chat/settings/", tag = "chat", security(("bearer" = [])),
+    request_body = ChatSettings,
+    responses(
+        (status = 200, description = "Saved", body = ChatSettings),
+        (status = 422, description = "Invalid body", body = ErrorEnvelope),
+    ))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(req): ValidJson<ChatSettings>,
+) -> ApiResult<Json<ChatSettings>> {
+    let mut tx = state.db.write.begin().await?;
+    repo::put_settings(&mut tx, user.id, req, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(Json(req))
+}

@@ -1,0 +1,48 @@
+//! Chat over REST: case rooms (opened when a provider accepts a case) and direct rooms, messages
+//! with strict per-room order and idempotent sends, read positions, typing, presence, and each
+//! user's choice of what others may see. Message content is never logged.
+
+pub mod handlers;
+pub mod repo;
+
+use crate::error::ApiError;
+
+/// Why a chat request was refused. Converted to the error envelope at the handler boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// Not a participant, or no such room or message: the same to the caller.
+    #[error("not found")]
+    NotFound,
+    #[error("the room is read-only")]
+    ReadOnly,
+    #[error("case rooms cannot be left")]
+    CaseRoom,
+    #[error("not allowed to start this chat")]
+    NotAllowed,
+    #[error("only the sender may delete a message")]
+    NotSender,
+    #[error("cannot chat with yourself")]
+    WithSelf,
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::NotFound => ApiError::not_found(),
+            ChatError::ReadOnly => ApiError::conflict(
+                "This conversation is closed with its case; its history stays readable.",
+            ),
+            ChatError::CaseRoom => {
+                ApiError::conflict("A case conversation stays open while the case does.")
+            }
+            ChatError::NotAllowed => ApiError::forbidden(
+                "You can only start a chat with someone you work with on a case.",
+            ),
+            ChatError::NotSender => ApiError::forbidden("Only the sender can delete a message."),
+            ChatError::WithSelf => ApiError::field("user_id", "Choose someone else."),
+            ChatError::Db(e) => ApiError::Db(e),
+        }
+    }
+}

@@ -1,0 +1,717 @@
+//! Chat storage: SQL only. Every function takes the connection of the caller's transaction (or a
+//! read connection), so what must agree commits together.
+
+use chrono::{DateTime, Utc};
+use kintara_api::{ChatSettings, MessageType, ProviderType, Role, RoomType};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::db::{get_bool, get_enum, get_opt_ts, get_ts, get_uuid, ts};
+
+/// The effective setting of column `col` of `chat_settings` for the user in `u` (joined as `s`):
+/// the stored choice, else the role's default (survivors off, everyone else on).
+fn setting(col: &str) -> String {
+    format!("COALESCE(s.{col}, CASE WHEN u.role = 'survivor' THEN 0 ELSE 1 END)")
+}
+
+/// Whether participant row `p` still belongs in conversation `c`. A case room holds its
+/// survivor and the providers whose acceptance still stands: a provider taken off the case
+/// (reassigned) keeps a participant row but loses the room with the case.
+fn current(p: &str, c: &str) -> String {
+    format!(
+        "({c}.kind <> 'case' \
+         OR EXISTS (SELECT 1 FROM incidents ci WHERE ci.id = {c}.incident_id \
+                    AND ci.survivor_id = {p}.user_id) \
+         OR EXISTS (SELECT 1 FROM case_assignments ca WHERE ca.incident_id = {c}.incident_id \
+                    AND ca.provider_id = {p}.user_id AND ca.status = 'accepted'))"
+    )
+}
+
+/// A room as one participant sees it.
+#[derive(Debug, Clone)]
+pub struct RoomRow {
+    pub id: Uuid,
+    pub kind: RoomType,
+    pub incident: Option<Uuid>,
+    pub case_number: Option<String>,
+    pub incident_anonymous: bool,
+    pub is_active: bool,
+    pub last_seq: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The viewer's read position.
+    pub last_read_seq: i64,
+}
+
+const ROOM_COLUMNS: &str = "c.id, c.kind, c.incident_id, i.case_number, \
+    COALESCE(i.is_anonymous, 0) AS incident_anonymous, c.is_active, c.last_seq, c.created_at, \
+    c.updated_at, p.last_read_seq";
+
+fn room_row(r: &AnyRow) -> Result<RoomRow, sqlx::Error> {
+    let incident: Option<String> = r.try_get("incident_id")?;
+    Ok(RoomRow {
+        id: get_uuid(r, "id")?,
+        kind: get_enum(r, "kind", RoomType::parse)?,
+        incident: incident.and_then(|s| Uuid::parse_str(&s).ok()),
+        case_number: r.try_get("case_number")?,
+        incident_anonymous: get_bool(r, "incident_anonymous")?,
+        is_active: get_bool(r, "is_active")?,
+        last_seq: r.try_get("last_seq")?,
+        created_at: get_ts(r, "created_at")?,
+        updated_at: get_ts(r, "updated_at")?,
+        last_read_seq: r.try_get("last_read_seq")?,
+    })
+}
+
+/// The room if `user` takes part in it; `None` is "not found" to them.
+pub async fn room_for(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+) -> Result<Option<RoomRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {ROOM_COLUMNS} FROM conversations c \
+         JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = $2 \
+         LEFT JOIN incidents i ON i.id = c.incident_id \
+         WHERE c.id = $1 AND {}",
+        current("p", "c"),
+    ))
+    .bind(room.to_string())
+    .bind(user.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(room_row).transpose()
+}
+
+/// The user's rooms, most recently active first. A hidden direct room comes back once a message
+/// arrives after it was hidden.
+pub async fn rooms_of(conn: &mut AnyConnection, user: Uuid) -> Result<Vec<RoomRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ROOM_COLUMNS} FROM conversations c \
+         JOIN conversation_participants p ON p.conversation_id = c.id AND p.user_id = $1 \
+         LEFT JOIN incidents i ON i.id = c.incident_id \
+         WHERE (p.hidden_at IS NULL OR p.hidden_at < c.updated_at) AND {} \
+         ORDER BY c.updated_at DESC, c.id",
+        current("p", "c"),
+    ))
+    .bind(user.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(room_row).collect()
+}
+
+/// A participant with what the views need: their sharing settings, read position and whether
+/// they are typing now.
+#[derive(Debug, Clone)]
+pub struct ParticipantRow {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub provider_type: Option<ProviderType>,
+    pub account_anonymous: bool,
+    pub last_read_seq: i64,
+    pub settings: ChatSettings,
+    pub typing_until: Option<DateTime<Utc>>,
+}
+
+pub async fn participants(
+    conn: &mut AnyConnection,
+    room: Uuid,
+) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT u.id, u.first_name, u.last_name, u.role, u.provider_type, u.is_anonymous, \
+         p.last_read_seq, {} AS read_receipts, {} AS typing_indicators, {} AS presence, t.until \
+         FROM conversation_participants p \
+         JOIN conversations c ON c.id = p.conversation_id \
+         JOIN users u ON u.id = p.user_id \
+         LEFT JOIN chat_settings s ON s.user_id = u.id \
+         LEFT JOIN typing t ON t.conversation_id = p.conversation_id AND t.user_id = u.id \
+         WHERE p.conversation_id = $1 AND {} ORDER BY p.joined_at, u.id",
+        setting("read_receipts"),
+        setting("typing_indicators"),
+        setting("presence"),
+        current("p", "c"),
+    ))
+    .bind(room.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let provider_type: Option<String> = r.try_get("provider_type")?;
+            Ok(ParticipantRow {
+                id: get_uuid(r, "id")?,
+                first_name: r.try_get("first_name")?,
+                last_name: r.try_get("last_name")?,
+                role: get_enum(r, "role", Role::parse)?,
+                provider_type: provider_type.as_deref().and_then(ProviderType::parse),
+                account_anonymous: get_bool(r, "is_anonymous")?,
+                last_read_seq: r.try_get("last_read_seq")?,
+                settings: ChatSettings {
+                    read_receipts: get_bool(r, "read_receipts")?,
+                    typing_indicators: get_bool(r, "typing_indicators")?,
+                    presence: get_bool(r, "presence")?,
+                },
+                typing_until: get_opt_ts(r, "until")?,
+            })
+        })
+        .collect()
+}
+
+/// Whether `provider` works on an anonymous case of `survivor` (then she stays anonymous to
+/// them in direct rooms too).
+pub async fn anonymous_to(
+    conn: &mut AnyConnection,
+    survivor: Uuid,
+    provider: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM incidents i JOIN case_assignments a ON a.incident_id = i.id \
+         WHERE i.survivor_id = $1 AND a.provider_id = $2 AND i.is_anonymous = 1 LIMIT 1",
+    )
+    .bind(survivor.to_string())
+    .bind(provider.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub room: Uuid,
+    pub seq: i64,
+    pub sender: Option<Uuid>,
+    pub client_id: Option<String>,
+    pub message_type: MessageType,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, sender_id, client_id, message_type, content, created_at, deleted_at";
+
+fn message_row(r: &AnyRow) -> Result<MessageRow, sqlx::Error> {
+    let sender: Option<String> = r.try_get("sender_id")?;
+    Ok(MessageRow {
+        id: get_uuid(r, "id")?,
+        room: get_uuid(r, "conversation_id")?,
+        seq: r.try_get("seq")?,
+        sender: sender.and_then(|s| Uuid::parse_str(&s).ok()),
+        client_id: r.try_get("client_id")?,
+        message_type: get_enum(r, "message_type", MessageType::parse)?,
+        content: r.try_get("content")?,
+        created_at: get_ts(r, "created_at")?,
+        deleted_at: get_opt_ts(r, "deleted_at")?,
+    })
+}
+
+pub async fn message(
+    conn: &mut AnyConnection,
+    id: Uuid,
+) -> Result<Option<MessageRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(message_row).transpose()
+}
+
+pub async fn last_message(
+    conn: &mut AnyConnection,
+    room: Uuid,
+) -> Result<Option<MessageRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 \
+         ORDER BY seq DESC LIMIT 1"
+    ))
+    .bind(room.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(message_row).transpose()
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Cursor {
+    Latest,
+    Before(i64),
+    After(i64),
+}
+
+/// Up to `limit` messages, oldest first, plus whether there are older and newer ones.
+pub async fn page(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    cursor: Cursor,
+    limit: u32,
+) -> Result<(Vec<MessageRow>, bool, bool), sqlx::Error> {
+    let (filter, order, bound) = match cursor {
+        Cursor::Latest => ("", "DESC", None),
+        Cursor::Before(s) => ("AND seq < $3", "DESC", Some(s)),
+        Cursor::After(s) => ("AND seq > $3", "ASC", Some(s)),
+    };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 {filter} \
+         ORDER BY seq {order} LIMIT $2"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(room.to_string())
+        .bind(i64::from(limit) + 1);
+    if let Some(b) = bound {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let mut msgs = rows
+        .iter()
+        .map(message_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = msgs.len() > limit as usize;
+    msgs.truncate(limit as usize);
+    if order == "DESC" {
+        msgs.reverse();
+    }
+    let (first, last) = match (msgs.first(), msgs.last()) {
+        (Some(f), Some(l)) => (f.seq, l.seq),
+        _ => return Ok((msgs, false, false)),
+    };
+    let (older, newer) = match cursor {
+        Cursor::Latest | Cursor::Before(_) => (more, any_beyond(conn, room, ">", last).await?),
+        Cursor::After(_) => (any_beyond(conn, room, "<", first).await?, more),
+    };
+    Ok((msgs, older, newer))
+}
+
+/// Whether the room has a message with `seq <op> bound`.
+async fn any_beyond(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    op: &str,
+    bound: i64,
+) -> Result<bool, sqlx::Error> {
+    let sql =
+        format!("SELECT 1 AS one FROM messages WHERE conversation_id = $1 AND seq {op} $2 LIMIT 1");
+    let row = sqlx::query(&sql)
+        .bind(room.to_string())
+        .bind(bound)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Others' live messages after `after_seq` (up to `upto_seq` when given).
+pub async fn count_unread(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+    after_seq: i64,
+    upto_seq: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND seq > $3 \
+         AND ($4 IS NULL OR seq <= $4) AND COALESCE(sender_id, '') <> $2 AND deleted_at IS NULL",
+    )
+    .bind(room.to_string())
+    .bind(user.to_string())
+    .bind(after_seq)
+    .bind(upto_seq)
+    .fetch_one(conn)
+    .await
+}
+
+/// Takes the next number of the room, locking the room row so concurrent sends queue. `None`
+/// when the user is not a participant. Returns the number and whether the room is active.
+pub async fn next_seq(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+) -> Result<Option<(i64, bool)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 AND EXISTS \
+         (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = $1 \
+          AND p.user_id = $2 AND {}) \
+         RETURNING last_seq, is_active",
+        current("p", "conversations"),
+    ))
+    .bind(room.to_string())
+    .bind(user.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok((r.try_get("last_seq")?, get_bool(&r, "is_active")?)))
+        .transpose()
+}
+
+pub async fn by_client_id(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    sender: Uuid,
+    client_id: &str,
+) -> Result<Option<MessageRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3"
+    ))
+    .bind(room.to_string())
+    .bind(sender.to_string())
+    .bind(client_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(message_row).transpose()
+}
+
+/// Stores a user's message; `false` when a message with the same client id won the race.
+pub async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, message_type, \
+         content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING",
+    )
+    .bind(m.id.to_string())
+    .bind(m.room.to_string())
+    .bind(m.seq)
+    .bind(m.sender.map(|s| s.to_string()))
+    .bind(m.client_id.as_deref())
+    .bind(m.message_type.as_str())
+    .bind(&m.content)
+    .bind(ts(m.created_at))
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
+        .bind(m.room.to_string())
+        .bind(ts(m.created_at))
+        .execute(conn)
+        .await?;
+    Ok(true)
+}
+
+/// Moves the read position forward to `seq` (never back) and records that the user is looking
+/// at the room now.
+pub async fn advance_read(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversation_participants SET \
+         last_read_seq = CASE WHEN last_read_seq < $3 THEN $3 ELSE last_read_seq END, \
+         last_read_at = $4, reading_at = $4 WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(room.to_string())
+    .bind(user.to_string())
+    .bind(seq)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Participants other than `sender` who have not looked at the room since `since`, with roles.
+pub async fn recipients_not_reading(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    sender: Uuid,
+    since: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Role)>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT u.id, u.role FROM conversation_participants p JOIN users u ON u.id = p.user_id \
+         JOIN conversations c ON c.id = p.conversation_id \
+         WHERE p.conversation_id = $1 AND p.user_id <> $2 AND u.is_active = 1 \
+         AND (p.reading_at IS NULL OR p.reading_at < $3) AND {} ORDER BY u.id",
+        current("p", "c"),
+    ))
+    .bind(room.to_string())
+    .bind(sender.to_string())
+    .bind(ts(since))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((get_uuid(r, "id")?, get_enum(r, "role", Role::parse)?)))
+        .collect()
+}
+
+/// Soft delete: the message keeps its place; its content is erased, not just hidden.
+pub async fn soft_delete(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE messages SET content = '', deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_hidden(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+    at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversation_participants SET hidden_at = $3, reading_at = NULL \
+         WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(room.to_string())
+    .bind(user.to_string())
+    .bind(at.map(ts))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_typing(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    match until {
+        Some(until) => sqlx::query(
+            "INSERT INTO typing (conversation_id, user_id, until) VALUES ($1, $2, $3) \
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET until = excluded.until",
+        )
+        .bind(room.to_string())
+        .bind(user.to_string())
+        .bind(ts(until)),
+        None => sqlx::query("DELETE FROM typing WHERE conversation_id = $1 AND user_id = $2")
+            .bind(room.to_string())
+            .bind(user.to_string()),
+    }
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn settings(
+    conn: &mut AnyConnection,
+    user: Uuid,
+) -> Result<Option<ChatSettings>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {} AS read_receipts, {} AS typing_indicators, {} AS presence \
+         FROM users u LEFT JOIN chat_settings s ON s.user_id = u.id WHERE u.id = $1",
+        setting("read_receipts"),
+        setting("typing_indicators"),
+        setting("presence"),
+    ))
+    .bind(user.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(ChatSettings {
+            read_receipts: get_bool(&r, "read_receipts")?,
+            typing_indicators: get_bool(&r, "typing_indicators")?,
+            presence: get_bool(&r, "presence")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn put_settings(
+    conn: &mut AnyConnection,
+    user: Uuid,
+    s: ChatSettings,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO chat_settings (user_id, read_receipts, typing_indicators, presence, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET \
+         read_receipts = excluded.read_receipts, typing_indicators = excluded.typing_indicators, \
+         presence = excluded.presence, updated_at = excluded.updated_at",
+    )
+    .bind(user.to_string())
+    .bind(i64::from(s.read_receipts))
+    .bind(i64::from(s.typing_indicators))
+    .bind(i64::from(s.presence))
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    if !s.typing_indicators {
+        // Turning typing off takes effect at once, not when the last report expires.
+        sqlx::query("DELETE FROM typing WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records activity; `online = false` is an explicit sign-off (and ends "reading" everywhere).
+pub async fn touch_presence(
+    conn: &mut AnyConnection,
+    user: Uuid,
+    now: DateTime<Utc>,
+    online: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO presence (user_id, last_seen_at, is_online_explicit) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, \
+         is_online_explicit = excluded.is_online_explicit",
+    )
+    .bind(user.to_string())
+    .bind(ts(now))
+    .bind(i64::from(online))
+    .execute(&mut *conn)
+    .await?;
+    if !online {
+        sqlx::query("UPDATE conversation_participants SET reading_at = NULL WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM typing WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn mark_reading(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversation_participants SET reading_at = $3 \
+         WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(room.to_string())
+    .bind(user.to_string())
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Users seen since `since`, not signed off, sharing presence, and in a room with `user`.
+pub async fn online_with(
+    conn: &mut AnyConnection,
+    user: Uuid,
+    since: DateTime<Utc>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT pr.user_id FROM presence pr JOIN users u ON u.id = pr.user_id \
+         LEFT JOIN chat_settings s ON s.user_id = u.id \
+         WHERE pr.last_seen_at >= $2 AND pr.is_online_explicit = 1 AND u.is_active = 1 \
+         AND pr.user_id <> $1 AND {} = 1 \
+         AND EXISTS (SELECT 1 FROM conversation_participants a \
+                     JOIN conversation_participants b ON b.conversation_id = a.conversation_id \
+                     JOIN conversations c ON c.id = a.conversation_id \
+                     WHERE a.user_id = $1 AND b.user_id = pr.user_id AND {} AND {}) \
+         ORDER BY pr.user_id",
+        setting("presence"),
+        current("a", "c"),
+        current("b", "c"),
+    ))
+    .bind(user.to_string())
+    .bind(ts(since))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| get_uuid(r, "user_id")).collect()
+}
+
+/// An active user's role, or `None`.
+pub async fn active_role(
+    conn: &mut AnyConnection,
+    user: Uuid,
+) -> Result<Option<Role>, sqlx::Error> {
+    let row = sqlx::query("SELECT role FROM users WHERE id = $1 AND is_active = 1")
+        .bind(user.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| get_enum(&r, "role", Role::parse)).transpose()
+}
+
+/// Whether a survivor and a provider share a case (the provider's assignment on one of her
+/// incidents is pending or accepted).
+pub async fn survivor_and_provider_share(
+    conn: &mut AnyConnection,
+    survivor: Uuid,
+    provider: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM incidents i JOIN case_assignments a ON a.incident_id = i.id \
+         WHERE i.survivor_id = $1 AND a.provider_id = $2 AND i.deleted_at IS NULL \
+         AND a.status IN ('pending', 'accepted') LIMIT 1",
+    )
+    .bind(survivor.to_string())
+    .bind(provider.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Whether two providers are both on one case (pending or accepted).
+pub async fn providers_share(
+    conn: &mut AnyConnection,
+    a: Uuid,
+    b: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM case_assignments x JOIN case_assignments y \
+         ON y.incident_id = x.incident_id \
+         WHERE x.provider_id = $1 AND y.provider_id = $2 \
+         AND x.status IN ('pending', 'accepted') AND y.status IN ('pending', 'accepted') LIMIT 1",
+    )
+    .bind(a.to_string())
+    .bind(b.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// The direct room of two users, created if missing. Returns its id and whether it is new.
+pub async fn open_direct(
+    conn: &mut AnyConnection,
+    a: Uuid,
+    b: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, bool), sqlx::Error> {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    let key = format!("{lo}:{hi}");
+    let created = sqlx::query(
+        "INSERT INTO conversations (id, kind, incident_id, is_active, created_at, updated_at, \
+         direct_key) VALUES ($1, 'direct', NULL, 1, $2, $2, $3) \
+         ON CONFLICT (direct_key) DO NOTHING",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(ts(now))
+    .bind(&key)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    let id: String = sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = $1")
+        .bind(&key)
+        .fetch_one(&mut *conn)
+        .await?;
+    for member in [lo, hi] {
+        sqlx::query(
+            "INSERT INTO conversation_participants (conversation_id, user_id, joined_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (conversation_id, user_id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(member.to_string())
+        .bind(ts(now))
+        .execute(&mut *conn)
+        .await?;
+    }
+    let id = Uuid::parse_str(&id).map_err(|e| sqlx::Error::ColumnDecode {
+        index: "id".into(),
+        source: Box::new(e),
+    })?;
+    Ok((id, created))
+}
