@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod chat;
 pub mod error;
+pub mod events;
 pub mod evidence;
 pub mod incident;
 pub mod notification;
@@ -15,6 +16,7 @@ pub mod workflow;
 pub use auth::*;
 pub use chat::*;
 pub use error::*;
+pub use events::*;
 pub use evidence::*;
 pub use incident::*;
 pub use notification::*;

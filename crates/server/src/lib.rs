@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod devices;
 pub mod error;
+pub mod events;
 pub mod evidence;
 pub mod extract;
 pub mod incidents;
@@ -51,6 +52,7 @@ pub struct Running {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    retention: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -60,6 +62,7 @@ impl Running {
 
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(mut self) {
+        self.begin_shutdown();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -77,8 +80,17 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Long-polls answer now rather than holding graceful shutdown; retention stops.
+    fn begin_shutdown(&self) {
+        self.state.events.close();
+        self.retention.abort();
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
+        self.begin_shutdown();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -114,6 +126,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         db,
         keys: Arc::new(keys),
         evidence: Arc::new(evidence),
+        events: Arc::new(events::Hub::default()),
         config: Arc::new(config),
     };
     let app = routes::router(state.clone());
@@ -129,10 +142,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .await
     });
     tracing::info!(%addr, database = state.db.backend.name(), "listening");
+    let retention = events::spawn_retention(state.db.clone());
     Ok(Running {
         addr,
         state,
         shutdown: Some(tx),
         task: Some(task),
+        retention,
     })
 }

@@ -15,6 +15,7 @@ use crate::auth::handlers as auth;
 use crate::chat::handlers as chat;
 use crate::devices;
 use crate::error::ApiError;
+use crate::events::handlers as events;
 use crate::evidence::handlers as evidence;
 use crate::extract::MAX_JSON_BODY;
 use crate::incidents::handlers as incidents;
@@ -36,6 +37,7 @@ use crate::workflow::{dispatch, provider};
         (name = "devices", description = "Push tokens"),
         (name = "evidence", description = "Photos, voice recordings and documents of a case"),
         (name = "chat", description = "Case and direct conversations, presence"),
+        (name = "events", description = "Realtime frames by long-poll, from the per-user event log"),
     )
 )]
 struct ApiDoc;
@@ -114,6 +116,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(chat::online_users))
         .routes(routes!(chat::mark_offline))
         .routes(routes!(chat::get_settings, chat::put_settings))
+        // Realtime.
+        .routes(routes!(events::poll))
 }
 
 /// The OpenAPI document, as checked into `gen/openapi.json`.
@@ -133,6 +137,12 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        // Wakes the users whose event logs a request wrote, after its handler (and so its
+        // transaction) finished: nothing is published before commit.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::events::publish_after_commit,
+        ))
         // Spans name the route pattern, never the raw URI: ids and query strings stay out of logs.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::tokens::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::events::Hub;
 use crate::evidence::EvidenceStore;
 
 #[derive(Clone)]
@@ -13,5 +14,7 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     /// The encrypted files of evidence uploads.
     pub evidence: Arc<EvidenceStore>,
+    /// Wakes long-polls (and later sockets) after a request's events committed.
+    pub events: Arc<Hub>,
     pub config: Arc<Config>,
 }

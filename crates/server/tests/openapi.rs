@@ -90,4 +90,11 @@ fn enum_schemas_list_the_wire_strings() {
         "PushKind",
         PushKind::ALL.iter().map(|v| v.as_str()).collect(),
     );
+    check(
+        "EventType",
+        kintara_api::EventType::ALL
+            .iter()
+            .map(|v| v.as_str())
+            .collect(),
+    );
 }

@@ -9,9 +9,10 @@ use axum::Json;
 use chrono::{Duration, Utc};
 use kintara_api::{
     ChatMessage, ChatMessagePage, ChatParticipant, ChatRoom, ChatRoomList, ChatSettings,
-    CreateDirectChat, ErrorEnvelope, Heartbeat, HeartbeatResult, MarkReadResult, MessageType,
-    OfflineResult, OnlineUsers, Role, RoomType, SendMessage, TypingRequest, TypingResult,
-    DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE, ONLINE_SECONDS, READING_SECONDS, TYPING_SECONDS,
+    CreateDirectChat, ErrorEnvelope, EventType, Heartbeat, HeartbeatResult, MarkReadResult,
+    MessageType, OfflineResult, OnlineUsers, Role, RoomType, SendMessage, TypingRequest,
+    TypingResult, DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE, ONLINE_SECONDS, READING_SECONDS,
+    TYPING_SECONDS,
 };
 use serde::Deserialize;
 use sqlx::AnyConnection;
@@ -22,6 +23,7 @@ use super::repo::{self, Cursor, MessageRow, ParticipantRow, RoomRow};
 use super::ChatError;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::events;
 use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::notifications::{self, Event};
 use crate::state::AppState;
@@ -35,8 +37,24 @@ struct Cast {
     shown: HashMap<Uuid, ChatParticipant>,
 }
 
+/// Whose eyes a view is shaped for: the caller, or a recipient of an event frame.
+#[derive(Clone, Copy)]
+struct Viewer {
+    id: Uuid,
+    role: Role,
+}
+
+impl From<&AuthUser> for Viewer {
+    fn from(u: &AuthUser) -> Viewer {
+        Viewer {
+            id: u.id,
+            role: u.role,
+        }
+    }
+}
+
 impl Cast {
-    async fn load(conn: &mut AnyConnection, viewer: &AuthUser, room: &RoomRow) -> ApiResult<Cast> {
+    async fn load(conn: &mut AnyConnection, viewer: Viewer, room: &RoomRow) -> ApiResult<Cast> {
         let people = repo::participants(conn, room.id).await?;
         let mut shown = HashMap::new();
         for p in &people {
@@ -108,7 +126,7 @@ async fn room_view(
     viewer: &AuthUser,
     room: &RoomRow,
 ) -> ApiResult<ChatRoom> {
-    let cast = Cast::load(conn, viewer, room).await?;
+    let cast = Cast::load(conn, viewer.into(), room).await?;
     let last = repo::last_message(conn, room.id).await?;
     let unread_count =
         repo::count_unread(conn, room.id, viewer.id, room.last_read_seq, None).await?;
@@ -323,7 +341,7 @@ pub async fn messages(
     let mut conn = state.db.read.acquire().await?;
     let room = member_room(&mut conn, room_id, user.id).await?;
     let (rows, older, newer) = repo::page(&mut conn, room.id, cursor, limit).await?;
-    let cast = Cast::load(&mut conn, &user, &room).await?;
+    let cast = Cast::load(&mut conn, (&user).into(), &room).await?;
     let url = |dir: &str, seq: i64| {
         format!("/api/chat/messages/?room_id={room_id}&{dir}={seq}&limit={limit}")
     };
@@ -394,13 +412,14 @@ pub async fn send(
                 // Replying means the sender has seen the room up to here.
                 repo::advance_read(&mut tx, req.room, user.id, seq, now).await?;
                 repo::set_typing(&mut tx, req.room, user.id, None).await?;
+                frame_new_message(&mut tx, &user, &row).await?;
                 notify_new_message(&mut tx, &user, &row).await?;
                 (StatusCode::CREATED, row)
             }
         }
     };
     let room = member_room(&mut tx, req.room, user.id).await?;
-    let cast = Cast::load(&mut tx, &user, &room).await?;
+    let cast = Cast::load(&mut tx, (&user).into(), &room).await?;
     let view = cast.message(user.id, &row);
     if status == StatusCode::CREATED {
         tx.commit().await?;
@@ -409,6 +428,39 @@ pub async fn send(
         tx.rollback().await?;
     }
     Ok((status, Json(view)))
+}
+
+/// A `new_message` frame for every other participant, each with the message as that person
+/// sees it (an anonymous survivor stays anonymous to providers). They can all read the room.
+async fn frame_new_message(
+    conn: &mut AnyConnection,
+    sender: &AuthUser,
+    m: &MessageRow,
+) -> ApiResult<()> {
+    let room = member_room(conn, m.room, sender.id).await?;
+    let mut people = repo::participants(conn, m.room).await?;
+    // One lock order for users' event counters across transactions (see `events::append_all`).
+    people.sort_by_key(|p| p.id);
+    for p in people.iter().filter(|p| p.id != sender.id) {
+        let viewer = Viewer {
+            id: p.id,
+            role: p.role,
+        };
+        let view = Cast::load(conn, viewer, &room).await?.message(p.id, m);
+        let data = serde_json::to_value(&view).map_err(|e| ApiError::internal(e.to_string()))?;
+        events::append(conn, p.id, EventType::NewMessage, &data).await?;
+    }
+    Ok(())
+}
+
+/// Everyone in the room but `user`: who gets `user`'s read and typing frames.
+async fn others_in(conn: &mut AnyConnection, room: Uuid, user: Uuid) -> ApiResult<Vec<Uuid>> {
+    Ok(repo::participants(conn, room)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .filter(|id| *id != user)
+        .collect())
 }
 
 /// A `new_message` notification for everyone else in the room who is not reading it now.
@@ -492,6 +544,15 @@ async fn mark_read_to(
         0
     };
     repo::advance_read(&mut tx, room, user.id, target, Utc::now()).await?;
+    // Receipts go out only when the position moved and the reader shares them.
+    let shares = repo::settings(&mut tx, user.id)
+        .await?
+        .is_some_and(|s| s.read_receipts);
+    if target > r.last_read_seq && shares {
+        let data = serde_json::json!({"room": room, "user_id": user.id, "last_read_seq": target});
+        let others = others_in(&mut tx, room, user.id).await?;
+        events::append_all(&mut tx, others, EventType::MessageRead, &data).await?;
+    }
     tx.commit().await?;
     Ok(MarkReadResult {
         message: "Marked as read.".into(),
@@ -562,6 +623,14 @@ pub async fn typing(
         .is_some_and(|s| s.typing_indicators);
     let until = (req.is_typing && shares).then(|| Utc::now() + Duration::seconds(TYPING_SECONDS));
     repo::set_typing(&mut tx, id, user.id, until).await?;
+    // Someone who does not share typing sends no frames at all, not even "stopped".
+    if shares {
+        let data = serde_json::json!({
+            "room": id, "user_id": user.id, "is_typing": until.is_some(), "until": until,
+        });
+        let others = others_in(&mut tx, id, user.id).await?;
+        events::append_all(&mut tx, others, EventType::Typing, &data).await?;
+    }
     tx.commit().await?;
     Ok(Json(TypingResult {
         is_typing: until.is_some(),

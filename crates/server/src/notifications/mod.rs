@@ -8,13 +8,14 @@ pub mod repo;
 use std::collections::BTreeMap;
 
 use kintara_api::{
-    Channel, ChannelDelivery, DeliveryState, IncidentStatus, NotificationType, Priority, Role,
-    UrgencyLevel,
+    Channel, ChannelDelivery, DeliveryState, EventType, IncidentStatus, NotificationType, Priority,
+    Role, UrgencyLevel,
 };
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::db::get_uuid;
+use crate::events;
 use crate::incidents::repo::IncidentRow;
 
 /// What happened, with what the texts need.
@@ -64,11 +65,18 @@ pub const SURVIVOR_SUBJECT: &str = "Kintara";
 pub const SURVIVOR_MESSAGE: &str = "Your case has an update.";
 pub const SURVIVOR_NEW_MESSAGE: &str = "You have a new message.";
 
-/// Stores the notifications `event` causes. Call it inside the transaction of the change.
+/// Stores the notifications `event` causes, each with its `notification` frame in the
+/// recipient's event log (the same JSON as the feed, so feed and stream agree). Call it inside
+/// the transaction of the change.
 pub async fn notify(conn: &mut AnyConnection, event: Event<'_>) -> Result<(), sqlx::Error> {
-    for draft in drafts(conn, event).await? {
+    let mut drafts = drafts(conn, event).await?;
+    // One lock order for users' event counters across transactions (see `events::append_all`).
+    drafts.sort_by_key(|d| d.recipient);
+    for draft in drafts {
         let channels = channels_for(conn, draft.recipient, draft.kind).await?;
-        repo::insert(conn, &draft, &channels).await?;
+        let stored = repo::insert(conn, &draft, &channels).await?;
+        let data = serde_json::to_value(&stored).expect("a notification serialises");
+        events::append(conn, draft.recipient, EventType::Notification, &data).await?;
     }
     Ok(())
 }
@@ -212,7 +220,7 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
 }
 
 async fn dispatchers(conn: &mut AnyConnection) -> Result<Vec<Uuid>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id FROM users WHERE role = $1 AND is_active = 1")
+    let rows = sqlx::query("SELECT id FROM users WHERE role = $1 AND is_active = 1 ORDER BY id")
         .bind(Role::Dispatcher.as_str())
         .fetch_all(conn)
         .await?;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use kintara_api::{
     default_channels, Channel, ChannelDelivery, Notification, NotificationType, Priority,
 };
@@ -37,15 +37,34 @@ fn from_row(row: &AnyRow) -> Result<Notification, sqlx::Error> {
     })
 }
 
+/// Stores one notification and returns it as the feed will show it (so the event log can carry
+/// the same JSON).
 pub async fn insert(
     conn: &mut AnyConnection,
     d: &Draft,
     channels: &BTreeMap<String, ChannelDelivery>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Notification, sqlx::Error> {
+    // Stored with microseconds; the returned value must equal what a later read gives.
+    let now = Utc::now().trunc_subsecs(6);
+    let stored = Notification {
+        id: Uuid::new_v4(),
+        recipient: d.recipient,
+        notification_type: d.kind,
+        notification_type_display: d.kind.label().to_owned(),
+        priority: d.priority,
+        subject: d.subject.clone(),
+        message: d.message.clone(),
+        incident: d.incident,
+        conversation: d.conversation,
+        channels: channels.clone(),
+        is_read: false,
+        read_at: None,
+        created_at: now,
+    };
     sqlx::query(&format!(
         "INSERT INTO notifications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, NULL, $10)"
     ))
-    .bind(Uuid::new_v4().to_string())
+    .bind(stored.id.to_string())
     .bind(d.recipient.to_string())
     .bind(d.kind.as_str())
     .bind(d.priority.as_str())
@@ -54,10 +73,10 @@ pub async fn insert(
     .bind(d.incident.map(|i| i.to_string()))
     .bind(d.conversation.map(|c| c.to_string()))
     .bind(serde_json::to_string(channels).expect("serialisable"))
-    .bind(ts(Utc::now()))
+    .bind(ts(now))
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(stored)
 }
 
 /// Which of a user's notifications a query selects. Always one recipient.

@@ -290,6 +290,7 @@ async fn offer(
         ));
     }
     repo::insert_assignment(conn, incident.id, provider, Some(by), notes).await?;
+    super::announce_assignment(conn, incident, provider).await?;
     notifications::notify(conn, Event::CaseAssigned { incident, provider }).await?;
     Ok(())
 }

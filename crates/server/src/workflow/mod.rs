@@ -16,11 +16,12 @@ pub mod provider;
 pub mod repo;
 pub mod views;
 
-use kintara_api::{IncidentStatus, UrgencyLevel};
+use kintara_api::{EventType, IncidentStatus, UrgencyLevel};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::events;
 use crate::incidents::repo::{record_status, IncidentRow};
 use crate::notifications::{self, Event};
 
@@ -68,6 +69,50 @@ pub async fn transition(
         ));
     }
     record_status(conn, incident, Some(from), to, actor, reason).await?;
+    announce_status(conn, incident, to).await?;
+    Ok(())
+}
+
+/// `case_updated` for the survivor and every provider with a live assignment, in the same
+/// transaction. The survivor's frame is shown on her device: it carries the id, the status and
+/// the case number, never more (no description, no provider).
+async fn announce_status(
+    conn: &mut AnyConnection,
+    incident: Uuid,
+    to: IncidentStatus,
+) -> ApiResult<()> {
+    use kintara_api::AssignmentStatus::{Accepted, Pending};
+    let row = crate::incidents::repo::find(conn, incident)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let data = serde_json::json!({
+        "incident_id": incident,
+        "status": to.as_str(),
+        "case_number": row.case_number,
+    });
+    let providers = repo::assignments_of(conn, &[incident])
+        .await?
+        .into_iter()
+        .filter(|a| matches!(a.status, Pending | Accepted))
+        .map(|a| a.provider_id);
+    let people = std::iter::once(row.survivor_id).chain(providers);
+    events::append_all(conn, people, EventType::CaseUpdated, &data).await?;
+    Ok(())
+}
+
+/// `case_assigned` for the provider who was just offered the case (before its notification, so
+/// the frames arrive in that order).
+pub async fn announce_assignment(
+    conn: &mut AnyConnection,
+    incident: &IncidentRow,
+    provider: Uuid,
+) -> ApiResult<()> {
+    let data = serde_json::json!({
+        "incident_id": incident.id,
+        "case_number": incident.case_number,
+        "urgency_level": incident.urgency_level.as_str(),
+    });
+    events::append(conn, provider, EventType::CaseAssigned, &data).await?;
     Ok(())
 }
 
@@ -96,7 +141,8 @@ pub async fn route_new(
         notifications::notify(conn, Event::IncidentCreated(incident)).await?;
         return Ok(incident.status);
     };
-    repo::insert_assignment(conn, incident.id, provider, None, None).await?;
+    // The move first, then the offer: the provider's first frame is `case_assigned`, not a
+    // `case_updated` about a case they have not seen yet.
     transition(
         conn,
         incident.id,
@@ -106,9 +152,11 @@ pub async fn route_new(
         Some("automatic assignment of an urgent case"),
     )
     .await?;
+    repo::insert_assignment(conn, incident.id, provider, None, None).await?;
     let routed = crate::incidents::repo::find(conn, incident.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    announce_assignment(conn, &routed, provider).await?;
     notifications::notify(conn, Event::IncidentCreated(&routed)).await?;
     notifications::notify(
         conn,
