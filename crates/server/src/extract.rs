@@ -186,6 +186,57 @@ fn duplicate_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
+/// Optional query values, parsed one way everywhere: an empty value is no value, anything else
+/// that does not parse is a 422 naming the parameter.
+pub mod query {
+    use super::ApiError;
+    use uuid::Uuid;
+
+    fn present(raw: Option<&str>) -> Option<&str> {
+        raw.filter(|s| !s.is_empty())
+    }
+
+    /// One of a set of values (an enum's wire strings).
+    pub fn choice<T>(
+        field: &str,
+        raw: Option<&str>,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
+        present(raw)
+            .map(|s| parse(s).ok_or_else(|| ApiError::field(field, "Unknown value.")))
+            .transpose()
+    }
+
+    /// `true`/`1` or `false`/`0`.
+    pub fn flag(field: &str, raw: Option<&str>) -> Result<Option<bool>, ApiError> {
+        present(raw)
+            .map(|s| match s {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(ApiError::field(field, "Use true or false.")),
+            })
+            .transpose()
+    }
+
+    /// A whole number from 1 to `max`.
+    pub fn number(field: &str, raw: Option<&str>, max: u32) -> Result<Option<u32>, ApiError> {
+        present(raw)
+            .map(|s| {
+                s.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| ApiError::field(field, format!("Use a number from 1 to {max}.")))
+            })
+            .transpose()
+    }
+
+    pub fn id(field: &str, raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+        present(raw)
+            .map(|s| Uuid::parse_str(s).map_err(|_| ApiError::field(field, "Not a valid id.")))
+            .transpose()
+    }
+}
+
 /// A UUID from the path. Anything else is simply "not found".
 pub struct IdPath(pub Uuid);
 

@@ -13,7 +13,7 @@ use super::repo::{self, ListFilter};
 use super::{readable, Access};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::extract::{query, IdPath, ValidJson, ValidQuery};
 use crate::state::AppState;
 use crate::workflow::views::with_helpers;
 
@@ -69,8 +69,8 @@ pub async fn list(
     user: AuthUser,
     ValidQuery(q): ValidQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Incident>>> {
-    let status = parse_filter("status", q.status.as_deref(), IncidentStatus::parse)?;
-    let kind = parse_filter("type", q.kind.as_deref(), IncidentType::parse)?;
+    let status = query::choice("status", q.status.as_deref(), IncidentStatus::parse)?;
+    let kind = query::choice("type", q.kind.as_deref(), IncidentType::parse)?;
     let survivor = match user.role {
         Role::Survivor => Some(user.id),
         Role::Dispatcher | Role::Admin => None,
@@ -86,19 +86,6 @@ pub async fn list(
     };
     let rows = repo::list(&mut conn, &filter).await?;
     Ok(Json(with_helpers(&mut conn, &rows).await?))
-}
-
-fn parse_filter<T>(
-    field: &str,
-    raw: Option<&str>,
-    parse: impl Fn(&str) -> Option<T>,
-) -> ApiResult<Option<T>> {
-    match raw.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => parse(s)
-            .map(Some)
-            .ok_or_else(|| ApiError::field(field, "Unknown value.")),
-    }
 }
 
 /// One incident.

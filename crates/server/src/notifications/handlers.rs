@@ -9,12 +9,11 @@ use kintara_api::{
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use super::repo::{self, Filter};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::extract::{query, IdPath, ValidJson, ValidQuery};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -37,44 +36,19 @@ struct Parsed {
 }
 
 fn parse(q: &ListQuery) -> ApiResult<Parsed> {
-    let is_read = match q.is_read.as_deref() {
-        None | Some("") => None,
-        Some("true") | Some("1") => Some(true),
-        Some("false") | Some("0") => Some(false),
-        Some(_) => return Err(ApiError::field("is_read", "Use true or false.")),
-    };
-    let kind = match q.notification_type.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            NotificationType::parse(s)
-                .ok_or_else(|| ApiError::field("notification_type", "Unknown value."))?,
-        ),
-    };
-    let incident = match q.incident.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            Uuid::parse_str(s).map_err(|_| ApiError::field("incident", "Not an incident id."))?,
-        ),
-    };
-    let number = |field: &str, raw: &Option<String>, default: u32, max: u32| match raw
-        .as_deref()
-        .filter(|s| !s.is_empty())
-    {
-        None => Ok(default),
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::field(field, format!("Use a number from 1 to {max}."))),
-    };
     Ok(Parsed {
         filter: Filter {
-            is_read,
-            kind,
-            incident,
+            is_read: query::flag("is_read", q.is_read.as_deref())?,
+            kind: query::choice(
+                "notification_type",
+                q.notification_type.as_deref(),
+                NotificationType::parse,
+            )?,
+            incident: query::id("incident", q.incident.as_deref())?,
         },
-        page: number("page", &q.page, 1, 1_000_000)?,
-        page_size: number("page_size", &q.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?,
+        page: query::number("page", q.page.as_deref(), 1_000_000)?.unwrap_or(1),
+        page_size: query::number("page_size", q.page_size.as_deref(), MAX_PAGE_SIZE)?
+            .unwrap_or(DEFAULT_PAGE_SIZE),
     })
 }
 

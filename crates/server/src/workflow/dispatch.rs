@@ -19,7 +19,7 @@ use super::{repo, transition, views};
 use crate::auth::AuthUser;
 use crate::db::ts;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::extract::{query, IdPath, ValidJson, ValidQuery};
 use crate::incidents::repo::{self as incidents, IncidentRow, ListFilter};
 use crate::notifications::{self, Event};
 use crate::state::AppState;
@@ -147,19 +147,6 @@ pub struct CasesQuery {
     pub page_size: Option<String>,
 }
 
-fn parse_opt<T>(
-    field: &str,
-    raw: &Option<String>,
-    parse: impl Fn(&str) -> Option<T>,
-) -> ApiResult<Option<T>> {
-    match raw.as_deref().filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => parse(s)
-            .map(Some)
-            .ok_or_else(|| ApiError::field(field, "Unknown value.")),
-    }
-}
-
 /// All cases with filters, newest first: a bare array, or a page when `page` is given.
 #[utoipa::path(get, path = "/api/dispatch/cases/", tag = "dispatch", security(("bearer" = [])),
     params(CasesQuery),
@@ -174,29 +161,14 @@ pub async fn cases(
     ValidQuery(q): ValidQuery<CasesQuery>,
 ) -> ApiResult<Response> {
     require_staff(&user)?;
-    let number = |field: &str, raw: &Option<String>, max: i64| -> ApiResult<Option<i64>> {
-        match raw.as_deref().filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => s
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .map(Some)
-                .ok_or_else(|| ApiError::field(field, format!("Use a number from 1 to {max}."))),
-        }
-    };
-    let page = number("page", &q.page, 1_000_000)?;
-    let page_size = number("page_size", &q.page_size, 100)?.unwrap_or(20);
+    let page = query::number("page", q.page.as_deref(), 1_000_000)?.map(i64::from);
+    let page_size = query::number("page_size", q.page_size.as_deref(), 100)?.map_or(20, i64::from);
     let mut filter = ListFilter {
         survivor: None,
-        status: parse_opt("status", &q.status, IncidentStatus::parse)?,
-        urgency: parse_opt("urgency", &q.urgency, UrgencyLevel::parse)?,
-        kind: parse_opt("type", &q.kind, IncidentType::parse)?,
-        assigned: parse_opt("assigned", &q.assigned, |s| match s {
-            "true" | "1" => Some(true),
-            "false" | "0" => Some(false),
-            _ => None,
-        })?,
+        status: query::choice("status", q.status.as_deref(), IncidentStatus::parse)?,
+        urgency: query::choice("urgency", q.urgency.as_deref(), UrgencyLevel::parse)?,
+        kind: query::choice("type", q.kind.as_deref(), IncidentType::parse)?,
+        assigned: query::flag("assigned", q.assigned.as_deref())?,
         window: None,
     };
     let mut conn = state.db.read.acquire().await?;
@@ -453,13 +425,13 @@ pub async fn providers(
     ValidQuery(q): ValidQuery<ProvidersQuery>,
 ) -> ApiResult<Json<Vec<DirectoryProvider>>> {
     require_staff(&user)?;
-    let ptype = parse_opt("provider_type", &q.provider_type, ProviderType::parse)?;
-    let available_only = parse_opt("available_only", &q.available_only, |s| match s {
-        "true" | "1" => Some(true),
-        "false" | "0" => Some(false),
-        _ => None,
-    })?
-    .unwrap_or(false);
+    let ptype = query::choice(
+        "provider_type",
+        q.provider_type.as_deref(),
+        ProviderType::parse,
+    )?;
+    let available_only =
+        query::flag("available_only", q.available_only.as_deref())?.unwrap_or(false);
     let mut conn = state.db.read.acquire().await?;
     Ok(Json(
         repo::directory(&mut conn, ptype, available_only).await?,
