@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::validate::{FieldErrors, Validate};
-use crate::{wire_enum, Incident, IncidentStatus, IncidentType, ProviderType, UrgencyLevel};
+use crate::{wire_enum, Incident, IncidentStatus, ProviderType};
 
 pub const MAX_REASON: usize = 1_000;
 /// How many providers one assign call may name.
@@ -288,13 +288,4 @@ pub struct CasePage {
     pub next: Option<String>,
     pub previous: Option<String>,
     pub results: Vec<CaseView>,
-}
-
-/// Filters of `GET dispatch/cases/`, parsed.
-#[derive(Debug, Clone, Default)]
-pub struct CaseFilter {
-    pub status: Option<IncidentStatus>,
-    pub urgency: Option<UrgencyLevel>,
-    pub kind: Option<IncidentType>,
-    pub assigned: Option<bool>,
 }
