@@ -112,7 +112,7 @@ impl Validate for CreateDirectChat {
 }
 
 /// `POST chat/messages/`. A retry with the same `client_id` returns the first message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessage {
     pub room: Uuid,

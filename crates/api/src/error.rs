@@ -38,6 +38,7 @@ pub mod codes {
     pub const FORBIDDEN: &str = "forbidden";
     pub const NOT_FOUND: &str = "not_found";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    pub const UPGRADE_REQUIRED: &str = "upgrade_required";
     pub const CONFLICT: &str = "conflict";
     pub const INTERNAL: &str = "internal_error";
 }

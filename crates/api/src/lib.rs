@@ -10,6 +10,7 @@ pub mod events;
 pub mod evidence;
 pub mod incident;
 pub mod notification;
+pub mod socket;
 pub mod validate;
 pub mod workflow;
 
@@ -20,6 +21,7 @@ pub use events::*;
 pub use evidence::*;
 pub use incident::*;
 pub use notification::*;
+pub use socket::*;
 pub use validate::{FieldErrors, Validate};
 pub use workflow::*;
 

@@ -21,6 +21,11 @@ pub struct Config {
     #[arg(long, env = "KINTARA_DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// Redis URL (redis://host:port) of the broker that carries events between instances. Needed
+    /// only when several instances serve one PostgreSQL database.
+    #[arg(long, env = "KINTARA_BROKER_URL", hide_env_values = true)]
+    pub broker_url: Option<String>,
+
     /// Create the demo accounts (password `kintara-demo`) if they are missing.
     #[arg(long, env = "KINTARA_DEMO", default_value_t = false)]
     pub demo: bool,
@@ -62,6 +67,7 @@ impl Config {
             bind: "127.0.0.1:0".parse().expect("valid address"),
             data_dir: Some(data_dir.into()),
             database_url: None,
+            broker_url: None,
             demo: false,
             jwt_secret: None,
             evidence_key: None,
@@ -96,6 +102,7 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("broker_url", &self.broker_url.as_ref().map(|_| "<set>"))
             .field("demo", &self.demo)
             .field("jwt_secret", &redacted(&self.jwt_secret))
             .field("evidence_key", &redacted(&self.evidence_key))
@@ -116,6 +123,7 @@ mod tests {
         c.jwt_secret = Some("jwt-secret-value-0123456789abcdef".into());
         c.evidence_key = Some("ab".repeat(32));
         c.database_url = Some("postgres://user:password@db/kintara".into());
+        c.broker_url = Some("redis://:password@broker:6379".into());
         let printed = format!("{c:?}");
         for secret in ["jwt-secret-value", &"ab".repeat(32), "password"] {
             assert!(!printed.contains(secret), "{printed}");

@@ -85,8 +85,18 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The machine-readable code of a client error.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Client { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The status and envelope a client sees; server-side details go to the log (never request
+    /// content) and the client gets a plain sentence. Also used for errors on the WebSocket.
+    pub fn envelope(self) -> (StatusCode, ErrorEnvelope, Option<u64>) {
         match self {
             ApiError::Client {
                 status,
@@ -101,32 +111,38 @@ impl IntoResponse for ApiError {
                     code: code.into(),
                     errors,
                 };
-                let mut resp = (status, Json(body)).into_response();
-                if let Some(secs) = retry_after_secs {
-                    resp.headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                }
-                resp
+                (status, body, retry_after_secs)
             }
-            // Details go to the log (never request content), the client gets a plain sentence.
             ApiError::Db(e) => {
                 tracing::error!(error = %e, "database error");
-                internal_response()
+                internal_envelope()
             }
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
-                internal_response()
+                internal_envelope()
             }
         }
     }
 }
 
-fn internal_response() -> Response {
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body, retry_after_secs) = self.envelope();
+        let mut resp = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after_secs {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+fn internal_envelope() -> (StatusCode, ErrorEnvelope, Option<u64>) {
     let body = ErrorEnvelope {
         success: false,
         message: "Something went wrong on our side. Nothing was changed; please try again.".into(),
         code: codes::INTERNAL.into(),
         errors: BTreeMap::new(),
     };
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+    (StatusCode::INTERNAL_SERVER_ERROR, body, None)
 }

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod incidents;
 pub mod notifications;
 pub mod routes;
+pub mod socket;
 pub mod state;
 pub mod testing;
 pub mod workflow;
@@ -42,6 +43,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Broker(#[from] events::broker::BrokerError),
     #[error("creating the demo accounts failed: {0}")]
     Demo(#[from] error::ApiError),
 }
@@ -53,6 +56,8 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     retention: tokio::task::JoinHandle<()>,
+    /// Carries wakes to and from other instances, when configured.
+    _broker: Option<events::broker::Broker>,
 }
 
 impl Running {
@@ -129,6 +134,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         events: Arc::new(events::Hub::default()),
         config: Arc::new(config),
     };
+    let broker = match state.config.broker_url.as_deref() {
+        Some(url) => Some(events::broker::start(url, state.events.clone())?),
+        None => None,
+    };
     let app = routes::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -149,5 +158,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown: Some(tx),
         task: Some(task),
         retention,
+        _broker: broker,
     })
 }

@@ -128,6 +128,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (router, _) = api().split_for_parts();
     router
+        // The WebSocket has no OpenAPI description; its protocol is `kintara_api::socket`.
+        .merge(crate::socket::routes())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::client(

@@ -9,6 +9,7 @@ pub mod users;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use kintara_api::{codes, ProviderType, Role};
 use sqlx::Row;
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use crate::db::{get_bool, get_enum};
 use crate::error::ApiError;
 use crate::state::AppState;
+use tokens::Claims;
 
 /// The caller, proven by a valid access token whose session is still open. Role and type come
 /// from the database, not the token, so a changed or disabled account takes effect at once.
@@ -35,7 +37,11 @@ impl AuthUser {
 }
 
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    bearer_token_of(&parts.headers)
+}
+
+pub fn bearer_token_of(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -57,6 +63,12 @@ impl FromRequestParts<AppState> for AuthUser {
 /// Verifies an access token and that its session and account are live.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let claims = state.keys.verify(token)?;
+    session_user(state, &claims).await
+}
+
+/// The user of verified `claims`, if their session is still open and the account active. A
+/// socket calls this again while connected, so a sign-out ends it too.
+pub async fn session_user(state: &AppState, claims: &Claims) -> Result<AuthUser, ApiError> {
     let row = sqlx::query(
         "SELECT u.role, u.provider_type, u.is_active FROM sessions s \
          JOIN users u ON u.id = s.user_id \

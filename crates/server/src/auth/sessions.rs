@@ -154,14 +154,22 @@ pub async fn revoke(
         .bind(session_id.to_string())
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    let ended = sqlx::query(
         "UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
-         WHERE id = $1 AND revoked_at IS NULL",
+         WHERE id = $1 AND revoked_at IS NULL RETURNING user_id",
     )
     .bind(session_id.to_string())
     .bind(ts(Utc::now()))
     .bind(reason)
-    .execute(conn)
+    .fetch_optional(conn)
     .await?;
+    if let Some(row) = ended {
+        // The user's open sockets re-check their session when woken, so they close now rather
+        // than at their next periodic check.
+        let user: String = row.try_get("user_id")?;
+        if let Ok(user) = Uuid::parse_str(&user) {
+            crate::events::wake_after_commit(user);
+        }
+    }
     Ok(())
 }

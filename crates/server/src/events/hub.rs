@@ -1,11 +1,12 @@
 //! In-process wake-ups per user. An entry exists only while someone waits for that user, so an
-//! idle user costs nothing. A wake carries no data: waiters re-read the log.
+//! idle user costs nothing. A wake carries no data: waiters re-read the log. With a broker, each
+//! wake is also sent to the other instances, which wake their own waiters.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
 #[derive(Default)]
@@ -13,6 +14,8 @@ pub struct Hub {
     waiting: Mutex<HashMap<Uuid, Arc<Notify>>>,
     /// Set at shutdown: waiters answer now instead of holding graceful shutdown for a minute.
     closing: AtomicBool,
+    /// The broker's outgoing queue, when there is a broker (see `broker`).
+    remote: OnceLock<mpsc::Sender<Uuid>>,
 }
 
 /// One waiter's registration; dropping it removes the user's entry when nobody else waits.
@@ -36,22 +39,45 @@ impl Hub {
         }
     }
 
-    /// Wakes everyone currently waiting for `user` (waiters must have enabled their `notified()`
-    /// before re-reading the log, or a wake between the read and the wait would be lost).
+    /// Wakes everyone waiting for `user`, here and (through the broker) on other instances.
+    /// Call it only after the transaction that wrote the user's log has committed.
     pub fn wake(&self, user: Uuid) {
+        self.wake_local(user);
+        if let Some(remote) = self.remote.get() {
+            // A full queue means the broker is far behind or down; the other instances' periodic
+            // re-check delivers instead. Never block a request on it.
+            if remote.try_send(user).is_err() {
+                tracing::debug!("broker queue full; a remote wake was dropped");
+            }
+        }
+    }
+
+    /// Wakes this instance's waiters for `user` (waiters must have enabled their `notified()`
+    /// before re-reading the log, or a wake between the read and the wait would be lost).
+    pub fn wake_local(&self, user: Uuid) {
         let notify = self.lock().get(&user).cloned();
         if let Some(n) = notify {
             n.notify_waiters();
         }
     }
 
-    /// Shutdown: every waiter is woken and answers with what it has; later waits do not wait.
-    pub fn close(&self) {
-        self.closing.store(true, Ordering::SeqCst);
+    /// Wakes every local waiter: after the broker was unreachable, wakes may have been missed.
+    pub fn wake_all_local(&self) {
         let all: Vec<Arc<Notify>> = self.lock().values().cloned().collect();
         for n in all {
             n.notify_waiters();
         }
+    }
+
+    /// Connects the broker's outgoing queue (once, at start).
+    pub(super) fn set_remote(&self, remote: mpsc::Sender<Uuid>) {
+        let _ = self.remote.set(remote);
+    }
+
+    /// Shutdown: every waiter is woken and answers with what it has; later waits do not wait.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.wake_all_local();
     }
 
     pub fn is_closing(&self) -> bool {

@@ -4,14 +4,15 @@
 //! has finished (`publish` and the `collect` middleware). The database is the source of truth;
 //! a wake-up only says "look again".
 
+pub mod broker;
 pub mod handlers;
 pub mod hub;
 mod publish;
 mod repo;
 
 pub use hub::Hub;
-pub use publish::{collect, publish_after_commit};
-pub use repo::{append, append_all, prune, since, Cursor, EventsError};
+pub use publish::{collect, publish_after_commit, wake_after_commit};
+pub use repo::{append, append_all, end, prune, since, Cursor, EventsError};
 
 /// How long frames are kept before `prune` removes them (a client away longer must resync).
 pub const RETENTION_DAYS: i64 = 7;

@@ -19,10 +19,11 @@ tokio::task_local! {
     static TOUCHED: Touched;
 }
 
-/// Records that `user`'s log was written. Outside a collector (a background job, a spawned
+/// Records that `user` must be woken once the current request's transaction has finished (their
+/// log was written, or their session ended). Outside a collector (a background job, a spawned
 /// task) nothing is recorded, so nothing can be woken before commit; waiters find the frames at
 /// their periodic re-check instead.
-pub(super) fn touched(user: Uuid) {
+pub fn wake_after_commit(user: Uuid) {
     let recorded = TOUCHED.try_with(|t| {
         t.lock().unwrap_or_else(|e| e.into_inner()).insert(user);
     });

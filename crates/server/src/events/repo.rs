@@ -63,7 +63,7 @@ pub async fn append(
     .bind(ts(Utc::now()))
     .execute(&mut *conn)
     .await?;
-    publish::touched(user);
+    publish::wake_after_commit(user);
     Ok(seq)
 }
 
@@ -137,6 +137,18 @@ pub async fn since(
         next = Cursor(seq);
     }
     Ok((frames, next))
+}
+
+/// The cursor of `user`'s newest frame ("0" for an empty log): where a client that wants only
+/// what comes next starts.
+pub async fn end(conn: &mut AnyConnection, user: Uuid) -> Result<Cursor, sqlx::Error> {
+    let seq: Option<i64> = sqlx::query("SELECT event_seq FROM users WHERE id = $1")
+        .bind(user.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("event_seq"))
+        .transpose()?;
+    Ok(Cursor(seq.unwrap_or(0)))
 }
 
 fn decode(col: &str, what: &'static str) -> sqlx::Error {

@@ -41,6 +41,12 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = kintara_server::testing::config(dir.path()).await;
         adjust(&mut config);
+        Self::with_config(config, dir).await
+    }
+
+    /// A server on exactly `config` (whose data directory is `dir`): for several instances
+    /// sharing one database.
+    pub async fn with_config(config: Config, dir: TempDir) -> Self {
         let running = kintara_server::start(config).await.expect("server starts");
         // No proxy: a proxy from the environment must never see these requests.
         let http = Client::builder().no_proxy().build().expect("http client");

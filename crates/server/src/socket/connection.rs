@@ -1,0 +1,221 @@
+//! One socket, in one task: the log from the cursor, then live frames as wakes come; answers to
+//! client frames; pings. It ends on token expiry, sign-out, a slow or silent client, or shutdown,
+//! each with its own close code, and the client resumes from its last cursor.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use kintara_api::{close_code, codes, ControlFrame, Established, EventType, PING_INTERVAL_SECS};
+use tokio::time::{interval_at, sleep_until, timeout, Instant};
+use uuid::Uuid;
+
+use super::{frames, Accepted};
+use crate::auth;
+use crate::events::{self, Cursor, PAGE_LIMIT};
+use crate::state::AppState;
+
+/// A frame the client has not taken within this is a slow consumer.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+const PING: Duration = Duration::from_secs(PING_INTERVAL_SECS);
+/// Nothing heard (not even a pong) for this long: the peer is gone.
+const SILENCE: Duration = Duration::from_secs(3 * PING_INTERVAL_SECS);
+/// How often, without any wake, the log is re-read and the session re-checked: the backstop for
+/// a wake lost by the broker (or a sign-out on an instance the broker could not reach).
+const RECHECK: Duration = Duration::from_secs(60);
+
+/// How a connection ends.
+enum End {
+    /// Closed by us, with a code from `close_code` and a short reason.
+    Close(u16, &'static str),
+    /// The peer hung up or the network failed: nothing more to send.
+    Gone,
+}
+
+/// The handshake's token had expired: close before sending anything.
+pub(super) async fn refuse_expired(mut socket: WebSocket) {
+    close(&mut socket, close_code::TOKEN_EXPIRED, "token_expired").await;
+}
+
+pub(super) async fn run(state: AppState, mut socket: WebSocket, accepted: Accepted) {
+    tracing::debug!("socket opened");
+    match serve(&state, &mut socket, accepted).await {
+        End::Close(code, reason) => {
+            tracing::debug!(code, reason, "socket closed by the server");
+            close(&mut socket, code, reason).await;
+        }
+        End::Gone => tracing::debug!("socket closed by the client"),
+    }
+}
+
+async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> End {
+    let Accepted {
+        claims,
+        mut user,
+        since,
+        room,
+    } = accepted;
+    let hub = state.events.clone();
+    let sub = hub.subscribe(user.id);
+    let now_unix = chrono::Utc::now().timestamp();
+    let expires = Instant::now() + Duration::from_secs((claims.exp - now_unix).max(0) as u64);
+    let token_expiry = sleep_until(expires);
+    tokio::pin!(token_expiry);
+
+    let mut cursor = match since {
+        Some(c) => c,
+        None => match log_end(state, user.id).await {
+            Ok(c) => c,
+            Err(end) => return end,
+        },
+    };
+    let hello = ControlFrame::ConnectionEstablished(Established {
+        user_id: user.id,
+        cursor: cursor.to_string(),
+        ping_interval_secs: PING_INTERVAL_SECS,
+    });
+    if let Err(end) = send_json(socket, &hello).await {
+        return end;
+    }
+
+    let mut last_heard = Instant::now();
+    let mut ping = interval_at(Instant::now() + PING, PING);
+    // Spread the re-checks of many sockets over the period instead of all at once.
+    let first = RECHECK.mul_f64(rand::random::<f64>());
+    let mut recheck = interval_at(Instant::now() + first, RECHECK);
+    let mut pending = true;
+    loop {
+        // Armed before reading the log: a commit between the read and the wait still wakes us.
+        let notified = sub.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if hub.is_closing() {
+            return End::Close(close_code::GOING_AWAY, "server_shutdown");
+        }
+        if pending {
+            pending = false;
+            // Still signed in? A sign-out wakes its user's sockets, so they end here at once.
+            match auth::session_user(state, &claims).await {
+                Ok(u) => user = u,
+                Err(e) if e.code().is_some() => {
+                    return End::Close(close_code::SESSION_ENDED, "session_ended")
+                }
+                Err(_) => return server_error_now(),
+            }
+            if let Err(end) = pump(state, socket, user.id, &mut cursor, room).await {
+                return end;
+            }
+        }
+        tokio::select! {
+            _ = &mut notified => pending = true,
+            _ = &mut token_expiry => return End::Close(close_code::TOKEN_EXPIRED, "token_expired"),
+            _ = recheck.tick() => pending = true,
+            _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE {
+                    return End::Gone;
+                }
+                if let Err(end) = send(socket, Message::Ping(Default::default())).await {
+                    return end;
+                }
+            }
+            msg = socket.recv() => {
+                last_heard = Instant::now();
+                let text = match msg {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Binary(_))) => {
+                        return End::Close(close_code::POLICY, "frames are JSON text")
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return End::Gone,
+                };
+                let reply = frames::handle(state, &claims, text.as_str()).await;
+                let ended = matches!(&reply, ControlFrame::Error { error, .. }
+                    if error.code == codes::SESSION_REVOKED || error.code == codes::ACCOUNT_DISABLED);
+                if let Err(end) = send_json(socket, &reply).await {
+                    return end;
+                }
+                if ended {
+                    return End::Close(close_code::SESSION_ENDED, "session_ended");
+                }
+            }
+        }
+    }
+}
+
+/// Sends every frame after `cursor`, page by page, and moves the cursor. With `room`, frames
+/// about other rooms are skipped (the cursor still moves past them).
+async fn pump(
+    state: &AppState,
+    socket: &mut WebSocket,
+    user: Uuid,
+    cursor: &mut Cursor,
+    room: Option<Uuid>,
+) -> Result<(), End> {
+    loop {
+        let (frames, next) = {
+            let mut conn = state.db.read.acquire().await.map_err(server_error)?;
+            events::since(&mut conn, user, *cursor, PAGE_LIMIT)
+                .await
+                .map_err(server_error)?
+        };
+        let full = frames.len() as i64 >= PAGE_LIMIT;
+        for frame in &frames {
+            let about_room = |r: Uuid| {
+                frame.r#type == EventType::ResyncRequired
+                    || frame.data.get("room").and_then(|v| v.as_str()) == Some(&r.to_string())
+            };
+            if room.is_none_or(about_room) {
+                send_json(socket, frame).await?;
+            }
+        }
+        *cursor = next;
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+async fn log_end(state: &AppState, user: Uuid) -> Result<Cursor, End> {
+    let mut conn = state.db.read.acquire().await.map_err(server_error)?;
+    events::end(&mut conn, user).await.map_err(server_error)
+}
+
+fn server_error(e: sqlx::Error) -> End {
+    tracing::error!(error = %e, "socket: reading the event log failed");
+    server_error_now()
+}
+
+/// The client reconnects with backoff and resumes from its cursor.
+fn server_error_now() -> End {
+    End::Close(1011, "server_error")
+}
+
+async fn send_json<T: serde::Serialize>(socket: &mut WebSocket, frame: &T) -> Result<(), End> {
+    let text = serde_json::to_string(frame).map_err(|e| {
+        tracing::error!(error = %e, "socket: a frame did not serialise");
+        End::Close(1011, "server_error")
+    })?;
+    send(socket, Message::Text(text.into())).await
+}
+
+/// One frame out, flushed. A client that does not take it within `SEND_TIMEOUT` is a slow
+/// consumer: it is closed, never silently skipped.
+async fn send(socket: &mut WebSocket, msg: Message) -> Result<(), End> {
+    match timeout(SEND_TIMEOUT, socket.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::Close(close_code::SLOW_CONSUMER, "slow_consumer")),
+    }
+}
+
+/// Best effort: a peer that does not read gets one second, then the connection is dropped.
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = timeout(
+        Duration::from_secs(1),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
+}

@@ -1,0 +1,139 @@
+//! The WebSocket `/ws/` (aliases `/ws/notifications/` and `/ws/chat/{room_id}/`): the caller's
+//! event log from a cursor, live, plus client frames that do what the REST calls do.
+//!
+//! The handshake (`upgrade`) authenticates before upgrading: no token or a forged one gets a
+//! 401 envelope and never a socket; an expired one is upgraded only to be closed at once with
+//! `TOKEN_EXPIRED`, so a browser-like client (which cannot read a refused handshake) still
+//! learns to refresh. `connection` runs the socket; `frames` carries out client frames.
+
+mod connection;
+mod frames;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use kintara_api::{codes, MAX_CLIENT_FRAME_BYTES};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{self, tokens::Claims, AuthUser};
+use crate::chat;
+use crate::error::{ApiError, ApiResult};
+use crate::events::Cursor;
+use crate::extract::{IdPath, ValidQuery};
+use crate::state::AppState;
+
+/// Bytes read from the network at a time. Small on purpose: an idle socket holds this buffer,
+/// and client frames are small (see the realtime bench for the memory per socket).
+const READ_BUFFER: usize = 4 * 1024;
+/// Frames written but not yet taken by the network. Past this the client is a slow consumer and
+/// is disconnected (it resumes from its cursor; nothing is skipped).
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ws/", get(all_events))
+        .route("/ws/notifications/", get(all_events))
+        .route("/ws/chat/{id}/", get(room_events))
+}
+
+#[derive(Debug, Deserialize)]
+struct SocketQuery {
+    token: Option<String>,
+    since: Option<String>,
+}
+
+/// Everything the user's log holds.
+async fn all_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ValidQuery(q): ValidQuery<SocketQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade(state, headers, q, None, ws)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Only the frames about one room the caller is in (the cursor still counts every frame).
+async fn room_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    IdPath(room): IdPath,
+    ValidQuery(q): ValidQuery<SocketQuery>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade(state, headers, q, Some(room), ws)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// What a connection starts with once the handshake is accepted.
+struct Accepted {
+    claims: Claims,
+    user: AuthUser,
+    since: Option<Cursor>,
+    room: Option<Uuid>,
+}
+
+async fn upgrade(
+    state: AppState,
+    headers: HeaderMap,
+    q: SocketQuery,
+    room: Option<Uuid>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let token = q
+        .token
+        .as_deref()
+        .or_else(|| auth::bearer_token_of(&headers))
+        .ok_or_else(|| ApiError::unauthorized(codes::NOT_AUTHENTICATED, "Sign in to continue."))?;
+    let expired = match state.keys.verify(token) {
+        Ok(claims) => Err(claims),
+        Err(e) if e.code() == Some(codes::TOKEN_EXPIRED) => Ok(()),
+        Err(e) => return Err(e),
+    };
+    let ws = ws.map_err(|_| {
+        ApiError::client(
+            StatusCode::UPGRADE_REQUIRED,
+            codes::UPGRADE_REQUIRED,
+            "This address takes a WebSocket upgrade.",
+        )
+    })?;
+    let ws = ws
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_FRAME_BYTES)
+        .max_frame_size(MAX_CLIENT_FRAME_BYTES);
+    let claims = match expired {
+        Ok(()) => return Ok(ws.on_upgrade(connection::refuse_expired)),
+        Err(claims) => claims,
+    };
+    let user = auth::session_user(&state, &claims).await?;
+    let since = match q.since.as_deref() {
+        None => None,
+        Some(s) => Some(
+            Cursor::parse(s)
+                .map_err(|_| ApiError::field("since", "A cursor is a non-negative integer."))?,
+        ),
+    };
+    if let Some(room) = room {
+        // Someone else's room does not exist, as over REST.
+        let mut conn = state.db.read.acquire().await?;
+        chat::repo::room_for(&mut conn, room, user.id)
+            .await?
+            .ok_or(chat::ChatError::NotFound)?;
+    }
+    let accepted = Accepted {
+        claims,
+        user,
+        since,
+        room,
+    };
+    Ok(ws.on_upgrade(move |socket| connection::run(state, socket, accepted)))
+}
