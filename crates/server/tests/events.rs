@@ -438,3 +438,96 @@ async fn stopping_the_server_answers_waiting_long_polls() {
         "not held until the timeout"
     );
 }
+
+#[tokio::test]
+async fn dispatchers_follow_every_case_and_an_edited_report_reaches_its_providers() {
+    let w = World::new().await;
+    let description = "a private description that must stay out of frames 5521";
+    let (incident, _room) = w.accepted_case(&w.healthcare, description).await;
+    let updates = |page: &EventsPage| -> Vec<Value> {
+        of_type(&page.events, EventType::IncidentUpdated)
+            .into_iter()
+            .filter(|f| f.data["incident_id"] == json!(incident.id))
+            .map(|f| f.data.clone())
+            .collect()
+    };
+    // Filed (queue), assigned, accepted: the dispatcher's queue and dashboard hear of each.
+    let staff = updates(&w.all(&w.dispatcher).await);
+    let statuses: Vec<&str> = staff.iter().filter_map(|d| d["status"].as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["pending_dispatcher_review", "assigned", "in_progress"]
+    );
+    for d in &staff {
+        let keys: Vec<&String> = d.as_object().expect("object").keys().collect();
+        assert_eq!(
+            keys,
+            ["case_number", "incident_id", "status", "urgency_level"]
+        );
+    }
+    // Providers and the survivor do not get staff updates for status moves (they have
+    // `case_updated`), but an edited report reaches everyone on the case.
+    assert!(updates(&w.all(&w.healthcare).await).is_empty());
+    w.server
+        .patch(
+            &format!("/api/incidents/{}/", incident.id),
+            Some(&w.survivor.access),
+            &json!({"description": "Edited: moved to a safer place since the report"}),
+        )
+        .await
+        .expect(200);
+    for who in [&w.healthcare, &w.survivor, &w.dispatcher] {
+        let page = w.all(who).await;
+        assert_eq!(
+            updates(&page).last().expect("an update")["status"],
+            "in_progress"
+        );
+        let text = serde_json::to_string(&page.events).unwrap();
+        assert!(!text.contains(description) && !text.contains("safer place"));
+    }
+    // Someone with no part in the case hears nothing of it.
+    assert!(updates(&w.all(&w.rescue).await).is_empty());
+}
+
+#[tokio::test]
+async fn presence_frames_tell_room_mates_when_someone_comes_online_or_signs_off() {
+    let w = World::new().await;
+    let (_incident, _room) = w.accepted_case(&w.healthcare, "presence case").await;
+    let presence_of = |page: &EventsPage, who: &Account| -> Vec<bool> {
+        of_type(&page.events, EventType::Presence)
+            .into_iter()
+            .filter(|f| f.data["user_id"] == json!(who.user.id))
+            .map(|f| f.data["online"].as_bool().expect("online flag"))
+            .collect()
+    };
+    let server = &w.server;
+    let beat = |who: &Account| {
+        let token = who.access.clone();
+        async move {
+            server
+                .post("/api/chat/heartbeat/", Some(&token), &json!({}))
+                .await
+                .expect(200);
+        }
+    };
+    // The provider comes online, stays online (a second heartbeat is no news), signs off.
+    beat(&w.healthcare).await;
+    beat(&w.healthcare).await;
+    w.server
+        .post(
+            "/api/chat/mark-offline/",
+            Some(&w.healthcare.access),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        presence_of(&w.all(&w.survivor).await, &w.healthcare),
+        [true, false]
+    );
+    // Nobody outside the room hears it.
+    assert!(presence_of(&w.all(&w.rescue).await, &w.healthcare).is_empty());
+    // Survivors share no presence until they choose to.
+    beat(&w.survivor).await;
+    assert!(presence_of(&w.all(&w.healthcare).await, &w.survivor).is_empty());
+}

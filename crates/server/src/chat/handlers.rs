@@ -656,12 +656,36 @@ pub async fn heartbeat(
         member_room(&mut tx, room, user.id).await?;
         repo::mark_reading(&mut tx, room, user.id, now).await?;
     }
-    repo::touch_presence(&mut tx, user.id, now, true).await?;
+    set_presence(&mut tx, &user, now, true).await?;
     tx.commit().await?;
     Ok(Json(HeartbeatResult {
         status: "success".into(),
         last_activity: now,
     }))
+}
+
+/// Records the caller's activity (or sign-off). When that changes whether they count as online,
+/// and they share their presence, everyone in a room with them gets a `presence` frame.
+async fn set_presence(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    now: chrono::DateTime<Utc>,
+    online: bool,
+) -> ApiResult<()> {
+    let online_since = now - Duration::seconds(ONLINE_SECONDS);
+    let was_online = repo::touch_presence(conn, user.id, now, online, online_since).await?;
+    if was_online == online {
+        return Ok(());
+    }
+    let shares = repo::settings(conn, user.id)
+        .await?
+        .is_some_and(|s| s.presence);
+    if shares {
+        let data = serde_json::json!({"user_id": user.id, "online": online, "last_seen_at": now});
+        let mates = repo::room_mates(conn, user.id).await?;
+        events::append_all(conn, mates, EventType::Presence, &data).await?;
+    }
+    Ok(())
 }
 
 /// People who share a room with the caller, are online, and share their presence.
@@ -685,7 +709,7 @@ pub async fn mark_offline(
     user: AuthUser,
 ) -> ApiResult<Json<OfflineResult>> {
     let mut tx = state.db.write.begin().await?;
-    repo::touch_presence(&mut tx, user.id, Utc::now(), false).await?;
+    set_presence(&mut tx, &user, Utc::now(), false).await?;
     tx.commit().await?;
     Ok(Json(OfflineResult {
         status: "offline".into(),

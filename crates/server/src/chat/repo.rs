@@ -549,12 +549,24 @@ pub async fn put_settings(
 }
 
 /// Records activity; `online = false` is an explicit sign-off (and ends "reading" everywhere).
+/// Returns whether the user counted as online before: seen since `online_since` and not signed
+/// off.
 pub async fn touch_presence(
     conn: &mut AnyConnection,
     user: Uuid,
     now: DateTime<Utc>,
     online: bool,
-) -> Result<(), sqlx::Error> {
+    online_since: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let was_online = sqlx::query(
+        "SELECT 1 FROM presence WHERE user_id = $1 AND is_online_explicit = 1 \
+         AND last_seen_at >= $2",
+    )
+    .bind(user.to_string())
+    .bind(ts(online_since))
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
     sqlx::query(
         "INSERT INTO presence (user_id, last_seen_at, is_online_explicit) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, \
@@ -575,7 +587,7 @@ pub async fn touch_presence(
             .execute(conn)
             .await?;
     }
-    Ok(())
+    Ok(was_online)
 }
 
 pub async fn mark_reading(
@@ -594,6 +606,24 @@ pub async fn mark_reading(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Everyone who currently shares a room with `user` (who would see `user`'s presence).
+pub async fn room_mates(conn: &mut AnyConnection, user: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT DISTINCT b.user_id FROM conversation_participants a \
+         JOIN conversation_participants b ON b.conversation_id = a.conversation_id \
+         JOIN conversations c ON c.id = a.conversation_id \
+         JOIN users u ON u.id = b.user_id \
+         WHERE a.user_id = $1 AND b.user_id <> $1 AND u.is_active = 1 AND {} AND {} \
+         ORDER BY b.user_id",
+        current("a", "c"),
+        current("b", "c"),
+    ))
+    .bind(user.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| get_uuid(r, "user_id")).collect()
 }
 
 /// Users seen since `since`, not signed off, sharing presence, and in a room with `user`.

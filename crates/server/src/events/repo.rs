@@ -158,32 +158,41 @@ fn decode(col: &str, what: &'static str) -> sqlx::Error {
     }
 }
 
-/// Retention: removes frames created before `older_than` and raises each affected user's
-/// `event_floor` to the highest seq removed. The floor moves before the rows go (two statements,
-/// run in autocommit or in one transaction): a reader in between resyncs, which is safe, and
-/// never sees a silent gap. Returns the number of frames removed.
+/// Retention: removes frames created before `older_than`, one user at a time, raising each
+/// user's `event_floor` to the highest seq removed. The floor moves before the rows go (separate
+/// statements in autocommit): a reader in between resyncs, which is safe, and never sees a
+/// silent gap. Each statement locks one user's row only, so retention never holds many users'
+/// rows against requests that append to their logs. Returns the number of frames removed.
 pub async fn prune(
     conn: &mut AnyConnection,
     older_than: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     let cutoff = ts(older_than);
-    sqlx::query(
-        "UPDATE users SET event_floor = \
-         (SELECT MAX(e.seq) FROM user_events e WHERE e.user_id = users.id AND e.created_at < $1) \
-         WHERE EXISTS (SELECT 1 FROM user_events e \
-         WHERE e.user_id = users.id AND e.created_at < $1 AND e.seq > users.event_floor)",
+    let users = sqlx::query(
+        "SELECT e.user_id, MAX(e.seq) AS floor FROM user_events e \
+         WHERE e.created_at < $1 GROUP BY e.user_id",
     )
     .bind(&cutoff)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    // Everything up to the floor goes, so a user's log never has holes in its middle.
-    let deleted = sqlx::query(
-        "DELETE FROM user_events WHERE seq <= \
-         (SELECT u.event_floor FROM users u WHERE u.id = user_events.user_id)",
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(deleted.rows_affected())
+    let mut removed = 0;
+    for row in &users {
+        let user: String = row.try_get("user_id")?;
+        let floor: i64 = row.try_get("floor")?;
+        sqlx::query("UPDATE users SET event_floor = $2 WHERE id = $1 AND event_floor < $2")
+            .bind(&user)
+            .bind(floor)
+            .execute(&mut *conn)
+            .await?;
+        // Everything up to the floor goes, so a user's log never has holes in its middle.
+        removed += sqlx::query("DELETE FROM user_events WHERE user_id = $1 AND seq <= $2")
+            .bind(&user)
+            .bind(floor)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -140,6 +140,7 @@ pub async fn patch(
         ));
     }
     repo::update(&mut tx, id, &patch).await?;
+    crate::workflow::announce_incident(&mut tx, id, crate::workflow::Audience::Everyone).await?;
     let row = repo::find(&mut tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;

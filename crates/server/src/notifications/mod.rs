@@ -219,7 +219,8 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
     })
 }
 
-async fn dispatchers(conn: &mut AnyConnection) -> Result<Vec<Uuid>, sqlx::Error> {
+/// Every active dispatcher, in id order (the lock order of their event logs).
+pub(crate) async fn dispatchers(conn: &mut AnyConnection) -> Result<Vec<Uuid>, sqlx::Error> {
     let rows = sqlx::query("SELECT id FROM users WHERE role = $1 AND is_active = 1 ORDER BY id")
         .bind(Role::Dispatcher.as_str())
         .fetch_all(conn)

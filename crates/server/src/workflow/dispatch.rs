@@ -312,6 +312,9 @@ pub async fn assign(
             notes,
         )
         .await?;
+    } else {
+        // More help on a case already assigned: no status change, but the queue shows helpers.
+        super::announce_incident(&mut tx, id, super::Audience::Staff).await?;
     }
     let row = staff_case(&mut tx, id).await?;
     let view = views::case_views(&mut tx, &[row], None).await?.remove(0);
@@ -399,6 +402,9 @@ pub async fn reassign(
         Some(reason),
     )
     .await?;
+    if !(incident.status == IncidentStatus::InProgress && !accepted_left) {
+        super::announce_incident(&mut tx, id, super::Audience::Staff).await?;
+    }
     let row = staff_case(&mut tx, id).await?;
     let view = views::case_views(&mut tx, &[row], None).await?.remove(0);
     tx.commit().await?;

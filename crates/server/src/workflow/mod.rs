@@ -70,6 +70,49 @@ pub async fn transition(
     }
     record_status(conn, incident, Some(from), to, actor, reason).await?;
     announce_status(conn, incident, to).await?;
+    announce_incident(conn, incident, Audience::Staff).await?;
+    Ok(())
+}
+
+/// Who hears of a change to a case with `incident_updated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Dispatchers: their queue and dashboard follow every case.
+    Staff,
+    /// Staff, plus the survivor's other devices and the providers working on it (the report
+    /// itself changed).
+    Everyone,
+}
+
+/// `incident_updated` ("refetch this case") with the id, case number, status and urgency, never
+/// the report's content. In the transaction of the change.
+pub async fn announce_incident(
+    conn: &mut AnyConnection,
+    incident: Uuid,
+    audience: Audience,
+) -> ApiResult<()> {
+    use kintara_api::AssignmentStatus::{Accepted, Pending};
+    let row = crate::incidents::repo::find(conn, incident)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let data = serde_json::json!({
+        "incident_id": incident,
+        "case_number": row.case_number,
+        "status": row.status.as_str(),
+        "urgency_level": row.urgency_level.as_str(),
+    });
+    let mut people = crate::notifications::dispatchers(conn).await?;
+    if audience == Audience::Everyone {
+        people.push(row.survivor_id);
+        people.extend(
+            repo::assignments_of(conn, &[incident])
+                .await?
+                .into_iter()
+                .filter(|a| matches!(a.status, Pending | Accepted))
+                .map(|a| a.provider_id),
+        );
+    }
+    events::append_all(conn, people, EventType::IncidentUpdated, &data).await?;
     Ok(())
 }
 
@@ -138,6 +181,7 @@ pub async fn route_new(
         repo::take_rescue_slot(conn).await?
     };
     let Some(provider) = provider else {
+        announce_incident(conn, incident.id, Audience::Staff).await?;
         notifications::notify(conn, Event::IncidentCreated(incident)).await?;
         return Ok(incident.status);
     };
