@@ -29,6 +29,17 @@ struct Draft {
     urgency: UrgencyLevel,
     contact: CommunicationMethod,
     anonymous: bool,
+    /// One per draft, so pressing "Submit" again after a lost answer files the report once.
+    client_id: String,
+}
+
+/// A random id for this draft (uniqueness per survivor is all the server needs from it).
+fn new_client_id() -> String {
+    let mut id = String::from("ui-");
+    for _ in 0..4 {
+        id.push_str(&format!("{:08x}", (js_sys::Math::random() * f64::from(u32::MAX)) as u32));
+    }
+    id
 }
 
 fn today() -> NaiveDate {
@@ -50,6 +61,7 @@ impl Draft {
             urgency: UrgencyLevel::Routine,
             contact: CommunicationMethod::SecureMessage,
             anonymous: false,
+            client_id: new_client_id(),
         }
     }
 
@@ -97,6 +109,7 @@ impl Draft {
                 ..Default::default()
             }),
             is_anonymous: self.anonymous,
+            client_id: Some(self.client_id.clone()),
         };
         if let Err(e) = request.validate_at(today()) {
             for (k, v) in e.0 {

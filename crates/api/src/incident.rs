@@ -142,6 +142,10 @@ pub struct IncidentCreate {
     pub provider_preferences: Option<ProviderPreferences>,
     #[serde(default)]
     pub is_anonymous: bool,
+    /// Chosen by the client once per report: filing again with the same id returns the first
+    /// report instead of a copy (a retry after a lost answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 impl IncidentCreate {
@@ -158,6 +162,13 @@ impl IncidentCreate {
         e.required_text("description", &self.description, MAX_DESCRIPTION);
         validate_location(&mut e, &self.location);
         validate_services(&mut e, &self.support_services);
+        if let Some(c) = &self.client_id {
+            if c.trim().is_empty() {
+                e.add("client_id", "Leave it out or give a non-blank value.");
+            } else {
+                e.max_len("client_id", c, crate::MAX_CLIENT_ID);
+            }
+        }
         e.into_result()
     }
 }

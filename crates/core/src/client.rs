@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kintara_api::{
-    AuthResponse, ErrorEnvelope, HealthResponse, Incident, IncidentCreate, IncidentPatch,
-    LoginRequest, MeResponse, RefreshRequest, RefreshResponse, RegisterRequest, TokenPair,
-    UpdateMeRequest, User,
+    AcceptRequest, AssignRequest, AuthResponse, CaseView, ChatMessage, ChatMessagePage,
+    ChatRoomList, ErrorEnvelope, EventsPage, HealthResponse, Heartbeat, HeartbeatResult, Incident,
+    IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult, MeResponse, NotificationPage,
+    RefreshRequest, RefreshResponse, RegisterRequest, RejectRequest, SendMessage,
+    StatusUpdateRequest, TokenPair, UpdateMeRequest, User,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -222,6 +224,141 @@ impl Client {
                 .await?,
         )
         .await
+    }
+
+    // ---- chat ----
+
+    pub async fn rooms(&self) -> Result<ChatRoomList> {
+        self.send_authed(Method::GET, "api/chat/rooms/", None::<&()>)
+            .await
+    }
+
+    /// Messages of `room` newer than `after` (a message `seq`), oldest first.
+    pub async fn messages(
+        &self,
+        room: Uuid,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<ChatMessagePage> {
+        let mut path = format!("api/chat/messages/?room_id={room}&limit={limit}");
+        if let Some(a) = after {
+            path.push_str(&format!("&after={a}"));
+        }
+        self.send_authed(Method::GET, &path, None::<&()>).await
+    }
+
+    /// Sends a message; with a `client_id`, a retry returns the first message instead of a copy.
+    pub async fn send_message(&self, req: &SendMessage) -> Result<ChatMessage> {
+        self.send_authed(Method::POST, "api/chat/messages/", Some(req))
+            .await
+    }
+
+    pub async fn mark_room_read(&self, room: Uuid) -> Result<MarkReadResult> {
+        let path = format!("api/chat/rooms/{room}/mark_read/");
+        self.send_authed(Method::POST, &path, Some(&serde_json::json!({})))
+            .await
+    }
+
+    pub async fn heartbeat(&self, room: Option<Uuid>) -> Result<HeartbeatResult> {
+        let body = Heartbeat {
+            room_id: room,
+            timestamp: None,
+        };
+        self.send_authed(Method::POST, "api/chat/heartbeat/", Some(&body))
+            .await
+    }
+
+    // ---- the case workflow ----
+
+    pub async fn accept_assignment(
+        &self,
+        incident: Uuid,
+        notes: Option<String>,
+    ) -> Result<CaseView> {
+        let path = format!("api/incidents/{incident}/accept/");
+        self.send_authed(Method::PATCH, &path, Some(&AcceptRequest { notes }))
+            .await
+    }
+
+    pub async fn reject_assignment(&self, incident: Uuid, reason: String) -> Result<CaseView> {
+        let path = format!("api/incidents/{incident}/reject/");
+        self.send_authed(Method::PATCH, &path, Some(&RejectRequest { reason }))
+            .await
+    }
+
+    pub async fn update_case_status(
+        &self,
+        incident: Uuid,
+        req: &StatusUpdateRequest,
+    ) -> Result<CaseView> {
+        let path = format!("api/providers/cases/{incident}/status/");
+        self.send_authed(Method::PATCH, &path, Some(req)).await
+    }
+
+    /// Dispatchers: offer a case to providers.
+    pub async fn assign(&self, incident: Uuid, req: &AssignRequest) -> Result<CaseView> {
+        let path = format!("api/dispatch/cases/{incident}/assign/");
+        self.send_authed(Method::POST, &path, Some(req)).await
+    }
+
+    // ---- notifications ----
+
+    pub async fn notifications(&self) -> Result<NotificationPage> {
+        self.send_authed(Method::GET, "api/notifications/", None::<&()>)
+            .await
+    }
+
+    // ---- realtime ----
+
+    /// The caller's frames after `since`, waiting up to `timeout` for some (the long-poll).
+    pub async fn poll_events(&self, since: &str, timeout: Duration) -> Result<EventsPage> {
+        let path = format!("api/events/?since={since}&timeout={}", timeout.as_secs());
+        // The request may take the whole wait: give it that plus the usual margin.
+        let access = self.access_token()?;
+        let attempt = |access: String| {
+            self.request(Method::GET, &path)
+                .bearer_auth(access)
+                .timeout(timeout + REQUEST_TIMEOUT)
+                .send()
+        };
+        let resp = attempt(access.clone()).await?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return decode(resp).await;
+        }
+        self.refresh_after(&access).await?;
+        let resp = attempt(self.access_token()?).await?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            self.forget_session()?;
+            return Err(CoreError::LoggedOut("session ended".into()));
+        }
+        decode(resp).await
+    }
+
+    /// The access token to open a socket with (the socket cannot refresh by itself).
+    pub fn access_token_for_socket(&self) -> Result<String> {
+        self.access_token()
+    }
+
+    /// After the socket was refused for an expired token: one shared refresh, as for REST calls.
+    pub async fn refresh_expired(&self, failed_access: &str) -> Result<()> {
+        self.refresh_after(failed_access).await
+    }
+
+    /// The WebSocket address for this server: `ws(s)://host/ws/?since=...` (without the token).
+    pub fn socket_url(&self, since: Option<&str>) -> Url {
+        let mut url = self.url("ws/");
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .expect("ws and wss are valid schemes");
+        if let Some(s) = since {
+            url.query_pairs_mut().append_pair("since", s);
+        }
+        url
+    }
+
+    /// The session ended on the server (a socket closed with `SESSION_ENDED`): forget it here.
+    pub fn end_session(&self) -> Result<()> {
+        self.forget_session()
     }
 
     // ---- the authenticated request path ----

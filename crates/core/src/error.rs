@@ -27,7 +27,38 @@ pub enum CoreError {
     Protocol(String),
 }
 
+/// What to do about a failure: the one classification used by REST calls, the socket and the
+/// outbox alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The server could not be reached: retry with backoff, and at once when the network returns.
+    Network,
+    /// The server is there but could not do it now (5xx, 408, 429, a busy conflict): retry with
+    /// backoff.
+    Transient,
+    /// Retrying the same request cannot succeed (validation, not found, forbidden, a finished
+    /// case): show the reason; the user may edit, retry or discard.
+    Permanent,
+    /// No usable session: stop, and ask the user to sign in.
+    Auth,
+}
+
 impl CoreError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            CoreError::Network(_) => ErrorClass::Network,
+            CoreError::LoggedOut(_) => ErrorClass::Auth,
+            CoreError::Api { status, .. } => match status {
+                401 => ErrorClass::Auth,
+                408 | 429 | 500..=599 => ErrorClass::Transient,
+                _ => ErrorClass::Permanent,
+            },
+            // A proxy page or a wrong port may be temporary (a captive portal, a restart).
+            CoreError::Protocol(_) => ErrorClass::Transient,
+            CoreError::Storage(_) | CoreError::InvalidUrl(_) => ErrorClass::Permanent,
+        }
+    }
+
     /// The machine-readable code of an API error.
     pub fn code(&self) -> Option<&str> {
         match self {

@@ -8,5 +8,5 @@ pub mod store;
 pub mod vault;
 
 pub use client::Client;
-pub use error::CoreError;
+pub use error::{CoreError, ErrorClass};
 pub use store::{MemoryStore, StoredSession, TokenStore};

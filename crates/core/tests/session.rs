@@ -36,6 +36,7 @@ fn report(description: &str) -> IncidentCreate {
         support_services: vec![SupportService::Counseling],
         provider_preferences: None,
         is_anonymous: false,
+        client_id: None,
     }
 }
 

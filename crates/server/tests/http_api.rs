@@ -1786,3 +1786,54 @@ async fn only_the_owner_and_dispatchers_see_a_report_and_only_the_owner_changes_
     let now: Incident = server.get(mine, Some(&owner.access)).await.json_as();
     assert_eq!(now, incident);
 }
+
+#[tokio::test]
+async fn a_report_filed_again_with_its_client_id_is_stored_once() {
+    let server = TestServer::demo().await;
+    let survivor = server.demo_login("survivor").await;
+    let mut body = report("Filed from the outbox, maybe twice");
+    body["client_id"] = json!("outbox-7f3a");
+    let first = server
+        .post("/api/incidents/", Some(&survivor.access), &body)
+        .await;
+    first.expect(201);
+    let again = server
+        .post("/api/incidents/", Some(&survivor.access), &body)
+        .await;
+    again.expect(200);
+    assert_eq!(first.json()["id"], again.json()["id"]);
+    // Concurrent retries of another report: still one.
+    body["client_id"] = json!("outbox-9c1d");
+    let tries = (0..5).map(|_| server.post("/api/incidents/", Some(&survivor.access), &body));
+    let answers = futures::future::join_all(tries).await;
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| {
+            assert!(matches!(a.status.as_u16(), 200 | 201), "{}", a.text);
+            a.json()["id"].as_str().expect("id").to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(server.count("incidents").await, 2);
+    // Another survivor's client id does not reach the first one's reports.
+    let other = server.register_survivor("other-outbox@example.com").await;
+    let theirs = server
+        .post("/api/incidents/", Some(&other.access), &body)
+        .await;
+    theirs.expect(201);
+    assert_ne!(theirs.json()["id"], again.json()["id"]);
+    // A blank or oversized id is refused, naming the field, and stores nothing.
+    for bad in [json!("  "), json!("x".repeat(65))] {
+        body["client_id"] = bad;
+        let resp = server
+            .post("/api/incidents/", Some(&survivor.access), &body)
+            .await;
+        resp.expect(422);
+        assert!(
+            resp.json()["errors"]["client_id"].is_array(),
+            "{}",
+            resp.text
+        );
+    }
+    assert_eq!(server.count("incidents").await, 3);
+}

@@ -22,6 +22,7 @@ use crate::workflow::views::with_helpers;
     request_body = IncidentCreate,
     responses(
         (status = 201, description = "Filed; it waits for a dispatcher", body = Incident),
+        (status = 200, description = "Already filed with this client_id: the first report", body = Incident),
         (status = 403, description = "Only survivors file reports", body = ErrorEnvelope),
         (status = 422, description = "Invalid fields", body = ErrorEnvelope),
     ))]
@@ -34,7 +35,30 @@ pub async fn create(
         return Err(ApiError::forbidden("Only survivors file reports."));
     }
     let mut tx = state.db.write.begin().await?;
-    let row = repo::insert(&mut tx, user.id, &new).await?;
+    let client_id = new.client_id.as_deref().map(str::trim);
+    if let Some(c) = client_id {
+        // Filed before (the answer was lost): the same report again, and nothing new.
+        if let Some(row) = repo::by_client_id(&mut tx, user.id, c).await? {
+            let filed = with_helpers(&mut tx, &[row]).await?.remove(0);
+            tx.rollback().await?;
+            return Ok((StatusCode::OK, Json(filed)));
+        }
+    }
+    let row = match repo::insert(&mut tx, user.id, &new).await {
+        Ok(row) => row,
+        // The same report filed concurrently (PostgreSQL; SQLite serialises writers): the other
+        // one won, answer with it.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() && client_id.is_some() => {
+            tx.rollback().await?;
+            let mut conn = state.db.write.acquire().await?;
+            let row = repo::by_client_id(&mut conn, user.id, client_id.unwrap_or_default())
+                .await?
+                .ok_or_else(|| ApiError::internal("a duplicate report without its first"))?;
+            let filed = with_helpers(&mut conn, &[row]).await?.remove(0);
+            return Ok((StatusCode::OK, Json(filed)));
+        }
+        Err(e) => return Err(e.into()),
+    };
     // Routing and its notifications commit with the report, or none of it does.
     crate::workflow::route_new(&mut tx, &row).await?;
     let row = repo::find(&mut tx, row.id)

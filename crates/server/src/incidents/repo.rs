@@ -117,6 +117,22 @@ async fn next_case_number(conn: &mut AnyConnection, day: NaiveDate) -> Result<St
 }
 
 /// Files a report. A new report goes straight to the dispatcher queue.
+/// The caller's report filed with `client_id`, if any (withdrawn ones included: a retry must not
+/// file again what the survivor has since withdrawn).
+pub async fn by_client_id(
+    conn: &mut AnyConnection,
+    survivor_id: Uuid,
+    client_id: &str,
+) -> Result<Option<IncidentRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM incidents WHERE survivor_id = $1 AND client_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(survivor_id.to_string())
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub async fn insert(
     conn: &mut AnyConnection,
     survivor_id: Uuid,
@@ -147,6 +163,13 @@ pub async fn insert(
     .bind(ts(now))
     .execute(&mut *conn)
     .await?;
+    if let Some(c) = new.client_id.as_deref().map(str::trim) {
+        sqlx::query("UPDATE incidents SET client_id = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(c)
+            .execute(&mut *conn)
+            .await?;
+    }
     record_status(conn, id, None, status, Some(survivor_id), None).await?;
     Ok(find(conn, id).await?.expect("the row was just inserted"))
 }

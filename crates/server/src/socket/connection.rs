@@ -99,6 +99,9 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
                 Err(e) if e.code().is_some() => {
                     return End::Close(close_code::SESSION_ENDED, "session_ended")
                 }
+                Err(_) if hub.is_closing() => {
+                    return End::Close(close_code::GOING_AWAY, "server_shutdown")
+                }
                 Err(_) => return server_error_now(),
             }
             if let Err(end) = pump(state, socket, user.id, &mut cursor, room).await {
@@ -152,10 +155,15 @@ async fn pump(
 ) -> Result<(), End> {
     loop {
         let (frames, next) = {
-            let mut conn = state.db.read.acquire().await.map_err(server_error)?;
+            let mut conn = state
+                .db
+                .read
+                .acquire()
+                .await
+                .map_err(|e| failed(state, e))?;
             events::since(&mut conn, user, *cursor, PAGE_LIMIT)
                 .await
-                .map_err(server_error)?
+                .map_err(|e| failed(state, e))?
         };
         let full = frames.len() as i64 >= PAGE_LIMIT;
         for frame in &frames {
@@ -175,11 +183,22 @@ async fn pump(
 }
 
 async fn log_end(state: &AppState, user: Uuid) -> Result<Cursor, End> {
-    let mut conn = state.db.read.acquire().await.map_err(server_error)?;
-    events::end(&mut conn, user).await.map_err(server_error)
+    let mut conn = state
+        .db
+        .read
+        .acquire()
+        .await
+        .map_err(|e| failed(state, e))?;
+    events::end(&mut conn, user)
+        .await
+        .map_err(|e| failed(state, e))
 }
 
-fn server_error(e: sqlx::Error) -> End {
+/// A database failure; during shutdown (the pools closing) it is just the server going away.
+fn failed(state: &AppState, e: sqlx::Error) -> End {
+    if state.events.is_closing() {
+        return End::Close(close_code::GOING_AWAY, "server_shutdown");
+    }
     tracing::error!(error = %e, "socket: reading the event log failed");
     server_error_now()
 }

@@ -382,7 +382,8 @@ pub async fn reassign(
         .await?
         .iter()
         .any(|a| a.status == AssignmentStatus::Accepted);
-    if incident.status == IncidentStatus::InProgress && !accepted_left {
+    let back_to_assigned = incident.status == IncidentStatus::InProgress && !accepted_left;
+    if back_to_assigned {
         transition(
             &mut tx,
             id,
@@ -402,7 +403,7 @@ pub async fn reassign(
         Some(reason),
     )
     .await?;
-    if !(incident.status == IncidentStatus::InProgress && !accepted_left) {
+    if !back_to_assigned {
         super::announce_incident(&mut tx, id, super::Audience::Staff).await?;
     }
     let row = staff_case(&mut tx, id).await?;
