@@ -37,7 +37,10 @@ struct Draft {
 fn new_client_id() -> String {
     let mut id = String::from("ui-");
     for _ in 0..4 {
-        id.push_str(&format!("{:08x}", (js_sys::Math::random() * f64::from(u32::MAX)) as u32));
+        id.push_str(&format!(
+            "{:08x}",
+            (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+        ));
     }
     id
 }
