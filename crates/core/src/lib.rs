@@ -4,9 +4,17 @@
 
 pub mod client;
 pub mod error;
+pub mod local;
+pub mod outbox;
 pub mod store;
+pub mod sync;
 pub mod vault;
 
 pub use client::Client;
 pub use error::{CoreError, ErrorClass};
-pub use store::{MemoryStore, StoredSession, TokenStore};
+pub use local::{
+    LocalError, LocalStore, MemoryLocal, NewOutboxItem, OutboxAction, OutboxItem, OutboxState,
+    SqliteLocal,
+};
+pub use outbox::{Outbox, OutboxEvent};
+pub use store::{MemoryStore, SealedFileStore, StoredSession, TokenStore};

@@ -52,3 +52,55 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 }
+
+/// The session in one file, sealed with the vault (tools like the `kintara` CLI; the app uses
+/// tauri-plugin-store the same way). Written atomically: a crash leaves the old or the new file.
+pub struct SealedFileStore {
+    path: std::path::PathBuf,
+    vault: crate::vault::Vault,
+}
+
+const SESSION_CONTEXT: &str = "kintara.session";
+
+impl SealedFileStore {
+    pub fn new(path: impl Into<std::path::PathBuf>, vault: crate::vault::Vault) -> Self {
+        SealedFileStore {
+            path: path.into(),
+            vault,
+        }
+    }
+}
+
+impl TokenStore for SealedFileStore {
+    fn load(&self) -> Result<Option<StoredSession>, StoreError> {
+        let sealed = match std::fs::read_to_string(&self.path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError(e.to_string())),
+        };
+        let plain = self
+            .vault
+            .open(SESSION_CONTEXT, sealed.trim())
+            .map_err(|e| StoreError(e.to_string()))?;
+        serde_json::from_slice(&plain)
+            .map(Some)
+            .map_err(|e| StoreError(e.to_string()))
+    }
+
+    fn save(&self, session: &StoredSession) -> Result<(), StoreError> {
+        let plain = serde_json::to_vec(session).map_err(|e| StoreError(e.to_string()))?;
+        let sealed = self.vault.seal(SESSION_CONTEXT, &plain);
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, sealed)
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| StoreError(e.to_string()))
+    }
+
+    fn clear(&self) -> Result<(), StoreError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError(e.to_string())),
+        }
+    }
+}

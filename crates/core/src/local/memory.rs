@@ -1,0 +1,128 @@
+//! An in-memory `LocalStore`: for tests, and for a session that must leave nothing on the device.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::{LocalError, LocalResult, LocalStore, NewOutboxItem, OutboxItem, OutboxState};
+
+#[derive(Default)]
+pub struct MemoryLocal {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    cursor: Option<String>,
+    last_id: i64,
+    outbox: BTreeMap<i64, OutboxItem>,
+    cache: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl MemoryLocal {
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than losing them, so a poisoned lock is used as is.
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+}
+
+impl LocalStore for MemoryLocal {
+    async fn cursor(&self) -> LocalResult<Option<String>> {
+        Ok(self.with(|i| i.cursor.clone()))
+    }
+
+    async fn set_cursor(&self, cursor: &str) -> LocalResult<()> {
+        self.with(|i| i.cursor = Some(cursor.to_owned()));
+        Ok(())
+    }
+
+    async fn enqueue(&self, new: NewOutboxItem) -> LocalResult<OutboxItem> {
+        Ok(self.with(|i| {
+            i.last_id += 1;
+            let item = OutboxItem {
+                id: i.last_id,
+                client_id: new.client_id,
+                lane: new.lane,
+                action: new.action,
+                state: OutboxState::Queued,
+                attempts: 0,
+                next_attempt_at: None,
+                last_error: None,
+                created_at: new.created_at,
+            };
+            i.outbox.insert(item.id, item.clone());
+            item
+        }))
+    }
+
+    async fn outbox(&self) -> LocalResult<Vec<OutboxItem>> {
+        Ok(self.with(|i| i.outbox.values().cloned().collect()))
+    }
+
+    async fn update(&self, item: &OutboxItem) -> LocalResult<()> {
+        self.with(|i| match i.outbox.get_mut(&item.id) {
+            Some(stored) => {
+                stored.state = item.state;
+                stored.attempts = item.attempts;
+                stored.next_attempt_at = item.next_attempt_at;
+                stored.last_error = item.last_error.clone();
+                Ok(())
+            }
+            None => Err(LocalError::NotFound(item.id)),
+        })
+    }
+
+    async fn remove(&self, id: i64) -> LocalResult<()> {
+        self.with(|i| i.outbox.remove(&id));
+        Ok(())
+    }
+
+    async fn requeue_interrupted(&self) -> LocalResult<()> {
+        self.with(|i| {
+            for item in i.outbox.values_mut() {
+                if item.state == OutboxState::Sending {
+                    item.state = OutboxState::Queued;
+                    item.attempts += 1;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn put_cached(&self, kind: &str, key: &str, json: &str) -> LocalResult<()> {
+        self.with(|i| {
+            i.cache
+                .entry(kind.to_owned())
+                .or_default()
+                .insert(key.to_owned(), json.to_owned())
+        });
+        Ok(())
+    }
+
+    async fn cached(&self, kind: &str) -> LocalResult<Vec<(String, String)>> {
+        Ok(self.with(|i| {
+            i.cache
+                .get(kind)
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        }))
+    }
+
+    async fn remove_cached(&self, kind: &str, key: &str) -> LocalResult<()> {
+        self.with(|i| i.cache.get_mut(kind).map(|m| m.remove(key)));
+        Ok(())
+    }
+
+    async fn wipe(&self) -> LocalResult<()> {
+        self.with(|i| {
+            // Ids keep increasing across a wipe so an old id can never name a new item.
+            let last_id = i.last_id;
+            *i = Inner {
+                last_id,
+                ..Inner::default()
+            };
+        });
+        Ok(())
+    }
+}

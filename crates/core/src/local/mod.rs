@@ -1,0 +1,189 @@
+//! The device's local store: the sync cursor, the outbox of user actions not yet delivered, and a
+//! cache for reading offline. One trait, two backends (memory for tests and ephemeral sessions,
+//! SQLite on the device), both held to the same conformance suite (`tests/local_store.rs`).
+
+mod memory;
+mod sqlite;
+
+use std::future::Future;
+
+use kintara_api::{IncidentCreate, StatusUpdateRequest};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use memory::MemoryLocal;
+pub use sqlite::SqliteLocal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// The database could not be opened, read or written.
+    #[error("local database error: {0}")]
+    Database(String),
+    /// The data was sealed with another key (a wrong PIN, or another device's key). Nothing was
+    /// changed; opening again with the right key finds everything.
+    #[error("the local data is locked with another key")]
+    WrongKey,
+    /// A row could not be unsealed or decoded although the key is right: damaged data.
+    #[error("local data is damaged: {0}")]
+    Corrupt(String),
+    /// The outbox item is gone (delivered or discarded meanwhile).
+    #[error("no outbox item {0}")]
+    NotFound(i64),
+}
+
+impl From<sqlx::Error> for LocalError {
+    fn from(e: sqlx::Error) -> Self {
+        LocalError::Database(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for its turn (or for `next_attempt_at`).
+    Queued,
+    /// A request is in flight.
+    Sending,
+    /// The server refused it for good; the user may retry or discard it.
+    Failed,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Queued => "queued",
+            OutboxState::Sending => "sending",
+            OutboxState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" => Some(OutboxState::Queued),
+            "sending" => Some(OutboxState::Sending),
+            "failed" => Some(OutboxState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A mutation the user made, as it will be sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+// Adjacently tagged: a report has its own `type` field, which an internal tag would clash with.
+#[serde(tag = "action", content = "data", rename_all = "snake_case")]
+pub enum OutboxAction {
+    SendMessage {
+        room: Uuid,
+        content: String,
+    },
+    FileReport(IncidentCreate),
+    Accept {
+        incident: Uuid,
+        notes: Option<String>,
+    },
+    Reject {
+        incident: Uuid,
+        reason: String,
+    },
+    UpdateStatus {
+        incident: Uuid,
+        request: StatusUpdateRequest,
+    },
+    MarkRead {
+        room: Uuid,
+    },
+}
+
+impl OutboxAction {
+    /// The ordering lane: actions on one room or case are applied in the order they were made;
+    /// different lanes do not wait for each other.
+    pub fn lane(&self) -> String {
+        match self {
+            OutboxAction::SendMessage { room, .. } | OutboxAction::MarkRead { room } => {
+                format!("room:{room}")
+            }
+            OutboxAction::Accept { incident, .. }
+            | OutboxAction::Reject { incident, .. }
+            | OutboxAction::UpdateStatus { incident, .. } => format!("case:{incident}"),
+            OutboxAction::FileReport(_) => "reports".into(),
+        }
+    }
+}
+
+/// What `enqueue` stores; the store assigns the id and the initial state.
+#[derive(Debug, Clone)]
+pub struct NewOutboxItem {
+    pub client_id: String,
+    pub lane: String,
+    pub action: OutboxAction,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl NewOutboxItem {
+    /// An item for `action` with its derived lane, created now.
+    pub fn new(client_id: String, action: OutboxAction) -> Self {
+        NewOutboxItem {
+            client_id,
+            lane: action.lane(),
+            action,
+            created_at: now_ms(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub client_id: String,
+    pub lane: String,
+    pub action: OutboxAction,
+    pub state: OutboxState,
+    /// Tries that ended without a definite answer (network or transient failure, or a process
+    /// killed mid-send): any of them may have reached the server.
+    pub attempts: u32,
+    /// Unix milliseconds; `None` means as soon as possible.
+    pub next_attempt_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub type LocalResult<T> = Result<T, LocalError>;
+
+/// The local store. Methods are `Send` futures so the outbox and sync loops can be spawned.
+pub trait LocalStore: Send + Sync + 'static {
+    fn cursor(&self) -> impl Future<Output = LocalResult<Option<String>>> + Send;
+    fn set_cursor(&self, cursor: &str) -> impl Future<Output = LocalResult<()>> + Send;
+
+    /// Stores a new item: a fresh increasing id, state `Queued`, no attempts.
+    fn enqueue(&self, item: NewOutboxItem) -> impl Future<Output = LocalResult<OutboxItem>> + Send;
+    /// Every item not yet delivered (or discarded), in id order.
+    fn outbox(&self) -> impl Future<Output = LocalResult<Vec<OutboxItem>>> + Send;
+    /// Saves the item's state, attempts, next_attempt_at and last_error.
+    fn update(&self, item: &OutboxItem) -> impl Future<Output = LocalResult<()>> + Send;
+    fn remove(&self, id: i64) -> impl Future<Output = LocalResult<()>> + Send;
+    /// Items a killed process left in `Sending` go back to `Queued`, counting the interrupted try
+    /// as an attempt (it may have reached the server). Call once at start.
+    fn requeue_interrupted(&self) -> impl Future<Output = LocalResult<()>> + Send;
+
+    fn put_cached(
+        &self,
+        kind: &str,
+        key: &str,
+        json: &str,
+    ) -> impl Future<Output = LocalResult<()>> + Send;
+    /// `(key, json)` pairs of `kind`, in key order.
+    fn cached(&self, kind: &str)
+        -> impl Future<Output = LocalResult<Vec<(String, String)>>> + Send;
+    fn remove_cached(&self, kind: &str, key: &str) -> impl Future<Output = LocalResult<()>> + Send;
+
+    /// Logout or panic wipe: the cursor, the outbox and the cache are all gone.
+    fn wipe(&self) -> impl Future<Output = LocalResult<()>> + Send;
+}
