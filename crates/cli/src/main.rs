@@ -70,6 +70,8 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         wait: u64,
     },
+    /// A room's messages from this device's cache (works offline).
+    Cached { room: uuid::Uuid },
     /// What is waiting to be delivered, and what failed.
     Outbox,
     /// Deliver what is queued.
@@ -209,6 +211,16 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 .await?;
             deliver(outbox, wait).await
         }
+        Command::Cached { room } => {
+            for m in kintara_core::Cache::new(device.local.clone())
+                .messages(room)
+                .await?
+            {
+                let who = m.sender.map(|s| s.full_name).unwrap_or_default();
+                println!("{}\t{}\t{}", m.seq, who, m.content.unwrap_or_default());
+            }
+            Ok(0)
+        }
         Command::Outbox => {
             for item in device.outbox().items().await? {
                 println!(
@@ -238,11 +250,14 @@ async fn deliver(outbox: Arc<Outbox<kintara_core::SqliteLocal>>, wait: u64) -> a
     let runner = tokio::spawn(outbox.clone().run());
     let pending =
         |list: &[kintara_core::OutboxItem]| list.iter().any(|i| i.state != OutboxState::Failed);
-    let _ = tokio::time::timeout(
-        Duration::from_secs(wait),
-        items.wait_for(|list| !pending(list)),
-    )
-    .await;
+    // The view starts empty and is only current once the runner has loaded it from the store:
+    // judging the empty view would end a `flush` before it sent anything.
+    let settled = async {
+        if items.changed().await.is_ok() {
+            let _ = items.wait_for(|list| !pending(list)).await;
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(wait), settled).await;
     runner.abort();
     let left = outbox.items().await?;
     let failed = left
@@ -270,6 +285,7 @@ async fn tail(
     if device.client.current_user().is_none() {
         bail!("not signed in");
     }
+    let cache = kintara_core::Cache::new(device.local.clone());
     let sync = SyncService::new(device.client.clone(), device.local.clone());
     sync.set_socket_allowed(!poll);
     let mut events = sync.events();
@@ -305,6 +321,10 @@ async fn tail(
                 }
             }
             Some(Ok(SyncEvent::Frame(f))) => {
+                // The cache is a convenience; the stream goes on even if it cannot be written.
+                if let Err(e) = cache.apply(&SyncEvent::Frame(f.clone())).await {
+                    eprintln!("[cache: {e}]");
+                }
                 println!("{}", serde_json::to_string(&f)?);
                 if f.r#type == kintara_api::EventType::NewMessage {
                     seen += 1;
@@ -313,7 +333,12 @@ async fn tail(
                     }
                 }
             }
-            Some(Ok(SyncEvent::ResyncRequired)) => println!(r#"{{"type":"resync_required"}}"#),
+            Some(Ok(SyncEvent::ResyncRequired)) => {
+                println!(r#"{{"type":"resync_required"}}"#);
+                if let Err(e) = cache.refresh_all(&device.client).await {
+                    eprintln!("[cache refetch failed: {e}]");
+                }
+            }
             Some(Err(e)) => bail!("the stream fell behind: {e}"),
         }
     }

@@ -2,6 +2,7 @@
 //! server, keeps the session (and refreshes it), and seals secrets before they touch the disk.
 //! No Tauri or UI dependency, so all of it is tested headless against a real server.
 
+pub mod cache;
 pub mod client;
 pub mod error;
 pub mod local;
@@ -10,6 +11,7 @@ pub mod store;
 pub mod sync;
 pub mod vault;
 
+pub use cache::{Cache, CacheError};
 pub use client::Client;
 pub use error::{CoreError, ErrorClass};
 pub use local::{

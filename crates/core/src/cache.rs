@@ -1,0 +1,160 @@
+//! The local cache: rooms, recent messages, cases and notifications kept in the local store, so
+//! the app opens and reads offline. Filled by a full fetch (`refresh_all`: at start, after sign-in
+//! and when the server says `resync_required`) and kept current by the event stream (`apply`).
+//! Applying a frame twice is harmless: everything is keyed by what it is about.
+
+use kintara_api::{ChatMessage, ChatRoom, EventType, Incident, Notification};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::error::CoreError;
+use crate::local::{LocalError, LocalStore};
+use crate::sync::SyncEvent;
+
+/// Messages kept per room (older ones are read from the server when online).
+pub const RECENT_MESSAGES: usize = 200;
+
+const ROOMS: &str = "rooms";
+const CASES: &str = "cases";
+const NOTIFICATIONS: &str = "notifications";
+
+fn messages_kind(room: Uuid) -> String {
+    format!("messages:{room}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("a cached value is unreadable: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+pub struct Cache<S: LocalStore> {
+    store: std::sync::Arc<S>,
+}
+
+impl<S: LocalStore> Cache<S> {
+    pub fn new(store: std::sync::Arc<S>) -> Self {
+        Cache { store }
+    }
+
+    /// Replaces the cache with the server's current state (rooms with their recent messages,
+    /// the caller's cases, notifications).
+    pub async fn refresh_all(&self, client: &Client) -> Result<(), CacheError> {
+        let rooms = client.rooms().await?.results;
+        for room in &rooms {
+            self.put(ROOMS, &room.id.to_string(), room).await?;
+            let page = client
+                .messages(room.id, None, RECENT_MESSAGES as u32)
+                .await?;
+            for m in &page.results {
+                self.put_message(m).await?;
+            }
+        }
+        // Providers and dispatchers see cases through their own lists; the survivor's own
+        // reports are the incidents list. Only what the caller may list is cached.
+        if let Ok(cases) = client.list_incidents().await {
+            for case in &cases {
+                self.put(CASES, &case.id.to_string(), case).await?;
+            }
+        }
+        for n in client.notifications().await?.results {
+            self.put(NOTIFICATIONS, &n.id.to_string(), &n).await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the cache current from one event; `resync_required` needs `refresh_all` instead
+    /// (returned as `true`).
+    pub async fn apply(&self, event: &SyncEvent) -> Result<bool, CacheError> {
+        let frame = match event {
+            SyncEvent::ResyncRequired => return Ok(true),
+            SyncEvent::Frame(f) => f,
+        };
+        match frame.r#type {
+            EventType::NewMessage => {
+                let m: ChatMessage = serde_json::from_value(frame.data.clone())?;
+                self.put_message(&m).await?;
+            }
+            EventType::Notification => {
+                let n: Notification = serde_json::from_value(frame.data.clone())?;
+                self.put(NOTIFICATIONS, &n.id.to_string(), &n).await?;
+            }
+            EventType::CaseUpdated | EventType::IncidentUpdated => {
+                // The frame carries the status (never the report's content): update what is
+                // cached, the rest is refetched when the case is opened.
+                let id = frame.data["incident_id"].as_str().unwrap_or_default();
+                if let Some(mut case) = self.get::<serde_json::Value>(CASES, id).await? {
+                    if let Some(status) = frame.data.get("status") {
+                        case["status"] = status.clone();
+                    }
+                    self.put(CASES, id, &case).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(false)
+    }
+
+    pub async fn rooms(&self) -> Result<Vec<ChatRoom>, CacheError> {
+        self.all(ROOMS).await
+    }
+
+    /// The room's cached messages, oldest first.
+    pub async fn messages(&self, room: Uuid) -> Result<Vec<ChatMessage>, CacheError> {
+        self.all(&messages_kind(room)).await
+    }
+
+    pub async fn cases(&self) -> Result<Vec<Incident>, CacheError> {
+        self.all(CASES).await
+    }
+
+    /// Newest first.
+    pub async fn notifications(&self) -> Result<Vec<Notification>, CacheError> {
+        let mut all: Vec<Notification> = self.all(NOTIFICATIONS).await?;
+        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(all)
+    }
+
+    async fn put_message(&self, m: &ChatMessage) -> Result<(), CacheError> {
+        let kind = messages_kind(m.room);
+        // Keys sort like the room's order, so `cached` returns oldest first.
+        self.put(&kind, &format!("{:012}", m.seq), m).await?;
+        let kept = self.store.cached(&kind).await?;
+        for (key, _) in kept.iter().take(kept.len().saturating_sub(RECENT_MESSAGES)) {
+            self.store.remove_cached(&kind, key).await?;
+        }
+        Ok(())
+    }
+
+    async fn put<T: Serialize>(&self, kind: &str, key: &str, v: &T) -> Result<(), CacheError> {
+        let json = serde_json::to_string(v)?;
+        Ok(self.store.put_cached(kind, key, &json).await?)
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<T>, CacheError> {
+        let all = self.store.cached(kind).await?;
+        match all.into_iter().find(|(k, _)| k == key) {
+            Some((_, json)) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn all<T: DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>, CacheError> {
+        self.store
+            .cached(kind)
+            .await?
+            .into_iter()
+            .map(|(_, json)| serde_json::from_str(&json).map_err(CacheError::from))
+            .collect()
+    }
+}
