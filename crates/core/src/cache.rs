@@ -117,7 +117,7 @@ impl<S: LocalStore> Cache<S> {
     /// Newest first.
     pub async fn notifications(&self) -> Result<Vec<Notification>, CacheError> {
         let mut all: Vec<Notification> = self.all(NOTIFICATIONS).await?;
-        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.sort_by_key(|n| std::cmp::Reverse(n.created_at));
         Ok(all)
     }
 
