@@ -2,11 +2,17 @@
 
 use std::sync::Arc;
 
-use kintara_api::{HealthResponse, Incident, IncidentCreate, RegisterRequest, User};
-use kintara_core::Client;
+use kintara_api::{
+    AssignRequest, CaseView, ChatMessage, ChatRoom, DashboardStats, HealthResponse, Incident,
+    IncidentCreate, Notification, ProviderSuggestion, RegisterRequest, SendMessage,
+    StatusUpdateRequest, User, Validate,
+};
+use kintara_core::{Client, ErrorClass, OutboxAction, OutboxItem};
 use serde::Serialize;
 use tauri::State;
+use uuid::Uuid;
 
+use crate::live;
 use crate::ui_error::UiError;
 use crate::AppState;
 
@@ -61,11 +67,15 @@ pub async fn login(
     email: String,
     password: String,
 ) -> Result<User, UiError> {
-    Ok(state.client().login(&email, &password).await?)
+    let user = state.client().login(&email, &password).await?;
+    state.go_live().await;
+    Ok(user)
 }
 
 #[tauri::command]
 pub async fn logout(state: State<'_, AppState>) -> Result<(), UiError> {
+    // Local data goes even when the server cannot be told.
+    state.stop_live(true).await;
     Ok(state.client().logout().await?)
 }
 
@@ -80,4 +90,197 @@ pub async fn create_incident(
 #[tauri::command]
 pub async fn list_incidents(state: State<'_, AppState>) -> Result<Vec<Incident>, UiError> {
     Ok(state.client().list_incidents().await?)
+}
+
+// ---- the signed-in runtime: connection state, chat, cases, notifications, the outbox ----
+
+/// What the connection is doing: "connecting", "online", "polling", "offline", "logged_out".
+#[tauri::command]
+pub async fn sync_state(state: State<'_, AppState>) -> Result<String, UiError> {
+    let live = state.live.lock().await;
+    Ok(match live.as_ref() {
+        Some(l) => live::state_label(&l.sync.state().borrow()).to_owned(),
+        None => "logged_out".to_owned(),
+    })
+}
+
+/// The caller's rooms: from the server, or from the device's cache when offline.
+#[tauri::command]
+pub async fn rooms(state: State<'_, AppState>) -> Result<Vec<ChatRoom>, UiError> {
+    match state.client().rooms().await {
+        Ok(list) => Ok(list.results),
+        Err(e) if e.class() == ErrorClass::Network => Ok(state.cache().await?.rooms().await?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A room's recent messages, oldest first (offline: the cached ones).
+#[tauri::command]
+pub async fn messages(state: State<'_, AppState>, room: Uuid) -> Result<Vec<ChatMessage>, UiError> {
+    match state.client().messages(room, None, 100).await {
+        Ok(page) => Ok(page.results),
+        Err(e) if e.class() == ErrorClass::Network => {
+            Ok(state.cache().await?.messages(room).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Queues a message in the outbox; it shows as "sending" until the server has it.
+#[tauri::command]
+pub async fn send_message(
+    state: State<'_, AppState>,
+    room: Uuid,
+    content: String,
+) -> Result<OutboxItem, UiError> {
+    let request = SendMessage {
+        room,
+        content,
+        client_id: None,
+    };
+    request.validate().map_err(|e| UiError::validation(e.0))?;
+    state
+        .enqueue(OutboxAction::SendMessage {
+            room,
+            content: request.content,
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn mark_room_read(state: State<'_, AppState>, room: Uuid) -> Result<(), UiError> {
+    state.client().mark_room_read(room).await?;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn notifications(state: State<'_, AppState>) -> Result<Vec<Notification>, UiError> {
+    match state.client().notifications().await {
+        Ok(page) => Ok(page.results),
+        Err(e) if e.class() == ErrorClass::Network => {
+            Ok(state.cache().await?.notifications().await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[tauri::command]
+pub async fn unread_count(state: State<'_, AppState>) -> Result<i64, UiError> {
+    Ok(state.client().unread_notifications().await?.count)
+}
+
+#[tauri::command]
+pub async fn mark_notification_read(state: State<'_, AppState>, id: Uuid) -> Result<(), UiError> {
+    state.client().mark_notification_read(id).await?;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn mark_all_notifications_read(state: State<'_, AppState>) -> Result<(), UiError> {
+    state.client().mark_all_notifications_read().await?;
+    Ok(())
+}
+
+/// Providers: cases offered to or accepted by the caller.
+#[tauri::command]
+pub async fn assigned_cases(state: State<'_, AppState>) -> Result<Vec<CaseView>, UiError> {
+    Ok(state.client().assigned_cases().await?)
+}
+
+/// Providers: accept, or decline with a reason; through the outbox.
+#[tauri::command]
+pub async fn answer_assignment(
+    state: State<'_, AppState>,
+    incident: Uuid,
+    accepted: bool,
+    reason: Option<String>,
+) -> Result<OutboxItem, UiError> {
+    let action = if accepted {
+        OutboxAction::Accept {
+            incident,
+            notes: reason,
+        }
+    } else {
+        let reason = reason.unwrap_or_default();
+        if reason.trim().is_empty() {
+            let mut fields = std::collections::BTreeMap::new();
+            fields.insert("reason".to_owned(), vec!["Say why you decline.".to_owned()]);
+            return Err(UiError::validation(fields));
+        }
+        OutboxAction::Reject { incident, reason }
+    };
+    state.enqueue(action).await
+}
+
+/// Providers: move an accepted case on (completed, closed); through the outbox.
+#[tauri::command]
+pub async fn update_case_status(
+    state: State<'_, AppState>,
+    incident: Uuid,
+    request: StatusUpdateRequest,
+) -> Result<OutboxItem, UiError> {
+    state
+        .enqueue(OutboxAction::UpdateStatus { incident, request })
+        .await
+}
+
+#[tauri::command]
+pub async fn dashboard(state: State<'_, AppState>) -> Result<DashboardStats, UiError> {
+    Ok(state.client().dashboard().await?)
+}
+
+/// Dispatchers: cases, newest first; `status` filters (the queue is
+/// "pending_dispatcher_review").
+#[tauri::command]
+pub async fn dispatch_cases(
+    state: State<'_, AppState>,
+    status: Option<String>,
+) -> Result<Vec<CaseView>, UiError> {
+    Ok(state.client().dispatch_cases(status.as_deref()).await?)
+}
+
+#[tauri::command]
+pub async fn recommendations(
+    state: State<'_, AppState>,
+    incident: Uuid,
+) -> Result<Vec<ProviderSuggestion>, UiError> {
+    Ok(state.client().recommendations(incident).await?)
+}
+
+/// Dispatchers: offer a case to providers (all or nothing).
+#[tauri::command]
+pub async fn assign(
+    state: State<'_, AppState>,
+    incident: Uuid,
+    provider_ids: Vec<Uuid>,
+) -> Result<CaseView, UiError> {
+    let request: AssignRequest =
+        serde_json::from_value(serde_json::json!({ "provider_ids": provider_ids }))
+            .map_err(|e| UiError::other(e.to_string()))?;
+    Ok(state.client().assign(incident, &request).await?)
+}
+
+#[tauri::command]
+pub async fn outbox_items(state: State<'_, AppState>) -> Result<Vec<OutboxItem>, UiError> {
+    let live = state.live.lock().await;
+    match live.as_ref() {
+        Some(l) => Ok(l.outbox.items().await?),
+        None => Ok(Vec::new()),
+    }
+}
+
+#[tauri::command]
+pub async fn outbox_retry(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
+    if let Some(l) = state.live.lock().await.as_ref() {
+        l.outbox.retry(id).await?;
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn outbox_discard(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
+    if let Some(l) = state.live.lock().await.as_ref() {
+        l.outbox.discard(id).await?;
+    }
+    Ok(())
 }

@@ -2,15 +2,19 @@
 //! `kintara-core` results into what the UI shows. The UI never touches the network itself.
 
 mod commands;
+mod live;
 mod secure_store;
 mod ui_error;
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use kintara_core::Client;
-use tauri::Manager;
+use kintara_core::{Cache, Client, OutboxAction, OutboxItem, SqliteLocal};
+use tauri::{AppHandle, Manager};
 
+use live::Live;
 use secure_store::SecureStore;
+use ui_error::UiError;
 
 /// The server the app talks to unless the user picks another.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
@@ -18,11 +22,50 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
 pub struct AppState {
     client: RwLock<Arc<Client>>,
     store: Arc<SecureStore>,
+    app: AppHandle,
+    /// Where the local store lives (the app's local data directory).
+    data_dir: PathBuf,
+    /// The sync service, outbox and cache while someone is signed in.
+    live: tokio::sync::Mutex<Option<Live>>,
 }
 
 impl AppState {
     fn client(&self) -> Arc<Client> {
         self.client.read().expect("not poisoned").clone()
+    }
+
+    /// Starts the signed-in runtime (after sign-in, or at start with a kept session).
+    async fn go_live(&self) {
+        let mut live = self.live.lock().await;
+        if let Some(old) = live.take() {
+            old.stop(false).await;
+        }
+        match Live::start(self.app.clone(), self.client(), &self.data_dir).await {
+            Ok(l) => *live = Some(l),
+            Err(e) => tracing::error!(error = %e, "the local store could not be opened"),
+        }
+    }
+
+    async fn stop_live(&self, wipe: bool) {
+        if let Some(l) = self.live.lock().await.take() {
+            l.stop(wipe).await;
+        }
+    }
+
+    async fn cache(&self) -> Result<Cache<SqliteLocal>, UiError> {
+        let live = self.live.lock().await;
+        let l = live
+            .as_ref()
+            .ok_or_else(|| UiError::other("Sign in to see this."))?;
+        Ok(Cache::new(l.local.clone()))
+    }
+
+    async fn enqueue(&self, action: OutboxAction) -> Result<OutboxItem, UiError> {
+        let live = self.live.lock().await;
+        let l = live
+            .as_ref()
+            .ok_or_else(|| UiError::other("Sign in to do this."))?;
+        Ok(l.outbox.enqueue(action).await?)
     }
 }
 
@@ -39,10 +82,20 @@ pub fn run() {
             // A stored address that no longer parses falls back to the default.
             let client = Client::new(&url, store.clone())
                 .or_else(|_| Client::new(DEFAULT_SERVER, store.clone()))?;
+            let signed_in = client.current_user().is_some();
             app.manage(AppState {
                 client: RwLock::new(Arc::new(client)),
                 store,
+                app: app.handle().clone(),
+                data_dir: app.path().app_local_data_dir()?,
+                live: tokio::sync::Mutex::new(None),
             });
+            if signed_in {
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    handle.state::<AppState>().go_live().await;
+                });
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -53,6 +106,25 @@ pub fn run() {
             commands::logout,
             commands::create_incident,
             commands::list_incidents,
+            commands::sync_state,
+            commands::rooms,
+            commands::messages,
+            commands::send_message,
+            commands::mark_room_read,
+            commands::notifications,
+            commands::unread_count,
+            commands::mark_notification_read,
+            commands::mark_all_notifications_read,
+            commands::assigned_cases,
+            commands::answer_assignment,
+            commands::update_case_status,
+            commands::dashboard,
+            commands::dispatch_cases,
+            commands::recommendations,
+            commands::assign,
+            commands::outbox_items,
+            commands::outbox_retry,
+            commands::outbox_discard,
         ])
         .run(tauri::generate_context!())
         .expect("the Kintara app failed to start");

@@ -24,6 +24,29 @@ impl UiError {
     }
 }
 
+impl UiError {
+    /// A form's field errors.
+    pub fn validation(fields: BTreeMap<String, Vec<String>>) -> Self {
+        UiError {
+            kind: "validation",
+            message: "Some fields need attention.".into(),
+            fields,
+        }
+    }
+}
+
+impl From<kintara_core::LocalError> for UiError {
+    fn from(e: kintara_core::LocalError) -> Self {
+        UiError::other(format!("This device's storage failed: {e}"))
+    }
+}
+
+impl From<kintara_core::CacheError> for UiError {
+    fn from(e: kintara_core::CacheError) -> Self {
+        UiError::other(format!("This device's storage failed: {e}"))
+    }
+}
+
 impl From<CoreError> for UiError {
     fn from(e: CoreError) -> Self {
         let (kind, fields) = match &e {

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use kintara_api::{
     AcceptRequest, AssignRequest, AuthResponse, CaseView, ChatMessage, ChatMessagePage,
-    ChatRoomList, ErrorEnvelope, EventsPage, HealthResponse, Heartbeat, HeartbeatResult, Incident,
-    IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult, MeResponse, NotificationPage,
+    ChatRoomList, DashboardStats, DirectoryProvider, ErrorEnvelope, EventsPage, HealthResponse,
+    Heartbeat, HeartbeatResult, Incident, IncidentCreate, IncidentPatch, LoginRequest,
+    MarkReadResult, MarkedAll, MarkedOne, MeResponse, NotificationPage, ProviderSuggestion,
     RefreshRequest, RefreshResponse, RegisterRequest, RejectRequest, SendMessage,
-    StatusUpdateRequest, TokenPair, UpdateMeRequest, User,
+    StatusUpdateRequest, TokenPair, UnreadCount, UpdateMeRequest, User,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -301,10 +302,59 @@ impl Client {
         self.send_authed(Method::POST, &path, Some(req)).await
     }
 
+    /// Providers: the cases offered to or accepted by the caller.
+    pub async fn assigned_cases(&self) -> Result<Vec<CaseView>> {
+        self.send_authed(Method::GET, "api/providers/assigned-cases/", None::<&()>)
+            .await
+    }
+
+    /// Dispatchers: live counts for the dashboard.
+    pub async fn dashboard(&self) -> Result<DashboardStats> {
+        self.send_authed(Method::GET, "api/dispatch/dashboard/", None::<&()>)
+            .await
+    }
+
+    /// Dispatchers: every case, newest first; `status` filters (e.g. the queue).
+    pub async fn dispatch_cases(&self, status: Option<&str>) -> Result<Vec<CaseView>> {
+        let path = match status {
+            Some(s) => format!("api/dispatch/cases/?status={s}"),
+            None => "api/dispatch/cases/".to_owned(),
+        };
+        self.send_authed(Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn dispatch_providers(&self) -> Result<Vec<DirectoryProvider>> {
+        self.send_authed(Method::GET, "api/dispatch/providers/", None::<&()>)
+            .await
+    }
+
+    /// Providers suited to a case, best first.
+    pub async fn recommendations(&self, incident: Uuid) -> Result<Vec<ProviderSuggestion>> {
+        let path = format!("api/dispatch/cases/{incident}/recommendations/");
+        self.send_authed(Method::GET, &path, None::<&()>).await
+    }
+
     // ---- notifications ----
 
     pub async fn notifications(&self) -> Result<NotificationPage> {
         self.send_authed(Method::GET, "api/notifications/", None::<&()>)
+            .await
+    }
+
+    pub async fn unread_notifications(&self) -> Result<UnreadCount> {
+        self.send_authed(Method::GET, "api/notifications/unread_count/", None::<&()>)
+            .await
+    }
+
+    pub async fn mark_notification_read(&self, id: Uuid) -> Result<MarkedOne> {
+        let path = format!("api/notifications/{id}/mark_as_read/");
+        self.send_authed(Method::POST, &path, Some(&serde_json::json!({})))
+            .await
+    }
+
+    pub async fn mark_all_notifications_read(&self) -> Result<MarkedAll> {
+        let path = "api/notifications/mark_all_as_read/";
+        self.send_authed(Method::POST, path, Some(&serde_json::json!({})))
             .await
     }
 
