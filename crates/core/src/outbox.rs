@@ -69,7 +69,7 @@ impl<S: LocalStore> Outbox<S> {
             .store
             .enqueue(NewOutboxItem::new(client_id, action))
             .await?;
-        self.refresh().await;
+        self.view.send_modify(|v| v.push(item.clone()));
         self.wake.notify_one();
         Ok(item)
     }
@@ -102,7 +102,7 @@ impl<S: LocalStore> Outbox<S> {
         item.next_attempt_at = None;
         item.last_error = None;
         self.store.update(&item).await?;
-        self.refresh().await;
+        self.show(&item);
         self.wake.notify_one();
         Ok(())
     }
@@ -110,7 +110,7 @@ impl<S: LocalStore> Outbox<S> {
     /// Drops an item the user gave up on. One already in flight may still arrive.
     pub async fn discard(&self, id: i64) -> LocalResult<()> {
         self.store.remove(id).await?;
-        self.refresh().await;
+        self.view.send_modify(|v| v.retain(|i| i.id != id));
         self.wake.notify_one();
         Ok(())
     }
@@ -136,14 +136,9 @@ impl<S: LocalStore> Outbox<S> {
                 held_for_auth = false;
             }
             let ignore_backoff = self.skip_backoff.swap(false, Ordering::SeqCst);
-            let items = match self.store.outbox().await {
-                Ok(items) => items,
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox: cannot read the local store");
-                    self.sleep_or_wake(Some(now_ms() + BACKOFF_CAP_MS)).await;
-                    continue;
-                }
-            };
+            // The view mirrors the store (loaded once, then changed item by item as the store
+            // is), so a long queue is not re-read and unsealed for every delivery.
+            let items = self.view.borrow().clone();
             let (ready, next_due) = due_heads(items, now_ms(), ignore_backoff);
             if ready.is_empty() {
                 self.sleep_or_wake(next_due).await;
@@ -246,11 +241,17 @@ impl<S: LocalStore> Outbox<S> {
     }
 
     async fn delivered(&self, item: OutboxItem, result_json: String) {
-        if let Err(e) = self.store.remove(item.id).await {
-            // It will be sent again; the server answers a repeated client id with the original.
-            tracing::error!(error = %e, "outbox: cannot remove a delivered item");
+        match self.store.remove(item.id).await {
+            Ok(()) | Err(LocalError::NotFound(_)) => {
+                self.view.send_modify(|v| v.retain(|i| i.id != item.id));
+            }
+            Err(e) => {
+                // It will be sent again; the server answers a repeated client id with the
+                // original.
+                tracing::error!(error = %e, "outbox: cannot remove a delivered item");
+                self.refresh().await;
+            }
         }
-        self.refresh().await;
         let _ = self.events.send(OutboxEvent::Delivered {
             client_id: item.client_id,
             result_json,
@@ -259,18 +260,33 @@ impl<S: LocalStore> Outbox<S> {
 
     /// Saves the item's progress; false when it is gone (discarded meanwhile) or unsavable.
     async fn save(&self, item: &OutboxItem) -> bool {
-        let saved = match self.store.update(item).await {
-            Ok(()) => true,
-            Err(LocalError::NotFound(_)) => false,
-            Err(e) => {
-                tracing::error!(error = %e, "outbox: cannot save an item's progress");
+        match self.store.update(item).await {
+            Ok(()) => {
+                self.show(item);
+                true
+            }
+            Err(LocalError::NotFound(_)) => {
+                self.view.send_modify(|v| v.retain(|i| i.id != item.id));
                 false
             }
-        };
-        self.refresh().await;
-        saved
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: cannot save an item's progress");
+                self.refresh().await;
+                false
+            }
+        }
     }
 
+    /// Puts the item's new state into the view.
+    fn show(&self, item: &OutboxItem) {
+        self.view.send_modify(|v| {
+            if let Some(slot) = v.iter_mut().find(|i| i.id == item.id) {
+                *slot = item.clone();
+            }
+        });
+    }
+
+    /// Reloads the view from the store (at start, and after a storage error).
     async fn refresh(&self) {
         match self.store.outbox().await {
             Ok(items) => {

@@ -18,8 +18,6 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
 pub const DEMO_PASSWORD: &str = "kintara-demo";
-const DRIVER_PORT: u16 = 4444;
-const NATIVE_PORT: u16 = 4445;
 const WAIT: Duration = Duration::from_secs(30);
 
 pub fn workspace_root() -> PathBuf {
@@ -160,13 +158,16 @@ impl App {
 
     /// Launches the app on an existing data directory, as a restart of the same device.
     pub async fn launch_in(xdg: tempfile::TempDir) -> App {
+        // Ports of its own, so several app windows (one per role) can run side by side.
+        let driver_port = free_port();
+        let native_port = free_port();
         let driver = Group::spawn(
             Command::new("tauri-driver")
                 .args([
                     "--port",
-                    &DRIVER_PORT.to_string(),
+                    &driver_port.to_string(),
                     "--native-port",
-                    &NATIVE_PORT.to_string(),
+                    &native_port.to_string(),
                 ])
                 .env("XDG_DATA_HOME", xdg.path())
                 .env("XDG_CONFIG_HOME", xdg.path())
@@ -175,7 +176,7 @@ impl App {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
-        wait_for_port(DRIVER_PORT, "tauri-driver");
+        wait_for_port(driver_port, "tauri-driver");
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("wry"));
         caps.insert(
@@ -184,7 +185,7 @@ impl App {
         );
         let client = ClientBuilder::native()
             .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
             .await
             .expect("WebDriver session");
         App {
