@@ -9,6 +9,7 @@ mod ui_error;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use kintara_api::{DeviceRegistration, Platform, PushKind};
 use kintara_core::{Cache, Client, OutboxAction, OutboxItem, SqliteLocal};
 use tauri::{AppHandle, Manager};
 
@@ -44,6 +45,38 @@ impl AppState {
             Ok(l) => *live = Some(l),
             Err(e) => tracing::error!(error = %e, "the local store could not be opened"),
         }
+        drop(live);
+        self.register_push().await;
+    }
+
+    /// Registers this device for push where the OS has it (Android FCM, iOS APNs). On desktop
+    /// the plugin answers "not supported": the live connection and OS notifications carry the
+    /// load, and nothing is shown to the user. The server drops the registration at sign-out.
+    async fn register_push(&self) {
+        use tauri_plugin_push::PushExt;
+        let app = self.app.clone();
+        // The mobile call blocks until the OS answers.
+        let token = tauri::async_runtime::spawn_blocking(move || app.push().register()).await;
+        let token = match token {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "no push on this device");
+                return;
+            }
+            Err(_) => return,
+        };
+        let (platform, kind) = match token.platform {
+            tauri_plugin_push::PushPlatform::Fcm => (Platform::Android, PushKind::Fcm),
+            tauri_plugin_push::PushPlatform::Apns => (Platform::Ios, PushKind::Apns),
+        };
+        let req = DeviceRegistration {
+            token: token.token,
+            platform,
+            kind,
+        };
+        if let Err(e) = self.client().register_device(&req).await {
+            tracing::warn!(error = %e, "registering the push token failed");
+        }
     }
 
     async fn stop_live(&self, wipe: bool) {
@@ -74,6 +107,7 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_biometric::init())
+        .plugin(tauri_plugin_push::init())
         .setup(|app| {
             let store = Arc::new(SecureStore::open(app.handle())?);
             let url = store.server_url().unwrap_or_else(|| {

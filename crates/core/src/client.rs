@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use kintara_api::{
     AcceptRequest, AssignRequest, AuthResponse, CaseView, ChatMessage, ChatMessagePage,
-    ChatRoomList, DashboardStats, DirectoryProvider, ErrorEnvelope, EventsPage, HealthResponse,
-    Heartbeat, HeartbeatResult, Incident, IncidentCreate, IncidentPatch, LoginRequest,
-    MarkReadResult, MarkedAll, MarkedOne, MeResponse, NotificationPage, ProviderSuggestion,
-    RefreshRequest, RefreshResponse, RegisterRequest, RejectRequest, SendMessage,
-    StatusUpdateRequest, TokenPair, UnreadCount, UpdateMeRequest, User,
+    ChatRoomList, DashboardStats, Device, DeviceRegistration, DirectoryProvider, ErrorEnvelope,
+    EventsPage, HealthResponse, Heartbeat, HeartbeatResult, Incident, IncidentCreate,
+    IncidentPatch, LoginRequest, MarkReadResult, MarkedAll, MarkedOne, MeResponse,
+    NotificationPage, ProviderSuggestion, RefreshRequest, RefreshResponse, RegisterRequest,
+    RejectRequest, SendMessage, StatusUpdateRequest, TokenPair, UnreadCount, UpdateMeRequest, User,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -332,6 +332,14 @@ impl Client {
     pub async fn recommendations(&self, incident: Uuid) -> Result<Vec<ProviderSuggestion>> {
         let path = format!("api/dispatch/cases/{incident}/recommendations/");
         self.send_authed(Method::GET, &path, None::<&()>).await
+    }
+
+    // ---- push devices ----
+
+    /// Registers this device's push token for the session (registering again is harmless).
+    pub async fn register_device(&self, req: &DeviceRegistration) -> Result<Device> {
+        self.send_authed(Method::POST, "api/devices/", Some(req))
+            .await
     }
 
     // ---- notifications ----
