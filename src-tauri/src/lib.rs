@@ -132,6 +132,18 @@ pub fn run() {
             }
             Ok(())
         })
+        // Back in the foreground: reconnect and send what waits now, not after the backoff.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(true) = event {
+                let app = window.app_handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Some(live) = app.state::<AppState>().live.lock().await.as_ref() {
+                        live.sync.wake();
+                        live.outbox.wake();
+                    }
+                });
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::set_server,
