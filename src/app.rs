@@ -6,7 +6,8 @@ use leptos::task::spawn_local;
 use serde::Deserialize;
 
 use crate::ipc::{self, NoArgs};
-use crate::screens::{auth, home, reports, wizard};
+use crate::live::{self, OutboxItem};
+use crate::screens::{auth, frame, wizard};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -17,6 +18,20 @@ pub enum Screen {
     Home,
     Wizard,
     Reports,
+    Chat,
+    Notifications,
+    Outbox,
+}
+
+impl Screen {
+    /// Screens shown inside the signed-in frame (header, bell, navigation). The report wizard
+    /// stays full screen: one task, no distractions.
+    pub fn framed(self) -> bool {
+        !matches!(
+            self,
+            Screen::Loading | Screen::Server | Screen::SignIn | Screen::Register | Screen::Wizard
+        )
+    }
 }
 
 /// Shared by every screen.
@@ -27,6 +42,16 @@ pub struct Ctx {
     pub server_url: RwSignal<String>,
     /// A one-line confirmation shown on the next screen (e.g. "Report KIN-... sent").
     pub notice: RwSignal<Option<String>>,
+    /// Bumped on every live event; screens refetch when it changes.
+    pub tick: RwSignal<u64>,
+    /// "connecting" | "online" | "polling" | "offline" | "logged_out".
+    pub sync: RwSignal<String>,
+    /// The outbox: what is waiting to be sent, or failed.
+    pub outbox: RwSignal<Vec<OutboxItem>>,
+    /// Unread notifications.
+    pub unread: RwSignal<i64>,
+    /// The chat room to show (its id).
+    pub room: RwSignal<Option<String>>,
 }
 
 impl Ctx {
@@ -37,8 +62,35 @@ impl Ctx {
     /// Back to sign-in after the session ended, saying why.
     pub fn signed_out(&self, why: Option<String>) {
         self.user.set(None);
+        self.room.set(None);
+        self.outbox.set(Vec::new());
+        self.unread.set(0);
+        self.sync.set("logged_out".into());
         self.notice.set(why);
         self.screen.set(Screen::SignIn);
+    }
+
+    /// Opens the chat on `room`.
+    pub fn open_room(&self, room: String) {
+        self.room.set(Some(room));
+        self.screen.set(Screen::Chat);
+    }
+
+    /// Handles an error from a command: signs out when the session ended, else returns the
+    /// message to show.
+    pub fn fail(&self, e: ipc::UiError) -> String {
+        if e.kind == "logged_out" {
+            self.signed_out(Some(e.message.clone()));
+        }
+        e.message
+    }
+
+    /// The signed-in user's id, as text.
+    pub fn me(&self) -> String {
+        self.user
+            .get_untracked()
+            .map(|u| u.id.to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -59,8 +111,14 @@ pub fn App() -> impl IntoView {
         user: RwSignal::new(None),
         server_url: RwSignal::new(String::new()),
         notice: RwSignal::new(None),
+        tick: RwSignal::new(0),
+        sync: RwSignal::new("connecting".into()),
+        outbox: RwSignal::new(Vec::new()),
+        unread: RwSignal::new(0),
+        room: RwSignal::new(None),
     };
     provide_context(ctx);
+    live::start(ctx);
     spawn_local(async move {
         match ipc::call::<_, AppInfo>("app_info", &NoArgs {}).await {
             Ok(info) => {
@@ -79,17 +137,17 @@ pub fn App() -> impl IntoView {
             }
         }
     });
+    let framed = Memo::new(move |_| ctx.screen.get().framed());
     view! {
-        <main class="app">
-            {move || match ctx.screen.get() {
-                Screen::Loading => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        <main class=move || if framed.get() { "app framed" } else { "app" }>
+            {move || framed.get().then(|| view! { <frame::Frame/> })}
+            {move || (!framed.get()).then(|| match ctx.screen.get() {
                 Screen::Server => view! { <auth::ServerScreen/> }.into_any(),
                 Screen::SignIn => view! { <auth::SignIn/> }.into_any(),
                 Screen::Register => view! { <auth::Register/> }.into_any(),
-                Screen::Home => view! { <home::Home/> }.into_any(),
                 Screen::Wizard => view! { <wizard::ReportWizard/> }.into_any(),
-                Screen::Reports => view! { <reports::MyReports/> }.into_any(),
-            }}
+                _ => view! { <p class="loading">"Loading…"</p> }.into_any(),
+            })}
         </main>
     }
 }

@@ -4,4 +4,5 @@
 pub mod app;
 pub mod fields;
 pub mod ipc;
+pub mod live;
 pub mod screens;

@@ -1,4 +1,5 @@
-//! The signed-in home: for survivors, filing and following reports, with help always visible.
+//! The signed-in home: for survivors, filing and following reports, with help always visible;
+//! for providers and dispatchers, their case screens.
 
 use kintara_api::Role;
 use leptos::prelude::*;
@@ -6,6 +7,7 @@ use leptos::task::spawn_local;
 
 use crate::app::{ctx, Notice, Screen};
 use crate::ipc::{self, NoArgs};
+use crate::screens::{dispatcher, provider};
 
 /// Signs out here and on the server.
 pub fn sign_out() {
@@ -44,10 +46,8 @@ pub fn Home() -> impl IntoView {
                         <p>"Call the free GBV hotline " <a href="tel:1195">"1195"</a> " (24 hours) or the police on " <a href="tel:999">"999"</a> "."</p>
                     </aside>
                 }.into_any(),
-                Some(r) => view! {
-                    <p id="role-line" class="hint">"Signed in as " {r.label()} "."</p>
-                    <p class="hint">"Your case screens open here once cases reach you."</p>
-                }.into_any(),
+                Some(Role::Provider) => view! { <provider::ProviderHome/> }.into_any(),
+                Some(Role::Dispatcher | Role::Admin) => view! { <dispatcher::DispatcherHome/> }.into_any(),
                 None => view! { <p class="hint">"Not signed in."</p> }.into_any(),
             }}
         </section>

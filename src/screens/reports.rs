@@ -1,6 +1,6 @@
 //! "My reports": the survivor's cases with their case number and status.
 
-use kintara_api::Incident;
+use kintara_api::{ChatRoom, Incident};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -12,17 +12,35 @@ pub fn MyReports() -> impl IntoView {
     let ctx = ctx();
     let reports = RwSignal::new(None::<Vec<Incident>>);
     let error = RwSignal::new(None::<String>);
+    // The case rooms this survivor is in (only their own: the core asks the server as them).
+    let rooms = RwSignal::new(Vec::<ChatRoom>::new());
     let load = move || {
-        error.set(None);
         spawn_local(async move {
             match ipc::call::<_, Vec<Incident>>("list_incidents", &NoArgs {}).await {
-                Ok(list) => reports.set(Some(list)),
+                Ok(list) => {
+                    error.set(None);
+                    reports.set(Some(list));
+                }
                 Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),
                 Err(e) => error.set(Some(e.message)),
             }
+            if let Ok(list) = ipc::call::<_, Vec<ChatRoom>>("rooms", &NoArgs {}).await {
+                rooms.set(list);
+            }
         });
     };
-    load();
+    // Live: refetch on every event.
+    Effect::new(move |_| {
+        ctx.tick.track();
+        load();
+    });
+    let room_of = move |incident: &str| {
+        rooms.with(|l| {
+            l.iter()
+                .find(|r| r.incident.map(|i| i.to_string()).as_deref() == Some(incident))
+                .map(|r| r.id.to_string())
+        })
+    };
     view! {
         <section class="screen">
             <header class="top">
@@ -55,6 +73,13 @@ pub fn MyReports() -> impl IntoView {
                                 })}
                                 <div class="meta">"Filed " {r.date_submitted.format("%d %b %Y, %H:%M UTC").to_string()}
                                     " · " {r.urgency_level.label()}</div>
+                                {(!r.helpers.is_empty()).then(|| room_of(&r.id.to_string())).flatten().map(|room| view! {
+                                    <div class="card-actions">
+                                        <button class="open-chat primary-sm" on:click=move |_| ctx.open_room(room.clone())>
+                                            "Open chat"
+                                        </button>
+                                    </div>
+                                })}
                             </li>
                         }).collect_view()}
                     </ul>

@@ -1,0 +1,271 @@
+//! Chat: the rooms list and one room (messages, local echo from the outbox, read marks, composer).
+//! Tablet and desktop show both side by side; a phone shows one at a time.
+
+use kintara_api::{ChatMessage, ChatRoom, MessageType};
+use leptos::html::Ol;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::{ctx, Ctx};
+use crate::fields::{Errors, FieldError};
+use crate::ipc::{self, NoArgs};
+
+#[derive(Serialize)]
+struct RoomArgs {
+    room: String,
+}
+
+#[derive(Serialize)]
+struct SendArgs {
+    room: String,
+    content: String,
+}
+
+/// Opens the chat room of case `incident`, or says it is not open yet.
+pub fn open_case_room(ctx: Ctx, incident: String, error: RwSignal<Option<String>>) {
+    spawn_local(async move {
+        match ipc::call::<_, Vec<ChatRoom>>("rooms", &NoArgs {}).await {
+            Ok(rooms) => {
+                match rooms
+                    .into_iter()
+                    .find(|r| r.incident.map(|i| i.to_string()).as_deref() == Some(&incident))
+                {
+                    Some(r) => ctx.open_room(r.id.to_string()),
+                    None => error.set(Some("This case's chat is not open yet.".into())),
+                }
+            }
+            Err(e) => error.set(Some(ctx.fail(e))),
+        }
+    });
+}
+
+#[component]
+pub fn Chat() -> impl IntoView {
+    let ctx = ctx();
+    let rooms = RwSignal::new(None::<Vec<ChatRoom>>);
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        ctx.tick.track();
+        ctx.outbox.with(|o| o.len());
+        spawn_local(async move {
+            match ipc::call::<_, Vec<ChatRoom>>("rooms", &NoArgs {}).await {
+                Ok(list) => {
+                    error.set(None);
+                    rooms.set(Some(list));
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        });
+    });
+    let selected = move || ctx.room.get();
+    view! {
+        <div class=move || if selected().is_some() { "chat panes has-detail" } else { "chat panes" }>
+            <section class="pane list-pane" aria-labelledby="rooms-title">
+                <h2 id="rooms-title">"Conversations"</h2>
+                {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+                <ul id="rooms" class="rooms">
+                    {move || rooms.get().unwrap_or_default().into_iter().map(|r| {
+                        let id = r.id.to_string();
+                        let here = id.clone();
+                        let open = id.clone();
+                        let last = r.last_message.as_ref().map(preview).unwrap_or_default();
+                        let unread = r.unread_count;
+                        view! {
+                            <li>
+                                <button class="room" data-room=id
+                                    aria-current=move || (selected().as_deref() == Some(here.as_str())).then_some("true")
+                                    on:click=move |_| ctx.room.set(Some(open.clone()))>
+                                    <span class="room-name">{r.name.clone()}</span>
+                                    {(unread > 0).then(|| view! {
+                                        <span class="unread" aria-label=format!("{unread} unread")>{unread}</span>
+                                    })}
+                                    <span class="room-last">{last}</span>
+                                </button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                {move || rooms.get().is_some_and(|r| r.is_empty()).then(|| view! {
+                    <p class="hint empty">"No conversations yet. A case's chat opens once a provider accepts it."</p>
+                })}
+            </section>
+            <section class="pane detail-pane">
+                {move || match selected() {
+                    Some(id) => view! { <RoomView id=id rooms=rooms/> }.into_any(),
+                    None => view! { <p class="hint empty">"Choose a conversation."</p> }.into_any(),
+                }}
+            </section>
+        </div>
+    }
+}
+
+fn preview(m: &ChatMessage) -> String {
+    let text = if m.is_deleted {
+        "Message deleted".to_owned()
+    } else {
+        m.content.clone().unwrap_or_default()
+    };
+    let short: String = text.chars().take(60).collect();
+    if short.len() < text.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
+}
+
+#[component]
+fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView {
+    let ctx = ctx();
+    let me = ctx.me();
+    let messages = RwSignal::new(None::<Vec<ChatMessage>>);
+    let error = RwSignal::new(None::<String>);
+    let draft = RwSignal::new(String::new());
+    let errors = RwSignal::new(Errors::new());
+    let list_ref = NodeRef::<Ol>::new();
+    let room_id = StoredValue::new(id.clone());
+    let me_v = StoredValue::new(me.clone());
+    // Opening the room marks it read.
+    {
+        let room = id.clone();
+        spawn_local(async move {
+            let _ = ipc::call::<_, ()>("mark_room_read", &RoomArgs { room }).await;
+        });
+    }
+    Effect::new(move |_| {
+        ctx.tick.track();
+        // A message leaving the outbox has reached the server: fetch it.
+        ctx.outbox.with(|o| o.len());
+        let room = room_id.get_value();
+        spawn_local(async move {
+            match ipc::call::<_, Vec<ChatMessage>>("messages", &RoomArgs { room: room.clone() })
+                .await
+            {
+                Ok(list) => {
+                    let me = me_v.get_value();
+                    let unseen = list.iter().any(|m| {
+                        !m.is_read && m.sender.as_ref().is_some_and(|s| s.id.to_string() != me)
+                    });
+                    error.set(None);
+                    messages.set(Some(list));
+                    if unseen {
+                        let _ = ipc::call::<_, ()>("mark_room_read", &RoomArgs { room }).await;
+                    }
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        });
+    });
+    // Keep the newest message in view.
+    Effect::new(move |_| {
+        messages.track();
+        ctx.outbox.track();
+        if let Some(el) = list_ref.get() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
+    let room = move || {
+        let id = room_id.get_value();
+        rooms
+            .get()
+            .and_then(|l| l.into_iter().find(|r| r.id.to_string() == id))
+    };
+    let read_only = move || room().is_some_and(|r| r.read_only || !r.is_active);
+    let pending = move || {
+        let id = room_id.get_value();
+        let sent: Vec<String> = messages.with(|m| {
+            m.iter()
+                .flatten()
+                .filter_map(|m| m.client_id.clone())
+                .collect()
+        });
+        ctx.outbox.get().into_iter().filter(move |it| {
+            it.kind() == "send_message"
+                && it.data_str("room").as_deref() == Some(id.as_str())
+                && !sent.contains(&it.client_id)
+        })
+    };
+    let send = move || {
+        let content = draft.get_untracked();
+        if content.trim().is_empty() {
+            return;
+        }
+        errors.set(Errors::new());
+        let args = SendArgs {
+            room: room_id.get_value(),
+            content,
+        };
+        spawn_local(async move {
+            match ipc::call::<_, serde_json::Value>("send_message", &args).await {
+                Ok(_) => draft.set(String::new()),
+                Err(e) if !e.fields.is_empty() => errors.set(e.fields),
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        });
+    };
+    view! {
+        <div id="room" class="room-view" data-room=id>
+            <header class="room-head">
+                <button class="link back" aria-label="Back to conversations" on:click=move |_| ctx.room.set(None)>"‹"</button>
+                <h2>{move || room().map(|r| r.name).unwrap_or_else(|| "Conversation".into())}</h2>
+            </header>
+            {move || read_only().then(|| view! {
+                <p class="read-only-banner" role="status">"This conversation is closed: you can read it but not reply."</p>
+            })}
+            {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+            <ol class="messages" node_ref=list_ref aria-live="polite">
+                {move || messages.get().unwrap_or_default().into_iter().map(|m| {
+                    let me = me_v.get_value();
+                    let mine = m.sender.as_ref().is_some_and(|s| s.id.to_string() == me);
+                    let system = m.sender.is_none() || m.message_type != MessageType::UserMessage;
+                    let read = mine && m.read_by.iter().any(|u| u.to_string() != me);
+                    let class = format!(
+                        "message{}{}",
+                        if mine { " mine" } else { "" },
+                        if system { " system" } else { "" }
+                    );
+                    let who = m.sender.as_ref().map(|s| s.full_name.clone());
+                    view! {
+                        <li class=class data-id=m.id.to_string()>
+                            {(!mine && !system).then(|| who.map(|w| view! { <span class="who">{w}</span> }))}
+                            <span class="text">{if m.is_deleted { "Message deleted".into() } else { m.content.clone().unwrap_or_default() }}</span>
+                            <span class="when">{m.created_at.format("%H:%M").to_string()}
+                                {read.then(|| view! { " · " <span class="read-mark">"Read"</span> })}
+                            </span>
+                        </li>
+                    }
+                }).collect_view()}
+                {move || pending().map(|it| {
+                    let failed = it.state == "failed";
+                    view! {
+                        <li class=if failed { "message mine failed" } else { "message mine sending" } data-client=it.client_id.clone()>
+                            <span class="text">{it.data_str("content").unwrap_or_default()}</span>
+                            <span class="when">{if failed {
+                                format!("Not sent: {}", it.last_error.clone().unwrap_or_default())
+                            } else {
+                                "Sending…".to_owned()
+                            }}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            {move || messages.get().is_some_and(|m| m.is_empty()).then(|| view! { <p class="hint empty">"No messages yet."</p> })}
+            <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+                <label for="composer" class="sr-only">"Message"</label>
+                <textarea id="composer" rows="2" placeholder="Write a message (Ctrl+Enter sends)"
+                    disabled=read_only
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        // Ctrl+Enter (or Cmd+Enter) sends; Enter alone makes a new line.
+                        if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                            ev.prevent_default();
+                            send();
+                        }
+                    }></textarea>
+                <button id="send" type="submit" class="primary-sm" disabled=read_only>"Send"</button>
+            </form>
+            <FieldError errors=errors field="content"/>
+        </div>
+    }
+}

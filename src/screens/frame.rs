@@ -1,0 +1,74 @@
+//! The frame around every signed-in screen: connection state, the bell, navigation.
+//! Phone: bottom tab bar; tablet: top bar + panes; desktop: sidebar + panes (see styles.css).
+
+use leptos::prelude::*;
+
+use crate::app::{ctx, Screen};
+use crate::live;
+use crate::screens::{chat, home, notifications, outbox, reports};
+
+#[component]
+pub fn Frame() -> impl IntoView {
+    let ctx = ctx();
+    live::refresh_all(ctx);
+    // The unread count follows every live event.
+    Effect::new(move |prev: Option<()>| {
+        ctx.tick.track();
+        if prev.is_some() {
+            live::refresh_unread(ctx);
+        }
+    });
+    let state = move || ctx.sync.get();
+    let unread = move || ctx.unread.get();
+    let waiting = move || ctx.outbox.with(|o| o.len());
+    let nav = move |id: &'static str, label: &'static str, target: Screen| {
+        let current = move || {
+            let s = ctx.screen.get();
+            let on = s == target
+                || (target == Screen::Home && matches!(s, Screen::Wizard | Screen::Reports));
+            on.then_some("page")
+        };
+        view! {
+            <button id=id class="nav-item" aria-current=current on:click=move |_| ctx.go(target)>
+                <span class="nav-label">{label}</span>
+                {(target == Screen::Outbox).then(|| view! {
+                    <span class="nav-badge" hidden=move || waiting() == 0>{waiting}</span>
+                })}
+            </button>
+        }
+    };
+    view! {
+        <div class="frame">
+            <header class="frame-head">
+                <span class="frame-brand"><img src="app-icon.png" alt="" width="28" height="28"/>"Kintara"</span>
+                <span id="conn-state" class="conn" data-state=state role="status">
+                    <span class="dot" aria-hidden="true"></span>
+                    {move || live::state_label(&state())}
+                </span>
+                <button id="bell" class="bell"
+                    aria-label=move || format!("Notifications, {} unread", unread())
+                    on:click=move |_| ctx.go(Screen::Notifications)>
+                    <svg class="bell-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                        <path fill="currentColor" d="M12 22c1.1 0 2-.9 2-2h-4c0 1.1.9 2 2 2zm6-6v-5c0-3.07-1.64-5.64-4.5-6.32V4c0-.83-.67-1.5-1.5-1.5s-1.5.67-1.5 1.5v.68C7.63 5.36 6 7.92 6 11v5l-2 2v1h16v-1l-2-2z"/>
+                    </svg>
+                    <span id="bell-count" class="badge" hidden=move || unread() == 0>{unread}</span>
+                </button>
+            </header>
+            <nav class="frame-nav" aria-label="Main">
+                {nav("nav-home", "Home", Screen::Home)}
+                {nav("nav-chat", "Chat", Screen::Chat)}
+                {nav("nav-notifications", "Notifications", Screen::Notifications)}
+                {nav("nav-outbox", "Outbox", Screen::Outbox)}
+            </nav>
+            <div class="frame-body">
+                {move || match ctx.screen.get() {
+                    Screen::Reports => view! { <reports::MyReports/> }.into_any(),
+                    Screen::Chat => view! { <chat::Chat/> }.into_any(),
+                    Screen::Notifications => view! { <notifications::Notifications/> }.into_any(),
+                    Screen::Outbox => view! { <outbox::OutboxView/> }.into_any(),
+                    _ => view! { <home::Home/> }.into_any(),
+                }}
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,106 @@
+//! The notification feed: tap one to mark it read and open its room or case.
+
+use kintara_api::{Notification, Role};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::{ctx, Screen};
+use crate::ipc::{self, NoArgs};
+use crate::live;
+use crate::screens::chat::open_case_room;
+
+#[derive(Serialize)]
+struct IdArgs {
+    id: String,
+}
+
+#[component]
+pub fn Notifications() -> impl IntoView {
+    let ctx = ctx();
+    let list = RwSignal::new(None::<Vec<Notification>>);
+    let error = RwSignal::new(None::<String>);
+    let reload = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        ctx.tick.track();
+        reload.track();
+        spawn_local(async move {
+            match ipc::call::<_, Vec<Notification>>("notifications", &NoArgs {}).await {
+                Ok(l) => {
+                    error.set(None);
+                    list.set(Some(l));
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        });
+    });
+    let mark_all = move |_| {
+        spawn_local(async move {
+            match ipc::call::<_, ()>("mark_all_notifications_read", &NoArgs {}).await {
+                Ok(()) => {
+                    live::refresh_unread(ctx);
+                    reload.update(|r| *r += 1);
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        });
+    };
+    let open = move |n: Notification| {
+        spawn_local(async move {
+            if !n.is_read {
+                let _ = ipc::call::<_, ()>(
+                    "mark_notification_read",
+                    &IdArgs {
+                        id: n.id.to_string(),
+                    },
+                )
+                .await;
+                live::refresh_unread(ctx);
+                reload.update(|r| *r += 1);
+            }
+            if let Some(room) = n.conversation {
+                ctx.open_room(room.to_string());
+            } else if let Some(incident) = n.incident {
+                let survivor = ctx.user.get_untracked().map(|u| u.role) == Some(Role::Survivor);
+                if survivor {
+                    ctx.go(Screen::Reports);
+                } else if n.notification_type.as_str() == "assignment_accepted"
+                    || n.notification_type.as_str() == "new_message"
+                {
+                    open_case_room(ctx, incident.to_string(), error);
+                } else {
+                    ctx.go(Screen::Home);
+                }
+            }
+        });
+    };
+    view! {
+        <section class="screen">
+            <header class="top">
+                <h1>"Notifications"</h1>
+                <button id="mark-all-read" class="link" on:click=mark_all>"Mark all read"</button>
+            </header>
+            {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+            <ul id="notifications" class="cards">
+                {move || list.get().unwrap_or_default().into_iter().map(|n| {
+                    let class = if n.is_read { "notification card" } else { "notification card unread" };
+                    let item = n.clone();
+                    view! {
+                        <li>
+                            <button class=class data-id=n.id.to_string() on:click=move |_| open(item.clone())>
+                                <span class="row">
+                                    <span class="subject">{n.subject.clone()}</span>
+                                    <time class="when">{n.created_at.format("%d %b, %H:%M").to_string()}</time>
+                                </span>
+                                <span class="body">{n.message.clone()}</span>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {move || list.get().is_some_and(|l| l.is_empty()).then(|| view! {
+                <p class="hint empty">"No notifications."</p>
+            })}
+        </section>
+    }
+}

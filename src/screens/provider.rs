@@ -1,0 +1,232 @@
+//! Provider home: cases offered (accept / decline with a reason) and cases accepted.
+
+use std::collections::BTreeMap;
+
+use kintara_api::{AssignmentStatus, CaseView, IncidentStatus};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::ctx;
+use crate::fields::{Errors, FieldError};
+use crate::ipc::{self, NoArgs};
+use crate::screens::chat::open_case_room;
+
+#[derive(Serialize)]
+struct AnswerArgs {
+    incident: String,
+    accepted: bool,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StatusRequest {
+    status: IncidentStatus,
+    notes: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StatusArgs {
+    incident: String,
+    request: StatusRequest,
+}
+
+/// A key that changes when a card must be redrawn.
+pub fn case_key(c: &CaseView) -> String {
+    format!(
+        "{}:{}:{}",
+        c.incident.id,
+        c.incident.status.as_str(),
+        c.assignment_status.map(|s| s.as_str()).unwrap_or("")
+    )
+}
+
+#[component]
+pub fn ProviderHome() -> impl IntoView {
+    let ctx = ctx();
+    let cases = RwSignal::new(None::<Vec<CaseView>>);
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        ctx.tick.track();
+        ctx.outbox.with(|o| o.len());
+        spawn_local(async move {
+            match ipc::call::<_, Vec<CaseView>>("assigned_cases", &NoArgs {}).await {
+                Ok(list) => {
+                    error.set(None);
+                    cases.set(Some(list));
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        });
+    });
+    let with_status = move |want: AssignmentStatus| {
+        cases
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(move |c| c.assignment_status == Some(want))
+            .collect::<Vec<_>>()
+    };
+    view! {
+        {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+        <div class="panes">
+            <section class="pane" aria-labelledby="pending-title">
+                <h2 id="pending-title">"Offered to you"</h2>
+                <ul id="pending-list" class="cards">
+                    <For each=move || with_status(AssignmentStatus::Pending) key=case_key let:c>
+                        <PendingCard case=c/>
+                    </For>
+                </ul>
+                {move || (cases.get().is_some() && with_status(AssignmentStatus::Pending).is_empty())
+                    .then(|| view! { <p class="hint empty">"No cases waiting for your answer."</p> })}
+            </section>
+            <section class="pane" aria-labelledby="active-title">
+                <h2 id="active-title">"Your active cases"</h2>
+                <ul id="active-list" class="cards">
+                    <For each=move || with_status(AssignmentStatus::Accepted) key=case_key let:c>
+                        <ActiveCard case=c/>
+                    </For>
+                </ul>
+                {move || (cases.get().is_some() && with_status(AssignmentStatus::Accepted).is_empty())
+                    .then(|| view! { <p class="hint empty">"No active cases."</p> })}
+            </section>
+        </div>
+    }
+}
+
+/// Case number, urgency, type.
+#[component]
+pub fn CaseSummary(case: CaseView) -> impl IntoView {
+    let i = case.incident;
+    view! {
+        <div class="row">
+            <span class="case-number">{i.case_number.clone()}</span>
+            <span class=format!("urgency urgency-{}", i.urgency_level.as_str())>{i.urgency_level.label()}</span>
+        </div>
+        <div class="kind">{i.incident_type_display.clone()}</div>
+        <div class="meta">
+            <span class=format!("status status-{}", i.status.as_str())>{i.status_display.clone()}</span>
+            " · " {case.survivor_name.clone()}
+            " · Filed " {i.date_submitted.format("%d %b, %H:%M").to_string()}
+        </div>
+    }
+}
+
+#[component]
+fn PendingCard(case: CaseView) -> impl IntoView {
+    let ctx = ctx();
+    let id = case.incident.id.to_string();
+    let declining = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let errors = RwSignal::new(Errors::new());
+    let error = RwSignal::new(None::<String>);
+    let id_for_busy = id.clone();
+    let busy = Memo::new(move |_| {
+        ctx.outbox.with(|o| {
+            o.iter()
+                .any(|it| it.incident().as_deref() == Some(id_for_busy.as_str()))
+        })
+    });
+    let incident = StoredValue::new(id.clone());
+    let answer = {
+        move |accepted: bool| {
+            let reason_text = reason.get_untracked().trim().to_owned();
+            if !accepted && reason_text.is_empty() {
+                errors.set(BTreeMap::from([(
+                    "reason".to_owned(),
+                    vec!["Say why you decline.".to_owned()],
+                )]));
+                return;
+            }
+            errors.set(Errors::new());
+            error.set(None);
+            let args = AnswerArgs {
+                incident: incident.get_value(),
+                accepted,
+                reason: (!accepted).then_some(reason_text),
+            };
+            spawn_local(async move {
+                if let Err(e) = ipc::call::<_, serde_json::Value>("answer_assignment", &args).await
+                {
+                    if e.fields.is_empty() {
+                        error.set(Some(ctx.fail(e)));
+                    } else {
+                        errors.set(e.fields);
+                    }
+                }
+            });
+        }
+    };
+    let input_id = StoredValue::new(format!("decline-reason-{id}"));
+    view! {
+        <li class="case-card card" data-incident=id.clone()>
+            <CaseSummary case=case/>
+            {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+            <Show when=move || !busy.get() fallback=|| view! { <p class="sending">"Sending…"</p> }>
+                <div class="card-actions">
+                    <button class="accept primary-sm" on:click=move |_| answer(true)>"Accept"</button>
+                    <button class="decline secondary-sm" aria-expanded=move || declining.get().to_string()
+                        on:click=move |_| declining.update(|d| *d = !*d)>"Decline"</button>
+                </div>
+                <Show when=move || declining.get()>
+                    <label for=input_id.get_value()>"Why do you decline?"</label>
+                    <input id=input_id.get_value() class="decline-reason" type="text"
+                        prop:value=move || reason.get()
+                        on:input=move |ev| reason.set(event_target_value(&ev))/>
+                    <FieldError errors=errors field="reason"/>
+                    <button class="confirm-decline secondary-sm" on:click=move |_| answer(false)>
+                        "Confirm decline"
+                    </button>
+                </Show>
+            </Show>
+        </li>
+    }
+}
+
+#[component]
+fn ActiveCard(case: CaseView) -> impl IntoView {
+    let ctx = ctx();
+    let id = case.incident.id.to_string();
+    let status = case.incident.status;
+    let error = RwSignal::new(None::<String>);
+    let next = match status {
+        IncidentStatus::Assigned => Some((IncidentStatus::InProgress, "Start work")),
+        IncidentStatus::InProgress => Some((IncidentStatus::Completed, "Mark completed")),
+        _ => None,
+    };
+    let open = {
+        let id = id.clone();
+        move |_| open_case_room(ctx, id.clone(), error)
+    };
+    let set_status = {
+        let id = id.clone();
+        move |to: IncidentStatus| {
+            let args = StatusArgs {
+                incident: id.clone(),
+                request: StatusRequest {
+                    status: to,
+                    notes: None,
+                },
+            };
+            spawn_local(async move {
+                if let Err(e) = ipc::call::<_, serde_json::Value>("update_case_status", &args).await
+                {
+                    error.set(Some(ctx.fail(e)));
+                }
+            });
+        }
+    };
+    view! {
+        <li class="case-card card" data-incident=id.clone()>
+            <CaseSummary case=case/>
+            {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+            <div class="card-actions">
+                <button class="open-chat primary-sm" on:click=open>"Open chat"</button>
+                {next.map(|(to, label)| view! {
+                    <button class="set-status secondary-sm" data-status=to.as_str()
+                        on:click=move |_| set_status(to)>{label}</button>
+                })}
+            </div>
+        </li>
+    }
+}

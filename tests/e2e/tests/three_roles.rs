@@ -1,0 +1,202 @@
+//! Three real app windows — a survivor, a dispatcher and a provider — against one real server,
+//! each updating live from its own event stream: the survivor files an urgent report, the
+//! dispatcher's queue shows it and the dispatcher assigns it, the provider sees the offer and
+//! accepts, the survivor sees "In progress" and the case chat opens, messages and read states
+//! flow both ways, and every bell has something in it.
+
+mod common;
+
+use common::{App, Server, DEMO_PASSWORD};
+use serde_json::{json, Value};
+
+async fn signed_in(server: &Server, email: &str, title: &str) -> App {
+    let app = App::launch().await;
+    app.find("#login-email").await;
+    app.connect_to(&server.url).await;
+    app.sign_in(email, DEMO_PASSWORD).await;
+    app.wait_text("#home-title", title).await;
+    app.wait_text("#conn-state", "Online").await;
+    app
+}
+
+async fn api(
+    server: &Server,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    let resp = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+/// Phone, tablet and desktop shots of one window.
+async fn shots(app: &App, role: &str) {
+    for (size, w, h) in [
+        ("phone", 390, 844),
+        ("tablet", 900, 1180),
+        ("desktop", 1280, 860),
+    ] {
+        app.client
+            .set_window_size(w, h)
+            .await
+            .unwrap_or_else(|e| panic!("resize to {size}: {e}"));
+        app.screenshot(&format!("{role}-{size}.png")).await;
+    }
+    app.client
+        .set_window_size(1280, 860)
+        .await
+        .expect("resize back");
+}
+
+#[tokio::test]
+async fn a_report_travels_from_survivor_to_dispatcher_to_provider_live() {
+    let server = Server::start();
+    // The rescue team is off duty: the urgent report waits in the dispatcher's queue instead of
+    // going to them automatically.
+    let rescue = server.login("gbv_rescue@kintara.test").await;
+    api(
+        &server,
+        &rescue,
+        reqwest::Method::PATCH,
+        "/api/providers/availability/",
+        json!({"is_currently_available": false}),
+    )
+    .await;
+    let provider_token = server.login("healthcare@kintara.test").await;
+    let provider_id = api(
+        &server,
+        &provider_token,
+        reqwest::Method::GET,
+        "/api/auth/me/",
+        Value::Null,
+    )
+    .await["user"]["id"]
+        .as_str()
+        .expect("provider id")
+        .to_owned();
+
+    let dispatcher = signed_in(&server, "dispatcher@kintara.test", "Hello").await;
+    let provider = signed_in(&server, "healthcare@kintara.test", "Hello").await;
+    let survivor = signed_in(&server, "survivor@kintara.test", "Amani").await;
+
+    // The survivor files an urgent report through the wizard.
+    survivor.click("#new-report").await;
+    survivor.wait_text("#wizard-step", "Step 1 of 5").await;
+    survivor.click("#type-physical").await;
+    survivor.click("#wizard-next").await;
+    survivor.fill("#location-address", "Mathare, Nairobi").await;
+    survivor
+        .fill(
+            "#description",
+            "He threatened me tonight and I cannot go home.",
+        )
+        .await;
+    survivor.click("#wizard-next").await;
+    survivor.click("#service-medical").await;
+    survivor.click("#wizard-next").await;
+    survivor.click("#urgency-urgent").await;
+    survivor.click("#wizard-next").await;
+    survivor.wait_text("#wizard-step", "Step 5 of 5").await;
+    survivor.click("#wizard-submit").await;
+    let case_number = survivor
+        .wait_text("#reports-list .case-number", "KIN-")
+        .await;
+
+    // The dispatcher's queue shows it without anyone reloading.
+    dispatcher.wait_text("#queue", &case_number).await;
+    let incident = dispatcher
+        .find("#queue .case-card")
+        .await
+        .attr("data-incident")
+        .await
+        .expect("attribute")
+        .expect("an incident id");
+    shots(&dispatcher, "dispatcher").await;
+    dispatcher
+        .click(&format!(
+            "#queue .case-card[data-incident='{incident}'] .assign"
+        ))
+        .await;
+    dispatcher
+        .click(&format!(
+            "#assign-panel .suggestion[data-provider='{provider_id}'] .assign-to"
+        ))
+        .await;
+    dispatcher
+        .wait_gone(&format!("#queue .case-card[data-incident='{incident}']"))
+        .await;
+
+    // The provider's app shows the offer live and accepts it.
+    let offer = format!("#pending-list .case-card[data-incident='{incident}']");
+    provider.wait_text(&offer, &case_number).await;
+    shots(&provider, "provider").await;
+    provider.click(&format!("{offer} .accept")).await;
+    provider
+        .wait_text(
+            &format!("#active-list .case-card[data-incident='{incident}']"),
+            &case_number,
+        )
+        .await;
+
+    // The survivor sees it accepted and the case chat opens.
+    survivor
+        .wait_text("#reports-list .status", "In progress")
+        .await;
+    shots(&survivor, "survivor").await;
+    survivor.click("#reports-list .open-chat").await;
+    survivor
+        .fill("#composer", "Thank you. Can someone call me tomorrow?")
+        .await;
+    survivor.click("#send").await;
+    survivor
+        .wait_text("#room .message.mine", "Can someone call me")
+        .await;
+
+    // The provider reads it in the room and answers; the survivor sees the answer and the read
+    // mark on her own message.
+    provider
+        .click(&format!(
+            "#active-list .case-card[data-incident='{incident}'] .open-chat"
+        ))
+        .await;
+    provider
+        .wait_text("#room", "Can someone call me tomorrow?")
+        .await;
+    provider
+        .fill("#composer", "Yes, a nurse will call you at 9.")
+        .await;
+    provider.click("#send").await;
+    survivor
+        .wait_text("#room", "a nurse will call you at 9")
+        .await;
+    provider.wait_text("#room .message.mine", "nurse").await;
+
+    // Every bell has news: the dispatcher's new report, the provider's assignment, the
+    // survivor's update.
+    for app in [&dispatcher, &provider, &survivor] {
+        let count = app.wait_text("#bell-count", "").await;
+        assert!(
+            count.trim().parse::<u32>().unwrap_or(0) > 0,
+            "a notification in the bell, got {count:?}"
+        );
+    }
+    survivor.click("#bell").await;
+    // A survivor's notifications never carry the case or the message.
+    let feed = survivor.wait_text("#notifications", "update").await;
+    assert!(
+        !feed.contains("nurse") && !feed.contains("threatened"),
+        "{feed}"
+    );
+
+    for app in [dispatcher, provider, survivor] {
+        let _ = app.close().await;
+    }
+}
