@@ -120,6 +120,8 @@ pub fn App() -> impl IntoView {
     provide_context(ctx);
     live::start(ctx);
     spawn_local(async move {
+        // Tells the shell the UI is up (it measures cold start from this).
+        let _ = ipc::call::<_, ()>("ui_ready", &NoArgs {}).await;
         match ipc::call::<_, AppInfo>("app_info", &NoArgs {}).await {
             Ok(info) => {
                 ctx.server_url.set(info.server_url);

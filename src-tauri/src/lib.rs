@@ -102,7 +102,24 @@ impl AppState {
     }
 }
 
+/// The UI's first render is done. With `KINTARA_MEASURE` set, prints the time since the process
+/// started (the cold start), once.
+#[tauri::command]
+fn ui_ready() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("KINTARA_MEASURE").is_some() {
+        SAID.call_once(|| {
+            let ms = STARTED.get().map_or(0, |t| t.elapsed().as_millis());
+            println!("kintara-app: ui ready after {ms} ms");
+        });
+    }
+}
+
+/// When the process started, for the cold-start figure (`.ci/measure-app`).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
@@ -145,6 +162,7 @@ pub fn run() {
             }
         })
         .invoke_handler(tauri::generate_handler![
+            ui_ready,
             commands::app_info,
             commands::set_server,
             commands::register,
