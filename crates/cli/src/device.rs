@@ -58,4 +58,24 @@ impl Device {
         let _ = std::fs::remove_file(self.dir.join("session.sealed"));
         Ok(())
     }
+
+    /// Panic wipe: the local data is wiped (overwritten), then every file of this device goes,
+    /// the device key last, so nothing left behind can be opened.
+    pub async fn destroy(&self) -> anyhow::Result<()> {
+        self.wipe_all().await?;
+        for name in [
+            "local.db",
+            "local.db-wal",
+            "local.db-shm",
+            "server",
+            "device.key",
+        ] {
+            match std::fs::remove_file(self.dir.join(name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
 }

@@ -37,6 +37,10 @@ enum Command {
     },
     /// Sign out and wipe everything this client keeps.
     Logout,
+    /// Panic wipe: everything this client keeps is gone at once, device key included, without
+    /// waiting for the network; the server is told (ending the session and its push
+    /// registrations) if it answers within two seconds.
+    Wipe,
     /// Who is signed in.
     Whoami,
     /// Your chat rooms.
@@ -136,6 +140,21 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             device.wipe_all().await?;
             told.context("signed out here, but the server could not be told")?;
             println!("signed out; local data wiped");
+            Ok(0)
+        }
+        Command::Wipe => {
+            let told = tokio::spawn({
+                let client = device.client.clone();
+                async move { client.logout().await }
+            });
+            device.destroy().await?;
+            let told = tokio::time::timeout(Duration::from_secs(2), told).await;
+            match told {
+                Ok(Ok(Ok(()))) => println!("wiped; the server ended the session"),
+                _ => println!(
+                    "wiped; the server could not be told (the session ends when it expires)"
+                ),
+            }
             Ok(0)
         }
         Command::Whoami => {

@@ -958,3 +958,45 @@ async fn the_stream_falls_back_to_polling_with_no_loss() {
         panic!("the polling tail: {e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_wipe_leaves_nothing_on_the_device_and_ends_the_session() {
+    let server = Server::start().await;
+    let w = World::new(&server).await;
+    let survivor = Kintara::login(&server, "survivor").await;
+    let sent = survivor
+        .run(&["send", &w.room, "before the wipe"], None, 30)
+        .await;
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    let tail = survivor.run(&["tail", "--timeout", "1"], None, 30).await;
+    assert_eq!(tail.code, 0, "{}", tail.stderr);
+    assert!(
+        std::fs::read_dir(survivor.dir.path()).unwrap().count() > 2,
+        "the device holds a session, a key and local data before the wipe"
+    );
+
+    let out = survivor.run(&["wipe"], None, 30).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("the server ended the session"),
+        "{}",
+        out.stdout
+    );
+    let left: Vec<String> = std::fs::read_dir(survivor.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // Nothing to resume from: the next command has no session.
+    let who = survivor.run(&["whoami"], None, 30).await;
+    assert_ne!(who.code, 0, "{}", who.stdout);
+    // The message sent before the wipe is still on the server, once.
+    assert_eq!(
+        w.user_messages()
+            .await
+            .iter()
+            .filter(|(_, c)| c == "before the wipe")
+            .count(),
+        1
+    );
+}
