@@ -34,10 +34,9 @@ impl Device {
                 .context("no server known yet: pass --server (or KINTARA_SERVER)")?,
         };
         let key = dir.join("device.key");
-        let session =
-            SealedFileStore::new(dir.join("session.sealed"), Vault::open_or_create(&key)?);
+        let session = SealedFileStore::new(dir.join("session.sealed"), device_vault(&key)?);
         let client = Client::new(&server, Arc::new(session))?;
-        let local = SqliteLocal::open(&dir.join("local.db"), Vault::open_or_create(&key)?).await?;
+        let local = SqliteLocal::open(&dir.join("local.db"), device_vault(&key)?).await?;
         Ok(Device {
             client: Arc::new(client),
             local: Arc::new(local),
@@ -50,7 +49,27 @@ impl Device {
     }
 }
 
+/// The device key: plain (mode 0600), or under the PIN given in `KINTARA_PIN` once `kintara pin`
+/// has protected it.
+fn device_vault(key: &Path) -> anyhow::Result<Vault> {
+    if !Vault::is_pin_protected(key) {
+        return Ok(Vault::open_or_create(key)?);
+    }
+    let pin = std::env::var("KINTARA_PIN")
+        .context("this device is locked with a PIN: set KINTARA_PIN to unlock it")?;
+    Ok(Vault::unlock(key, &pin)?)
+}
+
+/// Puts this device's key under `pin` (see `Vault::protect_with_pin`).
+pub fn protect_with_pin(dir: &Path, pin: &str) -> anyhow::Result<()> {
+    Ok(Vault::protect_with_pin(&dir.join("device.key"), pin)?)
+}
+
 impl Device {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Logout and panic wipe: the outbox, the cursor and the cache go; the session file was
     /// cleared by the client.
     pub async fn wipe_all(&self) -> anyhow::Result<()> {

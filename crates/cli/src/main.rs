@@ -43,6 +43,9 @@ enum Command {
     Wipe,
     /// Who is signed in.
     Whoami,
+    /// Lock this device's data with a PIN (read from KINTARA_NEW_PIN or standard input); every
+    /// later command needs it in KINTARA_PIN.
+    Pin,
     /// Your chat rooms.
     Rooms,
     /// Queue messages to a room and deliver them: TEXT, or with `-` one message per input line.
@@ -155,6 +158,22 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                     "wiped; the server could not be told (the session ends when it expires)"
                 ),
             }
+            Ok(0)
+        }
+        Command::Pin => {
+            let pin = match std::env::var("KINTARA_NEW_PIN") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            if pin.chars().count() < 4 || !pin.chars().all(|c| c.is_ascii_digit()) {
+                bail!("a PIN is at least 4 digits");
+            }
+            device::protect_with_pin(device.dir(), &pin)?;
+            println!("this device's data is now locked with the PIN");
             Ok(0)
         }
         Command::Whoami => {

@@ -1000,3 +1000,47 @@ async fn a_panic_wipe_leaves_nothing_on_the_device_and_ends_the_session() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_locked_with_a_pin_opens_only_with_it() {
+    let server = Server::start().await;
+    let survivor = Kintara::login(&server, "survivor").await;
+    let mut lock = survivor.command(&["pin"]);
+    let out = lock
+        .env("KINTARA_NEW_PIN", "2580")
+        .output()
+        .await
+        .expect("kintara pin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !survivor.dir.path().join("device.key").exists(),
+        "no plain key left"
+    );
+
+    let run = |pin: Option<&str>| {
+        let mut c = survivor.command(&["whoami"]);
+        if let Some(p) = pin {
+            c.env("KINTARA_PIN", p);
+        } else {
+            c.env_remove("KINTARA_PIN");
+        }
+        async move { c.output().await.expect("kintara whoami") }
+    };
+    let locked = run(None).await;
+    assert!(!locked.status.success());
+    assert!(String::from_utf8_lossy(&locked.stderr).contains("locked with a PIN"));
+    let wrong = run(Some("0000")).await;
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("PIN is not right"));
+    let right = run(Some("2580")).await;
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
+    assert!(String::from_utf8_lossy(&right.stdout).contains("survivor@kintara.test"));
+}

@@ -25,6 +25,11 @@ pub enum VaultError {
     Io(#[from] std::io::Error),
     #[error("the sealed data is damaged or was sealed with another key")]
     Open,
+    /// The device key is protected by a PIN: unlock it with `Vault::unlock`.
+    #[error("this device's data is locked; enter the PIN")]
+    Locked,
+    #[error("that PIN is not right")]
+    WrongPin,
 }
 
 pub struct Vault {
@@ -41,6 +46,10 @@ impl Vault {
     /// Loads the device key from `path`, creating a random one (readable by this user only) the
     /// first time.
     pub fn open_or_create(path: &Path) -> Result<Self, VaultError> {
+        // Never make a new key beside a locked one: everything sealed with it would be lost.
+        if Self::is_pin_protected(path) {
+            return Err(VaultError::Locked);
+        }
         match std::fs::read(path) {
             Ok(bytes) => {
                 let key: [u8; 32] = bytes
@@ -120,9 +129,105 @@ impl Vault {
     }
 }
 
+/// What `protect_with_pin` writes next to the key path, in place of the key.
+fn pin_path(key_path: &Path) -> std::path::PathBuf {
+    key_path.with_extension("key.pin")
+}
+
+const DEVICE_KEY_CONTEXT: &str = "kintara.device-key";
+
+impl Vault {
+    /// Whether the device key at `key_path` is kept under a PIN.
+    pub fn is_pin_protected(key_path: &Path) -> bool {
+        pin_path(key_path).exists()
+    }
+
+    /// Puts the device key under `pin`: the key is sealed with a key derived from the PIN
+    /// (Argon2id, random salt) and the plain key file is overwritten and removed. From then on
+    /// `unlock` with the PIN opens the vault and `open_or_create` refuses. Where the OS has a
+    /// keystore (Android Keystore, iOS Keychain) the app keeps the key there instead; a PIN alone
+    /// has little entropy, so this slows offline guessing down rather than preventing it.
+    pub fn protect_with_pin(key_path: &Path, pin: &str) -> Result<(), VaultError> {
+        let key: [u8; 32] = std::fs::read(key_path)?
+            .try_into()
+            .map_err(|_| VaultError::BadKey(key_path.display().to_string()))?;
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let sealed = Vault::from_pin(pin, &salt).seal(DEVICE_KEY_CONTEXT, &key);
+        let text = format!("{}:{sealed}", STANDARD.encode(salt));
+        let target = pin_path(key_path);
+        let tmp = target.with_extension("tmp");
+        {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &target)?;
+        // Overwrite before unlinking: the plain key should not linger in the file's old blocks.
+        std::fs::write(key_path, [0u8; 32])?;
+        std::fs::remove_file(key_path)?;
+        Ok(())
+    }
+
+    /// Opens the vault of a PIN-protected device key.
+    pub fn unlock(key_path: &Path, pin: &str) -> Result<Vault, VaultError> {
+        let text = std::fs::read_to_string(pin_path(key_path))?;
+        let (salt, sealed) = text
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| VaultError::BadKey(key_path.display().to_string()))?;
+        let salt: [u8; 16] = STANDARD
+            .decode(salt)
+            .ok()
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| VaultError::BadKey(key_path.display().to_string()))?;
+        let key: [u8; 32] = Vault::from_pin(pin, &salt)
+            .open(DEVICE_KEY_CONTEXT, sealed)
+            .map_err(|_| VaultError::WrongPin)?
+            .try_into()
+            .map_err(|_| VaultError::BadKey(key_path.display().to_string()))?;
+        Ok(Vault::from_key(key))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pin_protected_device_key_opens_only_with_its_pin() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.key");
+        let sealed = Vault::open_or_create(&path)
+            .unwrap()
+            .seal("session", b"refresh-token-456");
+        Vault::protect_with_pin(&path, "2580").unwrap();
+        assert!(!path.exists(), "the plain key is gone");
+        assert!(Vault::is_pin_protected(&path));
+        assert!(
+            matches!(Vault::open_or_create(&path), Err(VaultError::Locked)),
+            "no new key beside a locked one"
+        );
+        assert!(matches!(
+            Vault::unlock(&path, "0000"),
+            Err(VaultError::WrongPin)
+        ));
+        let vault = Vault::unlock(&path, "2580").unwrap();
+        assert_eq!(
+            vault.open("session", &sealed).unwrap(),
+            b"refresh-token-456"
+        );
+        let on_disk = std::fs::read_to_string(pin_path(&path)).unwrap();
+        assert!(!on_disk.contains("refresh"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(pin_path(&path)).unwrap().permissions();
+        assert_eq!(mode.mode() & 0o777, 0o600);
+    }
 
     #[test]
     fn seals_and_opens_only_with_the_same_key_and_context() {
