@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::ipc::{self, NoArgs};
 use crate::live::{self, OutboxItem};
+use crate::presence::Typist;
 use crate::screens::{auth, frame, wizard};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +53,10 @@ pub struct Ctx {
     pub unread: RwSignal<i64>,
     /// The chat room to show (its id).
     pub room: RwSignal<Option<String>>,
+    /// Who is typing where, from `typing` frames.
+    pub typing: RwSignal<Vec<Typist>>,
+    /// Ids of the people in a room with the caller who are online.
+    pub online: RwSignal<Vec<String>>,
 }
 
 impl Ctx {
@@ -63,6 +68,8 @@ impl Ctx {
     pub fn signed_out(&self, why: Option<String>) {
         self.user.set(None);
         self.room.set(None);
+        self.typing.set(Vec::new());
+        self.online.set(Vec::new());
         self.outbox.set(Vec::new());
         self.unread.set(0);
         self.sync.set("logged_out".into());
@@ -116,6 +123,8 @@ pub fn App() -> impl IntoView {
         outbox: RwSignal::new(Vec::new()),
         unread: RwSignal::new(0),
         room: RwSignal::new(None),
+        typing: RwSignal::new(Vec::new()),
+        online: RwSignal::new(Vec::new()),
     };
     provide_context(ctx);
     live::start(ctx);

@@ -5,4 +5,5 @@ pub mod app;
 pub mod fields;
 pub mod ipc;
 pub mod live;
+pub mod presence;
 pub mod screens;

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::app::Ctx;
 use crate::ipc::{self, NoArgs};
+use crate::presence;
 
 #[wasm_bindgen]
 extern "C" {
@@ -105,8 +106,16 @@ pub fn start(ctx: Ctx) {
 
         let on_event = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
             let frame = serde_wasm_bindgen::from_value::<EventFrame>(payload(&ev)).ok();
-            if matches!(&frame, Some(f) if f.r#type == EventType::Notification) {
-                refresh_unread(ctx);
+            match frame.as_ref().map(|f| f.r#type) {
+                // Typing and presence change no screen's data: no refetch for them.
+                Some(EventType::Typing | EventType::Presence) => {
+                    if let Some(f) = &frame {
+                        presence::on_frame(ctx, f);
+                    }
+                    return;
+                }
+                Some(EventType::Notification) => refresh_unread(ctx),
+                _ => {}
             }
             ctx.tick.update(|t| *t += 1);
         });
@@ -134,6 +143,7 @@ pub fn refresh_all(ctx: Ctx) {
         }
     });
     refresh_unread(ctx);
+    presence::refresh_online(ctx);
 }
 
 pub fn refresh_unread(ctx: Ctx) {

@@ -284,3 +284,64 @@ pub async fn outbox_discard(state: State<'_, AppState>, id: i64) -> Result<(), U
     }
     Ok(())
 }
+
+// ---- typing, presence, availability, the provider directory, reassignment ----
+
+/// Tells the room's others that the caller is typing or stopped (ignored by the server when the
+/// caller does not share typing).
+#[tauri::command]
+pub async fn typing(
+    state: State<'_, AppState>,
+    room: Uuid,
+    is_typing: bool,
+) -> Result<(), UiError> {
+    state.client().typing(room, is_typing).await?;
+    Ok(())
+}
+
+/// Keeps the caller online; `room` is the room on screen (no notifications for what is read there).
+#[tauri::command]
+pub async fn heartbeat(state: State<'_, AppState>, room: Option<Uuid>) -> Result<(), UiError> {
+    state.client().heartbeat(room).await?;
+    Ok(())
+}
+
+/// Ids of people who share a room with the caller and are online.
+#[tauri::command]
+pub async fn online_users(state: State<'_, AppState>) -> Result<Vec<Uuid>, UiError> {
+    Ok(state.client().online_users().await?.online_users)
+}
+
+/// Providers: available for new cases, or not.
+#[tauri::command]
+pub async fn set_availability(
+    state: State<'_, AppState>,
+    available: bool,
+) -> Result<kintara_api::DirectoryProvider, UiError> {
+    Ok(state.client().set_availability(available).await?)
+}
+
+/// Dispatchers: every provider with availability and load.
+#[tauri::command]
+pub async fn dispatch_providers(
+    state: State<'_, AppState>,
+) -> Result<Vec<kintara_api::DirectoryProvider>, UiError> {
+    Ok(state.client().dispatch_providers().await?)
+}
+
+/// Dispatchers: move a case to another provider, saying why.
+#[tauri::command]
+pub async fn reassign(
+    state: State<'_, AppState>,
+    incident: Uuid,
+    new_provider_id: Uuid,
+    reason: String,
+) -> Result<CaseView, UiError> {
+    let request = kintara_api::ReassignRequest {
+        new_provider_id,
+        from_provider_id: None,
+        reason,
+    };
+    request.validate().map_err(|e| UiError::validation(e.0))?;
+    Ok(state.client().reassign(incident, &request).await?)
+}

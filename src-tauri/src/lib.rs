@@ -189,6 +189,12 @@ pub fn run() {
             commands::outbox_items,
             commands::outbox_retry,
             commands::outbox_discard,
+            commands::typing,
+            commands::heartbeat,
+            commands::online_users,
+            commands::set_availability,
+            commands::dispatch_providers,
+            commands::reassign,
         ])
         .run(tauri::generate_context!())
         .expect("the Kintara app failed to start");

@@ -10,6 +10,10 @@ use serde::Serialize;
 use crate::app::{ctx, Ctx};
 use crate::fields::{Errors, FieldError};
 use crate::ipc::{self, NoArgs};
+use crate::presence;
+use crate::screens::room_live::{
+    anyone_online, keep_reading, PresenceDot, TypingLine, TypingSender,
+};
 
 #[derive(Serialize)]
 struct RoomArgs {
@@ -45,6 +49,8 @@ pub fn Chat() -> impl IntoView {
     let ctx = ctx();
     let rooms = RwSignal::new(None::<Vec<ChatRoom>>);
     let error = RwSignal::new(None::<String>);
+    presence::refresh_online(ctx);
+    let me = StoredValue::new(ctx.me());
     Effect::new(move |_| {
         ctx.tick.track();
         ctx.outbox.with(|o| o.len());
@@ -71,12 +77,18 @@ pub fn Chat() -> impl IntoView {
                         let open = id.clone();
                         let last = r.last_message.as_ref().map(preview).unwrap_or_default();
                         let unread = r.unread_count;
+                        let people = r.participants.clone();
+                        let online = Memo::new(move |_| ctx.online.with(|o| anyone_online(&people, &me.get_value(), o)));
                         view! {
                             <li>
                                 <button class="room" data-room=id
                                     aria-current=move || (selected().as_deref() == Some(here.as_str())).then_some("true")
                                     on:click=move |_| ctx.room.set(Some(open.clone()))>
-                                    <span class="room-name">{r.name.clone()}</span>
+                                    <span class="room-name">
+                                        <span class=move || if online.get() { "presence online" } else { "presence" }
+                                            role="img" aria-label=move || if online.get() { "someone here is online" } else { "nobody here is online" }></span>
+                                        {r.name.clone()}
+                                    </span>
                                     {(unread > 0).then(|| view! {
                                         <span class="unread" aria-label=format!("{unread} unread")>{unread}</span>
                                     })}
@@ -125,6 +137,8 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
     let list_ref = NodeRef::<Ol>::new();
     let room_id = StoredValue::new(id.clone());
     let me_v = StoredValue::new(me.clone());
+    let typer = TypingSender::new(id.clone());
+    keep_reading(id.clone());
     // Opening the room marks it read.
     {
         let room = id.clone();
@@ -171,6 +185,15 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
             .and_then(|l| l.into_iter().find(|r| r.id.to_string() == id))
     };
     let read_only = move || room().is_some_and(|r| r.read_only || !r.is_active);
+    let others = Signal::derive(move || {
+        let me = me_v.get_value();
+        room()
+            .map(|r| r.participants)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.id.to_string() != me)
+            .collect::<Vec<_>>()
+    });
     let pending = move || {
         let id = room_id.get_value();
         let sent: Vec<String> = messages.with(|m| {
@@ -191,6 +214,7 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
             return;
         }
         errors.set(Errors::new());
+        typer.stopped();
         let args = SendArgs {
             room: room_id.get_value(),
             content,
@@ -208,6 +232,14 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
             <header class="room-head">
                 <button class="link back" aria-label="Back to conversations" on:click=move |_| ctx.room.set(None)>"‹"</button>
                 <h2>{move || room().map(|r| r.name).unwrap_or_else(|| "Conversation".into())}</h2>
+                <ul class="participants" aria-label="People in this conversation">
+                    {move || others.get().into_iter().map(|p| view! {
+                        <li class="participant" data-user=p.id.to_string()>
+                            <PresenceDot user=p.id.to_string()/>
+                            <span class="participant-name">{p.full_name.clone()}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
             </header>
             {move || read_only().then(|| view! {
                 <p class="read-only-banner" role="status">"This conversation is closed: you can read it but not reply."</p>
@@ -250,12 +282,17 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                 }).collect_view()}
             </ol>
             {move || messages.get().is_some_and(|m| m.is_empty()).then(|| view! { <p class="hint empty">"No messages yet."</p> })}
+            <TypingLine room=room_id.get_value() participants=others/>
             <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <label for="composer" class="sr-only">"Message"</label>
                 <textarea id="composer" rows="2" placeholder="Write a message (Ctrl+Enter sends)"
                     disabled=read_only
                     prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        draft.set(event_target_value(&ev));
+                        typer.typed();
+                    }
+                    on:blur=move |_| typer.stopped()
                     on:keydown=move |ev| {
                         // Ctrl+Enter (or Cmd+Enter) sends; Enter alone makes a new line.
                         if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {

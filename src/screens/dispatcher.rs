@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::app::ctx;
 use crate::ipc::{self, NoArgs};
+use crate::screens::directory::{reassignable, ProviderDirectory, Reassign};
 use crate::screens::provider::{case_key, CaseSummary};
 
 #[derive(Serialize)]
@@ -120,7 +121,7 @@ pub fn DispatcherHome() -> impl IntoView {
                 })}
                 <h2 id="all-title">"All cases"</h2>
                 <ul id="all-cases" class="cards compact">
-                    <For each=move || all.get().unwrap_or_default() key=case_key let:c>
+                    <For each=move || all.get().unwrap_or_default() key=all_key let:c>
                         <li class="case-card card" data-incident=c.incident.id.to_string()>
                             <CaseSummary case=c.clone()/>
                             {(!c.assigned_providers.is_empty()).then(|| view! {
@@ -128,12 +129,24 @@ pub fn DispatcherHome() -> impl IntoView {
                                     {c.assigned_providers.iter().map(|a| format!("{} ({})", a.provider_name, a.status.label())).collect::<Vec<_>>().join(", ")}
                                 </div>
                             })}
+                            {reassignable(&c).then(|| view! { <Reassign case=c.clone() reload=reload/> })}
                         </li>
                     </For>
                 </ul>
             </section>
+            <ProviderDirectory/>
         </div>
     }
+}
+
+/// Redraws a case card when its status or its providers change.
+fn all_key(c: &CaseView) -> String {
+    let helpers: Vec<String> = c
+        .assigned_providers
+        .iter()
+        .map(|a| format!("{}={}", a.provider_id, a.status.as_str()))
+        .collect();
+    format!("{}|{}", case_key(c), helpers.join(","))
 }
 
 fn urgency_rank(c: &CaseView) -> u8 {

@@ -1,7 +1,9 @@
 //! One module per group of screens.
 
 pub mod auth;
+pub mod availability;
 pub mod chat;
+pub mod directory;
 pub mod dispatcher;
 pub mod frame;
 pub mod home;
@@ -9,4 +11,5 @@ pub mod notifications;
 pub mod outbox;
 pub mod provider;
 pub mod reports;
+pub mod room_live;
 pub mod wizard;

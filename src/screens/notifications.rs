@@ -21,6 +21,8 @@ pub fn Notifications() -> impl IntoView {
     let list = RwSignal::new(None::<Vec<Notification>>);
     let error = RwSignal::new(None::<String>);
     let reload = RwSignal::new(0u32);
+    // Only the unread ones, or all.
+    let unread_only = RwSignal::new(false);
     Effect::new(move |_| {
         ctx.tick.track();
         reload.track();
@@ -74,6 +76,14 @@ pub fn Notifications() -> impl IntoView {
             }
         });
     };
+    let shown = move || {
+        let only = unread_only.get();
+        list.get()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(move |n| !only || !n.is_read)
+            .collect::<Vec<_>>()
+    };
     view! {
         <section class="screen">
             <header class="top">
@@ -82,7 +92,13 @@ pub fn Notifications() -> impl IntoView {
             </header>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <ul id="notifications" class="cards">
-                {move || list.get().unwrap_or_default().into_iter().map(|n| {
+                <li class="filters" role="group" aria-label="Show">
+                    <button id="filter-all" class="secondary-sm" aria-pressed=move || (!unread_only.get()).to_string()
+                        on:click=move |_| unread_only.set(false)>"All"</button>
+                    <button id="filter-unread" class="secondary-sm" aria-pressed=move || unread_only.get().to_string()
+                        on:click=move |_| unread_only.set(true)>"Unread"</button>
+                </li>
+                {move || shown().into_iter().map(|n| {
                     let class = if n.is_read { "notification card" } else { "notification card unread" };
                     let item = n.clone();
                     view! {
@@ -98,8 +114,8 @@ pub fn Notifications() -> impl IntoView {
                     }
                 }).collect_view()}
             </ul>
-            {move || list.get().is_some_and(|l| l.is_empty()).then(|| view! {
-                <p class="hint empty">"No notifications."</p>
+            {move || (list.get().is_some() && shown().is_empty()).then(|| view! {
+                <p class="hint empty">{if unread_only.get() { "No unread notifications." } else { "No notifications." }}</p>
             })}
         </section>
     }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::app::ctx;
 use crate::fields::{Errors, FieldError};
 use crate::ipc::{self, NoArgs};
+use crate::screens::availability::AvailabilityToggle;
 use crate::screens::chat::open_case_room;
 
 #[derive(Serialize)]
@@ -68,6 +69,7 @@ pub fn ProviderHome() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     view! {
+        <AvailabilityToggle/>
         {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
         <div class="panes">
             <section class="pane" aria-labelledby="pending-title">

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kintara_api::{
-    AcceptRequest, AssignRequest, AuthResponse, CaseView, ChatMessage, ChatMessagePage,
-    ChatRoomList, DashboardStats, Device, DeviceRegistration, DirectoryProvider, ErrorEnvelope,
-    EventsPage, HealthResponse, Heartbeat, HeartbeatResult, Incident, IncidentCreate,
-    IncidentPatch, LoginRequest, MarkReadResult, MarkedAll, MarkedOne, MeResponse,
-    NotificationPage, ProviderSuggestion, RefreshRequest, RefreshResponse, RegisterRequest,
-    RejectRequest, SendMessage, StatusUpdateRequest, TokenPair, UnreadCount, UpdateMeRequest, User,
+    AcceptRequest, AssignRequest, AuthResponse, AvailabilityRequest, CaseView, ChatMessage,
+    ChatMessagePage, ChatRoomList, DashboardStats, Device, DeviceRegistration, DirectoryProvider,
+    ErrorEnvelope, EventsPage, HealthResponse, Heartbeat, HeartbeatResult, Incident,
+    IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult, MarkedAll, MarkedOne, MeResponse,
+    NotificationPage, OnlineUsers, ProviderSuggestion, ReassignRequest, RefreshRequest,
+    RefreshResponse, RegisterRequest, RejectRequest, SendMessage, StatusUpdateRequest, TokenPair,
+    TypingRequest, TypingResult, UnreadCount, UpdateMeRequest, User,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -269,6 +270,19 @@ impl Client {
             .await
     }
 
+    /// Tells the room's others that the caller is typing (lasts a few seconds) or stopped.
+    pub async fn typing(&self, room: Uuid, is_typing: bool) -> Result<TypingResult> {
+        let path = format!("api/chat/rooms/{room}/typing/");
+        self.send_authed(Method::POST, &path, Some(&TypingRequest { is_typing }))
+            .await
+    }
+
+    /// People who share a room with the caller and are online now.
+    pub async fn online_users(&self) -> Result<OnlineUsers> {
+        self.send_authed(Method::GET, "api/chat/online-users/", None::<&()>)
+            .await
+    }
+
     // ---- the case workflow ----
 
     pub async fn accept_assignment(
@@ -332,6 +346,21 @@ impl Client {
     pub async fn recommendations(&self, incident: Uuid) -> Result<Vec<ProviderSuggestion>> {
         let path = format!("api/dispatch/cases/{incident}/recommendations/");
         self.send_authed(Method::GET, &path, None::<&()>).await
+    }
+
+    /// Dispatchers: move a case to another provider, with a reason.
+    pub async fn reassign(&self, incident: Uuid, req: &ReassignRequest) -> Result<CaseView> {
+        let path = format!("api/dispatch/cases/{incident}/reassign/");
+        self.send_authed(Method::POST, &path, Some(req)).await
+    }
+
+    /// Providers: turn the caller's availability for new cases on or off.
+    pub async fn set_availability(&self, available: bool) -> Result<DirectoryProvider> {
+        let body = AvailabilityRequest {
+            is_currently_available: available,
+        };
+        self.send_authed(Method::PATCH, "api/providers/availability/", Some(&body))
+            .await
     }
 
     // ---- push devices ----

@@ -37,6 +37,34 @@ async fn api(
     resp.json().await.unwrap_or(Value::Null)
 }
 
+/// Waits until the directory says whether the provider is available.
+async fn wait_available(server: &Server, token: &str, provider: &str, want: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list = api(
+            server,
+            token,
+            reqwest::Method::GET,
+            "/api/dispatch/providers/",
+            Value::Null,
+        )
+        .await;
+        let now = list.as_array().and_then(|l| {
+            l.iter()
+                .find(|p| p["id"] == provider)
+                .and_then(|p| p["profile"]["is_currently_available"].as_bool())
+        });
+        if now == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "availability never became {want}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// Phone, tablet and desktop shots of one window.
 async fn shots(app: &App, role: &str) {
     for (size, w, h) in [
@@ -86,6 +114,18 @@ async fn a_report_travels_from_survivor_to_dispatcher_to_provider_live() {
     let dispatcher = signed_in(&server, "dispatcher@kintara.test", "Hello").await;
     let provider = signed_in(&server, "healthcare@kintara.test", "Hello").await;
     let survivor = signed_in(&server, "survivor@kintara.test", "Amani").await;
+
+    // The dispatcher's directory lists the provider as available; the provider can switch off
+    // and on again from their home screen.
+    let in_directory = format!("#directory .provider[data-provider='{provider_id}']");
+    dispatcher.wait_text(&in_directory, "Available").await;
+    let dispatcher_token = server.login("dispatcher@kintara.test").await;
+    provider.wait_text("#home-title", "Hello").await;
+    for want in [false, true] {
+        provider.find("#availability:enabled").await;
+        provider.click("#availability").await;
+        wait_available(&server, &dispatcher_token, &provider_id, want).await;
+    }
 
     // The survivor files an urgent report through the wizard.
     survivor.click("#new-report").await;
@@ -170,9 +210,13 @@ async fn a_report_travels_from_survivor_to_dispatcher_to_provider_live() {
     provider
         .wait_text("#room", "Can someone call me tomorrow?")
         .await;
+    // The provider shares presence and typing (survivors share neither by default): the survivor
+    // sees them online and typing.
+    survivor.find("#room .participant .presence.online").await;
     provider
         .fill("#composer", "Yes, a nurse will call you at 9.")
         .await;
+    survivor.wait_text("#typing", "is typing").await;
     provider.click("#send").await;
     survivor
         .wait_text("#room", "a nurse will call you at 9")
@@ -195,6 +239,23 @@ async fn a_report_travels_from_survivor_to_dispatcher_to_provider_live() {
         !feed.contains("nurse") && !feed.contains("threatened"),
         "{feed}"
     );
+    survivor.click("#filter-unread").await;
+    survivor.wait_text("#notifications", "update").await;
+    survivor.click("#filter-all").await;
+
+    // The dispatcher moves the case to another provider, saying why.
+    let card = format!("#all-cases .case-card[data-incident='{incident}']");
+    dispatcher.click(&format!("{card} .reassign")).await;
+    dispatcher
+        .click(&format!("{card} .suggestion .choose-provider"))
+        .await;
+    dispatcher
+        .fill(&format!("{card} .reassign-reason"), "Needs a lawyer too.")
+        .await;
+    dispatcher.click(&format!("{card} .confirm-reassign")).await;
+    dispatcher
+        .wait_text(&format!("{card} .helpers"), "Withdrawn")
+        .await;
 
     for app in [dispatcher, provider, survivor] {
         let _ = app.close().await;

@@ -1,0 +1,79 @@
+//! The provider's "Available for new cases" switch. The server offers no way to read it back, so
+//! the device remembers the last answer per account (a new account starts available).
+
+use kintara_api::DirectoryProvider;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::ctx;
+use crate::ipc;
+
+#[derive(Serialize)]
+struct AvailabilityArgs {
+    available: bool,
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn key(user: &str) -> String {
+    format!("kintara.available.{user}")
+}
+
+fn remembered(user: &str) -> bool {
+    storage()
+        .and_then(|s| s.get_item(&key(user)).ok().flatten())
+        .is_none_or(|v| v != "false")
+}
+
+fn remember(user: &str, available: bool) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(&key(user), if available { "true" } else { "false" });
+    }
+}
+
+#[component]
+pub fn AvailabilityToggle() -> impl IntoView {
+    let ctx = ctx();
+    let me = StoredValue::new(ctx.me());
+    let available = RwSignal::new(remembered(&me.get_value()));
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let set = move |want: bool| {
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let args = AvailabilityArgs { available: want };
+            match ipc::call::<_, DirectoryProvider>("set_availability", &args).await {
+                Ok(p) => {
+                    let now = p.profile.is_currently_available;
+                    remember(&me.get_value(), now);
+                    available.set(now);
+                }
+                Err(e) => {
+                    error.set(Some(ctx.fail(e)));
+                    // Put the switch back where it was.
+                    available.set(!want);
+                }
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="availability card">
+            <label class="switch" for="availability">
+                <input id="availability" type="checkbox" role="switch"
+                    prop:checked=move || available.get()
+                    disabled=move || busy.get()
+                    on:change=move |ev| set(event_target_checked(&ev))/>
+                <span class="switch-label">"Available for new cases"</span>
+            </label>
+            <span class="availability-state" role="status">
+                {move || if available.get() { "You can be offered new cases." } else { "You are not offered new cases." }}
+            </span>
+            {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+        </div>
+    }
+}

@@ -1,0 +1,232 @@
+//! Dispatchers: the provider directory (availability and load) and reassigning a case to
+//! another provider, chosen from the server's suggestions, with a reason.
+
+use std::time::Duration;
+
+use kintara_api::{
+    AssignmentStatus, CaseView, DirectoryProvider, IncidentStatus, ProviderSuggestion,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::ctx;
+use crate::ipc::{self, NoArgs};
+
+/// Availability changes raise no event: the directory also looks again this often.
+const DIRECTORY_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Serialize)]
+struct IncidentArgs {
+    incident: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReassignArgs {
+    incident: String,
+    new_provider_id: String,
+    reason: String,
+}
+
+#[component]
+pub fn ProviderDirectory() -> impl IntoView {
+    let ctx = ctx();
+    let list = RwSignal::new(None::<Vec<DirectoryProvider>>);
+    let error = RwSignal::new(None::<String>);
+    let again = RwSignal::new(0u32);
+    if let Ok(handle) = set_interval_with_handle(move || again.update(|n| *n += 1), DIRECTORY_EVERY)
+    {
+        on_cleanup(move || handle.clear());
+    }
+    Effect::new(move |_| {
+        ctx.tick.track();
+        again.track();
+        spawn_local(async move {
+            match ipc::call::<_, Vec<DirectoryProvider>>("dispatch_providers", &NoArgs {}).await {
+                Ok(l) => {
+                    error.set(None);
+                    list.set(Some(l));
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        });
+    });
+    view! {
+        <section class="pane directory" aria-labelledby="directory-title">
+            <h2 id="directory-title">"Providers"</h2>
+            {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+            <ul id="directory" class="cards compact">
+                {move || list.get().unwrap_or_default().into_iter().map(|p| {
+                    let prof = p.profile.clone();
+                    let full = prof.current_case_load >= prof.max_case_load;
+                    let (class, label) = match (prof.is_currently_available, full) {
+                        (false, _) => ("availability-badge off", "Unavailable"),
+                        (true, true) => ("availability-badge full", "Full"),
+                        (true, false) => ("availability-badge on", "Available"),
+                    };
+                    view! {
+                        <li class="provider card" data-provider=p.id.to_string()
+                            data-available=prof.is_currently_available.to_string()>
+                            <div class="row">
+                                <span class="provider-name">{p.full_name.clone()}</span>
+                                <span class=class>{label}</span>
+                            </div>
+                            <div class="meta">
+                                <span class="kind">{p.provider_type_display.clone()}</span>
+                                " · "
+                                <span class="load">{format!("{} of {} cases", prof.current_case_load, prof.max_case_load)}</span>
+                            </div>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {move || list.get().is_some_and(|l| l.is_empty()).then(|| view! {
+                <p class="hint empty">"No providers yet."</p>
+            })}
+        </section>
+    }
+}
+
+/// Whether a case has a provider on it that a dispatcher could replace.
+pub fn reassignable(c: &CaseView) -> bool {
+    matches!(
+        c.incident.status,
+        IncidentStatus::Assigned | IncidentStatus::InProgress
+    ) && c.assigned_providers.iter().any(|a| {
+        matches!(
+            a.status,
+            AssignmentStatus::Pending | AssignmentStatus::Accepted
+        )
+    })
+}
+
+/// Inside a case card: "Reassign" → a provider from the suggestions → a reason → confirm.
+#[component]
+pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
+    let ctx = ctx();
+    let open = RwSignal::new(false);
+    let suggestions = RwSignal::new(None::<Vec<ProviderSuggestion>>);
+    let chosen = RwSignal::new(None::<(String, String)>);
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let incident = StoredValue::new(case.incident.id.to_string());
+    let current: Vec<String> = case
+        .assigned_providers
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.status,
+                AssignmentStatus::Pending | AssignmentStatus::Accepted
+            )
+        })
+        .map(|a| a.provider_id.to_string())
+        .collect();
+    let current = StoredValue::new(current);
+    let toggle = move |_| {
+        let now = !open.get_untracked();
+        open.set(now);
+        chosen.set(None);
+        error.set(None);
+        if now {
+            spawn_local(async move {
+                let args = IncidentArgs {
+                    incident: incident.get_value(),
+                };
+                match ipc::call::<_, Vec<ProviderSuggestion>>("recommendations", &args).await {
+                    Ok(l) => {
+                        let skip = current.get_value();
+                        let l = l
+                            .into_iter()
+                            .filter(|s| !skip.contains(&s.provider.id.to_string()))
+                            .collect();
+                        suggestions.set(Some(l));
+                    }
+                    Err(e) => error.set(Some(ctx.fail(e))),
+                }
+            });
+        }
+    };
+    let confirm = move |_| {
+        let Some((provider, _)) = chosen.get_untracked() else {
+            return;
+        };
+        let why = reason.get_untracked().trim().to_owned();
+        if why.is_empty() {
+            error.set(Some("Say why the case moves.".into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let args = ReassignArgs {
+            incident: incident.get_value(),
+            new_provider_id: provider,
+            reason: why,
+        };
+        spawn_local(async move {
+            match ipc::call::<_, serde_json::Value>("reassign", &args).await {
+                Ok(_) => {
+                    open.set(false);
+                    reason.set(String::new());
+                    reload.update(|r| *r += 1);
+                }
+                Err(e) => {
+                    let field = e.fields.values().flatten().next().cloned();
+                    let msg = ctx.fail(e);
+                    error.set(Some(field.unwrap_or(msg)));
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let reason_id = StoredValue::new(format!("reassign-reason-{}", case.incident.id));
+    view! {
+        <div class="card-actions">
+            <button class="reassign secondary-sm" aria-expanded=move || open.get().to_string() on:click=toggle>
+                "Reassign"
+            </button>
+        </div>
+        <Show when=move || open.get()>
+            <div class="reassign-panel">
+                {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+                {move || match suggestions.get() {
+                    None => view! { <p class="loading">"Loading suggestions…"</p> }.into_any(),
+                    Some(l) if l.is_empty() => view! { <p class="hint">"No other provider fits this case right now."</p> }.into_any(),
+                    Some(l) => view! {
+                        <ul class="suggestions">
+                            {l.into_iter().map(|s| {
+                                let pid = s.provider.id.to_string();
+                                let pick = (pid.clone(), s.provider.full_name.clone());
+                                let here = pid.clone();
+                                view! {
+                                    <li class="suggestion" data-provider=pid>
+                                        <div class="row">
+                                            <span class="provider-name">{s.provider.full_name.clone()}</span>
+                                            <span class="kind">{s.provider.provider_type_display.clone()}</span>
+                                        </div>
+                                        <div class="meta">{s.reasons.join(" · ")}</div>
+                                        <button class="choose-provider secondary-sm"
+                                            aria-pressed=move || chosen.with(|c| c.as_ref().is_some_and(|(id, _)| *id == here)).to_string()
+                                            on:click=move |_| chosen.set(Some(pick.clone()))>"Choose"</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }}
+                <Show when=move || chosen.get().is_some()>
+                    <label for=reason_id.get_value()>
+                        {move || format!("Why move it to {}?", chosen.get().map(|c| c.1).unwrap_or_default())}
+                    </label>
+                    <input id=reason_id.get_value() class="reassign-reason" type="text"
+                        prop:value=move || reason.get()
+                        on:input=move |ev| reason.set(event_target_value(&ev))/>
+                    <button class="confirm-reassign primary-sm" disabled=move || busy.get() on:click=confirm>
+                        "Confirm reassign"
+                    </button>
+                </Show>
+            </div>
+        </Show>
+    }
+}

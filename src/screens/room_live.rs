@@ -1,0 +1,153 @@
+//! What goes on in an open room besides its messages: who is typing, the caller's own typing
+//! state (throttled), the heartbeat that tells the server the room is being read, presence dots.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use kintara_api::ChatParticipant;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::ctx;
+use crate::ipc;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TypingArgs {
+    room: String,
+    is_typing: bool,
+}
+
+#[derive(Serialize)]
+struct HeartbeatArgs {
+    room: Option<String>,
+}
+
+/// "Typing" is sent at most this often while keys come.
+const TYPING_EVERY_MS: f64 = 3000.0;
+/// A heartbeat naming the open room this often.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(60);
+
+/// Sends the caller's typing state for one room: "typing" at most every 3 s while keys come,
+/// "stopped" once on send or blur. (The server drops it for people who do not share typing.)
+#[derive(Clone, Copy)]
+pub struct TypingSender {
+    room: StoredValue<String>,
+    last: StoredValue<Option<f64>>,
+}
+
+impl TypingSender {
+    pub fn new(room: String) -> Self {
+        TypingSender {
+            room: StoredValue::new(room),
+            last: StoredValue::new(None),
+        }
+    }
+
+    pub fn typed(&self) {
+        let now = js_sys::Date::now();
+        if self
+            .last
+            .get_value()
+            .is_some_and(|t| now - t < TYPING_EVERY_MS)
+        {
+            return;
+        }
+        self.last.set_value(Some(now));
+        self.send(true);
+    }
+
+    pub fn stopped(&self) {
+        if self.last.get_value().is_some() {
+            self.last.set_value(None);
+            self.send(false);
+        }
+    }
+
+    fn send(&self, is_typing: bool) {
+        let args = TypingArgs {
+            room: self.room.get_value(),
+            is_typing,
+        };
+        spawn_local(async move {
+            let _ = ipc::call::<_, ()>("typing", &args).await;
+        });
+    }
+}
+
+fn beat(room: Option<String>) {
+    spawn_local(async move {
+        let _ = ipc::call::<_, ()>("heartbeat", &HeartbeatArgs { room }).await;
+    });
+}
+
+/// While a room is on screen: a heartbeat naming it now and every minute, so the server counts
+/// the caller online and reading it (no notification for messages read there). Leaving sends
+/// one without a room.
+pub fn keep_reading(room: String) {
+    beat(Some(room.clone()));
+    if let Ok(handle) = set_interval_with_handle(move || beat(Some(room.clone())), HEARTBEAT_EVERY)
+    {
+        on_cleanup(move || {
+            handle.clear();
+            beat(None);
+        });
+    }
+}
+
+/// "Amina is typing…" for the others typing in `room`; empty when nobody is.
+#[component]
+pub fn TypingLine(room: String, participants: Signal<Vec<ChatParticipant>>) -> impl IntoView {
+    let ctx = ctx();
+    let me = ctx.me();
+    // Typing expires by itself: look again every second.
+    let now = RwSignal::new(Utc::now());
+    if let Ok(handle) =
+        set_interval_with_handle(move || now.set(Utc::now()), Duration::from_secs(1))
+    {
+        on_cleanup(move || handle.clear());
+    }
+    let text = move || {
+        let now = now.get();
+        let people = participants.get();
+        let names: Vec<String> = ctx.typing.with(|t| {
+            t.iter()
+                .filter(|x| x.room == room && x.user != me && x.until > now)
+                .map(|x| {
+                    people
+                        .iter()
+                        .find(|p| p.id.to_string() == x.user)
+                        .map(|p| p.full_name.clone())
+                        .unwrap_or_else(|| "Someone".into())
+                })
+                .collect()
+        });
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} is typing…"),
+            many => format!("{} are typing…", many.join(", ")),
+        }
+    };
+    view! { <p id="typing" class="typing" aria-live="polite">{text}</p> }
+}
+
+/// A dot that is green while `user` is online (only people who share their presence are).
+#[component]
+pub fn PresenceDot(user: String) -> impl IntoView {
+    let ctx = ctx();
+    let id = user.clone();
+    let online = Memo::new(move |_| ctx.online.with(|o| o.contains(&id)));
+    view! {
+        <span class=move || if online.get() { "presence online" } else { "presence" } data-user=user
+            role="img" aria-label=move || if online.get() { "online" } else { "offline" }></span>
+    }
+}
+
+/// Whether anyone in `participants` but the caller is online.
+pub fn anyone_online(participants: &[ChatParticipant], me: &str, online: &[String]) -> bool {
+    participants
+        .iter()
+        .map(|p| p.id.to_string())
+        .any(|id| id != me && online.contains(&id))
+}
