@@ -56,6 +56,17 @@ impl From<&AuthUser> for Viewer {
 impl Cast {
     async fn load(conn: &mut AnyConnection, viewer: Viewer, room: &RoomRow) -> ApiResult<Cast> {
         let people = repo::participants(conn, room.id).await?;
+        Cast::of(conn, viewer, room, people).await
+    }
+
+    /// The cast from participants already read in this transaction (a message fans out to
+    /// several viewers from one read).
+    async fn of(
+        conn: &mut AnyConnection,
+        viewer: Viewer,
+        room: &RoomRow,
+        people: Vec<ParticipantRow>,
+    ) -> ApiResult<Cast> {
         let mut shown = HashMap::new();
         for p in &people {
             let hidden = p.role == Role::Survivor
@@ -383,8 +394,8 @@ pub async fn send(
         Some(c) => repo::by_client_id(&mut tx, req.room, user.id, c).await?,
         None => None,
     };
-    let (status, row) = match existing {
-        Some(m) => (StatusCode::OK, m),
+    let first = match existing {
+        Some(m) => m,
         None => {
             if !active {
                 return Err(ChatError::ReadOnly.into());
@@ -402,32 +413,37 @@ pub async fn send(
                 created_at: now,
                 deleted_at: None,
             };
-            if !repo::insert_message(&mut tx, &row).await? {
-                // Lost a race the room lock should have prevented; answer like a retry.
-                let m = repo::by_client_id(&mut tx, req.room, user.id, client_id.unwrap_or(""))
-                    .await?
-                    .ok_or_else(|| ApiError::internal("duplicate send without a stored message"))?;
-                (StatusCode::OK, m)
-            } else {
+            if repo::insert_message(&mut tx, &row).await? {
                 // Replying means the sender has seen the room up to here.
                 repo::advance_read(&mut tx, req.room, user.id, seq, now).await?;
                 repo::set_typing(&mut tx, req.room, user.id, None).await?;
-                frame_new_message(&mut tx, &user, &row).await?;
-                notify_new_message(&mut tx, &user, &row).await?;
-                (StatusCode::CREATED, row)
+                // The room and its people are read once for every frame, notification and the
+                // answer: a message's transaction holds the single writer, so every statement
+                // saved is latency saved for everyone.
+                let room = member_room(&mut tx, req.room, user.id).await?;
+                let people = repo::participants(&mut tx, req.room).await?;
+                frame_new_message(&mut tx, &user, &row, &room, &people).await?;
+                notify_new_message(&mut tx, &user, &row, &room, &people).await?;
+                let view = Cast::of(&mut tx, (&user).into(), &room, people)
+                    .await?
+                    .message(user.id, &row);
+                tx.commit().await?;
+                return Ok((StatusCode::CREATED, Json(view)));
             }
+            // Lost a race the room lock should have prevented; answer like a retry.
+            repo::by_client_id(&mut tx, req.room, user.id, client_id.unwrap_or(""))
+                .await?
+                .ok_or_else(|| ApiError::internal("duplicate send without a stored message"))?
         }
     };
+    // Sent before with this client id: the first message, and nothing new (the number taken
+    // above is given back).
     let room = member_room(&mut tx, req.room, user.id).await?;
-    let cast = Cast::load(&mut tx, (&user).into(), &room).await?;
-    let view = cast.message(user.id, &row);
-    if status == StatusCode::CREATED {
-        tx.commit().await?;
-    } else {
-        // Nothing new: give back the number taken above.
-        tx.rollback().await?;
-    }
-    Ok((status, Json(view)))
+    let view = Cast::load(&mut tx, (&user).into(), &room)
+        .await?
+        .message(user.id, &first);
+    tx.rollback().await?;
+    Ok((StatusCode::OK, Json(view)))
 }
 
 /// A `new_message` frame for every other participant, each with the message as that person
@@ -436,17 +452,21 @@ async fn frame_new_message(
     conn: &mut AnyConnection,
     sender: &AuthUser,
     m: &MessageRow,
+    room: &RoomRow,
+    people: &[ParticipantRow],
 ) -> ApiResult<()> {
-    let room = member_room(conn, m.room, sender.id).await?;
-    let mut people = repo::participants(conn, m.room).await?;
+    let mut recipients: Vec<&ParticipantRow> =
+        people.iter().filter(|p| p.id != sender.id).collect();
     // One lock order for users' event counters across transactions (see `events::append_all`).
-    people.sort_by_key(|p| p.id);
-    for p in people.iter().filter(|p| p.id != sender.id) {
+    recipients.sort_by_key(|p| p.id);
+    for p in recipients {
         let viewer = Viewer {
             id: p.id,
             role: p.role,
         };
-        let view = Cast::load(conn, viewer, &room).await?.message(p.id, m);
+        let view = Cast::of(conn, viewer, room, people.to_vec())
+            .await?
+            .message(p.id, m);
         let data = serde_json::to_value(&view).map_err(|e| ApiError::internal(e.to_string()))?;
         events::append(conn, p.id, EventType::NewMessage, &data).await?;
     }
@@ -468,14 +488,14 @@ async fn notify_new_message(
     conn: &mut AnyConnection,
     sender: &AuthUser,
     m: &MessageRow,
+    room: &RoomRow,
+    people: &[ParticipantRow],
 ) -> ApiResult<()> {
     let since = m.created_at - Duration::seconds(READING_SECONDS);
     let recipients = repo::recipients_not_reading(conn, m.room, sender.id, since).await?;
     if recipients.is_empty() {
         return Ok(());
     }
-    let room = member_room(conn, m.room, sender.id).await?;
-    let people = repo::participants(conn, m.room).await?;
     let me = people.iter().find(|p| p.id == sender.id);
     // A survivor who reported anonymously stays anonymous in what providers are told.
     let anonymous = match me {
