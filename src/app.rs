@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::ipc::{self, NoArgs};
 use crate::live::{self, OutboxItem};
 use crate::presence::Typist;
+use crate::quick_exit;
 use crate::screens::{auth, frame, wizard};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub enum Screen {
     Chat,
     Notifications,
     Outbox,
+    Safety,
+    Settings,
 }
 
 impl Screen {
@@ -149,8 +152,17 @@ pub fn App() -> impl IntoView {
         }
     });
     let framed = Memo::new(move |_| ctx.screen.get().framed());
+    quick_exit::listen_for_escape();
+    // The document's language follows the switch.
+    Effect::new(move |_| {
+        let code = crate::i18n::lang().code();
+        if let Some(html) = document().document_element() {
+            let _ = html.set_attribute("lang", code);
+        }
+    });
     view! {
-        <main class=move || if framed.get() { "app framed" } else { "app" }>
+        {move || quick_exit::hidden().then(|| view! { <quick_exit::Decoy/> })}
+        <main hidden=quick_exit::hidden class=move || if framed.get() { "app framed" } else { "app" }>
             {move || framed.get().then(|| view! { <frame::Frame/> })}
             {move || (!framed.get()).then(|| match ctx.screen.get() {
                 Screen::Server => view! { <auth::ServerScreen/> }.into_any(),

@@ -3,7 +3,9 @@
 
 pub mod app;
 pub mod fields;
+pub mod i18n;
 pub mod ipc;
 pub mod live;
 pub mod presence;
+pub mod quick_exit;
 pub mod screens;

@@ -345,3 +345,20 @@ pub async fn reassign(
     request.validate().map_err(|e| UiError::validation(e.0))?;
     Ok(state.client().reassign(incident, &request).await?)
 }
+
+/// What the caller shares in chat (read receipts, typing, presence).
+#[tauri::command]
+pub async fn chat_settings(
+    state: State<'_, AppState>,
+) -> Result<kintara_api::ChatSettings, UiError> {
+    Ok(state.client().chat_settings().await?)
+}
+
+/// Saves what the caller shares in chat.
+#[tauri::command]
+pub async fn set_chat_settings(
+    state: State<'_, AppState>,
+    settings: kintara_api::ChatSettings,
+) -> Result<kintara_api::ChatSettings, UiError> {
+    Ok(state.client().put_chat_settings(&settings).await?)
+}

@@ -195,6 +195,8 @@ pub fn run() {
             commands::set_availability,
             commands::dispatch_providers,
             commands::reassign,
+            commands::chat_settings,
+            commands::set_chat_settings,
         ])
         .run(tauri::generate_context!())
         .expect("the Kintara app failed to start");

@@ -3,9 +3,13 @@
 
 use leptos::prelude::*;
 
+use kintara_api::Role;
+
 use crate::app::{ctx, Screen};
+use crate::i18n::{self, t, Lang};
 use crate::live;
-use crate::screens::{chat, home, notifications, outbox, reports};
+use crate::quick_exit::QuickExitButton;
+use crate::screens::{chat, home, notifications, outbox, reports, safety, settings};
 
 #[component]
 pub fn Frame() -> impl IntoView {
@@ -21,6 +25,10 @@ pub fn Frame() -> impl IntoView {
     let state = move || ctx.sync.get();
     let unread = move || ctx.unread.get();
     let waiting = move || ctx.outbox.with(|o| o.len());
+    let survivor = move || {
+        ctx.user
+            .with(|u| u.as_ref().map(|u| u.role) == Some(Role::Survivor))
+    };
     let nav = move |id: &'static str, label: &'static str, target: Screen| {
         let current = move || {
             let s = ctx.screen.get();
@@ -30,7 +38,7 @@ pub fn Frame() -> impl IntoView {
         };
         view! {
             <button id=id class="nav-item" aria-current=current on:click=move |_| ctx.go(target)>
-                <span class="nav-label">{label}</span>
+                <span class="nav-label">{move || t(label)}</span>
                 {(target == Screen::Outbox).then(|| view! {
                     <span class="nav-badge" hidden=move || waiting() == 0>{waiting}</span>
                 })}
@@ -45,6 +53,13 @@ pub fn Frame() -> impl IntoView {
                     <span class="dot" aria-hidden="true"></span>
                     {move || live::state_label(&state())}
                 </span>
+                <button id="lang" class="lang" type="button"
+                    aria-label=move || t("frame.language")
+                    data-lang=move || i18n::lang().code()
+                    on:click=move |_| i18n::set_lang(if i18n::lang() == Lang::En { Lang::Sw } else { Lang::En })>
+                    <span class="lang-en">"EN"</span>" / "<span class="lang-sw">"SW"</span>
+                </button>
+                {move || survivor().then(|| view! { <QuickExitButton/> })}
                 <button id="bell" class="bell"
                     aria-label=move || format!("Notifications, {} unread", unread())
                     on:click=move |_| ctx.go(Screen::Notifications)>
@@ -55,10 +70,12 @@ pub fn Frame() -> impl IntoView {
                 </button>
             </header>
             <nav class="frame-nav" aria-label="Main">
-                {nav("nav-home", "Home", Screen::Home)}
-                {nav("nav-chat", "Chat", Screen::Chat)}
-                {nav("nav-notifications", "Notifications", Screen::Notifications)}
-                {nav("nav-outbox", "Outbox", Screen::Outbox)}
+                {nav("nav-home", "nav.home", Screen::Home)}
+                {move || survivor().then(|| nav("nav-safety", "nav.safety", Screen::Safety))}
+                {nav("nav-chat", "nav.chat", Screen::Chat)}
+                {nav("nav-notifications", "nav.notifications", Screen::Notifications)}
+                {nav("nav-outbox", "nav.outbox", Screen::Outbox)}
+                {nav("nav-settings", "nav.settings", Screen::Settings)}
             </nav>
             <div class="frame-body">
                 {move || match ctx.screen.get() {
@@ -66,6 +83,8 @@ pub fn Frame() -> impl IntoView {
                     Screen::Chat => view! { <chat::Chat/> }.into_any(),
                     Screen::Notifications => view! { <notifications::Notifications/> }.into_any(),
                     Screen::Outbox => view! { <outbox::OutboxView/> }.into_any(),
+                    Screen::Safety => view! { <safety::Safety/> }.into_any(),
+                    Screen::Settings => view! { <settings::Settings/> }.into_any(),
                     _ => view! { <home::Home/> }.into_any(),
                 }}
             </div>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::app::{ctx, Notice, Screen};
+use crate::i18n::t;
 use crate::ipc::{self, NoArgs};
 use crate::screens::{dispatcher, provider};
 
@@ -27,23 +28,23 @@ pub fn Home() -> impl IntoView {
     view! {
         <section class="screen">
             <header class="top">
-                <h1 id="home-title">"Hello, " {name}</h1>
-                <button id="logout" class="link" on:click=move |_| sign_out()>"Sign out"</button>
+                <h1 id="home-title">{move || t("home.hello")} {name}</h1>
+                <button id="logout" class="link" on:click=move |_| sign_out()>{move || t("home.sign_out")}</button>
             </header>
             <Notice/>
             {move || match role() {
                 Some(Role::Survivor) => view! {
                     <div class="actions">
                         <button id="new-report" class="primary big" on:click=move |_| ctx.go(Screen::Wizard)>
-                            "Report an incident"
+                            {move || t("home.new_report")}
                         </button>
                         <button id="my-reports" class="secondary big" on:click=move |_| ctx.go(Screen::Reports)>
-                            "My reports"
+                            {move || t("home.my_reports")}
                         </button>
                     </div>
                     <aside class="help">
-                        <h2>"In danger right now?"</h2>
-                        <p>"Call the free GBV hotline " <a href="tel:1195">"1195"</a> " (24 hours) or the police on " <a href="tel:999">"999"</a> "."</p>
+                        <h2>{move || t("home.danger")}</h2>
+                        <p>{move || t("home.call")} <a href="tel:1195">"1195"</a> {move || t("home.hours")} <a href="tel:999">"999"</a> "."</p>
                     </aside>
                 }.into_any(),
                 Some(Role::Provider) => view! { <provider::ProviderHome/> }.into_any(),

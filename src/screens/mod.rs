@@ -12,4 +12,6 @@ pub mod outbox;
 pub mod provider;
 pub mod reports;
 pub mod room_live;
+pub mod safety;
+pub mod settings;
 pub mod wizard;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use kintara_api::{
     AcceptRequest, AssignRequest, AuthResponse, AvailabilityRequest, CaseView, ChatMessage,
-    ChatMessagePage, ChatRoomList, DashboardStats, Device, DeviceRegistration, DirectoryProvider,
-    ErrorEnvelope, EventsPage, HealthResponse, Heartbeat, HeartbeatResult, Incident,
-    IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult, MarkedAll, MarkedOne, MeResponse,
-    NotificationPage, OnlineUsers, ProviderSuggestion, ReassignRequest, RefreshRequest,
+    ChatMessagePage, ChatRoomList, ChatSettings, DashboardStats, Device, DeviceRegistration,
+    DirectoryProvider, ErrorEnvelope, EventsPage, HealthResponse, Heartbeat, HeartbeatResult,
+    Incident, IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult, MarkedAll, MarkedOne,
+    MeResponse, NotificationPage, OnlineUsers, ProviderSuggestion, ReassignRequest, RefreshRequest,
     RefreshResponse, RegisterRequest, RejectRequest, SendMessage, StatusUpdateRequest, TokenPair,
     TypingRequest, TypingResult, UnreadCount, UpdateMeRequest, User,
 };
@@ -280,6 +280,18 @@ impl Client {
     /// People who share a room with the caller and are online now.
     pub async fn online_users(&self) -> Result<OnlineUsers> {
         self.send_authed(Method::GET, "api/chat/online-users/", None::<&()>)
+            .await
+    }
+
+    /// What the caller shares in chat: read receipts, typing, presence.
+    pub async fn chat_settings(&self) -> Result<ChatSettings> {
+        self.send_authed(Method::GET, "api/chat/settings/", None::<&()>)
+            .await
+    }
+
+    /// Saves what the caller shares in chat.
+    pub async fn put_chat_settings(&self, settings: &ChatSettings) -> Result<ChatSettings> {
+        self.send_authed(Method::PUT, "api/chat/settings/", Some(settings))
             .await
     }
 

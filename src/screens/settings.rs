@@ -1,0 +1,94 @@
+//! Settings: the language and what the user shares in chat (read receipts, typing, presence).
+//! The sharing switches live on the server; survivors start with all three off.
+
+use kintara_api::ChatSettings;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::app::ctx;
+use crate::i18n::t;
+use crate::ipc::{self, NoArgs};
+
+#[derive(Serialize)]
+struct SetArgs {
+    settings: ChatSettings,
+}
+
+/// The three sharing switches, loaded from and saved to the server.
+#[component]
+pub fn PrivacySwitches() -> impl IntoView {
+    let ctx = ctx();
+    let settings: RwSignal<Option<ChatSettings>> = RwSignal::new(None);
+    let status: RwSignal<Option<String>> = RwSignal::new(None);
+    spawn_local(async move {
+        match ipc::call::<_, ChatSettings>("chat_settings", &NoArgs {}).await {
+            Ok(s) => settings.set(Some(s)),
+            Err(e) => status.set(Some(ctx.fail(e))),
+        }
+    });
+    let save = move |next: ChatSettings| {
+        let before = settings.get_untracked();
+        settings.set(Some(next));
+        status.set(None);
+        spawn_local(async move {
+            match ipc::call::<_, ChatSettings>("set_chat_settings", &SetArgs { settings: next })
+                .await
+            {
+                Ok(s) => {
+                    settings.set(Some(s));
+                    status.set(Some(t("privacy.saved").into()));
+                }
+                Err(e) => {
+                    settings.set(before);
+                    status.set(Some(ctx.fail(e)));
+                }
+            }
+        });
+    };
+    let switch = move |id: &'static str,
+                       label: &'static str,
+                       get: fn(&ChatSettings) -> bool,
+                       put: fn(&mut ChatSettings, bool)| {
+        view! {
+            <label class="switch">
+                <input id=id type="checkbox"
+                    disabled=move || settings.with(Option::is_none)
+                    prop:checked=move || settings.with(|s| s.as_ref().is_some_and(get))
+                    on:change=move |e| {
+                        if let Some(mut s) = settings.get_untracked() {
+                            put(&mut s, event_target_checked(&e));
+                            save(s);
+                        }
+                    }/>
+                <span>{move || t(label)}</span>
+            </label>
+        }
+    };
+    view! {
+        <div id="privacy" class="privacy card"
+            data-ready=move || settings.with(Option::is_some).to_string()>
+            <h2>{move || t("privacy.title")}</h2>
+            {switch("share-read-receipts", "privacy.read", |s| s.read_receipts, |s, v| s.read_receipts = v)}
+            {switch("share-typing", "privacy.typing", |s| s.typing_indicators, |s, v| s.typing_indicators = v)}
+            {switch("share-presence", "privacy.presence", |s| s.presence, |s, v| s.presence = v)}
+            <p id="privacy-status" class="hint" role="status">
+                {move || if settings.with(Option::is_none) && status.with(Option::is_none) {
+                    Some(t("privacy.loading").to_string())
+                } else {
+                    status.get()
+                }}
+            </p>
+        </div>
+    }
+}
+
+#[component]
+pub fn Settings() -> impl IntoView {
+    view! {
+        <section id="settings" class="screen">
+            <header class="top"><h1>{move || t("settings.title")}</h1></header>
+            <PrivacySwitches/>
+        </section>
+    }
+}
