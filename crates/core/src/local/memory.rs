@@ -40,17 +40,7 @@ impl LocalStore for MemoryLocal {
     async fn enqueue(&self, new: NewOutboxItem) -> LocalResult<OutboxItem> {
         Ok(self.with(|i| {
             i.last_id += 1;
-            let item = OutboxItem {
-                id: i.last_id,
-                client_id: new.client_id,
-                lane: new.lane,
-                action: new.action,
-                state: OutboxState::Queued,
-                attempts: 0,
-                next_attempt_at: None,
-                last_error: None,
-                created_at: new.created_at,
-            };
+            let item = new.queued(i.last_id);
             i.outbox.insert(item.id, item.clone());
             item
         }))

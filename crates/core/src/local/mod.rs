@@ -130,6 +130,21 @@ impl NewOutboxItem {
             created_at: now_ms(),
         }
     }
+
+    /// The stored item, once the store has given it `id`: queued, never tried.
+    pub fn queued(self, id: i64) -> OutboxItem {
+        OutboxItem {
+            id,
+            client_id: self.client_id,
+            lane: self.lane,
+            action: self.action,
+            state: OutboxState::Queued,
+            attempts: 0,
+            next_attempt_at: None,
+            last_error: None,
+            created_at: self.created_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -177,17 +177,7 @@ impl LocalStore for SqliteLocal {
         .bind(new.created_at)
         .fetch_one(&self.pool)
         .await?;
-        Ok(OutboxItem {
-            id,
-            client_id: new.client_id,
-            lane: new.lane,
-            action: new.action,
-            state: OutboxState::Queued,
-            attempts: 0,
-            next_attempt_at: None,
-            last_error: None,
-            created_at: new.created_at,
-        })
+        Ok(new.queued(id))
     }
 
     async fn outbox(&self) -> LocalResult<Vec<OutboxItem>> {

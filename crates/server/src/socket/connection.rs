@@ -155,12 +155,7 @@ async fn pump(
 ) -> Result<(), End> {
     loop {
         let (frames, next) = {
-            let mut conn = state
-                .db
-                .read
-                .acquire()
-                .await
-                .map_err(|e| failed(state, e))?;
+            let mut conn = read_conn(state).await?;
             events::since(&mut conn, user, *cursor, PAGE_LIMIT)
                 .await
                 .map_err(|e| failed(state, e))?
@@ -183,15 +178,15 @@ async fn pump(
 }
 
 async fn log_end(state: &AppState, user: Uuid) -> Result<Cursor, End> {
-    let mut conn = state
-        .db
-        .read
-        .acquire()
-        .await
-        .map_err(|e| failed(state, e))?;
+    let mut conn = read_conn(state).await?;
     events::end(&mut conn, user)
         .await
         .map_err(|e| failed(state, e))
+}
+
+/// A connection of the read pool, held only for one read (never while waiting).
+async fn read_conn(state: &AppState) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, End> {
+    state.db.read.acquire().await.map_err(|e| failed(state, e))
 }
 
 /// A database failure; during shutdown (the pools closing) it is just the server going away.

@@ -91,7 +91,6 @@ pub async fn announce_incident(
     incident: Uuid,
     audience: Audience,
 ) -> ApiResult<()> {
-    use kintara_api::AssignmentStatus::{Accepted, Pending};
     let row = crate::incidents::repo::find(conn, incident)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -104,13 +103,7 @@ pub async fn announce_incident(
     let mut people = crate::notifications::dispatchers(conn).await?;
     if audience == Audience::Everyone {
         people.push(row.survivor_id);
-        people.extend(
-            repo::assignments_of(conn, &[incident])
-                .await?
-                .into_iter()
-                .filter(|a| matches!(a.status, Pending | Accepted))
-                .map(|a| a.provider_id),
-        );
+        people.extend(live_providers(conn, incident).await?);
     }
     events::append_all(conn, people, EventType::IncidentUpdated, &data).await?;
     Ok(())
@@ -124,7 +117,6 @@ async fn announce_status(
     incident: Uuid,
     to: IncidentStatus,
 ) -> ApiResult<()> {
-    use kintara_api::AssignmentStatus::{Accepted, Pending};
     let row = crate::incidents::repo::find(conn, incident)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -133,14 +125,21 @@ async fn announce_status(
         "status": to.as_str(),
         "case_number": row.case_number,
     });
-    let providers = repo::assignments_of(conn, &[incident])
-        .await?
-        .into_iter()
-        .filter(|a| matches!(a.status, Pending | Accepted))
-        .map(|a| a.provider_id);
+    let providers = live_providers(conn, incident).await?;
     let people = std::iter::once(row.survivor_id).chain(providers);
     events::append_all(conn, people, EventType::CaseUpdated, &data).await?;
     Ok(())
+}
+
+/// The providers whose assignment on `incident` is pending or accepted: who hears of its changes.
+async fn live_providers(conn: &mut AnyConnection, incident: Uuid) -> ApiResult<Vec<Uuid>> {
+    use kintara_api::AssignmentStatus::{Accepted, Pending};
+    Ok(repo::assignments_of(conn, &[incident])
+        .await?
+        .into_iter()
+        .filter(|a| matches!(a.status, Pending | Accepted))
+        .map(|a| a.provider_id)
+        .collect())
 }
 
 /// `case_assigned` for the provider who was just offered the case (before its notification, so
