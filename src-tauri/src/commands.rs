@@ -362,3 +362,12 @@ pub async fn set_chat_settings(
 ) -> Result<kintara_api::ChatSettings, UiError> {
     Ok(state.client().put_chat_settings(&settings).await?)
 }
+
+/// A case's status changes, oldest first.
+#[tauri::command]
+pub async fn timeline(
+    state: State<'_, AppState>,
+    incident: Uuid,
+) -> Result<Vec<kintara_api::StatusChange>, UiError> {
+    Ok(state.client().timeline(incident).await?)
+}

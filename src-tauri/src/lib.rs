@@ -170,6 +170,7 @@ pub fn run() {
             commands::logout,
             commands::create_incident,
             commands::list_incidents,
+            commands::timeline,
             commands::sync_state,
             commands::rooms,
             commands::messages,

@@ -1,6 +1,8 @@
 //! "My reports": the survivor's cases with their case number and status.
 
-use kintara_api::{ChatRoom, Incident};
+use std::collections::HashSet;
+
+use kintara_api::{ChatRoom, Incident, StatusChange};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -14,6 +16,8 @@ pub fn MyReports() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     // The case rooms this survivor is in (only their own: the core asks the server as them).
     let rooms = RwSignal::new(Vec::<ChatRoom>::new());
+    // Reports whose status history is open; kept here so a live refresh does not close them.
+    let open = RwSignal::new(HashSet::<String>::new());
     let load = move || {
         spawn_local(async move {
             match ipc::call::<_, Vec<Incident>>("list_incidents", &NoArgs {}).await {
@@ -80,11 +84,74 @@ pub fn MyReports() -> impl IntoView {
                                         </button>
                                     </div>
                                 })}
+                                <Timeline incident=r.id.to_string() open=open/>
                             </li>
                         }).collect_view()}
                     </ul>
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+#[derive(serde::Serialize)]
+struct IncidentArg {
+    incident: String,
+}
+
+/// A report's status history, behind a toggle (loaded when opened, and again on every live
+/// event while open).
+#[component]
+fn Timeline(incident: String, open: RwSignal<HashSet<String>>) -> impl IntoView {
+    let changes = RwSignal::new(None::<Result<Vec<StatusChange>, String>>);
+    let id = incident.clone();
+    let is_open = Memo::new(move |_| open.with(|o| o.contains(&id)));
+    let id = incident.clone();
+    Effect::new(move |_| {
+        if !open.with(|o| o.contains(&id)) {
+            return;
+        }
+        let arg = IncidentArg {
+            incident: id.clone(),
+        };
+        spawn_local(async move {
+            let got = ipc::call::<_, Vec<StatusChange>>("timeline", &arg).await;
+            changes.set(Some(got.map_err(|e| e.message)));
+        });
+    });
+    let id = incident.clone();
+    let toggle = move |_| {
+        open.update(|o| {
+            if !o.remove(&id) {
+                o.insert(id.clone());
+            }
+        })
+    };
+    let label = move || {
+        if is_open.get() {
+            "Hide status history"
+        } else {
+            "Status history"
+        }
+    };
+    view! {
+        <button class="show-timeline link" aria-expanded=move || is_open.get().to_string() on:click=toggle>
+            {label}
+        </button>
+        {move || is_open.get().then(|| match changes.get() {
+            None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error-banner" role="alert">{e}</p> }.into_any(),
+            Some(Ok(list)) => view! {
+                <ol class="timeline">
+                    {list.into_iter().map(|c| view! {
+                        <li class="timeline-entry">
+                            <span class="timeline-status">{c.to.label()}</span>
+                            " · "
+                            <time>{c.at.format("%d %b, %H:%M UTC").to_string()}</time>
+                        </li>
+                    }).collect_view()}
+                </ol>
+            }.into_any(),
+        })}
     }
 }

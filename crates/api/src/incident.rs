@@ -340,3 +340,14 @@ mod tests {
         assert!(r.is_err());
     }
 }
+
+/// One move of a case in `GET incidents/{id}/timeline/`, oldest first. `reason` is shown to
+/// dispatchers and providers only: it can name a provider or quote why one declined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusChange {
+    pub from: Option<IncidentStatus>,
+    pub to: IncidentStatus,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+}

@@ -11,8 +11,9 @@ use kintara_api::{
     DirectoryProvider, ErrorEnvelope, EventsPage, HealthResponse, Heartbeat, HeartbeatResult,
     Incident, IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult, MarkedAll, MarkedOne,
     MeResponse, NotificationPage, OnlineUsers, ProviderSuggestion, ReassignRequest, RefreshRequest,
-    RefreshResponse, RegisterRequest, RejectRequest, SendMessage, StatusUpdateRequest, TokenPair,
-    TypingRequest, TypingResult, UnreadCount, UpdateMeRequest, User,
+    RefreshResponse, RegisterRequest, RejectRequest, SendMessage, StatusChange,
+    StatusUpdateRequest, TokenPair, TypingRequest, TypingResult, UnreadCount, UpdateMeRequest,
+    User,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -217,6 +218,12 @@ impl Client {
     pub async fn update_incident(&self, id: Uuid, patch: &IncidentPatch) -> Result<Incident> {
         self.send_authed(Method::PATCH, &format!("api/incidents/{id}/"), Some(patch))
             .await
+    }
+
+    /// The case's status changes, oldest first (a survivor's come without reasons).
+    pub async fn timeline(&self, id: Uuid) -> Result<Vec<StatusChange>> {
+        let path = format!("api/incidents/{id}/timeline/");
+        self.send_authed(Method::GET, &path, None::<&()>).await
     }
 
     pub async fn delete_incident(&self, id: Uuid) -> Result<()> {

@@ -70,6 +70,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::health))
         .routes(routes!(incidents::create, incidents::list))
         .routes(routes!(incidents::get, incidents::patch, incidents::delete))
+        .routes(routes!(incidents::timeline))
         // The case workflow.
         .routes(routes!(provider::assigned_cases))
         .routes(routes!(provider::accept))

@@ -133,6 +133,7 @@ fn table() -> Vec<Row> {
         row(get.clone(), "/api/incidents/{id}/", Pending, B::None, [401, 200, 404, 200, 404, 200]),
         row(patch.clone(), "/api/incidents/{id}/", Pending, B::PatchReport, [401, 200, 404, 403, 404, 403]),
         row(delete.clone(), "/api/incidents/{id}/", Pending, B::None, [401, 204, 404, 403, 404, 403]),
+        row(get.clone(), "/api/incidents/{id}/timeline/", Pending, B::None, [401, 200, 404, 200, 404, 200]),
         // Providers.
         row(get.clone(), "/api/providers/assigned-cases/", Pending, B::None, [401, 403, 403, 200, 200, 403]),
         row(patch.clone(), "/api/incidents/{id}/accept/", Pending, B::Empty, [401, 403, 403, 200, 404, 403]),

@@ -2833,3 +2833,66 @@ async fn logging_out_removes_the_devices_of_that_session_only() {
     assert_eq!(devices_of(&w.server, phone.user.id).await, 0);
     assert_eq!(w.server.count("devices").await, 0);
 }
+
+#[tokio::test]
+async fn a_case_timeline_lists_its_moves_and_keeps_reasons_from_the_survivor() {
+    let server = TestServer::demo().await;
+    let survivor = server.demo_login("survivor").await;
+    let dispatcher = server.demo_login("dispatcher").await;
+    let legal = server.demo_login("legal").await;
+    let incident = server
+        .create_report(&survivor.access, &report("Timeline case"))
+        .await;
+    server
+        .post(
+            &format!("/api/dispatch/cases/{}/assign/", incident.id),
+            Some(&dispatcher.access),
+            &json!({ "provider_ids": [legal.user.id] }),
+        )
+        .await
+        .expect(200);
+    server
+        .patch(
+            &format!("/api/incidents/{}/reject/", incident.id),
+            Some(&legal.access),
+            &json!({ "reason": "Outside my county, private reason 7741" }),
+        )
+        .await
+        .expect(200);
+    let path = format!("/api/incidents/{}/timeline/", incident.id);
+    let staff = server.get(&path, Some(&dispatcher.access)).await;
+    staff.expect(200);
+    let moves: Vec<(Value, Value)> = staff
+        .json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| (c["from"].clone(), c["to"].clone()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (Value::Null, json!("pending_dispatcher_review")),
+            (json!("pending_dispatcher_review"), json!("assigned")),
+            (json!("assigned"), json!("pending_dispatcher_review")),
+        ]
+    );
+    assert!(
+        staff.text.contains("declined by the provider"),
+        "{}",
+        staff.text
+    );
+    // The provider's own words stay on the assignment, not in the case's history.
+    assert!(!staff.text.contains("7741"), "{}", staff.text);
+    // The survivor sees the same moves, without reasons.
+    let mine = server.get(&path, Some(&survivor.access)).await;
+    mine.expect(200);
+    assert_eq!(mine.json().as_array().unwrap().len(), 3);
+    assert!(!mine.text.contains("declined"), "{}", mine.text);
+    assert!(mine
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["reason"].is_null()));
+}

@@ -190,6 +190,13 @@ async fn a_report_travels_from_survivor_to_dispatcher_to_provider_live() {
     survivor
         .wait_text("#reports-list .status", "In progress")
         .await;
+    // Her case's history: each move with its time, and no reasons (they can name providers).
+    survivor.click("#reports-list .show-timeline").await;
+    let history = survivor
+        .wait_text("#reports-list .timeline", "In progress")
+        .await;
+    assert!(history.contains("Waiting for review"), "{history}");
+    assert!(history.contains("Assigned"), "{history}");
     shots(&survivor, "survivor").await;
     survivor.click("#reports-list .open-chat").await;
     survivor

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use kintara_api::{
     ErrorEnvelope, Incident, IncidentCreate, IncidentPatch, IncidentStatus, IncidentType, Role,
+    StatusChange,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -171,6 +172,30 @@ pub async fn patch(
     let updated = with_helpers(&mut tx, &[row]).await?.remove(0);
     tx.commit().await?;
     Ok(Json(updated))
+}
+
+/// The case's status changes, oldest first. Its survivor sees when it moved and where to, never
+/// the reasons (they can name providers or quote why one declined).
+#[utoipa::path(get, path = "/api/incidents/{id}/timeline/", tag = "incidents", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    responses(
+        (status = 200, description = "Status changes, oldest first", body = [StatusChange]),
+        (status = 404, description = "No such incident, or not yours", body = ErrorEnvelope),
+    ))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Vec<StatusChange>>> {
+    let mut conn = state.db.read.acquire().await?;
+    let (_, access) = readable(&mut conn, &user, id).await?;
+    let mut changes = repo::timeline(&mut conn, id).await?;
+    if access == Access::Owner {
+        for c in &mut changes {
+            c.reason = None;
+        }
+    }
+    Ok(Json(changes))
 }
 
 /// Withdraw one's own report (soft delete: it disappears from every list).

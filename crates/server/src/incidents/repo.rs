@@ -174,6 +174,32 @@ pub async fn insert(
     Ok(find(conn, id).await?.expect("the row was just inserted"))
 }
 
+/// The case's status changes, oldest first (the filing row first within one instant).
+pub async fn timeline(
+    conn: &mut AnyConnection,
+    incident: Uuid,
+) -> Result<Vec<kintara_api::StatusChange>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT from_status, to_status, reason, created_at FROM incident_status_history \
+         WHERE incident_id = $1 \
+         ORDER BY created_at, CASE WHEN from_status IS NULL THEN 0 ELSE 1 END",
+    )
+    .bind(incident.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let from: Option<String> = r.try_get("from_status")?;
+            Ok(kintara_api::StatusChange {
+                from: from.as_deref().and_then(IncidentStatus::parse),
+                to: get_enum(r, "to_status", IncidentStatus::parse)?,
+                at: get_ts(r, "created_at")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}
+
 pub async fn record_status(
     conn: &mut AnyConnection,
     incident: Uuid,
