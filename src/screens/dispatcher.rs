@@ -1,7 +1,7 @@
 //! Dispatcher home: dashboard numbers, the review queue with assignment from the server's
 //! suggestions, and all cases.
 
-use kintara_api::{CaseView, DashboardStats, ProviderSuggestion, UrgencyLevel};
+use kintara_api::{CaseView, DashboardStats, IncidentStatus, ProviderSuggestion, UrgencyLevel};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
@@ -38,9 +38,12 @@ pub fn DispatcherHome() -> impl IntoView {
     // The case being assigned: (id, case number).
     let assigning = RwSignal::new(None::<(String, String)>);
     let reload = RwSignal::new(0u32);
+    // "All cases" shows one status, or every status when empty.
+    let filter = RwSignal::new(String::new());
     Effect::new(move |_| {
         ctx.tick.track();
         reload.track();
+        let shown = filter.get();
         spawn_local(async move {
             match ipc::call::<_, DashboardStats>("dashboard", &NoArgs {}).await {
                 Ok(s) => stats.set(Some(s)),
@@ -62,8 +65,10 @@ pub fn DispatcherHome() -> impl IntoView {
                 }
                 Err(e) => error.set(Some(ctx.fail(e))),
             }
-            match ipc::call::<_, Vec<CaseView>>("dispatch_cases", &CasesArgs { status: None }).await
-            {
+            let args = CasesArgs {
+                status: (!shown.is_empty()).then_some(shown),
+            };
+            match ipc::call::<_, Vec<CaseView>>("dispatch_cases", &args).await {
                 Ok(l) => all.set(Some(l)),
                 Err(e) => error.set(Some(ctx.fail(e))),
             }
@@ -119,7 +124,19 @@ pub fn DispatcherHome() -> impl IntoView {
                 {move || assigning.get().map(|(id, number)| view! {
                     <AssignPanel id=id number=number assigning=assigning reload=reload/>
                 })}
-                <h2 id="all-title">"All cases"</h2>
+                <div class="pane-head">
+                    <h2 id="all-title">"All cases"</h2>
+                    <label class="filter">
+                        <span class="visually-hidden">"Show cases"</span>
+                        <select id="cases-filter"
+                            on:change=move |ev| filter.set(event_target_value(&ev))>
+                            <option value="">"Every status"</option>
+                            {IncidentStatus::ALL.iter().map(|s| view! {
+                                <option value=s.as_str()>{s.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                </div>
                 <ul id="all-cases" class="cards compact">
                     <For each=move || all.get().unwrap_or_default() key=all_key let:c>
                         <li class="case-card card" data-incident=c.incident.id.to_string()>

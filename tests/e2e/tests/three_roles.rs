@@ -174,6 +174,31 @@ async fn a_report_travels_from_survivor_to_dispatcher_to_provider_live() {
         .wait_gone(&format!("#queue .case-card[data-incident='{incident}']"))
         .await;
 
+    // All cases, filtered: the case shows under "Assigned" and not under "Closed".
+    let filter = dispatcher.find("#cases-filter").await;
+    filter
+        .select_by_value("closed")
+        .await
+        .expect("filter by closed");
+    dispatcher
+        .wait_gone(&format!(
+            "#all-cases .case-card[data-incident='{incident}']"
+        ))
+        .await;
+    let filter = dispatcher.find("#cases-filter").await;
+    filter
+        .select_by_value("assigned")
+        .await
+        .expect("filter by assigned");
+    dispatcher
+        .wait_text(
+            &format!("#all-cases .case-card[data-incident='{incident}']"),
+            &case_number,
+        )
+        .await;
+    let filter = dispatcher.find("#cases-filter").await;
+    filter.select_by_value("").await.expect("every status");
+
     // The provider's app shows the offer live and accepts it.
     let offer = format!("#pending-list .case-card[data-incident='{incident}']");
     provider.wait_text(&offer, &case_number).await;
