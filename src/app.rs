@@ -41,6 +41,8 @@ impl Screen {
 /// Shared by every screen.
 #[derive(Clone, Copy)]
 pub struct Ctx {
+    /// The app shows itself as "Notes" (window title, header, OS notifications).
+    pub disguised: RwSignal<bool>,
     pub screen: RwSignal<Screen>,
     pub user: RwSignal<Option<User>>,
     pub server_url: RwSignal<String>,
@@ -117,6 +119,7 @@ struct AppInfo {
 #[component]
 pub fn App() -> impl IntoView {
     let ctx = Ctx {
+        disguised: RwSignal::new(false),
         screen: RwSignal::new(Screen::Loading),
         user: RwSignal::new(None),
         server_url: RwSignal::new(String::new()),
@@ -131,9 +134,17 @@ pub fn App() -> impl IntoView {
     };
     provide_context(ctx);
     live::start(ctx);
+    // The page's title follows the disguise and the quick exit: "Notes" while either is on.
+    Effect::new(move |_| {
+        let notes = ctx.disguised.get() || crate::quick_exit::hidden();
+        document().set_title(if notes { "Notes" } else { "Kintara" });
+    });
     spawn_local(async move {
         // Tells the shell the UI is up (it measures cold start from this).
         let _ = ipc::call::<_, ()>("ui_ready", &NoArgs {}).await;
+        if let Ok(on) = ipc::call::<_, bool>("disguise", &NoArgs {}).await {
+            ctx.disguised.set(on);
+        }
         match ipc::call::<_, AppInfo>("app_info", &NoArgs {}).await {
             Ok(info) => {
                 ctx.server_url.set(info.server_url);

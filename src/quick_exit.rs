@@ -19,19 +19,13 @@ pub fn hidden() -> bool {
     HIDDEN.with(|h| h.get())
 }
 
-fn set_title(title: &str) {
-    document().set_title(title);
-}
-
 /// Hides the app behind the decoy.
 pub fn exit_now() {
-    set_title("Notes");
     HIDDEN.with(|h| h.set(true));
 }
 
 /// Back from the decoy.
 pub fn come_back() {
-    set_title("Kintara");
     HIDDEN.with(|h| h.set(false));
 }
 

@@ -371,3 +371,20 @@ pub async fn timeline(
 ) -> Result<Vec<kintara_api::StatusChange>, UiError> {
     Ok(state.client().timeline(incident).await?)
 }
+
+/// Whether the app shows itself as "Notes".
+#[tauri::command]
+pub fn disguise(state: State<'_, AppState>) -> bool {
+    state.store.disguised()
+}
+
+/// Shows the app as "Notes" (window title, header, OS notification titles), or as itself.
+#[tauri::command]
+pub fn set_disguise(state: State<'_, AppState>, on: bool) -> Result<(), UiError> {
+    state
+        .store
+        .set_disguised(on)
+        .map_err(|e| UiError::other(e.0))?;
+    crate::apply_disguise(&state.app, on);
+    Ok(())
+}

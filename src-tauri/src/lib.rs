@@ -115,6 +115,13 @@ fn ui_ready() {
     }
 }
 
+/// The window's title: the app's name, or "Notes" when disguised.
+fn apply_disguise(app: &AppHandle, on: bool) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.set_title(if on { "Notes" } else { "Kintara" });
+    }
+}
+
 /// When the process started, for the cold-start figure (`.ci/measure-app`).
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -134,6 +141,7 @@ pub fn run() {
             let client = Client::new(&url, store.clone())
                 .or_else(|_| Client::new(DEFAULT_SERVER, store.clone()))?;
             let signed_in = client.current_user().is_some();
+            apply_disguise(app.handle(), store.disguised());
             app.manage(AppState {
                 client: RwLock::new(Arc::new(client)),
                 store,
@@ -171,6 +179,8 @@ pub fn run() {
             commands::create_incident,
             commands::list_incidents,
             commands::timeline,
+            commands::disguise,
+            commands::set_disguise,
             commands::sync_state,
             commands::rooms,
             commands::messages,

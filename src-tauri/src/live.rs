@@ -148,8 +148,10 @@ fn notify_os(app: &AppHandle, role: Option<Role>, data: &serde_json::Value) {
     if focused {
         return;
     }
-    let (title, body) = if role == Some(Role::Survivor) || role.is_none() {
-        ("Kintara".to_owned(), "You have a new update".to_owned())
+    let disguised = app.state::<crate::AppState>().store.disguised();
+    let name = if disguised { "Notes" } else { "Kintara" };
+    let (title, body) = if role == Some(Role::Survivor) || role.is_none() || disguised {
+        (name.to_owned(), "You have a new update".to_owned())
     } else {
         (
             data["subject"].as_str().unwrap_or("Kintara").to_owned(),

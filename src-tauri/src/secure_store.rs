@@ -13,6 +13,7 @@ use tauri_plugin_store::{Store, StoreExt};
 const STORE_FILE: &str = "kintara.json";
 const SESSION_KEY: &str = "session";
 const SERVER_KEY: &str = "server_url";
+const DISGUISE_KEY: &str = "notes_mode";
 
 pub struct SecureStore {
     store: Arc<Store<tauri::Wry>>,
@@ -33,6 +34,19 @@ impl SecureStore {
         self.store
             .get(SERVER_KEY)
             .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    /// Whether the app shows itself as "Notes".
+    pub fn disguised(&self) -> bool {
+        self.store
+            .get(DISGUISE_KEY)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
+    pub fn set_disguised(&self, on: bool) -> Result<(), StoreError> {
+        self.store.set(DISGUISE_KEY, on);
+        self.store.save().map_err(|e| StoreError(e.to_string()))
     }
 
     pub fn set_server_url(&self, url: &str) -> Result<(), StoreError> {

@@ -48,7 +48,10 @@ pub fn Frame() -> impl IntoView {
     view! {
         <div class="frame">
             <header class="frame-head">
-                <span class="frame-brand"><img src="app-icon.png" alt="" width="28" height="28"/>"Kintara"</span>
+                <span class="frame-brand">
+                    {move || (!ctx.disguised.get()).then(|| view! { <img src="app-icon.png" alt="" width="28" height="28"/> })}
+                    {move || if ctx.disguised.get() { "Notes" } else { "Kintara" }}
+                </span>
                 <span id="conn-state" class="conn" data-state=state role="status">
                     <span class="dot" aria-hidden="true"></span>
                     {move || live::state_label(&state())}

@@ -89,6 +89,43 @@ pub fn Settings() -> impl IntoView {
         <section id="settings" class="screen">
             <header class="top"><h1>{move || t("settings.title")}</h1></header>
             <PrivacySwitches/>
+            <Disguise/>
         </section>
+    }
+}
+
+#[derive(Serialize)]
+struct DisguiseArgs {
+    on: bool,
+}
+
+/// Shows the app as "Notes": its window title, its header and the title of its OS notifications
+/// (a phone's home-screen icon needs the mobile build's alternate icons).
+#[component]
+fn Disguise() -> impl IntoView {
+    let ctx = ctx();
+    let error = RwSignal::new(None::<String>);
+    let toggle = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        spawn_local(async move {
+            match ipc::call::<_, ()>("set_disguise", &DisguiseArgs { on }).await {
+                Ok(()) => {
+                    error.set(None);
+                    ctx.disguised.set(on);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <fieldset class="privacy">
+            <legend>"Disguise"</legend>
+            <label class="switch">
+                <input id="disguise" type="checkbox"
+                    prop:checked=move || ctx.disguised.get() on:change=toggle/>
+                " Show this app as \"Notes\""
+            </label>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+        </fieldset>
     }
 }

@@ -115,5 +115,18 @@ async fn survivor_safety_screen_quick_exit_contacts_language_and_privacy() {
     app.wait_gone("#contacts .contact").await;
     app.click("#lang").await;
     app.wait_text("#nav-home", "Home").await;
+
+    // Disguise: the window, the header (and OS notifications) say "Notes", across a restart.
+    app.click("#nav-settings").await;
+    app.click("#disguise").await;
+    app.wait_text(".frame-brand", "Notes").await;
+    assert_eq!(app.client.title().await.expect("title"), "Notes");
+    let xdg = app.close().await;
+    let app = App::launch_in(xdg).await;
+    app.wait_text(".frame-brand", "Notes").await;
+    assert_eq!(app.client.title().await.expect("title"), "Notes");
+    app.click("#nav-settings").await;
+    app.click("#disguise").await;
+    app.wait_text(".frame-brand", "Kintara").await;
     let _ = app.close().await;
 }
