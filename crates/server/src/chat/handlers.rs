@@ -221,6 +221,7 @@ pub async fn create_direct_chat(
         return Err(ChatError::WithSelf.into());
     }
     let mut tx = state.db.write.begin().await?;
+    let frames = events::mark();
     // An unknown user is refused like a stranger, so this cannot probe for accounts.
     let other = repo::active_role(&mut tx, req.user_id)
         .await?
@@ -249,6 +250,7 @@ pub async fn create_direct_chat(
     let room = member_room(&mut tx, id, user.id).await?;
     let view = room_view(&mut tx, &user, &room).await?;
     tx.commit().await?;
+    events::committed_since(frames);
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -272,12 +274,14 @@ pub async fn leave_room(
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.write.begin().await?;
+    let frames = events::mark();
     let room = member_room(&mut tx, id, user.id).await?;
     if room.kind == RoomType::Case {
         return Err(ChatError::CaseRoom.into());
     }
     repo::set_hidden(&mut tx, id, user.id, Some(Utc::now())).await?;
     tx.commit().await?;
+    events::committed_since(frames);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -384,56 +388,56 @@ pub async fn send(
     ValidJson(req): ValidJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<ChatMessage>)> {
     let mut tx = state.db.write.begin().await?;
-    // Taking the number locks the room: a concurrent retry of the same send waits here and then
-    // finds the first one below.
-    let (seq, active) = repo::next_seq(&mut tx, req.room, user.id)
+    let frames = events::mark();
+    let now = Utc::now();
+    // Taking the number locks the room (and dates its activity; a retry rolls both back): a
+    // concurrent retry of the same send waits here, then its insert finds the first message.
+    let (seq, active) = repo::next_seq(&mut tx, req.room, user.id, now)
         .await?
         .ok_or(ChatError::NotFound)?;
     let client_id = req.client_id.as_deref().map(str::trim);
-    let existing = match client_id {
+    let row = MessageRow {
+        id: Uuid::new_v4(),
+        room: req.room,
+        seq,
+        sender: Some(user.id),
+        client_id: client_id.map(str::to_owned),
+        message_type: MessageType::UserMessage,
+        // Stored as typed (validation only refuses blank text).
+        content: req.content.clone(),
+        created_at: now,
+        deleted_at: None,
+    };
+    // A closed room takes nothing new (but still answers a retry of what it took before).
+    if active && repo::insert_message(&mut tx, &row).await? {
+        // Replying means the sender has seen the room up to here.
+        repo::advance_read(&mut tx, req.room, user.id, seq, now).await?;
+        repo::set_typing(&mut tx, req.room, user.id, None).await?;
+        // The room and its people are read once for every frame, notification and the answer:
+        // a message's transaction holds the single writer, so every statement saved is latency
+        // saved for everyone.
+        let room = member_room(&mut tx, req.room, user.id).await?;
+        let people = repo::participants(&mut tx, req.room).await?;
+        frame_new_message(&mut tx, &user, &row, &room, &people).await?;
+        notify_new_message(&mut tx, &user, &row, &room, &people).await?;
+        let view = Cast::of(&mut tx, (&user).into(), &room, people)
+            .await?
+            .message(user.id, &row);
+        tx.commit().await?;
+        events::committed_since(frames);
+        return Ok((StatusCode::CREATED, Json(view)));
+    }
+    let first = match client_id {
         Some(c) => repo::by_client_id(&mut tx, req.room, user.id, c).await?,
         None => None,
     };
-    let first = match existing {
+    let first = match first {
         Some(m) => m,
+        None if !active => return Err(ChatError::ReadOnly.into()),
         None => {
-            if !active {
-                return Err(ChatError::ReadOnly.into());
-            }
-            let now = Utc::now();
-            let row = MessageRow {
-                id: Uuid::new_v4(),
-                room: req.room,
-                seq,
-                sender: Some(user.id),
-                client_id: client_id.map(str::to_owned),
-                message_type: MessageType::UserMessage,
-                // Stored as typed (validation only refuses blank text).
-                content: req.content.clone(),
-                created_at: now,
-                deleted_at: None,
-            };
-            if repo::insert_message(&mut tx, &row).await? {
-                // Replying means the sender has seen the room up to here.
-                repo::advance_read(&mut tx, req.room, user.id, seq, now).await?;
-                repo::set_typing(&mut tx, req.room, user.id, None).await?;
-                // The room and its people are read once for every frame, notification and the
-                // answer: a message's transaction holds the single writer, so every statement
-                // saved is latency saved for everyone.
-                let room = member_room(&mut tx, req.room, user.id).await?;
-                let people = repo::participants(&mut tx, req.room).await?;
-                frame_new_message(&mut tx, &user, &row, &room, &people).await?;
-                notify_new_message(&mut tx, &user, &row, &room, &people).await?;
-                let view = Cast::of(&mut tx, (&user).into(), &room, people)
-                    .await?
-                    .message(user.id, &row);
-                tx.commit().await?;
-                return Ok((StatusCode::CREATED, Json(view)));
-            }
-            // Lost a race the room lock should have prevented; answer like a retry.
-            repo::by_client_id(&mut tx, req.room, user.id, client_id.unwrap_or(""))
-                .await?
-                .ok_or_else(|| ApiError::internal("duplicate send without a stored message"))?
+            return Err(ApiError::internal(
+                "duplicate send without a stored message",
+            ))
         }
     };
     // Sent before with this client id: the first message, and nothing new (the number taken
@@ -492,7 +496,14 @@ async fn notify_new_message(
     people: &[ParticipantRow],
 ) -> ApiResult<()> {
     let since = m.created_at - Duration::seconds(READING_SECONDS);
-    let recipients = repo::recipients_not_reading(conn, m.room, sender.id, since).await?;
+    // From the participants read in this transaction (by id: the notification's lock order).
+    let mut recipients: Vec<(Uuid, Role)> = people
+        .iter()
+        .filter(|p| p.id != sender.id && p.account_active)
+        .filter(|p| p.reading_at.is_none_or(|at| at < since))
+        .map(|p| (p.id, p.role))
+        .collect();
+    recipients.sort_by_key(|r| r.0);
     if recipients.is_empty() {
         return Ok(());
     }
@@ -537,6 +548,7 @@ pub async fn delete_message(
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.write.begin().await?;
+    let frames = events::mark();
     let m = repo::message(&mut tx, id)
         .await?
         .ok_or(ChatError::NotFound)?;
@@ -546,6 +558,7 @@ pub async fn delete_message(
     }
     repo::soft_delete(&mut tx, id, Utc::now()).await?;
     tx.commit().await?;
+    events::committed_since(frames);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -556,6 +569,7 @@ async fn mark_read_to(
     seq: Option<i64>,
 ) -> ApiResult<MarkReadResult> {
     let mut tx = state.db.write.begin().await?;
+    let frames = events::mark();
     let r = member_room(&mut tx, room, user.id).await?;
     let target = seq.unwrap_or(r.last_seq).min(r.last_seq);
     let updated_count = if target > r.last_read_seq {
@@ -574,6 +588,7 @@ async fn mark_read_to(
         events::append_all(&mut tx, others, EventType::MessageRead, &data).await?;
     }
     tx.commit().await?;
+    events::committed_since(frames);
     Ok(MarkReadResult {
         message: "Marked as read.".into(),
         room,
@@ -634,6 +649,7 @@ pub async fn typing(
     ValidJson(req): ValidJson<TypingRequest>,
 ) -> ApiResult<Json<TypingResult>> {
     let mut tx = state.db.write.begin().await?;
+    let frames = events::mark();
     let room = member_room(&mut tx, id, user.id).await?;
     if !room.is_active {
         return Err(ChatError::ReadOnly.into());
@@ -652,6 +668,7 @@ pub async fn typing(
         events::append_all(&mut tx, others, EventType::Typing, &data).await?;
     }
     tx.commit().await?;
+    events::committed_since(frames);
     Ok(Json(TypingResult {
         is_typing: until.is_some(),
         until,
@@ -672,12 +689,14 @@ pub async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatResult>> {
     let now = Utc::now();
     let mut tx = state.db.write.begin().await?;
+    let frames = events::mark();
     if let Some(room) = req.room_id {
         member_room(&mut tx, room, user.id).await?;
         repo::mark_reading(&mut tx, room, user.id, now).await?;
     }
     set_presence(&mut tx, &user, now, true).await?;
     tx.commit().await?;
+    events::committed_since(frames);
     Ok(Json(HeartbeatResult {
         status: "success".into(),
         last_activity: now,
@@ -729,8 +748,10 @@ pub async fn mark_offline(
     user: AuthUser,
 ) -> ApiResult<Json<OfflineResult>> {
     let mut tx = state.db.write.begin().await?;
+    let frames = events::mark();
     set_presence(&mut tx, &user, Utc::now(), false).await?;
     tx.commit().await?;
+    events::committed_since(frames);
     Ok(Json(OfflineResult {
         status: "offline".into(),
     }))
@@ -761,7 +782,9 @@ pub async fn put_settings(
     ValidJson(req): ValidJson<ChatSettings>,
 ) -> ApiResult<Json<ChatSettings>> {
     let mut tx = state.db.write.begin().await?;
+    let frames = events::mark();
     repo::put_settings(&mut tx, user.id, req, Utc::now()).await?;
     tx.commit().await?;
+    events::committed_since(frames);
     Ok(Json(req))
 }

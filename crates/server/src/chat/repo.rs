@@ -114,6 +114,9 @@ pub struct ParticipantRow {
     pub last_read_seq: i64,
     pub settings: ChatSettings,
     pub typing_until: Option<DateTime<Utc>>,
+    /// When the participant last had the room open (see `mark_reading`).
+    pub reading_at: Option<DateTime<Utc>>,
+    pub account_active: bool,
 }
 
 pub async fn participants(
@@ -122,7 +125,8 @@ pub async fn participants(
 ) -> Result<Vec<ParticipantRow>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT u.id, u.first_name, u.last_name, u.role, u.provider_type, u.is_anonymous, \
-         p.last_read_seq, {} AS read_receipts, {} AS typing_indicators, {} AS presence, t.until \
+         p.last_read_seq, {} AS read_receipts, {} AS typing_indicators, {} AS presence, t.until, \
+         p.reading_at, u.is_active \
          FROM conversation_participants p \
          JOIN conversations c ON c.id = p.conversation_id \
          JOIN users u ON u.id = p.user_id \
@@ -154,6 +158,8 @@ pub async fn participants(
                     presence: get_bool(r, "presence")?,
                 },
                 typing_until: get_opt_ts(r, "until")?,
+                reading_at: get_opt_ts(r, "reading_at")?,
+                account_active: get_bool(r, "is_active")?,
             })
         })
         .collect()
@@ -323,15 +329,17 @@ pub async fn count_unread(
     .await
 }
 
-/// Takes the next number of the room, locking the room row so concurrent sends queue. `None`
-/// when the user is not a participant. Returns the number and whether the room is active.
+/// Takes the next number of the room and dates its activity `now`, locking the room row so
+/// concurrent sends queue (roll back when no message is stored). `None` when the user is not a
+/// participant. Returns the number and whether the room is active.
 pub async fn next_seq(
     conn: &mut AnyConnection,
     room: Uuid,
     user: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<Option<(i64, bool)>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 AND EXISTS \
+        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $3 WHERE id = $1 AND EXISTS \
          (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = $1 \
           AND p.user_id = $2 AND {}) \
          RETURNING last_seq, is_active",
@@ -339,6 +347,7 @@ pub async fn next_seq(
     ))
     .bind(room.to_string())
     .bind(user.to_string())
+    .bind(ts(now))
     .fetch_optional(conn)
     .await?;
     row.map(|r| Ok((r.try_get("last_seq")?, get_bool(&r, "is_active")?)))
@@ -363,7 +372,8 @@ pub async fn by_client_id(
     row.as_ref().map(message_row).transpose()
 }
 
-/// Stores a user's message; `false` when a message with the same client id won the race.
+/// Stores a user's message; `false` when a message with the same client id is there already.
+/// (The room's `updated_at` moved in `next_seq`.)
 pub async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, message_type, \
@@ -380,15 +390,7 @@ pub async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<
     .bind(ts(m.created_at))
     .execute(&mut *conn)
     .await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
-        .bind(m.room.to_string())
-        .bind(ts(m.created_at))
-        .execute(conn)
-        .await?;
-    Ok(true)
+    Ok(done.rows_affected() > 0)
 }
 
 /// Moves the read position forward to `seq` (never back) and records that the user is looking
@@ -412,30 +414,6 @@ pub async fn advance_read(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Participants other than `sender` who have not looked at the room since `since`, with roles.
-pub async fn recipients_not_reading(
-    conn: &mut AnyConnection,
-    room: Uuid,
-    sender: Uuid,
-    since: DateTime<Utc>,
-) -> Result<Vec<(Uuid, Role)>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT u.id, u.role FROM conversation_participants p JOIN users u ON u.id = p.user_id \
-         JOIN conversations c ON c.id = p.conversation_id \
-         WHERE p.conversation_id = $1 AND p.user_id <> $2 AND u.is_active = 1 \
-         AND (p.reading_at IS NULL OR p.reading_at < $3) AND {} ORDER BY u.id",
-        current("p", "c"),
-    ))
-    .bind(room.to_string())
-    .bind(sender.to_string())
-    .bind(ts(since))
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((get_uuid(r, "id")?, get_enum(r, "role", Role::parse)?)))
-        .collect()
 }
 
 /// Soft delete: the message keeps its place; its content is erased, not just hidden.

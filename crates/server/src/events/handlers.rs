@@ -70,7 +70,7 @@ pub async fn poll(
     // lands between a read and the wait still wakes us.
     let sub = state.events.subscribe(user.id);
     loop {
-        let notified = sub.notify.notified();
+        let notified = sub.notify().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         // A connection only for the read, never held while waiting.

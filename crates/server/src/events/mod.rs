@@ -10,8 +10,10 @@ pub mod hub;
 mod publish;
 mod repo;
 
-pub use hub::Hub;
-pub use publish::{collect, publish_after_commit, wake_after_commit};
+pub use hub::{Found, Hub};
+pub use publish::{
+    collect, committed_since, mark, publish_after_commit, wake_after_commit, Published,
+};
 pub use repo::{append, append_all, end, prune, since, Cursor, EventsError};
 
 /// How long frames are kept before `prune` removes them (a client away longer must resync).

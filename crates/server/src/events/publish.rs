@@ -1,22 +1,66 @@
 //! Publish only after commit, structurally: each request runs inside a task-local collector;
-//! `append` records the users it wrote for; when the handler has returned (its transaction
-//! committed or rolled back) the middleware wakes them. A wake after a rollback is harmless:
-//! waiters re-read the database and find nothing new.
+//! `append` records the frames it wrote (and other changes record the users they touched); when
+//! the handler has returned (its transaction committed or rolled back) the middleware publishes.
+//!
+//! Two kinds of publication:
+//! - a **wake** ("look again"): waiters re-read the database. A wake after a rollback is harmless:
+//!   they find nothing new.
+//! - a **delivery**: the frames themselves, handed to this instance's waiters so that they need
+//!   not read them back. Only frames a handler has declared committed (`committed_since`) are
+//!   delivered; any other frame of the request turns its user's publication into a wake, so a
+//!   rolled-back frame can never be delivered.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use kintara_api::EventFrame;
 use uuid::Uuid;
 
+use super::Hub;
 use crate::state::AppState;
 
-type Touched = Arc<Mutex<HashSet<Uuid>>>;
+type Shared = Arc<Mutex<Collected>>;
 
 tokio::task_local! {
-    static TOUCHED: Touched;
+    static COLLECTED: Shared;
+}
+
+/// What one request wrote, in order.
+#[derive(Default)]
+struct Collected {
+    /// Frames appended, with whether a handler declared them committed.
+    frames: Vec<(Uuid, i64, EventFrame, bool)>,
+    /// Users to wake without frames (a sign-out, say).
+    woken: Vec<Uuid>,
+}
+
+/// What to publish once the request has finished.
+#[derive(Default)]
+pub struct Published {
+    deliveries: HashMap<Uuid, Vec<(i64, EventFrame)>>,
+    wakes: Vec<Uuid>,
+}
+
+impl Published {
+    /// Hands the collected frames and wakes to the hub (and through it to other instances).
+    pub fn publish(self, hub: &Hub) {
+        for (user, frames) in self.deliveries {
+            hub.deliver(user, frames);
+        }
+        for user in self.wakes {
+            hub.wake(user);
+        }
+    }
+}
+
+fn with_collected(f: impl FnOnce(&mut Collected)) {
+    let recorded = COLLECTED.try_with(|c| f(&mut c.lock().unwrap_or_else(|e| e.into_inner())));
+    if recorded.is_err() {
+        tracing::debug!("event appended outside a request collector; waiters will poll for it");
+    }
 }
 
 /// Records that `user` must be woken once the current request's transaction has finished (their
@@ -24,24 +68,60 @@ tokio::task_local! {
 /// task) nothing is recorded, so nothing can be woken before commit; waiters find the frames at
 /// their periodic re-check instead.
 pub fn wake_after_commit(user: Uuid) {
-    let recorded = TOUCHED.try_with(|t| {
-        t.lock().unwrap_or_else(|e| e.into_inner()).insert(user);
-    });
-    if recorded.is_err() {
-        tracing::debug!("event appended outside a request collector; waiters will poll for it");
-    }
+    with_collected(|c| c.woken.push(user));
 }
 
-/// Runs `work` with a collector and returns its output and the users whose logs it wrote.
-pub async fn collect<F: std::future::Future>(work: F) -> (F::Output, Vec<Uuid>) {
-    let touched: Touched = Arc::default();
-    let out = TOUCHED.scope(touched.clone(), work).await;
-    let users = touched
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .drain()
-        .collect();
-    (out, users)
+/// Records a frame `append` wrote for `user` (not yet committed).
+pub(super) fn record_frame(user: Uuid, seq: i64, frame: EventFrame) {
+    with_collected(|c| c.frames.push((user, seq, frame, false)));
+}
+
+/// Where the current request's frames stand now: pass it to `committed_since` after the commit
+/// of a transaction begun after this call.
+pub fn mark() -> usize {
+    COLLECTED
+        .try_with(|c| c.lock().unwrap_or_else(|e| e.into_inner()).frames.len())
+        .unwrap_or(0)
+}
+
+/// Declares the frames appended since `mark` committed, so they are delivered rather than only
+/// announced. Call it right after `commit()` returned Ok, for a transaction begun after `mark`.
+pub fn committed_since(mark: usize) {
+    with_collected(|c| {
+        for f in c.frames.iter_mut().skip(mark) {
+            f.3 = true;
+        }
+    });
+}
+
+/// Runs `work` with a collector and returns its output and what to publish.
+pub async fn collect<F: std::future::Future>(work: F) -> (F::Output, Published) {
+    let shared: Shared = Arc::default();
+    let out = COLLECTED.scope(shared.clone(), work).await;
+    let collected = std::mem::take(&mut *shared.lock().unwrap_or_else(|e| e.into_inner()));
+    (out, collected.into_published())
+}
+
+impl Collected {
+    fn into_published(self) -> Published {
+        let mut out = Published::default();
+        let mut wake: Vec<Uuid> = self.woken;
+        for (user, seq, frame, committed) in self.frames {
+            if committed {
+                out.deliveries.entry(user).or_default().push((seq, frame));
+            } else {
+                wake.push(user);
+            }
+        }
+        wake.sort();
+        wake.dedup();
+        for user in &wake {
+            // A wake makes waiters re-read everything; the frames would only be a shortcut.
+            out.deliveries.remove(user);
+        }
+        out.wakes = wake;
+        out
+    }
 }
 
 /// The middleware: the handler (and its transaction) finishes first, then its users are woken.
@@ -50,9 +130,42 @@ pub async fn publish_after_commit(
     req: Request,
     next: Next,
 ) -> Response {
-    let (response, users) = collect(next.run(req)).await;
-    for user in users {
-        state.events.wake(user);
-    }
+    let (response, published) = collect(next.run(req)).await;
+    published.publish(&state.events);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kintara_api::EventType;
+
+    fn frame(seq: i64) -> EventFrame {
+        EventFrame {
+            r#type: EventType::NewMessage,
+            data: serde_json::json!({}),
+            cursor: seq.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_frames_declared_committed_are_delivered() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let ((), published) = collect(async {
+            // A first transaction rolled back: its frame must never be delivered.
+            record_frame(a, 1, frame(1));
+            let m = mark();
+            record_frame(a, 1, frame(1));
+            record_frame(b, 7, frame(7));
+            committed_since(m);
+        })
+        .await;
+        assert_eq!(
+            published.wakes,
+            vec![a],
+            "a has an undeclared frame: wake, re-read"
+        );
+        assert!(!published.deliveries.contains_key(&a));
+        assert_eq!(published.deliveries[&b].len(), 1);
+    }
 }

@@ -38,8 +38,8 @@ impl std::fmt::Display for Cursor {
 
 /// Appends one frame to `user`'s log and returns its seq. Call it only inside the transaction of
 /// the change it describes: bumping `event_seq` locks the user's row until commit, which is what
-/// keeps each user's seqs gap-free and in commit order. The user is woken after the request
-/// finishes (see `publish`).
+/// keeps each user's seqs gap-free and in commit order. The user is woken, or the frame delivered,
+/// after the request finishes (see `publish`).
 pub async fn append(
     conn: &mut AnyConnection,
     user: Uuid,
@@ -63,7 +63,15 @@ pub async fn append(
     .bind(ts(Utc::now()))
     .execute(&mut *conn)
     .await?;
-    publish::wake_after_commit(user);
+    publish::record_frame(
+        user,
+        seq,
+        EventFrame {
+            r#type: kind,
+            data: data.clone(),
+            cursor: seq.to_string(),
+        },
+    );
     Ok(seq)
 }
 

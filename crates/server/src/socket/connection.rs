@@ -5,13 +5,15 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use kintara_api::{close_code, codes, ControlFrame, Established, EventType, PING_INTERVAL_SECS};
+use kintara_api::{
+    close_code, codes, ControlFrame, Established, EventFrame, EventType, PING_INTERVAL_SECS,
+};
 use tokio::time::{interval_at, sleep_until, timeout, Instant};
 use uuid::Uuid;
 
 use super::{frames, Accepted};
 use crate::auth;
-use crate::events::{self, Cursor, PAGE_LIMIT};
+use crate::events::{self, Cursor, Found, PAGE_LIMIT};
 use crate::state::AppState;
 
 /// A frame the client has not taken within this is a slow consumer.
@@ -82,17 +84,41 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
     // Spread the re-checks of many sockets over the period instead of all at once.
     let first = RECHECK.mul_f64(rand::random::<f64>());
     let mut recheck = interval_at(Instant::now() + first, RECHECK);
-    let mut pending = true;
+    // The first turn reads the log from the client's cursor; later turns take what a wake
+    // delivered, and read the log only when a wake asks for it (a sign-out, another instance's
+    // news), when the delivered frames do not continue the cursor, or at the re-check.
+    let mut reread = true;
+    let mut woken = false;
     loop {
-        // Armed before reading the log: a commit between the read and the wait still wakes us.
-        let notified = sub.notify.notified();
+        // Armed before reading: a commit between the read and the wait still wakes us.
+        let notified = sub.notify().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         if hub.is_closing() {
             return End::Close(close_code::GOING_AWAY, "server_shutdown");
         }
-        if pending {
-            pending = false;
+        if std::mem::take(&mut woken) {
+            if sub.must_reread() {
+                reread = true;
+            } else {
+                match sub.after(cursor) {
+                    Found::Nothing => {}
+                    Found::Gap => reread = true,
+                    Found::Next(delivered) => {
+                        for d in &delivered {
+                            if about(room, &d.frame) {
+                                if let Err(end) = send_json(socket, &*d.frame).await {
+                                    return end;
+                                }
+                            }
+                            cursor = Cursor(d.seq);
+                        }
+                    }
+                }
+            }
+        }
+        if std::mem::take(&mut reread) {
+            sub.must_reread();
             // Still signed in? A sign-out wakes its user's sockets, so they end here at once.
             match auth::session_user(state, &claims).await {
                 Ok(u) => user = u,
@@ -109,9 +135,9 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
             }
         }
         tokio::select! {
-            _ = &mut notified => pending = true,
+            _ = &mut notified => woken = true,
             _ = &mut token_expiry => return End::Close(close_code::TOKEN_EXPIRED, "token_expired"),
-            _ = recheck.tick() => pending = true,
+            _ = recheck.tick() => reread = true,
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE {
                     return End::Gone;
@@ -162,11 +188,7 @@ async fn pump(
         };
         let full = frames.len() as i64 >= PAGE_LIMIT;
         for frame in &frames {
-            let about_room = |r: Uuid| {
-                frame.r#type == EventType::ResyncRequired
-                    || frame.data.get("room").and_then(|v| v.as_str()) == Some(&r.to_string())
-            };
-            if room.is_none_or(about_room) {
+            if about(room, frame) {
                 send_json(socket, frame).await?;
             }
         }
@@ -175,6 +197,14 @@ async fn pump(
             return Ok(());
         }
     }
+}
+
+/// Whether a socket filtered to `room` (if any) gets `frame`.
+fn about(room: Option<Uuid>, frame: &EventFrame) -> bool {
+    room.is_none_or(|r| {
+        frame.r#type == EventType::ResyncRequired
+            || frame.data.get("room").and_then(|v| v.as_str()) == Some(&r.to_string())
+    })
 }
 
 async fn log_end(state: &AppState, user: Uuid) -> Result<Cursor, End> {

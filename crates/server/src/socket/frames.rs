@@ -35,10 +35,8 @@ pub(super) async fn handle(state: &AppState, claims: &Claims, text: &str) -> Con
         envelope.frame.validate().map_err(ApiError::validation)?;
         // Acting needs a live session, checked now rather than at the handshake.
         let user = auth::session_user(state, claims).await?;
-        let (out, touched) = events::collect(act(state, user, envelope.frame)).await;
-        for u in touched {
-            state.events.wake(u);
-        }
+        let (out, published) = events::collect(act(state, user, envelope.frame)).await;
+        published.publish(&state.events);
         out
     }
     .await;
