@@ -80,15 +80,14 @@ impl Subscription<'_> {
     /// The delivered frames right after `cursor`.
     pub fn after(&self, cursor: Cursor) -> Found {
         let recent = self.slot.recent.lock().unwrap_or_else(|e| e.into_inner());
-        let mut next = Vec::new();
-        let mut want = cursor.0 + 1;
-        for d in recent.iter().filter(|d| d.seq > cursor.0) {
-            if d.seq != want {
-                break;
-            }
-            next.push(d.clone());
-            want += 1;
-        }
+        // Kept in seq order: take the run that starts right after the cursor.
+        let next: Vec<Delivered> = recent
+            .iter()
+            .filter(|d| d.seq > cursor.0)
+            .zip(cursor.0 + 1..)
+            .take_while(|(d, want)| d.seq == *want)
+            .map(|(d, _)| d.clone())
+            .collect();
         match (next.is_empty(), recent.iter().any(|d| d.seq > cursor.0)) {
             (true, false) => Found::Nothing,
             (true, true) => Found::Gap,
