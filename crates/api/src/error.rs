@@ -40,5 +40,9 @@ pub mod codes {
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const UPGRADE_REQUIRED: &str = "upgrade_required";
     pub const CONFLICT: &str = "conflict";
+    /// 429: the caller already has as many uploads running as allowed; `Retry-After` says when.
+    pub const TOO_MANY_UPLOADS: &str = "too_many_uploads";
+    /// 503: the server is overloaded for a moment; `Retry-After` says when to try again.
+    pub const SERVICE_UNAVAILABLE: &str = "service_unavailable";
     pub const INTERNAL: &str = "internal_error";
 }

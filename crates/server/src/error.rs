@@ -26,6 +26,10 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// What an overloaded server (no database connection free within the pool's wait) tells clients
+/// to wait, in seconds: long enough for a burst to drain, short enough not to strand a report.
+pub const OVERLOAD_RETRY_SECS: u64 = 5;
+
 impl ApiError {
     pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Client {
@@ -113,6 +117,24 @@ impl ApiError {
                 };
                 (status, body, retry_after_secs)
             }
+            // Every connection busy for the pool's whole wait: overload, not a fault. Nothing was
+            // done, so the client may simply come back.
+            ApiError::Db(sqlx::Error::PoolTimedOut) => {
+                tracing::warn!("database pool exhausted; answering 503");
+                let body = ErrorEnvelope {
+                    success: false,
+                    message: "The server is busy. Nothing was changed; it will be tried again \
+                              shortly."
+                        .into(),
+                    code: codes::SERVICE_UNAVAILABLE.into(),
+                    errors: BTreeMap::new(),
+                };
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    body,
+                    Some(OVERLOAD_RETRY_SECS),
+                )
+            }
             ApiError::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 internal_envelope()
@@ -145,4 +167,31 @@ fn internal_envelope() -> (StatusCode, ErrorEnvelope, Option<u64>) {
         errors: BTreeMap::new(),
     };
     (StatusCode::INTERNAL_SERVER_ERROR, body, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exhausted_pool_is_a_503_with_retry_after_in_the_one_envelope() {
+        let resp = ApiError::Db(sqlx::Error::PoolTimedOut).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            resp.headers()[header::RETRY_AFTER],
+            OVERLOAD_RETRY_SECS.to_string()
+        );
+        let (_, body, _) = ApiError::Db(sqlx::Error::PoolTimedOut).envelope();
+        assert_eq!(body.code, codes::SERVICE_UNAVAILABLE);
+        assert!(!body.success);
+    }
+
+    #[test]
+    fn other_failures_carry_no_retry_after() {
+        let resp = ApiError::internal("boom").into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(resp.headers().get(header::RETRY_AFTER).is_none());
+        let resp = ApiError::too_many(codes::ACCOUNT_LOCKED, "locked", 60).into_response();
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "60");
+    }
 }

@@ -1032,6 +1032,214 @@ async fn a_client_that_hangs_up_mid_upload_leaves_no_partial_file() {
     assert_eq!(server.count("evidence").await, 0);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Client ids and the per-user upload limit
+// ---------------------------------------------------------------------------------------------
+
+/// An upload with a `client_id` part sent before the file, as the app's outbox sends it.
+async fn upload_with_id(
+    server: &TestServer,
+    token: &str,
+    incident: Uuid,
+    client_id: &str,
+    bytes: Vec<u8>,
+) -> Resp {
+    let form = Form::new()
+        .text("client_id", client_id.to_owned())
+        .part("file", Part::bytes(bytes).file_name("photo.png"));
+    upload_form(server, token, incident, form).await
+}
+
+#[tokio::test]
+async fn a_retried_upload_with_its_client_id_stores_nothing_new() {
+    let server = TestServer::demo().await;
+    let (survivor, incident) = survivor_with_case(&server).await;
+    let first_bytes = png("first", 3000);
+    let first = upload_with_id(
+        &server,
+        &survivor.access,
+        incident.id,
+        "c-1",
+        first_bytes.clone(),
+    )
+    .await;
+    first.expect(201);
+    let first: Evidence = first.json_as();
+    let files_after_first = stored_files(&server);
+
+    // The answer was lost; the outbox sends it again (even the bytes may be read anew).
+    for bytes in [first_bytes.clone(), png("second", 10)] {
+        let again = upload_with_id(&server, &survivor.access, incident.id, "c-1", bytes).await;
+        again.expect(200);
+        let again: Evidence = again.json_as();
+        assert_eq!(again.id, first.id);
+        assert_eq!(again.size_bytes, first.size_bytes);
+    }
+    // The client id is trimmed like a report's.
+    let spaced = upload_with_id(&server, &survivor.access, incident.id, " c-1 ", png("x", 1)).await;
+    assert_eq!(spaced.expect(200).json_as::<Evidence>().id, first.id);
+    assert_eq!(server.count("evidence").await, 1);
+    assert_eq!(
+        stored_files(&server),
+        files_after_first,
+        "no copy, no part file left"
+    );
+    assert_eq!(
+        download_ok(&server, &survivor.access, first.id).await,
+        first_bytes
+    );
+
+    // Another id is another file; the same id on another case, or from another uploader, too.
+    upload_with_id(&server, &survivor.access, incident.id, "c-2", png("b", 1))
+        .await
+        .expect(201);
+    let other_case = server
+        .create_report(&survivor.access, &report("Again, at home."))
+        .await;
+    upload_with_id(&server, &survivor.access, other_case.id, "c-1", png("c", 1))
+        .await
+        .expect(201);
+    let provider = server.demo_login("healthcare").await;
+    let provider_id = provider.user.id;
+    assign(&server, incident.id, provider_id, "accepted").await;
+    upload_with_id(&server, &provider.access, incident.id, "c-1", png("d", 1))
+        .await
+        .expect(201);
+    assert_eq!(server.count("evidence").await, 4);
+    let listed: Vec<Evidence> = list(&server, &survivor.access, incident.id)
+        .await
+        .expect(200)
+        .json_as();
+    assert_eq!(listed.len(), 3);
+
+    // A deleted file stays deleted: a late retry answers with it and brings nothing back.
+    delete(&server, &survivor.access, first.id)
+        .await
+        .expect(204);
+    let late = upload_with_id(&server, &survivor.access, incident.id, "c-1", first_bytes).await;
+    assert_eq!(late.expect(200).json_as::<Evidence>().id, first.id);
+    let listed: Vec<Evidence> = list(&server, &survivor.access, incident.id)
+        .await
+        .expect(200)
+        .json_as();
+    assert!(listed.iter().all(|e| e.id != first.id));
+    assert_eq!(server.count("evidence").await, 4);
+}
+
+#[tokio::test]
+async fn a_client_id_is_validated() {
+    let server = TestServer::demo().await;
+    let (survivor, incident) = survivor_with_case(&server).await;
+    for bad in ["   ".to_owned(), "x".repeat(65)] {
+        upload_with_id(&server, &survivor.access, incident.id, &bad, png("p", 1))
+            .await
+            .expect_invalid(&["client_id"]);
+    }
+    let twice = Form::new()
+        .text("client_id", "a")
+        .text("client_id", "b")
+        .part("file", Part::bytes(png("p", 1)).file_name("p.png"));
+    upload_form(&server, &survivor.access, incident.id, twice)
+        .await
+        .expect_invalid(&["client_id"]);
+    // A huge part is refused without being held in memory.
+    let huge = Form::new()
+        .text("client_id", "y".repeat(MIB))
+        .part("file", Part::bytes(png("p", 1)).file_name("p.png"));
+    upload_form(&server, &survivor.access, incident.id, huge)
+        .await
+        .expect_invalid(&["client_id"]);
+    upload_with_id(
+        &server,
+        &survivor.access,
+        incident.id,
+        &"x".repeat(64),
+        png("p", 1),
+    )
+    .await
+    .expect(201);
+    assert_eq!(server.count("evidence").await, 1);
+    let files = stored_files(&server);
+    assert_eq!(files.len(), 1, "{files:?}");
+}
+
+/// Opens an upload that sends its first megabyte and then stalls, holding an upload slot.
+async fn stalled_upload(server: &TestServer, token: &str, incident: Uuid) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut conn = tokio::net::TcpStream::connect(server.running.addr)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/incidents/{incident}/evidence/ HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n\
+         Content-Length: {}\r\n\r\n\
+         --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"v.wav\"\r\n\r\n",
+        20 * MIB
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&wav(MIB)).await.unwrap();
+    conn.flush().await.unwrap();
+    conn
+}
+
+async fn part_files(server: &TestServer, expected: usize) {
+    let count = || {
+        stored_files(server)
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "part"))
+            .count()
+    };
+    for _ in 0..200 {
+        if count() == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(), expected, "part files");
+}
+
+#[tokio::test]
+async fn too_many_uploads_at_once_are_told_when_to_come_back() {
+    let server = TestServer::demo().await;
+    let (survivor, incident) = survivor_with_case(&server).await;
+    let first = stalled_upload(&server, &survivor.access, incident.id).await;
+    let second = stalled_upload(&server, &survivor.access, incident.id).await;
+    part_files(&server, 2).await;
+
+    let busy = upload_with_id(&server, &survivor.access, incident.id, "c", png("p", 1)).await;
+    busy.expect_error(429, codes::TOO_MANY_UPLOADS);
+    assert_eq!(
+        busy.headers[reqwest::header::RETRY_AFTER],
+        kintara_server::evidence::UPLOAD_BUSY_RETRY_SECS.to_string()
+    );
+    // The limit is per user: a provider on the case is not held up by the survivor.
+    let provider = server.demo_login("healthcare").await;
+    let provider_id = provider.user.id;
+    assign(&server, incident.id, provider_id, "accepted").await;
+    upload_ok(&server, &provider.access, incident.id, "p.png", png("q", 1)).await;
+    // Someone who may not upload hears that first: the limit says nothing about a case.
+    let stranger = server.register_survivor("stranger@kintara.test").await;
+    upload_with_id(&server, &stranger.access, incident.id, "c", png("p", 1))
+        .await
+        .expect_error(404, codes::NOT_FOUND);
+
+    // Hanging up frees the slots.
+    drop(first);
+    drop(second);
+    part_files(&server, 0).await;
+    // The part file goes a moment before the handler (and its slot) does.
+    let mut status = 0;
+    for _ in 0..40 {
+        let resp = upload_with_id(&server, &survivor.access, incident.id, "c", png("p", 1)).await;
+        status = resp.status.as_u16();
+        if status != 429 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 201);
+}
+
 #[test]
 fn the_evidence_routes_are_documented() {
     let doc = kintara_server::routes::openapi();

@@ -16,7 +16,8 @@ use axum::Json;
 use futures_util::{stream, StreamExt, TryStreamExt};
 use kintara_api::{
     codes, evidence_description, ErrorEnvelope, Evidence, EvidenceKind, FieldErrors,
-    IncidentStatus, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_DESCRIPTION, MAX_EVIDENCE_FILE_NAME,
+    IncidentStatus, MAX_CLIENT_ID, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_DESCRIPTION,
+    MAX_EVIDENCE_FILE_NAME,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -45,6 +46,10 @@ pub struct EvidenceUploadForm {
     pub file: Vec<u8>,
     /// What this is, at most 1000 characters.
     pub description: Option<String>,
+    /// The uploader's id for this file (at most 64 characters; the app's outbox gives every
+    /// attachment one): a retry with the same id on the same case returns the first stored file
+    /// (200) instead of storing a copy. Send it before `file`.
+    pub client_id: Option<String>,
 }
 
 /// The raw bytes of a file (documentation only).
@@ -60,13 +65,15 @@ pub struct FileBytes(pub Vec<u8>);
     request_body(content = inline(EvidenceUploadForm), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = Evidence),
+        (status = 200, description = "Already stored with this client_id: the first file (nothing new is stored)", body = Evidence),
         (status = 400, description = "The body is not readable multipart", body = ErrorEnvelope),
         (status = 403, description = "Dispatchers, and providers who have not accepted the case, do not add evidence", body = ErrorEnvelope),
         (status = 404, description = "No such incident, or not yours", body = ErrorEnvelope),
         (status = 409, description = "The case is closed", body = ErrorEnvelope),
         (status = 413, description = "Larger than the limit of its kind", body = ErrorEnvelope),
         (status = 415, description = "Not an accepted photo, recording or document (judged by content), or not multipart", body = ErrorEnvelope),
-        (status = 422, description = "No file, an empty file, or a description too long", body = ErrorEnvelope),
+        (status = 422, description = "No file, an empty file, a description too long, or a blank or too long client_id", body = ErrorEnvelope),
+        (status = 429, description = "The caller has as many uploads running as allowed; `Retry-After` says when to try again", body = ErrorEnvelope),
     ))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -81,6 +88,8 @@ pub async fn upload(
         let (incident, access) = readable(&mut conn, &user, incident_id).await?;
         check_upload(&incident, access)?;
     }
+    // Held until the answer: a client hanging up frees it with the dropped handler.
+    let _slot = state.evidence.uploads().take(user.id)?;
     let mut multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|_| {
@@ -94,8 +103,8 @@ pub async fn upload(
     // The body has been read in full. Finishing runs in its own task so that a client hanging up
     // now cannot stop it halfway, between the file and its row.
     let task = tokio::spawn(commit(state.clone(), user, incident_id, form));
-    let evidence = task.await.map_err(ApiError::internal)??;
-    Ok((StatusCode::CREATED, Json(evidence)))
+    let (status, evidence) = task.await.map_err(ApiError::internal)??;
+    Ok((status, Json(evidence)))
 }
 
 fn check_upload(incident: &IncidentRow, access: Access) -> ApiResult<()> {
@@ -114,6 +123,7 @@ struct Form {
     sniffed: Sniffed,
     file_name: String,
     description: Option<String>,
+    client_id: Option<String>,
 }
 
 /// Reads every part. After the first refusal the rest of the body is still read (and dropped),
@@ -122,6 +132,7 @@ struct Form {
 async fn read_form(store: &EvidenceStore, multipart: &mut Multipart) -> ApiResult<Form> {
     let mut file: Option<(Upload, Sniffed, String)> = None;
     let mut description: Option<Option<String>> = None;
+    let mut client_id: Option<String> = None;
     let mut errors = FieldErrors::default();
     let mut refusal: Option<ApiError> = None;
     loop {
@@ -147,6 +158,14 @@ async fn read_form(store: &EvidenceStore, multipart: &mut Multipart) -> ApiResul
                 Some("description") => read_description(&mut field).await.map(|d| match d {
                     Ok(d) => description = Some(d),
                     Err(message) => errors.add("description", message),
+                }),
+                Some("client_id") if client_id.is_some() => {
+                    errors.add("client_id", "Send one client id.");
+                    Ok(())
+                }
+                Some("client_id") => read_client_id(&mut field).await.map(|c| match c {
+                    Ok(c) => client_id = Some(c),
+                    Err(message) => errors.add("client_id", message),
                 }),
                 // Unknown parts are ignored, as unknown JSON fields would be.
                 _ => Ok(()),
@@ -175,6 +194,7 @@ async fn read_form(store: &EvidenceStore, multipart: &mut Multipart) -> ApiResul
         sniffed,
         file_name,
         description: description.flatten(),
+        client_id,
     })
 }
 
@@ -265,6 +285,30 @@ async fn read_description(field: &mut Field<'_>) -> ApiResult<Result<Option<Stri
     }
 }
 
+/// The `client_id` part: non-blank, at most `MAX_CLIENT_ID` characters, read with a bound.
+async fn read_client_id(field: &mut Field<'_>) -> ApiResult<Result<String, String>> {
+    let max_bytes = MAX_CLIENT_ID * 4 + 256;
+    let too_long = || format!("Must be at most {MAX_CLIENT_ID} characters.");
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > max_bytes {
+            return Ok(Err(too_long()));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Ok(Err("Must be text.".into()));
+    };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(Err("Leave it out or give a non-blank value.".into()));
+    }
+    if trimmed.chars().count() > MAX_CLIENT_ID {
+        return Ok(Err(too_long()));
+    }
+    Ok(Ok(trimmed.to_owned()))
+}
+
 async fn drain(field: &mut Field<'_>) -> Result<(), MultipartError> {
     while field.chunk().await?.is_some() {}
     Ok(())
@@ -289,13 +333,22 @@ fn multipart_error(e: MultipartError) -> ApiError {
 
 /// Seals the last segment, moves the file into place and records it. Access is checked again
 /// in the write transaction: an assignment may have ended, or the case closed, during a long
-/// upload.
+/// upload. A repeated client id answers with the first file (200); this copy is dropped.
 async fn commit(
     state: AppState,
     user: AuthUser,
     incident_id: Uuid,
     form: Form,
-) -> ApiResult<Evidence> {
+) -> ApiResult<(StatusCode, Evidence)> {
+    if let Some(c) = form.client_id.as_deref() {
+        // Stored before (the answer was lost): the first file again, and nothing new. Dropping
+        // the form removes this copy's part file.
+        let mut conn = state.db.read.acquire().await?;
+        readable(&mut conn, &user, incident_id).await?;
+        if let Some(first) = repo::by_client_id(&mut conn, incident_id, user.id, c).await? {
+            return Ok((StatusCode::OK, first.to_api()));
+        }
+    }
     let id = form.upload.id();
     let stored = form.upload.finish().await.map_err(ApiError::internal)?;
     let row = EvidenceRow {
@@ -307,18 +360,33 @@ async fn commit(
         file_name: form.file_name,
         size_bytes: stored.size(),
         description: form.description,
+        client_id: form.client_id,
         created_at: now(),
     };
     let mut tx = state.db.write.begin().await?;
     let (incident, access) = readable(&mut tx, &user, incident_id).await?;
     check_upload(&incident, access)?;
-    repo::insert(&mut tx, &row).await?;
+    match repo::insert(&mut tx, &row).await {
+        Ok(()) => {}
+        // The same file sent twice at once: the other one won; answer with it (dropping
+        // `stored` removes this copy).
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() && row.client_id.is_some() => {
+            tx.rollback().await?;
+            let mut conn = state.db.write.acquire().await?;
+            let c = row.client_id.as_deref().unwrap_or_default();
+            let first = repo::by_client_id(&mut conn, incident_id, user.id, c)
+                .await?
+                .ok_or_else(|| ApiError::internal("a duplicate upload without its first"))?;
+            return Ok((StatusCode::OK, first.to_api()));
+        }
+        Err(e) => return Err(e.into()),
+    }
     tx.commit().await?;
     stored.keep();
     // Never the name or the description: they may say who the survivor is.
     tracing::info!(evidence = %id, incident = %incident_id, kind = %row.kind,
         size = row.size_bytes, "evidence stored");
-    Ok(row.to_api())
+    Ok((StatusCode::CREATED, row.to_api()))
 }
 
 /// The live evidence of a case, oldest first, as a bare array.

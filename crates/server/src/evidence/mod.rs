@@ -7,6 +7,11 @@ pub mod repo;
 pub mod sniff;
 pub mod store;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use uuid::Uuid;
+
 use crate::error::{ApiError, ApiResult};
 use crate::incidents::Access;
 
@@ -15,6 +20,57 @@ pub use store::EvidenceStore;
 /// The largest upload request: the largest file plus room for the multipart framing and the
 /// description. Only the upload route accepts bodies this big.
 pub const MAX_UPLOAD_BODY: usize = kintara_api::MAX_EVIDENCE_BYTES as usize + 64 * 1024;
+
+/// How many uploads one user may have running at once. Each holds a request body of up to 50 MB
+/// and a part file; more in parallel from one account only crowds out everyone else.
+pub const MAX_UPLOADS_PER_USER: usize = 2;
+/// What a caller over that limit is told to wait, in seconds (`Retry-After`).
+pub const UPLOAD_BUSY_RETRY_SECS: u64 = 5;
+
+/// The uploads running now, per user.
+#[derive(Debug, Default)]
+pub struct UploadSlots(Arc<Mutex<HashMap<Uuid, usize>>>);
+
+/// One running upload; the slot frees itself when dropped (also when the client hangs up and the
+/// handler is dropped mid-upload).
+pub struct UploadSlot {
+    slots: Arc<Mutex<HashMap<Uuid, usize>>>,
+    user: Uuid,
+}
+
+impl UploadSlots {
+    /// A slot for `user`, or a 429 telling when to come back.
+    pub fn take(&self, user: Uuid) -> ApiResult<UploadSlot> {
+        // A panic while counting cannot leave the map worse than slightly off, so a poisoned
+        // lock is used as is.
+        let mut running = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = running.entry(user).or_default();
+        if *count >= MAX_UPLOADS_PER_USER {
+            return Err(ApiError::too_many(
+                kintara_api::codes::TOO_MANY_UPLOADS,
+                "Other files are still uploading; this one will follow shortly.",
+                UPLOAD_BUSY_RETRY_SECS,
+            ));
+        }
+        *count += 1;
+        Ok(UploadSlot {
+            slots: self.0.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut running = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = running.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                running.remove(&self.user);
+            }
+        }
+    }
+}
 
 /// Who may list and download: the survivor, staff, and providers who accepted the case. A
 /// provider who has only been asked sees that the case exists (it is offered to them), but not

@@ -18,11 +18,13 @@ pub struct EvidenceRow {
     pub file_name: String,
     pub size_bytes: u64,
     pub description: Option<String>,
+    /// The uploader's idempotency key, when the upload carried one.
+    pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, incident_id, uploaded_by, kind, content_type, file_name, size_bytes, \
-    description, created_at";
+    description, client_id, created_at";
 
 fn from_row(row: &AnyRow) -> Result<EvidenceRow, sqlx::Error> {
     let size: i64 = row.try_get("size_bytes")?;
@@ -38,6 +40,7 @@ fn from_row(row: &AnyRow) -> Result<EvidenceRow, sqlx::Error> {
             source: Box::new(e),
         })?,
         description: row.try_get("description")?,
+        client_id: row.try_get("client_id")?,
         created_at: get_ts(row, "created_at")?,
     })
 }
@@ -61,7 +64,8 @@ impl EvidenceRow {
 pub async fn insert(conn: &mut AnyConnection, row: &EvidenceRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO evidence (id, incident_id, uploaded_by, kind, content_type, file_name, \
-         size_bytes, description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         size_bytes, description, client_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(row.id.to_string())
     .bind(row.incident_id.to_string())
@@ -72,10 +76,32 @@ pub async fn insert(conn: &mut AnyConnection, row: &EvidenceRow) -> Result<(), s
     // Sizes are at most 50 MiB, far inside i64.
     .bind(row.size_bytes as i64)
     .bind(&row.description)
+    .bind(&row.client_id)
     .bind(ts(row.created_at))
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// What `uploader` stored on `incident_id` with `client_id`, if anything. Deleted files count:
+/// a late retry must not bring back what was since deleted.
+pub async fn by_client_id(
+    conn: &mut AnyConnection,
+    incident_id: Uuid,
+    uploader: Uuid,
+    client_id: &str,
+) -> Result<Option<EvidenceRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM evidence \
+         WHERE incident_id = $1 AND uploaded_by = $2 AND client_id = $3"
+    );
+    let row = sqlx::query(&sql)
+        .bind(incident_id.to_string())
+        .bind(uploader.to_string())
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 /// A piece of evidence that has not been deleted.

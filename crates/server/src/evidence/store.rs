@@ -156,6 +156,8 @@ pub enum StoreError {
 pub struct EvidenceStore {
     dir: PathBuf,
     key: EvidenceKey,
+    /// The uploads running now, per user (the limit lives with the store it protects).
+    uploads: super::UploadSlots,
 }
 
 impl EvidenceStore {
@@ -179,9 +181,17 @@ impl EvidenceStore {
             .mode(0o700)
             .create(&dir)
             .map_err(dir_err)?;
-        let store = EvidenceStore { dir, key };
+        let store = EvidenceStore {
+            dir,
+            key,
+            uploads: super::UploadSlots::default(),
+        };
         store.remove_stale_parts();
         Ok(store)
+    }
+
+    pub fn uploads(&self) -> &super::UploadSlots {
+        &self.uploads
     }
 
     pub fn dir(&self) -> &Path {
