@@ -76,7 +76,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(provider::accept))
         .routes(routes!(provider::reject))
         .routes(routes!(provider::update_status))
-        .routes(routes!(provider::set_availability))
+        .routes(routes!(
+            provider::get_availability,
+            provider::set_availability
+        ))
         .routes(routes!(dispatch::dashboard))
         .routes(routes!(dispatch::cases))
         .routes(routes!(dispatch::case))

@@ -141,6 +141,7 @@ fn table() -> Vec<Row> {
         row(patch.clone(), "/api/providers/cases/{id}/status/", Accepted, B::Status("completed"), [401, 403, 403, 200, 404, 403]),
         row(patch.clone(), "/api/providers/cases/{id}/status/", Pending, B::Status("in_progress"), [401, 403, 403, 403, 404, 403]),
         row(patch.clone(), "/api/providers/availability/", Pending, B::Availability, [401, 403, 403, 200, 200, 403]),
+        row(get.clone(), "/api/providers/availability/", Pending, B::None, [401, 403, 403, 200, 200, 403]),
         // Dispatch.
         row(get.clone(), "/api/dispatch/dashboard/", Pending, B::None, staff_only),
         row(get.clone(), "/api/dispatch/cases/", Pending, B::None, staff_only),

@@ -556,6 +556,58 @@ async fn an_urgent_report_waits_in_the_queue_while_the_rescue_provider_is_unavai
 }
 
 #[tokio::test]
+async fn a_provider_reads_back_the_availability_they_set_and_nobody_else_can() {
+    let w = World::new().await;
+    let rescue = w.login("gbv_rescue").await;
+    let read = |token: String| {
+        let server = &w.server;
+        async move {
+            server
+                .get("/api/providers/availability/", Some(&token))
+                .await
+        }
+    };
+    // A new account starts available, and the answer is the same body as setting it.
+    let resp = read(rescue.access.clone()).await;
+    resp.expect(200);
+    let before: DirectoryProvider = resp.json_as();
+    assert_eq!(before.id, rescue.user.id);
+    assert!(before.profile.is_currently_available);
+
+    for want in [false, true, false] {
+        let resp = w
+            .server
+            .patch(
+                "/api/providers/availability/",
+                Some(&rescue.access),
+                &json!({"is_currently_available": want}),
+            )
+            .await;
+        resp.expect(200);
+        let set: DirectoryProvider = resp.json_as();
+        // Another device of the same provider (a second sign-in) reads what was set.
+        let other_device = w.login("gbv_rescue").await;
+        let resp = read(other_device.access).await;
+        resp.expect(200);
+        let read_back: DirectoryProvider = resp.json_as();
+        assert_eq!(read_back.profile.is_currently_available, want);
+        assert_eq!(read_back, set);
+    }
+
+    // Only providers have an availability: everyone else is refused, as when setting it.
+    for who in [&w.survivor, &w.dispatcher] {
+        read(who.access.clone())
+            .await
+            .expect_error(403, codes::FORBIDDEN);
+    }
+    // Without a session: refused before anything is looked up.
+    w.server
+        .get("/api/providers/availability/", None)
+        .await
+        .expect(401);
+}
+
+#[tokio::test]
 async fn an_urgent_report_waits_in_the_queue_when_the_rescue_provider_is_full() {
     let w = World::new().await;
     let rescue = w.provider_id(ProviderType::GbvRescue).await;

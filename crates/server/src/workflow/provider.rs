@@ -391,6 +391,31 @@ async fn finish_assignments(conn: &mut AnyConnection, incident: Uuid) -> ApiResu
     Ok(())
 }
 
+/// The caller's own directory entry: what the directory shows dispatchers, availability included.
+async fn own_entry(state: &AppState, user: &AuthUser) -> ApiResult<DirectoryProvider> {
+    let mut conn = state.db.read.acquire().await?;
+    repo::directory(&mut conn, user.provider_type, false)
+        .await?
+        .into_iter()
+        .find(|p| p.id == user.id)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// The caller's availability as the server has it, so every device of theirs shows the same
+/// switch (the same body as setting it).
+#[utoipa::path(get, path = "/api/providers/availability/", tag = "providers", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's directory entry", body = DirectoryProvider),
+        (status = 403, description = "Not a provider", body = ErrorEnvelope),
+    ))]
+pub async fn get_availability(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<DirectoryProvider>> {
+    require_provider(&user)?;
+    own_entry(&state, &user).await.map(Json)
+}
+
 /// Turn the caller's availability on or off.
 #[utoipa::path(patch, path = "/api/providers/availability/", tag = "providers", security(("bearer" = [])),
     request_body = AvailabilityRequest,
@@ -407,11 +432,5 @@ pub async fn set_availability(
     let mut tx = state.db.write.begin().await?;
     repo::set_availability(&mut tx, user.id, req.is_currently_available).await?;
     tx.commit().await?;
-    let mut conn = state.db.read.acquire().await?;
-    repo::directory(&mut conn, user.provider_type, false)
-        .await?
-        .into_iter()
-        .find(|p| p.id == user.id)
-        .map(Json)
-        .ok_or_else(ApiError::not_found)
+    own_entry(&state, &user).await.map(Json)
 }
