@@ -1,17 +1,19 @@
-//! This client's device: the data directory with the device key, the sealed session, the local
-//! store (outbox, cursor, cache) and the server address.
+//! This client's device: the data directory with the sealed session, the local store (outbox,
+//! cursor, cache), the server address, and the device key: in the OS keystore where there is one,
+//! otherwise under the PIN given in `KINTARA_PIN` (see `kintara_core::vault::DeviceKey`).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use kintara_core::vault::Vault;
+use kintara_core::vault::{DeviceKey, KeySource, KeyState, Vault};
 use kintara_core::{Client, LocalStore, Outbox, SealedFileStore, SqliteLocal};
 
 pub struct Device {
     pub client: Arc<Client>,
     pub local: Arc<SqliteLocal>,
     dir: std::path::PathBuf,
+    key: DeviceKey,
 }
 
 impl Device {
@@ -33,14 +35,16 @@ impl Device {
                 .map(|s| s.trim().to_owned())
                 .context("no server known yet: pass --server (or KINTARA_SERVER)")?,
         };
-        let key = dir.join("device.key");
-        let session = SealedFileStore::new(dir.join("session.sealed"), device_vault(&key)?);
+        let key = DeviceKey::new(dir);
+        let vault = device_vault(&key)?;
+        let session = SealedFileStore::new(dir.join("session.sealed"), vault.clone());
         let client = Client::new(&server, Arc::new(session))?;
-        let local = SqliteLocal::open(&dir.join("local.db"), device_vault(&key)?).await?;
+        let local = SqliteLocal::open(&dir.join("local.db"), vault).await?;
         Ok(Device {
             client: Arc::new(client),
             local: Arc::new(local),
             dir: dir.to_owned(),
+            key,
         })
     }
 
@@ -49,52 +53,72 @@ impl Device {
     }
 }
 
-/// The device key: plain (mode 0600), or under the PIN given in `KINTARA_PIN` once `kintara pin`
-/// has protected it.
-fn device_vault(key: &Path) -> anyhow::Result<Vault> {
-    if !Vault::is_pin_protected(key) {
-        return Ok(Vault::open_or_create(key)?);
+/// The device key: from the OS keystore, or under the PIN in `KINTARA_PIN` (chosen with the
+/// first command when there is no keystore).
+fn device_vault(key: &DeviceKey) -> anyhow::Result<Vault> {
+    match key.open()? {
+        KeyState::Unlocked(vault) => Ok(vault),
+        KeyState::NeedsPin => {
+            let pin = std::env::var("KINTARA_PIN")
+                .context("this device is locked with a PIN: set KINTARA_PIN to unlock it")?;
+            Ok(key.unlock(&pin)?)
+        }
+        KeyState::NeedsNewPin => {
+            let pin = std::env::var("KINTARA_PIN").context(
+                "no OS keystore is available here: choose a PIN (at least 6 digits) and pass it in \
+                 KINTARA_PIN to every command",
+            )?;
+            Ok(key.set_new_pin(&pin)?)
+        }
     }
-    let pin = std::env::var("KINTARA_PIN")
-        .context("this device is locked with a PIN: set KINTARA_PIN to unlock it")?;
-    Ok(Vault::unlock(key, &pin)?)
 }
 
-/// Puts this device's key under `pin` (see `Vault::protect_with_pin`).
-pub fn protect_with_pin(dir: &Path, pin: &str) -> anyhow::Result<()> {
-    Ok(Vault::protect_with_pin(&dir.join("device.key"), pin)?)
+/// `kintara pin`: puts the device key under `new` (moving it out of the keystore), or changes
+/// the PIN (the current one from `KINTARA_PIN`). Says what it did.
+pub fn set_pin(dir: &Path, new: &str) -> anyhow::Result<&'static str> {
+    let key = DeviceKey::new(dir);
+    match key.source() {
+        Some(KeySource::Pin) => {
+            let old = std::env::var("KINTARA_PIN")
+                .context("this device is locked with a PIN: set KINTARA_PIN to change it")?;
+            key.change_pin(&old, new)?;
+            Ok("the PIN is changed")
+        }
+        Some(KeySource::Keystore) => {
+            key.move_to_pin(new)?;
+            Ok("this device's data is now locked with the PIN (the key left the OS keystore)")
+        }
+        None => {
+            key.set_new_pin(new)?;
+            Ok("this device's data is now locked with the PIN")
+        }
+    }
 }
 
 impl Device {
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Logout and panic wipe: the outbox, the cursor and the cache go; the session file was
-    /// cleared by the client.
+    /// Logout and panic wipe: the outbox, the cursor and the cache are wiped (overwritten), then
+    /// the local store and the session file go, and the device key last (its keystore item
+    /// too), so nothing left behind can be opened. The next command starts a new key.
     pub async fn wipe_all(&self) -> anyhow::Result<()> {
         self.local.wipe().await?;
-        let _ = std::fs::remove_file(self.dir.join("session.sealed"));
-        Ok(())
-    }
-
-    /// Panic wipe: the local data is wiped (overwritten), then every file of this device goes,
-    /// the device key last, so nothing left behind can be opened.
-    pub async fn destroy(&self) -> anyhow::Result<()> {
-        self.wipe_all().await?;
-        for name in [
-            "local.db",
-            "local.db-wal",
-            "local.db-shm",
-            "server",
-            "device.key",
-        ] {
+        for name in ["session.sealed", "local.db", "local.db-wal", "local.db-shm"] {
             match std::fs::remove_file(self.dir.join(name)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e.into()),
             }
         }
+        self.key.destroy()?;
         Ok(())
+    }
+
+    /// Panic wipe: everything `wipe_all` removes, and the remembered server address too.
+    pub async fn destroy(&self) -> anyhow::Result<()> {
+        self.wipe_all().await?;
+        match std::fs::remove_file(self.dir.join("server")) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -37,14 +37,17 @@ enum Command {
     },
     /// Sign out and wipe everything this client keeps.
     Logout,
-    /// Panic wipe: everything this client keeps is gone at once, device key included, without
+    /// Panic wipe: everything this client keeps is gone at once, device key included (also from
+    /// the OS keystore), without
     /// waiting for the network; the server is told (ending the session and its push
     /// registrations) if it answers within two seconds.
     Wipe,
     /// Who is signed in.
     Whoami,
-    /// Lock this device's data with a PIN (read from KINTARA_NEW_PIN or standard input); every
-    /// later command needs it in KINTARA_PIN.
+    /// Lock this device's data with a PIN of at least 6 digits (read from KINTARA_NEW_PIN or
+    /// standard input), moving the key out of the OS keystore; or change the PIN (the current
+    /// one in KINTARA_PIN). Every later command needs the PIN in KINTARA_PIN. Without a keystore
+    /// the first command already needs one, chosen in KINTARA_PIN.
     Pin,
     /// Your chat rooms.
     Rooms,
@@ -56,7 +59,7 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         wait: u64,
     },
-    /// Queue a report and deliver it.
+    /// Queue a report (with its files) and deliver it.
     Report {
         #[arg(long)]
         description: String,
@@ -68,6 +71,10 @@ enum Command {
         urgency: String,
         #[arg(long, default_value = "counseling")]
         service: String,
+        /// A photo, recording or document to add to the report (repeatable). It is copied into
+        /// this client's sealed store when queued, so the original may be deleted.
+        #[arg(long = "attach", value_name = "PATH")]
+        attach: Vec<std::path::PathBuf>,
         #[arg(long, default_value_t = 30)]
         wait: u64,
     },
@@ -122,6 +129,20 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             .unwrap_or_else(|| ".".into())
             .join("kintara-cli")
     });
+    // Setting the PIN must work before the device can be opened: with no keystore, opening is
+    // what needs a PIN.
+    if let Command::Pin = cli.command {
+        let pin = match std::env::var("KINTARA_NEW_PIN") {
+            Ok(p) => p,
+            Err(_) => {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            }
+        };
+        println!("{}", device::set_pin(&dir, &pin)?);
+        return Ok(0);
+    }
     let device = Device::open(&dir, cli.server.as_deref()).await?;
     match cli.command {
         Command::Login { email } => {
@@ -160,22 +181,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Pin => {
-            let pin = match std::env::var("KINTARA_NEW_PIN") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
-            if pin.chars().count() < 4 || !pin.chars().all(|c| c.is_ascii_digit()) {
-                bail!("a PIN is at least 4 digits");
-            }
-            device::protect_with_pin(device.dir(), &pin)?;
-            println!("this device's data is now locked with the PIN");
-            Ok(0)
-        }
+        // Handled before the device is opened (see above).
+        Command::Pin => unreachable!("handled before opening the device"),
         Command::Whoami => {
             let user = device.client.me().await?;
             println!("{} {} ({})", user.id, user.email, user.role);
@@ -215,8 +222,15 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             r#type,
             urgency,
             service,
+            attach,
             wait,
         } => {
+            // Every file is read and checked before anything is queued: a refused one queues
+            // nothing.
+            let attachments = attach
+                .iter()
+                .map(|path| kintara_core::Attachment::from_path(path, None))
+                .collect::<Result<Vec<_>, _>>()?;
             let report = IncidentCreate {
                 kind: IncidentType::parse(&r#type).context("unknown --type")?,
                 incident_date: chrono::Utc::now().date_naive(),
@@ -236,7 +250,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 client_id: None,
             };
             let outbox = device.outbox();
-            outbox.enqueue(OutboxAction::FileReport(report)).await?;
+            outbox.enqueue_report(report, attachments).await?;
             deliver(outbox, wait).await
         }
         Command::Accept { incident, wait } => {

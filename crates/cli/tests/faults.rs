@@ -441,6 +441,8 @@ impl Kintara {
             .arg(self.dir.path())
             .args(args)
             .env("KINTARA_PASSWORD", DEMO_PASSWORD)
+            // No OS keystore here: the device key goes under this PIN (tests/keystore.rs has one).
+            .env("KINTARA_PIN", "135790")
             .env_remove("KINTARA_SERVER")
             .env_remove("KINTARA_CLI_DIR")
             .env("NO_PROXY", "127.0.0.1,localhost")
@@ -1007,7 +1009,7 @@ async fn a_device_locked_with_a_pin_opens_only_with_it() {
     let survivor = Kintara::login(&server, "survivor").await;
     let mut lock = survivor.command(&["pin"]);
     let out = lock
-        .env("KINTARA_NEW_PIN", "2580")
+        .env("KINTARA_NEW_PIN", "258025")
         .output()
         .await
         .expect("kintara pin");
@@ -1033,14 +1035,151 @@ async fn a_device_locked_with_a_pin_opens_only_with_it() {
     let locked = run(None).await;
     assert!(!locked.status.success());
     assert!(String::from_utf8_lossy(&locked.stderr).contains("locked with a PIN"));
-    let wrong = run(Some("0000")).await;
+    let wrong = run(Some("000000")).await;
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("PIN is not right"));
-    let right = run(Some("2580")).await;
+    let right = run(Some("258025")).await;
     assert!(
         right.status.success(),
         "{}",
         String::from_utf8_lossy(&right.stderr)
     );
     assert!(String::from_utf8_lossy(&right.stdout).contains("survivor@kintara.test"));
+}
+
+/// A PNG the server's content check accepts, with `extra` varied bytes inside.
+fn png(extra: usize) -> Vec<u8> {
+    let mut b =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    b.extend_from_slice(b"\0\0\0\0tEXt");
+    b.extend((0..extra).map(|i| ((i * 131) % 251) as u8));
+    b.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_with_files_made_offline_arrives_with_exactly_its_files() {
+    let mut server = Server::start().await;
+    let api = Api::new(&server);
+    let account = api.login("survivor").await;
+    let survivor = Kintara::login(&server, "survivor").await;
+    let reports_before = api.incidents(&account).await.len();
+    server.kill9().await;
+
+    let originals = tempfile::tempdir().expect("files dir");
+    let photo = originals.path().join("photo.png");
+    let statement = originals.path().join("statement.pdf");
+    let photo_bytes = png(2 * 1024 * 1024 + 77);
+    let statement_bytes =
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% what happened\n%%EOF\n".to_vec();
+    std::fs::write(&photo, &photo_bytes).unwrap();
+    std::fs::write(&statement, &statement_bytes).unwrap();
+    let path = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
+
+    // A file over the limit is refused before anything is queued, with a reason.
+    let huge = originals.path().join("video.mp4");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(50 * 1024 * 1024 + 1)
+        .unwrap();
+    let out = survivor
+        .run(
+            &[
+                "report",
+                "--description",
+                "refused",
+                "--attach",
+                &path(&photo),
+                "--attach",
+                &path(&huge),
+                "--wait",
+                "1",
+            ],
+            None,
+            30,
+        )
+        .await;
+    assert_eq!(out.code, 1, "an over-limit file: {}", out.stderr);
+    assert!(out.stderr.contains("at most 50 MB"), "{}", out.stderr);
+    assert!(survivor.outbox().await.is_empty(), "nothing was queued");
+
+    // Queued offline, and the process killed while it keeps trying.
+    let description = format!("report with files {}", uuid::Uuid::new_v4());
+    let mut child = survivor
+        .command(&[
+            "report",
+            "--description",
+            &description,
+            "--attach",
+            &path(&photo),
+            "--attach",
+            &path(&statement),
+            "--wait",
+            "120",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn kintara");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let queued = survivor.outbox().await;
+        if queued.len() == 3 && queued[0].contains("attempts 1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never queued: {queued:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.kill().await.expect("SIGKILL kintara");
+    // The originals may go: the outbox keeps sealed copies.
+    std::fs::remove_file(&photo).unwrap();
+    std::fs::remove_file(&statement).unwrap();
+
+    server.restart().await;
+    let out = survivor.run(&["flush", "--wait", "60"], None, 90).await;
+    assert_eq!(out.code, 0, "flush: {}\n{}", out.stderr, server.logs());
+    assert!(survivor.outbox().await.is_empty());
+
+    let account = api.login("survivor").await;
+    let incidents = api.incidents(&account).await;
+    let filed: Vec<_> = incidents
+        .iter()
+        .filter(|i| i["description"] == json!(description))
+        .collect();
+    assert_eq!(filed.len(), 1, "the report, once: {filed:#?}");
+    assert_eq!(incidents.len(), reports_before + 1, "one new report");
+    let id = filed[0]["id"].as_str().unwrap();
+    let files = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/incidents/{id}/evidence/"),
+            Some(&account.access),
+            None,
+            200,
+        )
+        .await;
+    let files = files.as_array().expect("evidence list");
+    assert_eq!(files.len(), 2, "exactly its two files: {files:#?}");
+    for (file, (name, bytes)) in files.iter().zip([
+        ("photo.png", &photo_bytes),
+        ("statement.pdf", &statement_bytes),
+    ]) {
+        assert_eq!(file["file_name"], json!(name));
+        let got = api
+            .http
+            .get(format!(
+                "{}/api/evidence/{}/download/",
+                api.base,
+                file["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&account.access)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&got[..], &bytes[..], "{name} byte for byte");
+    }
 }

@@ -8,12 +8,12 @@ use std::time::Duration;
 use kintara_api::{
     AcceptRequest, AssignRequest, AuthResponse, AvailabilityRequest, CaseView, ChatMessage,
     ChatMessagePage, ChatRoomList, ChatSettings, DashboardStats, Device, DeviceRegistration,
-    DirectoryProvider, ErrorEnvelope, EventsPage, HealthResponse, Heartbeat, HeartbeatResult,
-    Incident, IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult, MarkedAll, MarkedOne,
-    MeResponse, NotificationPage, OnlineUsers, ProviderSuggestion, ReassignRequest, RefreshRequest,
-    RefreshResponse, RegisterRequest, RejectRequest, SendMessage, StatusChange,
-    StatusUpdateRequest, TokenPair, TypingRequest, TypingResult, UnreadCount, UpdateMeRequest,
-    User,
+    DirectoryProvider, ErrorEnvelope, EventsPage, Evidence, HealthResponse, Heartbeat,
+    HeartbeatResult, Incident, IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult,
+    MarkedAll, MarkedOne, MeResponse, NotificationPage, OnlineUsers, ProviderSuggestion,
+    ReassignRequest, RefreshRequest, RefreshResponse, RegisterRequest, RejectRequest, SendMessage,
+    StatusChange, StatusUpdateRequest, TokenPair, TypingRequest, TypingResult, UnreadCount,
+    UpdateMeRequest, User,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -21,11 +21,13 @@ use serde::Serialize;
 use url::Url;
 use uuid::Uuid;
 
-use crate::error::CoreError;
+use crate::error::{parse_retry_after, CoreError};
 use crate::store::{StoredSession, TokenStore};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An upload may carry 50 MB over a slow mobile link.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 pub type Result<T> = std::result::Result<T, CoreError>;
 
@@ -235,6 +237,71 @@ impl Client {
         .await
     }
 
+    // ---- evidence ----
+
+    /// Adds a file to a case. With the same `client_id` again (an answer lost), the server
+    /// returns the first stored file instead of storing a copy.
+    pub async fn upload_evidence(
+        &self,
+        incident: Uuid,
+        client_id: &str,
+        file_name: &str,
+        description: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> Result<Evidence> {
+        let path = format!("api/incidents/{incident}/evidence/");
+        // Shared, not copied, between the first try and the one after a token refresh.
+        let bytes = bytes::Bytes::from(bytes);
+        let attempt = |access: String| {
+            // The client id goes first, so the server knows it before the file streams in.
+            let mut form = reqwest::multipart::Form::new().text("client_id", client_id.to_owned());
+            if let Some(d) = description {
+                form = form.text("description", d.to_owned());
+            }
+            let file = reqwest::multipart::Part::stream_with_length(
+                reqwest::Body::from(bytes.clone()),
+                bytes.len() as u64,
+            )
+            .file_name(file_name.to_owned());
+            self.request(Method::POST, &path)
+                .bearer_auth(access)
+                .timeout(UPLOAD_TIMEOUT)
+                .multipart(form.part("file", file))
+                .send()
+        };
+        let access = self.access_token()?;
+        let resp = attempt(access.clone()).await?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return decode(resp).await;
+        }
+        self.refresh_after(&access).await?;
+        let resp = attempt(self.access_token()?).await?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            self.forget_session()?;
+            return Err(CoreError::LoggedOut("session ended".into()));
+        }
+        decode(resp).await
+    }
+
+    /// The live evidence of a case, oldest first.
+    pub async fn list_evidence(&self, incident: Uuid) -> Result<Vec<Evidence>> {
+        let path = format!("api/incidents/{incident}/evidence/");
+        self.send_authed(Method::GET, &path, None::<&()>).await
+    }
+
+    /// A file's bytes.
+    pub async fn download_evidence(&self, id: Uuid) -> Result<Vec<u8>> {
+        let path = format!("api/evidence/{id}/download/");
+        let resp = self
+            .send_authed_raw(Method::GET, &path, None::<&()>)
+            .await?;
+        if !resp.status().is_success() {
+            let refused = check(resp).await.err();
+            return Err(refused.unwrap_or_else(|| CoreError::Protocol("no download".into())));
+        }
+        Ok(resp.bytes().await?.to_vec())
+    }
+
     // ---- chat ----
 
     pub async fn rooms(&self) -> Result<ChatRoomList> {
@@ -253,6 +320,18 @@ impl Client {
         if let Some(a) = after {
             path.push_str(&format!("&after={a}"));
         }
+        self.send_authed(Method::GET, &path, None::<&()>).await
+    }
+
+    /// One page of `room`'s history: messages older than `before` (a message `seq`), oldest
+    /// first; the page's `previous_cursor` is set while there are still older ones.
+    pub async fn older_messages(
+        &self,
+        room: Uuid,
+        before: i64,
+        limit: u32,
+    ) -> Result<ChatMessagePage> {
+        let path = format!("api/chat/messages/?room_id={room}&before={before}&limit={limit}");
         self.send_authed(Method::GET, &path, None::<&()>).await
     }
 
@@ -371,6 +450,12 @@ impl Client {
     pub async fn reassign(&self, incident: Uuid, req: &ReassignRequest) -> Result<CaseView> {
         let path = format!("api/dispatch/cases/{incident}/reassign/");
         self.send_authed(Method::POST, &path, Some(req)).await
+    }
+
+    /// Providers: the caller's availability for new cases as the server has it.
+    pub async fn availability(&self) -> Result<DirectoryProvider> {
+        self.send_authed(Method::GET, "api/providers/availability/", None::<&()>)
+            .await
     }
 
     /// Providers: turn the caller's availability for new cases on or off.
@@ -556,6 +641,7 @@ impl Client {
             Err(CoreError::Api {
                 status: 401,
                 envelope,
+                ..
             }) => {
                 self.forget_session()?;
                 Err(CoreError::LoggedOut(envelope.message))
@@ -568,11 +654,12 @@ impl Client {
 /// A 2xx body as `T`, or the server's error envelope.
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T> {
     let status = resp.status();
+    let retry_after = retry_after(resp.headers());
     let bytes = resp.bytes().await?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| CoreError::Protocol(e.to_string()));
     }
-    Err(api_error(status, &bytes))
+    Err(api_error(status, &bytes, retry_after))
 }
 
 /// Success without a body expected.
@@ -581,15 +668,25 @@ async fn check(resp: Response) -> Result<()> {
     if status.is_success() {
         return Ok(());
     }
+    let retry_after = retry_after(resp.headers());
     let bytes = resp.bytes().await?;
-    Err(api_error(status, &bytes))
+    Err(api_error(status, &bytes, retry_after))
 }
 
-fn api_error(status: StatusCode, bytes: &[u8]) -> CoreError {
+/// The `Retry-After` of an answer (seconds form only, capped).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
+fn api_error(status: StatusCode, bytes: &[u8], retry_after: Option<Duration>) -> CoreError {
     match serde_json::from_slice::<ErrorEnvelope>(bytes) {
         Ok(envelope) => CoreError::Api {
             status: status.as_u16(),
             envelope,
+            retry_after,
         },
         Err(_) => CoreError::Protocol(format!("HTTP {status} without an error envelope")),
     }

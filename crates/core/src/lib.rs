@@ -18,5 +18,5 @@ pub use local::{
     LocalError, LocalStore, MemoryLocal, NewOutboxItem, OutboxAction, OutboxItem, OutboxState,
     SqliteLocal,
 };
-pub use outbox::{Outbox, OutboxEvent};
+pub use outbox::{Attachment, Outbox, OutboxEvent, QueueError, MAX_ATTACHMENTS};
 pub use store::{MemoryStore, SealedFileStore, StoredSession, TokenStore};

@@ -1,22 +1,144 @@
 //! The outbox: every mutation the user makes is persisted with a client id before any network
 //! call, then sent in order per lane (room, case, reports) until the server has it. The server's
 //! idempotency on client ids turns "at least once" into exactly once.
+//!
+//! A report's files are queued with it, in one store transaction, as `AttachEvidence` items that
+//! follow it in its lane. Their bytes are copied into the (sealed) store at that moment, so the
+//! original file may be deleted and the app killed; they are removed once delivered.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kintara_api::SendMessage;
+use kintara_api::{evidence_description, IncidentCreate, SendMessage, MAX_EVIDENCE_BYTES};
 use rand::Rng;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::error::at_least;
 use crate::local::{now_ms, LocalError, LocalResult, LocalStore, NewOutboxItem};
 use crate::local::{OutboxAction, OutboxItem, OutboxState};
 use crate::{Client, CoreError, ErrorClass};
+
+/// The most files one report may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Where a delivered report's case id waits for its files (cache kind, keyed by the report's
+/// client id); removed with the report's last file.
+const REPORT_CASES: &str = "outbox.report_case";
+
+/// A file to send with a report, already read into memory and checked.
+pub struct Attachment {
+    file_name: String,
+    description: Option<String>,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    // Neither the name, the description nor the bytes: all may say who the survivor is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("size", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a report or a file cannot be queued. Nothing was queued.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("\"{name}\" is {size_mb} MB; a file can be at most {max_mb} MB")]
+    TooLarge {
+        name: String,
+        size_mb: u64,
+        max_mb: u64,
+    },
+    #[error("\"{0}\" is empty")]
+    Empty(String),
+    #[error("a report can carry at most {MAX_ATTACHMENTS} files")]
+    TooMany,
+    #[error("the description of \"{name}\": {message}")]
+    Description { name: String, message: String },
+    #[error("cannot read \"{name}\": {source}")]
+    Read {
+        name: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Local(#[from] LocalError),
+}
+
+const MIB: u64 = 1024 * 1024;
+
+impl Attachment {
+    /// A file's content with the name it will have on the case. The server's largest limit (any
+    /// kind) is checked here; the per-kind limits need the content's type, which the server
+    /// decides, so a photo over its own limit is refused at delivery, as a failed item.
+    pub fn new(
+        file_name: &str,
+        description: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> Result<Self, QueueError> {
+        let name = file_name.trim().to_owned();
+        check_size(&name, bytes.len() as u64)?;
+        let description = match description {
+            Some(d) => evidence_description(d).map_err(|message| QueueError::Description {
+                name: name.clone(),
+                message,
+            })?,
+            None => None,
+        };
+        Ok(Attachment {
+            file_name: name,
+            description,
+            bytes,
+        })
+    }
+
+    /// Reads the file at `path`; a file over the limit is refused before it is read.
+    pub fn from_path(path: &Path, description: Option<&str>) -> Result<Self, QueueError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let read_err = |source| QueueError::Read {
+            name: name.clone(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(read_err)?.len();
+        check_size(&name, size)?;
+        let bytes = std::fs::read(path).map_err(read_err)?;
+        Self::new(&name, description, bytes)
+    }
+
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+fn check_size(name: &str, size: u64) -> Result<(), QueueError> {
+    if size == 0 {
+        return Err(QueueError::Empty(name.to_owned()));
+    }
+    if size > MAX_EVIDENCE_BYTES {
+        return Err(QueueError::TooLarge {
+            name: name.to_owned(),
+            size_mb: size.div_ceil(MIB),
+            max_mb: MAX_EVIDENCE_BYTES / MIB,
+        });
+    }
+    Ok(())
+}
 
 const BACKOFF_START_MS: i64 = 1_000;
 const BACKOFF_CAP_MS: i64 = 30_000;
@@ -36,9 +158,16 @@ pub struct Outbox<S: LocalStore> {
     client: Arc<Client>,
     view: watch::Sender<Vec<OutboxItem>>,
     events: broadcast::Sender<OutboxEvent>,
+    /// Permanent refusals with the server's whole answer (`last_error` keeps only its sentence),
+    /// for a caller waiting on its item: the report wizard shows the field errors on its form.
+    refusals: broadcast::Sender<(String, Arc<CoreError>)>,
     wake: Notify,
     /// Set by `wake`: the network is back, so waiting out a backoff is pointless.
     skip_backoff: AtomicBool,
+    /// Item id → unix ms before which the server asked not to be tried again (`Retry-After`).
+    /// Unlike the backoff, a wake does not skip it. In memory: after a restart one early try
+    /// only earns the same answer again.
+    not_before: Mutex<HashMap<i64, i64>>,
 }
 
 enum Outcome {
@@ -54,12 +183,49 @@ impl<S: LocalStore> Outbox<S> {
             client,
             view: watch::channel(Vec::new()).0,
             events: broadcast::channel(256).0,
+            refusals: broadcast::channel(16).0,
             wake: Notify::new(),
             skip_backoff: AtomicBool::new(false),
+            not_before: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Persists `action` with a fresh client id; it is sent by `run`.
+    /// Queues a report with its files, all in one step: the report first, then each file, in the
+    /// lane of reports. The files' bytes are copied into the store now. Checked before anything
+    /// is stored; on an error nothing is queued.
+    pub async fn enqueue_report(
+        &self,
+        mut report: IncidentCreate,
+        attachments: Vec<Attachment>,
+    ) -> Result<Vec<OutboxItem>, QueueError> {
+        if attachments.len() > MAX_ATTACHMENTS {
+            return Err(QueueError::TooMany);
+        }
+        let report_id = Uuid::new_v4().to_string();
+        report.client_id = Some(report_id.clone());
+        let mut items = vec![NewOutboxItem::new(
+            report_id.clone(),
+            OutboxAction::FileReport(report),
+        )];
+        for a in attachments {
+            let action = OutboxAction::AttachEvidence {
+                report: report_id.clone(),
+                size_bytes: a.bytes.len() as u64,
+                file_name: a.file_name,
+                description: a.description,
+            };
+            items.push(
+                NewOutboxItem::new(Uuid::new_v4().to_string(), action).with_attachment(a.bytes),
+            );
+        }
+        let stored = self.store.enqueue_all(items).await?;
+        self.view.send_modify(|v| v.extend(stored.iter().cloned()));
+        self.wake.notify_one();
+        Ok(stored)
+    }
+
+    /// Persists `action` with a fresh client id; it is sent by `run`. A report's files go with
+    /// it through `enqueue_report`, which also stores their bytes.
     pub async fn enqueue(&self, mut action: OutboxAction) -> LocalResult<OutboxItem> {
         let client_id = Uuid::new_v4().to_string();
         if let OutboxAction::FileReport(report) = &mut action {
@@ -89,6 +255,12 @@ impl<S: LocalStore> Outbox<S> {
         self.events.subscribe()
     }
 
+    /// Permanent refusals as they happen: the item's client id and the server's answer. Each is
+    /// sent before its item shows as failed in `subscribe`.
+    pub fn refusals(&self) -> broadcast::Receiver<(String, Arc<CoreError>)> {
+        self.refusals.subscribe()
+    }
+
     /// Sends a failed (or backing-off) item again, now.
     pub async fn retry(&self, id: i64) -> LocalResult<()> {
         let mut item = self
@@ -101,18 +273,47 @@ impl<S: LocalStore> Outbox<S> {
         item.state = OutboxState::Queued;
         item.next_attempt_at = None;
         item.last_error = None;
+        // The user asked for it: that overrides an earlier `Retry-After` too.
+        self.hold(item.id, None);
         self.store.update(&item).await?;
         self.show(&item);
         self.wake.notify_one();
         Ok(())
     }
 
-    /// Drops an item the user gave up on. One already in flight may still arrive.
+    /// Drops an item the user gave up on (a report with its files). One already in flight may
+    /// still arrive.
     pub async fn discard(&self, id: i64) -> LocalResult<()> {
-        self.store.remove(id).await?;
-        self.view.send_modify(|v| v.retain(|i| i.id != id));
+        let mut ids = vec![id];
+        let items = self.view.borrow().clone();
+        if let Some(OutboxItem {
+            action: OutboxAction::FileReport(_),
+            client_id,
+            ..
+        }) = items.iter().find(|i| i.id == id)
+        {
+            ids.extend(
+                items
+                    .iter()
+                    .filter(|i| belongs_to(i, client_id))
+                    .map(|i| i.id),
+            );
+        }
+        for id in ids {
+            self.store.remove(id).await?;
+            self.hold(id, None);
+            self.view.send_modify(|v| v.retain(|i| i.id != id));
+        }
         self.wake.notify_one();
         Ok(())
+    }
+
+    fn hold(&self, id: i64, until: Option<i64>) {
+        let mut holds = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+        match until {
+            Some(at) => holds.insert(id, at),
+            None => holds.remove(&id),
+        };
     }
 
     /// The network came back, the app returned to the foreground, or the user signed in: try
@@ -139,7 +340,12 @@ impl<S: LocalStore> Outbox<S> {
             // The view mirrors the store (loaded once, then changed item by item as the store
             // is), so a long queue is not re-read and unsealed for every delivery.
             let items = self.view.borrow().clone();
-            let (ready, next_due) = due_heads(items, now_ms(), ignore_backoff);
+            let holds = self
+                .not_before
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let (ready, next_due) = due_heads(items, now_ms(), ignore_backoff, &holds);
             if ready.is_empty() {
                 self.sleep_or_wake(next_due).await;
                 continue;
@@ -187,7 +393,12 @@ impl<S: LocalStore> Outbox<S> {
             ErrorClass::Network | ErrorClass::Transient => {
                 item.state = OutboxState::Queued;
                 item.attempts = item.attempts.saturating_add(1);
-                item.next_attempt_at = Some(now_ms() + backoff_ms(item.attempts));
+                let now = now_ms();
+                let backoff = Duration::from_millis(backoff_ms(item.attempts) as u64);
+                let retry_after = error.retry_after();
+                let wait = at_least(backoff, retry_after);
+                item.next_attempt_at = Some(now + wait.as_millis() as i64);
+                self.hold(item.id, retry_after.map(|r| now + r.as_millis() as i64));
                 item.last_error = Some(error.to_string());
             }
             ErrorClass::Auth => {
@@ -203,6 +414,9 @@ impl<S: LocalStore> Outbox<S> {
                 item.state = OutboxState::Failed;
                 item.next_attempt_at = None;
                 item.last_error = Some(error.to_string());
+                let _ = self
+                    .refusals
+                    .send((item.client_id.clone(), Arc::new(error)));
             }
         }
         self.save(&item).await;
@@ -223,7 +437,46 @@ impl<S: LocalStore> Outbox<S> {
             OutboxAction::FileReport(report) => {
                 let mut report = report.clone();
                 report.client_id = Some(item.client_id.clone());
-                c.create_incident(&report).await.map(to_json)
+                let incident = c.create_incident(&report).await?;
+                // Saved before the report leaves the outbox: a process killed in between sends
+                // the report again, and the server answers with this same case.
+                let has_files = self
+                    .view
+                    .borrow()
+                    .iter()
+                    .any(|i| belongs_to(i, &item.client_id));
+                if has_files {
+                    self.store
+                        .put_cached(REPORT_CASES, &item.client_id, &incident.id.to_string())
+                        .await
+                        .map_err(|e| CoreError::Storage(e.to_string()))?;
+                }
+                Ok(to_json(incident))
+            }
+            OutboxAction::AttachEvidence {
+                report,
+                file_name,
+                description,
+                ..
+            } => {
+                let incident = self.report_case(report).await?;
+                let bytes = self
+                    .store
+                    .attachment(&item.client_id)
+                    .await
+                    .map_err(|e| CoreError::Storage(e.to_string()))?
+                    .ok_or_else(|| {
+                        CoreError::Storage("the file's copy on this device is gone".into())
+                    })?;
+                c.upload_evidence(
+                    incident,
+                    &item.client_id,
+                    file_name,
+                    description.as_deref(),
+                    bytes,
+                )
+                .await
+                .map(to_json)
             }
             OutboxAction::Accept { incident, notes } => c
                 .accept_assignment(*incident, notes.clone())
@@ -240,7 +493,39 @@ impl<S: LocalStore> Outbox<S> {
         }
     }
 
+    /// The case of the report with `report_client_id`, saved when the report was delivered.
+    async fn report_case(&self, report_client_id: &str) -> Result<Uuid, CoreError> {
+        let cases = self
+            .store
+            .cached(REPORT_CASES)
+            .await
+            .map_err(|e| CoreError::Storage(e.to_string()))?;
+        cases
+            .iter()
+            .find(|(key, _)| key == report_client_id)
+            .and_then(|(_, id)| id.parse().ok())
+            .ok_or_else(|| {
+                // The lane order and `due_heads` send a file only after its report; without a
+                // saved case the report was discarded (or the data is damaged).
+                CoreError::Storage("the report this file belongs to was not sent".into())
+            })
+    }
+
     async fn delivered(&self, item: OutboxItem, result_json: String) {
+        self.hold(item.id, None);
+        if let OutboxAction::AttachEvidence { report, .. } = &item.action {
+            let others = self
+                .view
+                .borrow()
+                .iter()
+                .any(|i| i.id != item.id && belongs_to(i, report));
+            // The report's last file is through: its case id has no more use on the device.
+            if !others {
+                if let Err(e) = self.store.remove_cached(REPORT_CASES, report).await {
+                    tracing::warn!(error = %e, "outbox: cannot forget a delivered report's case");
+                }
+            }
+        }
         match self.store.remove(item.id).await {
             Ok(()) | Err(LocalError::NotFound(_)) => {
                 self.view.send_modify(|v| v.retain(|i| i.id != item.id));
@@ -297,22 +582,43 @@ impl<S: LocalStore> Outbox<S> {
     }
 }
 
+/// Whether `item` is a file of the report with client id `report`.
+fn belongs_to(item: &OutboxItem, report: &str) -> bool {
+    matches!(&item.action, OutboxAction::AttachEvidence { report: r, .. } if r == report)
+}
+
 /// The first not-failed item of each lane that is due now, and when the next one falls due.
+/// `holds` are the servers' `Retry-After`s, which `ignore_backoff` does not skip.
 fn due_heads(
     items: Vec<OutboxItem>,
     now: i64,
     ignore_backoff: bool,
+    holds: &HashMap<i64, i64>,
 ) -> (Vec<OutboxItem>, Option<i64>) {
+    // Reports not delivered yet (a failed one stays until the user retries or discards it).
+    let pending_reports: HashSet<String> = items
+        .iter()
+        .filter(|i| matches!(i.action, OutboxAction::FileReport(_)))
+        .map(|i| i.client_id.clone())
+        .collect();
     let mut lanes = HashSet::new();
     let mut ready = Vec::new();
     let mut next_due: Option<i64> = None;
     for item in items {
-        // A failed item waits for the user without holding up the rest of its lane.
-        if item.state == OutboxState::Failed || !lanes.insert(item.lane.clone()) {
+        // A failed item waits for the user without holding up the rest of its lane; so do the
+        // files of a report that has failed (they go once it is delivered).
+        let report_pending = matches!(&item.action,
+            OutboxAction::AttachEvidence { report, .. } if pending_reports.contains(report));
+        if item.state == OutboxState::Failed || report_pending || !lanes.insert(item.lane.clone()) {
             continue;
         }
-        match item.next_attempt_at {
-            Some(at) if at > now && !ignore_backoff => {
+        let due = if ignore_backoff {
+            holds.get(&item.id).copied()
+        } else {
+            item.next_attempt_at
+        };
+        match due {
+            Some(at) if at > now => {
                 next_due = Some(next_due.map_or(at, |d| d.min(at)));
             }
             _ => ready.push(item),

@@ -3,7 +3,8 @@
 //! failing (a proxy that refuses upgrades), and back to the socket when it works again. Every
 //! path resumes from the persisted cursor, so frames arrive in order and, because frames at or
 //! before the cursor are dropped, once. Reconnects back off with jitter up to 30 s, never give up,
-//! and retry at once when woken (network back, app in the foreground).
+//! and retry at once when woken (network back, app in the foreground), except that a server which
+//! answered with `Retry-After` (an overload, a restart) is never asked again sooner.
 //!
 //! Token expiry is answered by the client's single-flight refresh and an immediate reconnect; a
 //! session the server ended becomes `LoggedOut`, never a retry loop.
@@ -23,7 +24,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::client::Client;
-use crate::error::ErrorClass;
+use crate::error::{at_least, parse_retry_after, ErrorClass};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -123,8 +124,13 @@ enum Ended {
     TokenExpired(String),
     /// The server ended the session.
     LoggedOut,
-    /// The connection failed or closed; `socket_refused` when it never opened.
-    Failed { reason: String, never_opened: bool },
+    /// The connection failed or closed; `never_opened` when it never opened; `retry_after` when
+    /// the server said how long to stay away.
+    Failed {
+        reason: String,
+        never_opened: bool,
+        retry_after: Option<Duration>,
+    },
     /// The store failed: the cursor cannot be trusted to move.
     Storage(String),
 }
@@ -215,36 +221,62 @@ impl<S: CursorStore> SyncService<S> {
                 Ended::TokenExpired(access) => match self.client.refresh_expired(&access).await {
                     Ok(()) => continue,
                     Err(e) if e.class() == ErrorClass::Auth => continue, // logged out: top of loop
-                    Err(e) => self.back_off(&mut failures, e.to_string()).await,
+                    Err(e) => {
+                        let retry_after = e.retry_after();
+                        self.back_off(&mut failures, e.to_string(), retry_after)
+                            .await
+                    }
                 },
                 Ended::LoggedOut => {
                     let _ = self.client.end_session();
                 }
-                Ended::Failed { reason, .. } | Ended::Storage(reason) => {
-                    // While polling, a failed socket attempt just returns to polling.
+                Ended::Failed {
+                    reason,
+                    retry_after,
+                    ..
+                } => {
+                    // While polling, a failed socket attempt just returns to polling, unless the
+                    // server asked for a pause: polling it at once would ignore that.
+                    if !(try_socket && socket_failures >= self.config.socket_tries)
+                        || retry_after.is_some()
+                    {
+                        self.back_off(&mut failures, reason, retry_after).await;
+                    }
+                }
+                Ended::Storage(reason) => {
                     if !(try_socket && socket_failures >= self.config.socket_tries) {
-                        self.back_off(&mut failures, reason).await;
+                        self.back_off(&mut failures, reason, None).await;
                     }
                 }
             }
         }
     }
 
-    /// Waits a jittered, doubling delay (capped at 30 s), or less when woken.
-    async fn back_off(&self, failures: &mut u32, reason: String) {
+    /// Waits a jittered, doubling delay (capped at 30 s), or less when woken; never less than
+    /// the server's `Retry-After`, which a wake does not cut short either.
+    async fn back_off(&self, failures: &mut u32, reason: String, retry_after: Option<Duration>) {
         *failures = failures.saturating_add(1);
         let base = Duration::from_millis(500) * 2u32.saturating_pow((*failures).min(10) - 1);
         let capped = base.min(self.config.backoff_max);
         // Full jitter in [capped/2, capped]: many clients reconnecting after a server restart do
         // not all arrive at once.
-        let delay = capped.mul_f64(0.5 + rand::random::<f64>() * 0.5);
+        let delay = at_least(
+            capped.mul_f64(0.5 + rand::random::<f64>() * 0.5),
+            retry_after,
+        );
+        let started = Instant::now();
         self.state.send_replace(SyncState::Offline {
             retry_in: delay,
             reason,
         });
         tokio::select! {
             _ = sleep(delay) => {}
-            _ = self.wake.notified() => {}
+            _ = self.wake.notified() => {
+                // The network coming back says nothing about the server's load.
+                if let Some(floor) = retry_after {
+                    tokio::time::sleep_until(started + floor).await;
+                }
+            }
         }
     }
 
@@ -272,6 +304,20 @@ impl<S: CursorStore> SyncService<S> {
                     // Refused at the handshake: a token the server does not accept. Refreshing
                     // tells whether the session still exists.
                     return Ended::TokenExpired(access);
+                }
+                Ok(Err(tungstenite::Error::Http(resp))) => {
+                    // Refused at the handshake (overloaded, restarting): the same hint as a REST
+                    // answer would carry.
+                    let retry_after = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    return Ended::Failed {
+                        reason: format!("the server refused the socket ({})", resp.status()),
+                        never_opened: true,
+                        retry_after,
+                    };
                 }
                 Ok(Err(e)) => return failed(e.to_string(), true),
                 Ok(Ok((s, _))) => s,
@@ -363,7 +409,11 @@ impl<S: CursorStore> SyncService<S> {
                 Err(e) => {
                     return match e.class() {
                         ErrorClass::Auth => Ended::LoggedOut,
-                        _ => failed(e.to_string(), false),
+                        _ => Ended::Failed {
+                            reason: e.to_string(),
+                            never_opened: false,
+                            retry_after: e.retry_after(),
+                        },
                     }
                 }
             };
@@ -406,6 +456,7 @@ fn failed(reason: String, never_opened: bool) -> Ended {
     Ended::Failed {
         reason,
         never_opened,
+        retry_after: None,
     }
 }
 
@@ -426,5 +477,38 @@ impl<T: crate::local::LocalStore> CursorStore for T {
 
     async fn save_cursor(&self, cursor: &str) -> Result<(), String> {
         self.set_cursor(cursor).await.map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[tokio::test]
+    async fn a_wake_cuts_the_backoff_short_but_not_the_servers_retry_after() {
+        // Nothing listens there: only the waiting is exercised.
+        let client = Client::new("http://127.0.0.1:9", Arc::new(MemoryStore::default())).unwrap();
+        let sync = SyncService::new(Arc::new(client), Arc::new(MemoryCursor::default()));
+        let mut failures = 10;
+
+        // A wake already pending (the network came back): our own backoff is skipped.
+        sync.wake();
+        let started = Instant::now();
+        sync.back_off(&mut failures, "down".into(), None).await;
+        assert!(started.elapsed() < Duration::from_secs(1));
+
+        // With a Retry-After, the wait is at least that long, woken or not, and says so.
+        let floor = Duration::from_millis(1200);
+        sync.wake();
+        let started = Instant::now();
+        let mut failures = 0;
+        sync.back_off(&mut failures, "busy".into(), Some(floor))
+            .await;
+        assert!(started.elapsed() >= floor, "{:?}", started.elapsed());
+        match &*sync.state().borrow() {
+            SyncState::Offline { retry_in, .. } => assert!(*retry_in >= floor),
+            other => panic!("offline, not {other:?}"),
+        }
     }
 }

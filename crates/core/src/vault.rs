@@ -1,12 +1,18 @@
-//! Sealing secrets for storage on the device: XChaCha20-Poly1305 with a 256-bit device key.
+//! Sealing secrets for storage on the device: XChaCha20-Poly1305 with a 256-bit device key, and
+//! where that key lives (`DeviceKey`).
 //!
-//! The key lives in its own file (mode 0600), apart from the sealed data, so a copied settings
-//! file alone reveals nothing. Deriving the key from the OS keystore or the user's PIN is the
-//! vault's next step; the sealed format stays the same.
+//! The key is kept in the OS keystore where there is one (`keystore`); otherwise it is sealed
+//! under a key derived from the user's PIN (Argon2id) in `device.key.pin`. A plain key file
+//! (`device.key`, what older builds wrote) is never an end state: `DeviceKey::open` moves it into
+//! the keystore, or `DeviceKey::set_new_pin` under the PIN, then overwrites and removes it. The
+//! sealed format is the same whichever source the key came from, so data sealed before still
+//! opens.
+
+pub mod keystore;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -14,24 +20,44 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 
+pub use keystore::{Keystore, KeystoreError};
+
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
+
+/// The shortest PIN accepted for a new device key. A PIN has little entropy; Argon2id makes
+/// each guess slow, and six digits make a million of them.
+pub const MIN_PIN_DIGITS: usize = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error("the device key file {0} is unreadable or damaged")]
     BadKey(String),
-    #[error("cannot create the device key: {0}")]
+    #[error("the device key could not be read or written: {0}")]
     Io(#[from] std::io::Error),
     #[error("the sealed data is damaged or was sealed with another key")]
     Open,
-    /// The device key is protected by a PIN: unlock it with `Vault::unlock`.
+    /// The device key is protected by a PIN: unlock it with `DeviceKey::unlock`.
     #[error("this device's data is locked; enter the PIN")]
     Locked,
     #[error("that PIN is not right")]
     WrongPin,
+    /// Too many wrong PINs in a row: the next try is allowed after `wait_secs`.
+    #[error("too many wrong PINs; try again in {wait_secs} seconds")]
+    TooManyAttempts { wait_secs: u64 },
+    #[error("a PIN is at least {MIN_PIN_DIGITS} digits, and only digits")]
+    WeakPin,
+    /// A new PIN was asked for, but the device key already exists (in the keystore or under a
+    /// PIN).
+    #[error("this device already has its key")]
+    KeyExists,
+    /// The key is kept in the OS keystore, which cannot be reached now.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
 }
 
+/// Seals and opens with one device key.
+#[derive(Clone)]
 pub struct Vault {
     cipher: XChaCha20Poly1305,
 }
@@ -40,39 +66,6 @@ impl Vault {
     pub fn from_key(key: [u8; 32]) -> Self {
         Vault {
             cipher: XChaCha20Poly1305::new(&key.into()),
-        }
-    }
-
-    /// Loads the device key from `path`, creating a random one (readable by this user only) the
-    /// first time.
-    pub fn open_or_create(path: &Path) -> Result<Self, VaultError> {
-        // Never make a new key beside a locked one: everything sealed with it would be lost.
-        if Self::is_pin_protected(path) {
-            return Err(VaultError::Locked);
-        }
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let key: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| VaultError::BadKey(path.display().to_string()))?;
-                Ok(Self::from_key(key))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                let mut key = [0u8; 32];
-                rand::rngs::OsRng.fill_bytes(&mut key);
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)?;
-                f.write_all(&key)?;
-                f.sync_all()?;
-                Ok(Self::from_key(key))
-            }
-            Err(e) => Err(e.into()),
         }
     }
 
@@ -114,9 +107,7 @@ impl Vault {
             )
             .map_err(|_| VaultError::Open)
     }
-}
 
-impl Vault {
     /// Derives the key from the user's PIN with Argon2id: the path for devices with no OS
     /// keystore. A PIN has little entropy, so the memory-hard KDF (and the per-install random
     /// `salt`, stored beside the data) is what makes guessing it offline slow.
@@ -129,114 +120,572 @@ impl Vault {
     }
 }
 
-/// What `protect_with_pin` writes next to the key path, in place of the key.
-fn pin_path(key_path: &Path) -> std::path::PathBuf {
-    key_path.with_extension("key.pin")
+/// Whether `pin` may protect a new device key: at least `MIN_PIN_DIGITS` digits, digits only.
+pub fn check_new_pin(pin: &str) -> Result<(), VaultError> {
+    if pin.chars().count() >= MIN_PIN_DIGITS && pin.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(VaultError::WeakPin)
+    }
 }
 
-const DEVICE_KEY_CONTEXT: &str = "kintara.device-key";
+/// Where a device key is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// The OS keystore: the key opens with no question asked.
+    Keystore,
+    /// Sealed under the user's PIN (Argon2id).
+    Pin,
+}
 
-impl Vault {
-    /// Whether the device key at `key_path` is kept under a PIN.
-    pub fn is_pin_protected(key_path: &Path) -> bool {
-        pin_path(key_path).exists()
+/// What `DeviceKey::open` found.
+pub enum KeyState {
+    /// The key is at hand (from the keystore): seal and open away.
+    Unlocked(Vault),
+    /// The key is under a PIN: ask for it, then `DeviceKey::unlock`.
+    NeedsPin,
+    /// There is no keystore and no key under a PIN yet: ask the user to choose a PIN, then
+    /// `DeviceKey::set_new_pin`. Nothing sensitive may be stored before that.
+    NeedsNewPin,
+}
+
+impl std::fmt::Debug for KeyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyState::Unlocked(_) => "Unlocked",
+            KeyState::NeedsPin => "NeedsPin",
+            KeyState::NeedsNewPin => "NeedsNewPin",
+        })
+    }
+}
+
+/// What a device key file is named in a device's data directory.
+const PLAIN_FILE: &str = "device.key";
+/// The key sealed under the PIN: `base64(salt):sealed`.
+const PIN_FILE: &str = "device.key.pin";
+/// The key is in the OS keystore under the account named inside. The marker is written before
+/// the key is stored, so a keystore item never exists without it (wipe finds it), and a keystore
+/// that cannot be reached later is an error rather than a reason to make a new key.
+const KEYSTORE_FILE: &str = "device.keystore";
+/// Wrong PINs in a row and when the last one was: `count unix-seconds`.
+const TRIES_FILE: &str = "device.pin-tries";
+/// The Android biometric wrap: `check:wrapped` (see `DeviceKey::set_biometric_wrap`).
+const BIOMETRIC_FILE: &str = "device.key.bio";
+
+const DEVICE_KEY_CONTEXT: &str = "kintara.device-key";
+const BIOMETRIC_CHECK_CONTEXT: &str = "kintara.biometric-check";
+
+/// After this many wrong PINs in a row each further try must wait, twice as long every time.
+const FREE_TRIES: u32 = 3;
+const FIRST_WAIT_SECS: u64 = 5;
+const MAX_WAIT_SECS: u64 = 15 * 60;
+
+/// The device key of one data directory: where it is, and the ways to open it.
+#[derive(Clone, Debug)]
+pub struct DeviceKey {
+    dir: PathBuf,
+    keystore: Option<Keystore>,
+}
+
+impl DeviceKey {
+    /// The key of `dir`, kept in the OS keystore where this build has one.
+    pub fn new(dir: impl Into<PathBuf>) -> DeviceKey {
+        DeviceKey {
+            dir: dir.into(),
+            keystore: Keystore::os(),
+        }
     }
 
-    /// Puts the device key under `pin`: the key is sealed with a key derived from the PIN
-    /// (Argon2id, random salt) and the plain key file is overwritten and removed. From then on
-    /// `unlock` with the PIN opens the vault and `open_or_create` refuses. Where the OS has a
-    /// keystore (Android Keystore, iOS Keychain) the app keeps the key there instead; a PIN alone
-    /// has little entropy, so this slows offline guessing down rather than preventing it.
-    pub fn protect_with_pin(key_path: &Path, pin: &str) -> Result<(), VaultError> {
-        let key: [u8; 32] = std::fs::read(key_path)?
-            .try_into()
-            .map_err(|_| VaultError::BadKey(key_path.display().to_string()))?;
-        let mut salt = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut salt);
-        let sealed = Vault::from_pin(pin, &salt).seal(DEVICE_KEY_CONTEXT, &key);
-        let text = format!("{}:{sealed}", STANDARD.encode(salt));
-        let target = pin_path(key_path);
-        let tmp = target.with_extension("tmp");
-        {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
+    /// The key of `dir`, never in a keystore: the PIN path only.
+    pub fn without_keystore(dir: impl Into<PathBuf>) -> DeviceKey {
+        DeviceKey {
+            dir: dir.into(),
+            keystore: None,
         }
-        std::fs::rename(&tmp, &target)?;
-        // Overwrite before unlinking: the plain key should not linger in the file's old blocks.
-        std::fs::write(key_path, [0u8; 32])?;
-        std::fs::remove_file(key_path)?;
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Where the key is now, if there is one.
+    pub fn source(&self) -> Option<KeySource> {
+        if self.path(PIN_FILE).exists() {
+            Some(KeySource::Pin)
+        } else if self.path(KEYSTORE_FILE).exists() {
+            Some(KeySource::Keystore)
+        } else {
+            None
+        }
+    }
+
+    /// The keystore account of this device's key, when it is kept there.
+    pub fn keystore_account(&self) -> Option<String> {
+        std::fs::read_to_string(self.path(KEYSTORE_FILE))
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Finds the device key: from the keystore (moving a plain key file there, or making a new
+    /// key there on a new device), or says that a PIN is needed, or that one must be chosen.
+    /// Blocks: the keystore is asked synchronously, with a time limit.
+    pub fn open(&self) -> Result<KeyState, VaultError> {
+        if self.path(PIN_FILE).exists() {
+            // Left over only if a migration stopped between writing the PIN file and removing
+            // the plain key: the PIN file is complete, so the plain copy goes now.
+            scrub(&self.path(PLAIN_FILE))?;
+            return Ok(KeyState::NeedsPin);
+        }
+        if let Some(account) = self.keystore_account() {
+            let keystore = self.keystore.as_ref().ok_or_else(|| {
+                KeystoreError::Unavailable("this build has no keystore for this OS".into())
+            })?;
+            let key = match keystore.get(&account)? {
+                Some(key) => key,
+                // The item is missing: a migration stopped before storing it (the plain file
+                // is still there), or the user cleared the keystore (what was sealed with the
+                // old key is lost either way; a new key lets the app go on).
+                None => {
+                    let key = match read_plain(&self.path(PLAIN_FILE))? {
+                        Some(key) => key,
+                        None => {
+                            tracing::warn!(
+                                "the device key is missing from the OS keystore; starting over \
+                                 with a new one"
+                            );
+                            random_key()
+                        }
+                    };
+                    keystore.set(&account, &key)?;
+                    key
+                }
+            };
+            scrub(&self.path(PLAIN_FILE))?;
+            return Ok(KeyState::Unlocked(Vault::from_key(key)));
+        }
+        // No key yet, or a plain one from an older build: into the keystore if there is one.
+        let plain = read_plain(&self.path(PLAIN_FILE))?;
+        if let Some(keystore) = &self.keystore {
+            let key = plain.unwrap_or_else(random_key);
+            match self.store_in_keystore(keystore, &key) {
+                Ok(()) => {
+                    scrub(&self.path(PLAIN_FILE))?;
+                    return Ok(KeyState::Unlocked(Vault::from_key(key)));
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "no usable OS keystore: the device key goes under a PIN");
+                }
+            }
+        }
+        Ok(KeyState::NeedsNewPin)
+    }
+
+    /// Stores `key` under a new account, and reads it back before relying on it: a keystore
+    /// that accepts an item it cannot return would lose the key. Leaves nothing behind on
+    /// failure.
+    fn store_in_keystore(&self, keystore: &Keystore, key: &[u8; 32]) -> Result<(), VaultError> {
+        std::fs::create_dir_all(&self.dir)?;
+        let account = format!("device-key-{}", uuid::Uuid::new_v4());
+        write_private(&self.path(KEYSTORE_FILE), account.as_bytes())?;
+        let stored = keystore
+            .set(&account, key)
+            .and_then(|()| keystore.get(&account));
+        match stored {
+            Ok(Some(back)) if back == *key => Ok(()),
+            other => {
+                let _ = keystore.delete(&account);
+                let _ = std::fs::remove_file(self.path(KEYSTORE_FILE));
+                Err(match other {
+                    Err(e) => e.into(),
+                    _ => KeystoreError::Unavailable("the key did not come back".into()).into(),
+                })
+            }
+        }
+    }
+
+    /// After `KeyState::NeedsNewPin`: puts the device key (the plain one of an older build, or
+    /// a new one) under `pin`, and opens it.
+    pub fn set_new_pin(&self, pin: &str) -> Result<Vault, VaultError> {
+        check_new_pin(pin)?;
+        if self.source().is_some() {
+            return Err(VaultError::KeyExists);
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        let key = read_plain(&self.path(PLAIN_FILE))?.unwrap_or_else(random_key);
+        self.write_pin_file(&key, pin)?;
+        scrub(&self.path(PLAIN_FILE))?;
+        let _ = std::fs::remove_file(self.path(TRIES_FILE));
+        Ok(Vault::from_key(key))
+    }
+
+    /// After `KeyState::NeedsPin`: opens the key with `pin`. Wrong PINs are counted on disk
+    /// (so a restart does not reset them); from the `FREE_TRIES`th on, the next try must wait,
+    /// twice as long every time.
+    pub fn unlock(&self, pin: &str) -> Result<Vault, VaultError> {
+        self.unwrap_pin_key(pin).map(Vault::from_key)
+    }
+
+    /// Seconds until the next PIN may be tried (0: now).
+    pub fn retry_after(&self) -> u64 {
+        let (count, last) = self.tries();
+        let wait = wait_after(count);
+        (last + wait).saturating_sub(now_secs()).min(wait)
+    }
+
+    /// Replaces the PIN (the key stays the same, so everything sealed still opens).
+    pub fn change_pin(&self, old: &str, new: &str) -> Result<(), VaultError> {
+        check_new_pin(new)?;
+        let key = self.unwrap_pin_key(old)?;
+        self.write_pin_file(&key, new)?;
+        // The biometric wrap holds the key itself, not the PIN: it stays valid.
         Ok(())
     }
 
-    /// Opens the vault of a PIN-protected device key.
-    pub fn unlock(key_path: &Path, pin: &str) -> Result<Vault, VaultError> {
-        let text = std::fs::read_to_string(pin_path(key_path))?;
-        let (salt, sealed) = text
-            .trim()
-            .split_once(':')
-            .ok_or_else(|| VaultError::BadKey(key_path.display().to_string()))?;
+    /// Moves a key kept in the keystore under `pin` instead (for a user who would rather not
+    /// trust the OS session with it). The keystore item goes.
+    pub fn move_to_pin(&self, pin: &str) -> Result<(), VaultError> {
+        check_new_pin(pin)?;
+        let account = self.keystore_account().ok_or(VaultError::Locked)?;
+        let keystore = self.keystore.as_ref().ok_or_else(|| {
+            KeystoreError::Unavailable("this build has no keystore for this OS".into())
+        })?;
+        let key = keystore
+            .get(&account)?
+            .ok_or_else(|| VaultError::BadKey(account.clone()))?;
+        self.write_pin_file(&key, pin)?;
+        keystore.delete(&account)?;
+        std::fs::remove_file(self.path(KEYSTORE_FILE))?;
+        Ok(())
+    }
+
+    /// Wipe (sign-out, panic wipe): the keystore item, the PIN file, the biometric wrap, the
+    /// counters and any plain key all go, so nothing sealed with the key can be opened again.
+    /// The files go even when the keystore cannot be reached; that error is returned after.
+    pub fn destroy(&self) -> Result<(), VaultError> {
+        let mut keystore_result = Ok(());
+        if let (Some(account), Some(keystore)) = (self.keystore_account(), &self.keystore) {
+            keystore_result = keystore.delete(&account);
+        }
+        for name in [PIN_FILE, BIOMETRIC_FILE, PLAIN_FILE] {
+            scrub(&self.path(name))?;
+        }
+        for name in [KEYSTORE_FILE, TRIES_FILE] {
+            match std::fs::remove_file(self.path(name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(keystore_result?)
+    }
+
+    fn unwrap_pin_key(&self, pin: &str) -> Result<[u8; 32], VaultError> {
+        let wait = self.retry_after();
+        if wait > 0 {
+            return Err(VaultError::TooManyAttempts { wait_secs: wait });
+        }
+        let path = self.path(PIN_FILE);
+        let bad = || VaultError::BadKey(path.display().to_string());
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(VaultError::Locked),
+            Err(e) => return Err(e.into()),
+        };
+        let (salt, sealed) = text.trim().split_once(':').ok_or_else(bad)?;
         let salt: [u8; 16] = STANDARD
             .decode(salt)
             .ok()
             .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| VaultError::BadKey(key_path.display().to_string()))?;
-        let key: [u8; 32] = Vault::from_pin(pin, &salt)
-            .open(DEVICE_KEY_CONTEXT, sealed)
-            .map_err(|_| VaultError::WrongPin)?
-            .try_into()
-            .map_err(|_| VaultError::BadKey(key_path.display().to_string()))?;
-        Ok(Vault::from_key(key))
+            .ok_or_else(bad)?;
+        match Vault::from_pin(pin, &salt).open(DEVICE_KEY_CONTEXT, sealed) {
+            Ok(key) => {
+                let _ = std::fs::remove_file(self.path(TRIES_FILE));
+                key.try_into().map_err(|_| bad())
+            }
+            Err(_) => {
+                let (count, _) = self.tries();
+                let count = count.saturating_add(1);
+                write_private(
+                    &self.path(TRIES_FILE),
+                    format!("{count} {}", now_secs()).as_bytes(),
+                )?;
+                Err(VaultError::WrongPin)
+            }
+        }
     }
+
+    fn tries(&self) -> (u32, u64) {
+        let text = std::fs::read_to_string(self.path(TRIES_FILE)).unwrap_or_default();
+        let mut parts = text.split_whitespace().map(|p| p.parse::<u64>().ok());
+        match (parts.next().flatten(), parts.next().flatten()) {
+            (Some(count), Some(last)) => (count.min(u32::MAX as u64) as u32, last),
+            _ => (0, 0),
+        }
+    }
+
+    fn write_pin_file(&self, key: &[u8; 32], pin: &str) -> Result<(), VaultError> {
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let sealed = Vault::from_pin(pin, &salt).seal(DEVICE_KEY_CONTEXT, key);
+        write_private(
+            &self.path(PIN_FILE),
+            format!("{}:{sealed}", STANDARD.encode(salt)).as_bytes(),
+        )
+    }
+}
+
+/// Android's biometric unlock: the OS encrypts the device key with a key of its own that only
+/// the user's biometrics release (tauri-plugin-biometric's `biometric_cipher`). The core keeps
+/// the OS's opaque text and a check sealed with the device key, so a wrong or stale wrap is
+/// refused instead of opening nothing.
+impl DeviceKey {
+    /// The key as text, for the OS to wrap under biometrics. Only with the key unlocked (`pin`).
+    pub fn key_for_biometric_wrap(&self, pin: &str) -> Result<String, VaultError> {
+        Ok(STANDARD.encode(self.unwrap_pin_key(pin)?))
+    }
+
+    /// Keeps the OS's wrap of the key, with a check that the key it releases is this one.
+    pub fn set_biometric_wrap(&self, vault: &Vault, wrapped: &str) -> Result<(), VaultError> {
+        let check = vault.seal(BIOMETRIC_CHECK_CONTEXT, b"kintara");
+        write_private(
+            &self.path(BIOMETRIC_FILE),
+            format!("{check}:{wrapped}").as_bytes(),
+        )
+    }
+
+    /// The OS's wrap of the key, if biometric unlock was set up.
+    pub fn biometric_wrap(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.path(BIOMETRIC_FILE)).ok()?;
+        text.trim().split_once(':').map(|(_, w)| w.to_owned())
+    }
+
+    /// Opens the vault with the key the OS released after a biometric check.
+    pub fn unlock_with_released_key(&self, released: &str) -> Result<Vault, VaultError> {
+        let bad = || VaultError::BadKey(self.path(BIOMETRIC_FILE).display().to_string());
+        let key: [u8; 32] = STANDARD
+            .decode(released.trim())
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(bad)?;
+        let text = std::fs::read_to_string(self.path(BIOMETRIC_FILE))?;
+        let (check, _) = text.trim().split_once(':').ok_or_else(bad)?;
+        let vault = Vault::from_key(key);
+        vault
+            .open(BIOMETRIC_CHECK_CONTEXT, check)
+            .map_err(|_| bad())?;
+        Ok(vault)
+    }
+}
+
+fn wait_after(count: u32) -> u64 {
+    if count < FREE_TRIES {
+        return 0;
+    }
+    let doublings = (count - FREE_TRIES).min(20);
+    (FIRST_WAIT_SECS << doublings).min(MAX_WAIT_SECS)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    key
+}
+
+/// The plain key file of an older build, if there is one.
+fn read_plain(path: &Path) -> Result<Option<[u8; 32]>, VaultError> {
+    match std::fs::read(path) {
+        Ok(bytes) => bytes
+            .try_into()
+            .map(Some)
+            .map_err(|_| VaultError::BadKey(path.display().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes a file readable by this user only, whole or not at all (temporary file + rename).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), VaultError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Overwrites a file with zeros before unlinking it: key material should not linger in the
+/// file's old blocks (as far as the file system writes in place). A missing file is fine.
+fn scrub(path: &Path) -> Result<(), VaultError> {
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    {
+        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        f.write_all(&vec![0u8; len as usize])?;
+        f.sync_all()?;
+    }
+    std::fs::remove_file(path)?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
 
     #[test]
-    fn a_pin_protected_device_key_opens_only_with_its_pin() {
+    fn without_a_keystore_a_new_device_needs_a_pin_and_then_opens_only_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("device.key");
-        let sealed = Vault::open_or_create(&path)
+        let key = DeviceKey::without_keystore(dir.path().join("app"));
+        assert!(matches!(key.open().unwrap(), KeyState::NeedsNewPin));
+        assert_eq!(key.source(), None);
+        assert!(matches!(key.set_new_pin("2580"), Err(VaultError::WeakPin)));
+        assert!(matches!(
+            key.set_new_pin("25802a"),
+            Err(VaultError::WeakPin)
+        ));
+        let sealed = key
+            .set_new_pin("258025")
             .unwrap()
             .seal("session", b"refresh-token-456");
-        Vault::protect_with_pin(&path, "2580").unwrap();
-        assert!(!path.exists(), "the plain key is gone");
-        assert!(Vault::is_pin_protected(&path));
-        assert!(
-            matches!(Vault::open_or_create(&path), Err(VaultError::Locked)),
-            "no new key beside a locked one"
-        );
+        assert_eq!(key.source(), Some(KeySource::Pin));
         assert!(matches!(
-            Vault::unlock(&path, "0000"),
-            Err(VaultError::WrongPin)
+            key.set_new_pin("999999"),
+            Err(VaultError::KeyExists)
         ));
-        let vault = Vault::unlock(&path, "2580").unwrap();
+        assert!(matches!(key.open().unwrap(), KeyState::NeedsPin));
+        assert!(matches!(key.unlock("000000"), Err(VaultError::WrongPin)));
+        let vault = key.unlock("258025").unwrap();
         assert_eq!(
             vault.open("session", &sealed).unwrap(),
             b"refresh-token-456"
         );
-        let on_disk = std::fs::read_to_string(pin_path(&path)).unwrap();
-        assert!(!on_disk.contains("refresh"));
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(pin_path(&path)).unwrap().permissions();
-        assert_eq!(mode.mode() & 0o777, 0o600);
+        let pin_file = key.path(PIN_FILE);
+        assert!(!std::fs::read_to_string(&pin_file)
+            .unwrap()
+            .contains("refresh"));
+        assert_eq!(mode(&pin_file), 0o600);
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("app"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            vec![PIN_FILE.to_owned()],
+            "no plain key, no leftovers"
+        );
+    }
+
+    #[test]
+    fn a_plain_key_of_an_older_build_moves_under_the_pin_and_its_data_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join(PLAIN_FILE);
+        std::fs::write(&plain, [5u8; 32]).unwrap();
+        let sealed_before = Vault::from_key([5u8; 32]).seal("local", b"case notes");
+        let key = DeviceKey::without_keystore(dir.path());
+        assert!(matches!(key.open().unwrap(), KeyState::NeedsNewPin));
+        assert!(plain.exists(), "kept until the PIN protects it");
+        key.set_new_pin("135790").unwrap();
+        assert!(!plain.exists(), "the plain key is overwritten and removed");
+        let vault = key.unlock("135790").unwrap();
+        assert_eq!(vault.open("local", &sealed_before).unwrap(), b"case notes");
+    }
+
+    #[test]
+    fn wrong_pins_cost_a_growing_wait_that_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DeviceKey::without_keystore(dir.path());
+        key.set_new_pin("112233").unwrap();
+        for _ in 1..FREE_TRIES {
+            assert!(matches!(key.unlock("000000"), Err(VaultError::WrongPin)));
+        }
+        assert_eq!(key.retry_after(), 0, "the first wrong PINs cost nothing");
+        assert!(matches!(key.unlock("000000"), Err(VaultError::WrongPin)));
+        // A new `DeviceKey` (a restart) sees the same count.
+        let again = DeviceKey::without_keystore(dir.path());
+        let wait = again.retry_after();
+        assert!(wait > 0 && wait <= FIRST_WAIT_SECS, "{wait}");
+        assert!(matches!(
+            again.unlock("112233"),
+            Err(VaultError::TooManyAttempts { .. })
+        ));
+        assert_eq!(wait_after(FREE_TRIES), FIRST_WAIT_SECS);
+        assert_eq!(wait_after(FREE_TRIES + 1), FIRST_WAIT_SECS * 2);
+        assert_eq!(wait_after(FREE_TRIES + 30), MAX_WAIT_SECS);
+        // After the wait the right PIN opens and the count starts over.
+        write_private(
+            &again.path(TRIES_FILE),
+            format!("{} {}", FREE_TRIES + 1, now_secs() - 3600).as_bytes(),
+        )
+        .unwrap();
+        again.unlock("112233").unwrap();
+        assert_eq!(again.tries(), (0, 0));
+    }
+
+    #[test]
+    fn changing_the_pin_keeps_the_key_and_wipe_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DeviceKey::without_keystore(dir.path());
+        let sealed = key.set_new_pin("111111").unwrap().seal("session", b"x");
+        assert!(matches!(
+            key.change_pin("999999", "222222"),
+            Err(VaultError::WrongPin)
+        ));
+        assert!(matches!(
+            key.change_pin("111111", "22"),
+            Err(VaultError::WeakPin)
+        ));
+        key.change_pin("111111", "222222").unwrap();
+        assert!(matches!(key.unlock("111111"), Err(VaultError::WrongPin)));
+        assert_eq!(
+            key.unlock("222222")
+                .unwrap()
+                .open("session", &sealed)
+                .unwrap(),
+            b"x"
+        );
+        let vault = key.unlock("222222").unwrap();
+        key.set_biometric_wrap(&vault, "os-wrapped").unwrap();
+        assert_eq!(key.biometric_wrap().as_deref(), Some("os-wrapped"));
+        let released = key.key_for_biometric_wrap("222222").unwrap();
+        key.unlock_with_released_key(&released).unwrap();
+        assert!(key
+            .unlock_with_released_key(&STANDARD.encode([1u8; 32]))
+            .is_err());
+        key.destroy().unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(matches!(key.open().unwrap(), KeyState::NeedsNewPin));
     }
 
     #[test]
     fn seals_and_opens_only_with_the_same_key_and_context() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keys/device.key");
-        let vault = Vault::open_or_create(&path).unwrap();
+        let vault = Vault::from_key([3; 32]);
         let sealed = vault.seal("session", b"refresh-token-123");
         assert!(!sealed.contains("refresh-token"));
-        let again = Vault::open_or_create(&path).unwrap();
+        let again = Vault::from_key([3; 32]);
         assert_eq!(
             again.open("session", &sealed).unwrap(),
             b"refresh-token-123"
@@ -247,13 +696,11 @@ mod tests {
             stranger.open("session", &sealed).is_err(),
             "another key cannot open it"
         );
-        let mode = std::fs::metadata(&path).unwrap().permissions();
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(mode.mode() & 0o777, 0o600);
         let mut tampered = STANDARD.decode(&sealed).unwrap();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(vault.open("session", &STANDARD.encode(tampered)).is_err());
     }
+
     #[test]
     fn a_pin_derives_the_same_key_and_another_pin_cannot_open() {
         let salt = [7u8; 16];

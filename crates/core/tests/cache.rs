@@ -44,13 +44,9 @@ async fn the_cache_follows_the_stream_and_reads_offline_after_the_server_is_gone
 
     // The survivor's device: a sealed SQLite store, filled once, then kept current live.
     let device = tempfile::tempdir().unwrap();
-    let key = device.path().join("device.key");
+    let key = [7u8; 32];
     let db = device.path().join("local.db");
-    let local = Arc::new(
-        SqliteLocal::open(&db, Vault::open_or_create(&key).unwrap())
-            .await
-            .unwrap(),
-    );
+    let local = Arc::new(SqliteLocal::open(&db, Vault::from_key(key)).await.unwrap());
     let cache = Cache::new(local.clone());
     cache.refresh_all(&survivor).await.unwrap();
     let rooms = cache.rooms().await.unwrap();
@@ -98,11 +94,7 @@ async fn the_cache_follows_the_stream_and_reads_offline_after_the_server_is_gone
     drop(cache);
     drop(sync);
     drop(local);
-    let local = Arc::new(
-        SqliteLocal::open(&db, Vault::open_or_create(&key).unwrap())
-            .await
-            .unwrap(),
-    );
+    let local = Arc::new(SqliteLocal::open(&db, Vault::from_key(key)).await.unwrap());
     let cache = Cache::new(local.clone());
     let messages: Vec<String> = cache
         .messages(room)

@@ -45,10 +45,32 @@ fn report(description: &str) -> NewOutboxItem {
     )
 }
 
+/// A file of the report with client id `report`, carrying `bytes`.
+fn attachment(report: &str, name: &str, bytes: Vec<u8>) -> NewOutboxItem {
+    NewOutboxItem::new(
+        Uuid::new_v4().to_string(),
+        OutboxAction::AttachEvidence {
+            report: report.into(),
+            file_name: name.into(),
+            description: None,
+            size_bytes: bytes.len() as u64,
+        },
+    )
+    .with_attachment(bytes)
+}
+
+/// Bytes that are not all alike, so a lost, swapped or repeated chunk shows.
+fn filler(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i * 131 + seed as usize * 7) % 251) as u8)
+        .collect()
+}
+
 fn content_of(action: &OutboxAction) -> String {
     match action {
         OutboxAction::SendMessage { content, .. } => content.clone(),
         OutboxAction::FileReport(r) => r.description.clone(),
+        OutboxAction::AttachEvidence { file_name, .. } => file_name.clone(),
         other => panic!("unexpected action {other:?}"),
     }
 }
@@ -165,6 +187,76 @@ async fn wipes_everything<S: LocalStore>(s: S) {
     assert!(after.id > before.id);
 }
 
+async fn keeps_attachments_with_their_items<S: LocalStore>(s: S) {
+    let r = report("with files");
+    let report_id = r.client_id.clone();
+    // Larger than one SQLite chunk (1 MiB) and not a multiple of it; and a tiny one.
+    let big = filler(2 * 1024 * 1024 + 123, 1);
+    let small = vec![7u8; 3];
+    let items = s
+        .enqueue_all(vec![
+            r,
+            attachment(&report_id, "photo.jpg", big.clone()),
+            attachment(&report_id, "note.pdf", small.clone()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(
+        items[0].id < items[1].id && items[1].id < items[2].id,
+        "in order"
+    );
+    assert!(items.iter().all(|i| i.lane == "reports"), "one lane");
+    let listed = s.outbox().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|i| content_of(&i.action))
+            .collect::<Vec<_>>(),
+        ["with files", "photo.jpg", "note.pdf"]
+    );
+    assert_eq!(s.attachment(&items[1].client_id).await.unwrap(), Some(big));
+    assert_eq!(
+        s.attachment(&items[2].client_id).await.unwrap(),
+        Some(small.clone())
+    );
+    assert_eq!(s.attachment(&items[0].client_id).await.unwrap(), None);
+    assert_eq!(s.attachment("no such item").await.unwrap(), None);
+
+    // Progress updates keep the bytes; removing the item removes them with it.
+    let mut sending = items[1].clone();
+    sending.state = OutboxState::Sending;
+    s.update(&sending).await.unwrap();
+    assert!(s.attachment(&items[1].client_id).await.unwrap().is_some());
+    s.remove(items[1].id).await.unwrap();
+    assert_eq!(s.attachment(&items[1].client_id).await.unwrap(), None);
+    assert_eq!(
+        s.attachment(&items[2].client_id).await.unwrap(),
+        Some(small),
+        "the others stay"
+    );
+    s.wipe().await.unwrap();
+    assert_eq!(s.attachment(&items[2].client_id).await.unwrap(), None);
+}
+
+async fn enqueues_all_or_nothing<S: LocalStore>(s: S) {
+    let first = s
+        .enqueue(message(Uuid::new_v4(), "already here"))
+        .await
+        .unwrap();
+    let mut clash = report("clashes");
+    clash.client_id = first.client_id.clone();
+    let fine = report("fine");
+    let fine_id = fine.client_id.clone();
+    let file = attachment(&fine_id, "a.png", vec![1, 2, 3]);
+    let file_id = file.client_id.clone();
+    assert!(s.enqueue_all(vec![fine, file, clash]).await.is_err());
+    let listed = s.outbox().await.unwrap();
+    assert_eq!(listed.len(), 1, "none of the batch was stored");
+    assert_eq!(s.attachment(&file_id).await.unwrap(), None);
+    assert!(s.enqueue_all(Vec::new()).await.unwrap().is_empty());
+}
+
 // ---- the backends ----
 
 async fn sqlite(dir: &Path) -> SqliteLocal {
@@ -202,6 +294,8 @@ conformance!(
     keeps_the_cursor,
     caches_in_key_order,
     wipes_everything,
+    keeps_attachments_with_their_items,
+    enqueues_all_or_nothing,
 );
 
 // ---- SQLite only: what is on the disk ----
@@ -235,6 +329,38 @@ async fn sqlite_reopened_keeps_everything() {
     assert_eq!(content_of(&items[1].action), "a report");
     let c = s.enqueue(message(room, "later")).await.unwrap();
     assert!(c.id > ids.1);
+}
+
+#[tokio::test]
+async fn sqlite_reopened_keeps_attachments_and_they_are_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = b"SECRET-EVIDENCE-BYTES".repeat(100_000);
+    let r = report("a report");
+    let report_id = r.client_id.clone();
+    let file_id = {
+        let s = sqlite(dir.path()).await;
+        let items = s
+            .enqueue_all(vec![r, attachment(&report_id, "photo.jpg", marker.clone())])
+            .await
+            .unwrap();
+        items[1].client_id.clone()
+    };
+    let mut raw = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        raw.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("SECRET-EVIDENCE-BYTES"),
+        "the file is on the disk in plain text"
+    );
+    let s = sqlite(dir.path()).await;
+    assert_eq!(s.attachment(&file_id).await.unwrap(), Some(marker));
+    // Another key opens nothing (the store refuses before any read).
+    drop(s);
+    assert!(matches!(
+        SqliteLocal::open(&dir.path().join("local.db"), Vault::from_key([9; 32])).await,
+        Err(LocalError::WrongKey)
+    ));
 }
 
 #[tokio::test]

@@ -92,6 +92,7 @@ async fn errors_say_what_went_wrong() {
         Err(CoreError::Api {
             status: 422,
             envelope,
+            ..
         }) => {
             assert!(envelope.errors.contains_key("provider_type"))
         }
@@ -108,6 +109,7 @@ async fn errors_say_what_went_wrong() {
         Err(CoreError::Api {
             status: 422,
             envelope,
+            ..
         }) => {
             assert!(envelope.errors.contains_key("support_services"))
         }

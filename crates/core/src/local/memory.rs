@@ -15,6 +15,8 @@ struct Inner {
     cursor: Option<String>,
     last_id: i64,
     outbox: BTreeMap<i64, OutboxItem>,
+    /// By the owning item's client id.
+    attachments: BTreeMap<String, Vec<u8>>,
     cache: BTreeMap<String, BTreeMap<String, String>>,
 }
 
@@ -38,12 +40,39 @@ impl LocalStore for MemoryLocal {
     }
 
     async fn enqueue(&self, new: NewOutboxItem) -> LocalResult<OutboxItem> {
-        Ok(self.with(|i| {
-            i.last_id += 1;
-            let item = new.queued(i.last_id);
-            i.outbox.insert(item.id, item.clone());
-            item
-        }))
+        Ok(self.enqueue_all(vec![new]).await?.remove(0))
+    }
+
+    async fn enqueue_all(&self, items: Vec<NewOutboxItem>) -> LocalResult<Vec<OutboxItem>> {
+        self.with(|i| {
+            // Checked first, so a clash stores none of them (as the SQLite transaction would).
+            let mut ids: Vec<&str> = i.outbox.values().map(|o| o.client_id.as_str()).collect();
+            for new in &items {
+                if ids.contains(&new.client_id.as_str()) {
+                    return Err(LocalError::Database(format!(
+                        "client id {} is already in the outbox",
+                        new.client_id
+                    )));
+                }
+                ids.push(&new.client_id);
+            }
+            Ok(items
+                .into_iter()
+                .map(|mut new| {
+                    i.last_id += 1;
+                    if let Some(bytes) = new.attachment.take() {
+                        i.attachments.insert(new.client_id.clone(), bytes);
+                    }
+                    let item = new.queued(i.last_id);
+                    i.outbox.insert(item.id, item.clone());
+                    item
+                })
+                .collect())
+        })
+    }
+
+    async fn attachment(&self, client_id: &str) -> LocalResult<Option<Vec<u8>>> {
+        Ok(self.with(|i| i.attachments.get(client_id).cloned()))
     }
 
     async fn outbox(&self) -> LocalResult<Vec<OutboxItem>> {
@@ -64,7 +93,11 @@ impl LocalStore for MemoryLocal {
     }
 
     async fn remove(&self, id: i64) -> LocalResult<()> {
-        self.with(|i| i.outbox.remove(&id));
+        self.with(|i| {
+            if let Some(item) = i.outbox.remove(&id) {
+                i.attachments.remove(&item.client_id);
+            }
+        });
         Ok(())
     }
 

@@ -92,6 +92,16 @@ pub enum OutboxAction {
     MarkRead {
         room: Uuid,
     },
+    /// A file of a report queued before it. Its bytes were copied into the store with this item
+    /// (`LocalStore::attachment`), so the original may go; the case is found from the report's
+    /// delivery.
+    AttachEvidence {
+        /// The client id of the report it belongs to.
+        report: String,
+        file_name: String,
+        description: Option<String>,
+        size_bytes: u64,
+    },
 }
 
 impl OutboxAction {
@@ -105,19 +115,36 @@ impl OutboxAction {
             OutboxAction::Accept { incident, .. }
             | OutboxAction::Reject { incident, .. }
             | OutboxAction::UpdateStatus { incident, .. } => format!("case:{incident}"),
-            OutboxAction::FileReport(_) => "reports".into(),
+            // A report's files follow it in its lane: they need its case, and the survivor
+            // expects them in the order they were added.
+            OutboxAction::FileReport(_) | OutboxAction::AttachEvidence { .. } => "reports".into(),
         }
     }
 }
 
 /// What `enqueue` stores; the store assigns the id and the initial state.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewOutboxItem {
     pub client_id: String,
     pub lane: String,
     pub action: OutboxAction,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Bytes kept with the item until it is removed (an evidence file's content).
+    pub attachment: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for NewOutboxItem {
+    // Not the bytes: a file may be 50 MB, and it is case content.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOutboxItem")
+            .field("client_id", &self.client_id)
+            .field("lane", &self.lane)
+            .field("action", &self.action)
+            .field("created_at", &self.created_at)
+            .field("attachment_len", &self.attachment.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 impl NewOutboxItem {
@@ -128,7 +155,14 @@ impl NewOutboxItem {
             lane: action.lane(),
             action,
             created_at: now_ms(),
+            attachment: None,
         }
+    }
+
+    /// The same item carrying `bytes`, stored (sealed) with it and removed with it.
+    pub fn with_attachment(mut self, bytes: Vec<u8>) -> Self {
+        self.attachment = Some(bytes);
+        self
     }
 
     /// The stored item, once the store has given it `id`: queued, never tried.
@@ -177,12 +211,25 @@ pub trait LocalStore: Send + Sync + 'static {
     fn cursor(&self) -> impl Future<Output = LocalResult<Option<String>>> + Send;
     fn set_cursor(&self, cursor: &str) -> impl Future<Output = LocalResult<()>> + Send;
 
-    /// Stores a new item: a fresh increasing id, state `Queued`, no attempts.
+    /// Stores a new item (and its attachment): a fresh increasing id, state `Queued`, no
+    /// attempts.
     fn enqueue(&self, item: NewOutboxItem) -> impl Future<Output = LocalResult<OutboxItem>> + Send;
+    /// Stores several items, in order, all or none (a report with its files: a process killed
+    /// halfway must not leave a report without some of them).
+    fn enqueue_all(
+        &self,
+        items: Vec<NewOutboxItem>,
+    ) -> impl Future<Output = LocalResult<Vec<OutboxItem>>> + Send;
+    /// The bytes stored with the item of `client_id`; `None` when it had none or is gone.
+    fn attachment(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = LocalResult<Option<Vec<u8>>>> + Send;
     /// Every item not yet delivered (or discarded), in id order.
     fn outbox(&self) -> impl Future<Output = LocalResult<Vec<OutboxItem>>> + Send;
     /// Saves the item's state, attempts, next_attempt_at and last_error.
     fn update(&self, item: &OutboxItem) -> impl Future<Output = LocalResult<()>> + Send;
+    /// Removes the item and its attachment.
     fn remove(&self, id: i64) -> impl Future<Output = LocalResult<()>> + Send;
     /// Items a killed process left in `Sending` go back to `Queued`, counting the interrupted try
     /// as an attempt (it may have reached the server). Call once at start.
@@ -199,6 +246,7 @@ pub trait LocalStore: Send + Sync + 'static {
         -> impl Future<Output = LocalResult<Vec<(String, String)>>> + Send;
     fn remove_cached(&self, kind: &str, key: &str) -> impl Future<Output = LocalResult<()>> + Send;
 
-    /// Logout or panic wipe: the cursor, the outbox and the cache are all gone.
+    /// Logout or panic wipe: the cursor, the outbox (with its attachments) and the cache are all
+    /// gone.
     fn wipe(&self) -> impl Future<Output = LocalResult<()>> + Send;
 }

@@ -1,7 +1,7 @@
 //! The device's `LocalStore`: one SQLite file whose sensitive columns are sealed with the vault.
 //!
 //! Sealed: outbox actions (message text, report descriptions), their last errors (a server message
-//! may quote the input) and cached JSON. Plain: ids, lanes, states, timestamps, cache keys and the
+//! may quote the input), the attachments queued with them (evidence files) and cached JSON. Plain: ids, lanes, states, timestamps, cache keys and the
 //! sync cursor, which the engine must sort and filter on and which say nothing of the content.
 //! Each sealed value is bound to its row (the context names the column and the row's identity), so
 //! rows cannot be swapped around in the file unnoticed.
@@ -28,6 +28,15 @@ const SCHEMA: &[&str] = &[
         last_error TEXT,
         created_at INTEGER NOT NULL
     )",
+    // An item's attachment in sealed chunks, so no single value is huge and a chunk cannot be
+    // moved, dropped or replayed unnoticed (each is bound to its item, position and count).
+    "CREATE TABLE IF NOT EXISTS attachments (
+        client_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        chunks INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (client_id, seq)
+    )",
     "CREATE TABLE IF NOT EXISTS cache (
         kind TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -40,6 +49,9 @@ const SCHEMA: &[&str] = &[
 const KEY_CHECK: &str = "key_check";
 const KEY_CHECK_PLAIN: &[u8] = b"kintara-local-v1";
 const CURSOR: &str = "cursor";
+/// Attachment chunk size: large enough to keep the row count low, small enough that sealing one
+/// is cheap.
+const CHUNK: usize = 1024 * 1024;
 
 pub struct SqliteLocal {
     pool: SqlitePool,
@@ -149,6 +161,10 @@ fn error_context(client_id: &str) -> String {
     format!("outbox.last_error/{client_id}")
 }
 
+fn attachment_context(client_id: &str, seq: usize, chunks: usize) -> String {
+    format!("outbox.attachment/{client_id}/{seq}/{chunks}")
+}
+
 fn cache_context(kind: &str, key: &str) -> String {
     format!("cache.json/{kind}/{key}")
 }
@@ -163,21 +179,85 @@ impl LocalStore for SqliteLocal {
     }
 
     async fn enqueue(&self, new: NewOutboxItem) -> LocalResult<OutboxItem> {
-        let json = serde_json::to_string(&new.action)
-            .map_err(|e| LocalError::Corrupt(format!("outbox action: {e}")))?;
-        let sealed = self.seal(&action_context(&new.client_id), &json);
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (client_id, lane, action, state, attempts, created_at)
-             VALUES (?, ?, ?, ?, 0, ?) RETURNING id",
+        Ok(self.enqueue_all(vec![new]).await?.remove(0))
+    }
+
+    async fn enqueue_all(&self, items: Vec<NewOutboxItem>) -> LocalResult<Vec<OutboxItem>> {
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::with_capacity(items.len());
+        for mut new in items {
+            let json = serde_json::to_string(&new.action)
+                .map_err(|e| LocalError::Corrupt(format!("outbox action: {e}")))?;
+            let sealed = self.seal(&action_context(&new.client_id), &json);
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO outbox (client_id, lane, action, state, attempts, created_at)
+                 VALUES (?, ?, ?, ?, 0, ?) RETURNING id",
+            )
+            .bind(&new.client_id)
+            .bind(&new.lane)
+            .bind(sealed)
+            .bind(OutboxState::Queued.as_str())
+            .bind(new.created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(bytes) = new.attachment.take() {
+                // An empty attachment is still one (empty) chunk, so "had none" stays distinct.
+                let chunks: Vec<&[u8]> = if bytes.is_empty() {
+                    vec![&[]]
+                } else {
+                    bytes.chunks(CHUNK).collect()
+                };
+                for (seq, chunk) in chunks.iter().enumerate() {
+                    let context = attachment_context(&new.client_id, seq, chunks.len());
+                    sqlx::query(
+                        "INSERT INTO attachments (client_id, seq, chunks, data)
+                         VALUES (?, ?, ?, ?)",
+                    )
+                    .bind(&new.client_id)
+                    .bind(seq as i64)
+                    .bind(chunks.len() as i64)
+                    .bind(self.vault.seal(&context, chunk))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            stored.push(new.queued(id));
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn attachment(&self, client_id: &str) -> LocalResult<Option<Vec<u8>>> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT seq, chunks, data FROM attachments WHERE client_id = ? ORDER BY seq",
         )
-        .bind(&new.client_id)
-        .bind(&new.lane)
-        .bind(sealed)
-        .bind(OutboxState::Queued.as_str())
-        .bind(new.created_at)
-        .fetch_one(&self.pool)
+        .bind(client_id)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(new.queued(id))
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let damaged = || LocalError::Corrupt(format!("attachment of {client_id}: chunks missing"));
+        let count = usize::try_from(rows[0].1).map_err(|_| damaged())?;
+        if rows.len() != count {
+            return Err(damaged());
+        }
+        let mut bytes = Vec::new();
+        for (expected, (seq, _, sealed)) in rows.iter().enumerate() {
+            // The context names the position and the count, so a reordered, missing or foreign
+            // chunk fails to open rather than yield a different file.
+            let seq = usize::try_from(*seq).map_err(|_| damaged())?;
+            if seq != expected {
+                return Err(damaged());
+            }
+            let context = attachment_context(client_id, seq, count);
+            let chunk = self
+                .vault
+                .open(&context, sealed)
+                .map_err(|e| LocalError::Corrupt(format!("{context}: {e}")))?;
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(bytes))
     }
 
     async fn outbox(&self) -> LocalResult<Vec<OutboxItem>> {
@@ -210,10 +290,18 @@ impl LocalStore for SqliteLocal {
     }
 
     async fn remove(&self, id: i64) -> LocalResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM attachments WHERE client_id IN (SELECT client_id FROM outbox WHERE id = ?)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM outbox WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -266,6 +354,9 @@ impl LocalStore for SqliteLocal {
     async fn wipe(&self) -> LocalResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM outbox").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM attachments")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM cache").execute(&mut *tx).await?;
         sqlx::query("DELETE FROM meta WHERE name = ?")
             .bind(CURSOR)
