@@ -9,6 +9,7 @@ use crate::ipc::{self, NoArgs};
 use crate::live::{self, OutboxItem};
 use crate::presence::Typist;
 use crate::quick_exit;
+use crate::screens::unlock::{self, KeyStatus};
 use crate::screens::{auth, frame, wizard};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +63,9 @@ pub struct Ctx {
     pub typing: RwSignal<Vec<Typist>>,
     /// Ids of the people in a room with the caller who are online.
     pub online: RwSignal<Vec<String>>,
+    /// Where the device key stands; every screen waits behind the unlock (or choose-a-PIN)
+    /// screen until it is "unlocked".
+    pub key: RwSignal<KeyStatus>,
 }
 
 impl Ctx {
@@ -80,6 +84,11 @@ impl Ctx {
         self.sync.set("logged_out".into());
         self.notice.set(why);
         self.screen.set(Screen::SignIn);
+        // Signing out takes the device key with it: the next sign-in may need a new PIN first.
+        // Until the shell says, nothing shows (so the notice is not spent on a passing screen).
+        let key = self.key;
+        key.set(KeyStatus::default());
+        spawn_local(async move { key.set(unlock::fetch_status().await) });
     }
 
     /// Opens the chat on `room`.
@@ -116,6 +125,32 @@ struct AppInfo {
     user: Option<User>,
 }
 
+/// The first screen behind the key: home with a kept session, else sign-in.
+async fn open_app(ctx: Ctx) {
+    match ipc::call::<_, AppInfo>("app_info", &NoArgs {}).await {
+        Ok(info) => {
+            ctx.server_url.set(info.server_url);
+            let signed_in = info.user.is_some();
+            ctx.user.set(info.user);
+            ctx.go(if signed_in {
+                Screen::Home
+            } else {
+                Screen::SignIn
+            });
+        }
+        Err(e) => {
+            ctx.notice.set(Some(e.message));
+            ctx.go(Screen::SignIn);
+        }
+    }
+}
+
+/// The key was just opened (PIN, new PIN, biometrics, keystore back): on to the app.
+pub async fn key_opened(ctx: Ctx) {
+    open_app(ctx).await;
+    ctx.key.set(unlock::fetch_status().await);
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let ctx = Ctx {
@@ -131,6 +166,7 @@ pub fn App() -> impl IntoView {
         room: RwSignal::new(None),
         typing: RwSignal::new(Vec::new()),
         online: RwSignal::new(Vec::new()),
+        key: RwSignal::new(KeyStatus::default()),
     };
     provide_context(ctx);
     live::start(ctx);
@@ -145,24 +181,15 @@ pub fn App() -> impl IntoView {
         if let Ok(on) = ipc::call::<_, bool>("disguise", &NoArgs {}).await {
             ctx.disguised.set(on);
         }
-        match ipc::call::<_, AppInfo>("app_info", &NoArgs {}).await {
-            Ok(info) => {
-                ctx.server_url.set(info.server_url);
-                let signed_in = info.user.is_some();
-                ctx.user.set(info.user);
-                ctx.go(if signed_in {
-                    Screen::Home
-                } else {
-                    Screen::SignIn
-                });
-            }
-            Err(e) => {
-                ctx.notice.set(Some(e.message));
-                ctx.go(Screen::SignIn);
-            }
+        let key = unlock::fetch_status().await;
+        if key.unlocked() || !ipc::in_app() {
+            open_app(ctx).await;
         }
+        ctx.key.set(key);
     });
-    let framed = Memo::new(move |_| ctx.screen.get().framed());
+    // Behind the key (locked, no PIN yet): only the key's screens show.
+    let gated = Memo::new(move |_| !ctx.key.with(KeyStatus::unlocked) && ipc::in_app());
+    let framed = Memo::new(move |_| ctx.screen.get().framed() && !gated.get());
     quick_exit::listen_for_escape();
     // The document's language follows the switch.
     Effect::new(move |_| {
@@ -174,8 +201,9 @@ pub fn App() -> impl IntoView {
     view! {
         {move || quick_exit::hidden().then(|| view! { <quick_exit::Decoy/> })}
         <main hidden=quick_exit::hidden class=move || if framed.get() { "app framed" } else { "app" }>
+            {move || gated.get().then(|| view! { <unlock::KeyGate/> })}
             {move || framed.get().then(|| view! { <frame::Frame/> })}
-            {move || (!framed.get()).then(|| match ctx.screen.get() {
+            {move || (!framed.get() && !gated.get()).then(|| match ctx.screen.get() {
                 Screen::Server => view! { <auth::ServerScreen/> }.into_any(),
                 Screen::SignIn => view! { <auth::SignIn/> }.into_any(),
                 Screen::Register => view! { <auth::Register/> }.into_any(),

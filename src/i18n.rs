@@ -1,6 +1,10 @@
 //! English and Swahili. `t(key)` reads the current language (a signal, so views that call it in
 //! a closure follow a switch); unknown keys fall back to English, then to the key itself.
 
+use chrono::{DateTime, Datelike, Utc};
+use kintara_api::{
+    AssignmentStatus, IncidentStatus, IncidentType, ProviderType, SupportService, UrgencyLevel,
+};
 use leptos::prelude::*;
 
 const LANG_KEY: &str = "lang";
@@ -45,6 +49,166 @@ static EN: &[(&str, &str)] = &[
     ("privacy.presence", "When I am online"),
     ("privacy.saved", "Saved."),
     ("privacy.loading", "Loading…"),
+    ("unlock.title", "Enter your PIN"),
+    ("unlock.hint", "What this app keeps on this device is locked."),
+    ("unlock.pin", "PIN"),
+    ("unlock.submit", "Unlock"),
+    ("unlock.busy", "Unlocking…"),
+    ("unlock.empty", "Enter your PIN."),
+    ("unlock.wrong", "That PIN is not right."),
+    ("unlock.wait", "Too many wrong PINs. Try again in {n} seconds."),
+    ("unlock.biometric", "Use fingerprint or face"),
+    ("pin.choose_title", "Choose a PIN"),
+    (
+        "pin.choose_hint",
+        "This device has no secure key store, so a PIN protects what the app keeps here. You will need it each time you open the app.",
+    ),
+    ("pin.new", "New PIN (at least 6 digits)"),
+    ("pin.confirm", "Repeat the PIN"),
+    ("pin.save", "Save PIN"),
+    ("pin.rule", "A PIN is at least 6 digits, and only digits."),
+    ("pin.mismatch", "The two PINs do not match."),
+    ("pin.change_title", "Change PIN"),
+    ("pin.old", "Current PIN"),
+    ("pin.changed", "PIN changed."),
+    (
+        "pin.unavailable",
+        "The system key store that holds this device's key does not answer. Unlock your keyring, then try again.",
+    ),
+    ("pin.retry", "Try again"),
+    ("biometric.title", "Fingerprint or face unlock"),
+    ("biometric.enable", "Turn on"),
+    ("biometric.on", "You can now unlock with your fingerprint or face."),
+    ("frame.nav", "Main"),
+    ("frame.bell", "Notifications, {n} unread"),
+    ("conn.online", "Online"),
+    ("conn.connecting", "Connecting…"),
+    ("conn.offline", "Offline — retrying"),
+    ("conn.polling", "Live by polling"),
+    ("conn.logged_out", "Signed out"),
+    ("home.signed_out", "You are signed out."),
+    ("home.not_signed_in", "Not signed in."),
+    ("case.filed", " · Filed "),
+    ("provider.pending_title", "Offered to you"),
+    ("provider.pending_empty", "No cases waiting for your answer."),
+    ("provider.active_title", "Your active cases"),
+    ("provider.active_empty", "No active cases."),
+    ("provider.reason_needed", "Say why you decline."),
+    ("provider.sending", "Sending…"),
+    ("provider.accept", "Accept"),
+    ("provider.decline", "Decline"),
+    ("provider.why_decline", "Why do you decline?"),
+    ("provider.confirm_decline", "Confirm decline"),
+    ("provider.start", "Start work"),
+    ("provider.complete", "Mark completed"),
+    ("provider.open_chat", "Open chat"),
+    ("dispatch.stats", "Dashboard"),
+    ("dispatch.stat_total", "Cases in total"),
+    ("dispatch.stat_pending", "Waiting for review"),
+    ("dispatch.stat_urgent", "Urgent, unassigned"),
+    ("dispatch.stat_active", "Active"),
+    ("dispatch.stat_available", "Providers available"),
+    ("dispatch.queue_title", "Waiting for review"),
+    ("dispatch.waiting", "Waiting "),
+    ("dispatch.minutes", "{n} min"),
+    ("dispatch.hours", "{n} h"),
+    ("dispatch.days", "{n} days"),
+    ("dispatch.assign", "Assign"),
+    ("dispatch.queue_empty", "No case is waiting for review."),
+    ("dispatch.all_title", "All cases"),
+    ("dispatch.filter", "Show cases"),
+    ("dispatch.every_status", "Every status"),
+    ("dispatch.assign_title", "Assign "),
+    ("dispatch.close", "Close"),
+    ("dispatch.loading", "Loading suggestions…"),
+    ("dispatch.no_fit", "No provider fits this case right now."),
+    ("dispatch.assign_to", "Assign to "),
+    ("directory.title", "Providers"),
+    ("directory.unavailable", "Unavailable"),
+    ("directory.full", "Full"),
+    ("directory.available", "Available"),
+    ("directory.load", "{a} of {b} cases"),
+    ("directory.empty", "No providers yet."),
+    ("reassign.reason_needed", "Say why the case moves."),
+    ("reassign.open", "Reassign"),
+    ("reassign.no_fit", "No other provider fits this case right now."),
+    ("reassign.choose", "Choose"),
+    ("reassign.why", "Why move it to {name}?"),
+    ("reassign.confirm", "Confirm reassign"),
+    ("notifications.title", "Notifications"),
+    ("notifications.mark_all", "Mark all read"),
+    ("notifications.show", "Show"),
+    ("notifications.all", "All"),
+    ("notifications.unread", "Unread"),
+    ("notifications.none_unread", "No unread notifications."),
+    ("notifications.none", "No notifications."),
+    ("server.title", "Server address"),
+    ("server.hint", "The address of the Kintara server your organisation runs."),
+    ("server.checking", "Checking…"),
+    ("server.connect", "Connect"),
+    ("server.back", "Back to sign in"),
+    ("signin.hint", "Safe, confidential help. Sign in to continue."),
+    ("signin.need_both", "Enter your e-mail and password."),
+    ("signin.email", "E-mail"),
+    ("signin.password", "Password"),
+    ("signin.busy", "Signing in…"),
+    ("signin.submit", "Sign in"),
+    ("signin.register", "Create an account"),
+    ("signin.server", "Server: "),
+    ("signin.change", "Change"),
+    ("register.title", "Create an account"),
+    ("register.i_am", "I am"),
+    ("register.survivor", " seeking help"),
+    ("register.provider", " a service provider"),
+    ("register.kind", "Kind of help you give"),
+    ("register.choose", "Choose…"),
+    ("register.anonymous", " Stay anonymous (no name needed)"),
+    ("register.first", "First name"),
+    ("register.last", "Last name"),
+    ("register.password", "Password (at least 8 characters)"),
+    ("register.confirm", "Repeat the password"),
+    ("register.attention", "Some fields need attention."),
+    ("register.busy", "Creating…"),
+    ("register.submit", "Create account"),
+    ("register.have_account", "I already have an account"),
+    ("outbox.title", "Outbox"),
+    ("outbox.hint", "What you did while the connection was poor is sent here, in order."),
+    ("outbox.tried", "Tried {n} times"),
+    ("outbox.retry", "Retry"),
+    ("outbox.discard", "Discard"),
+    ("outbox.empty", "Nothing waiting to be sent."),
+    ("outbox.message", "Message: "),
+    ("outbox.report", "A report"),
+    ("outbox.attachment", "A file for a report"),
+    ("availability.label", "Available for new cases"),
+    ("availability.on", "You can be offered new cases."),
+    ("availability.off", "You are not offered new cases."),
+    ("availability.stale", "Offline: this is the last state this device saw."),
+    ("outbox.accept", "Accepting a case"),
+    ("outbox.reject", "Declining a case"),
+    ("outbox.status", "A case status update"),
+    ("outbox.mark_read", "Marking messages read"),
+    ("outbox.sending", "Sending…"),
+    ("outbox.failed", "Failed"),
+    ("outbox.waiting", "Waiting to send"),
+    ("notif.case_update", "Your case has an update."),
+    ("notif.you_have_message", "You have a new message."),
+    ("notif.new_report", "New report {num}"),
+    ("notif.loud_report", "{urgency} report {num}"),
+    ("notif.waiting_triage", "{what} is waiting for triage."),
+    ("notif.sent_to_rescue", "{what} was sent to a GBV rescue provider automatically."),
+    ("notif.assigned", "Case {num} assigned to you"),
+    ("notif.answer_it", "{what}. Accept or decline it."),
+    ("notif.accepted", "Case {num} accepted"),
+    ("notif.accepted_by", "{name} accepted the case."),
+    ("notif.declined", "Case {num} declined"),
+    ("notif.declined_by", "{name} declined the case; it needs another provider."),
+    ("notif.new_message", "New message"),
+    ("notif.message_from", "{name} sent you a message."),
+    ("reason.services", "gives the requested {services}"),
+    ("reason.handles", "handles {kind}"),
+    ("reason.rescue", "GBV rescue"),
+    ("reason.load", "{a} of {b} cases, answers in about {m} min"),
 ];
 
 static SW: &[(&str, &str)] = &[
@@ -87,6 +251,166 @@ static SW: &[(&str, &str)] = &[
     ("privacy.presence", "Nikiwa mtandaoni"),
     ("privacy.saved", "Imehifadhiwa."),
     ("privacy.loading", "Inapakia…"),
+    ("unlock.title", "Weka PIN yako"),
+    ("unlock.hint", "Kile programu hii inachohifadhi kwenye kifaa hiki kimefungwa."),
+    ("unlock.pin", "PIN"),
+    ("unlock.submit", "Fungua"),
+    ("unlock.busy", "Inafungua…"),
+    ("unlock.empty", "Weka PIN yako."),
+    ("unlock.wrong", "PIN hiyo si sahihi."),
+    ("unlock.wait", "PIN zisizo sahihi ni nyingi mno. Jaribu tena baada ya sekunde {n}."),
+    ("unlock.biometric", "Tumia alama ya kidole au uso"),
+    ("pin.choose_title", "Chagua PIN"),
+    (
+        "pin.choose_hint",
+        "Kifaa hiki hakina hifadhi salama ya funguo, kwa hiyo PIN inalinda kile programu inachohifadhi hapa. Utaihitaji kila unapofungua programu.",
+    ),
+    ("pin.new", "PIN mpya (angalau tarakimu 6)"),
+    ("pin.confirm", "Rudia PIN"),
+    ("pin.save", "Hifadhi PIN"),
+    ("pin.rule", "PIN ni angalau tarakimu 6, na tarakimu pekee."),
+    ("pin.mismatch", "PIN hizo mbili hazilingani."),
+    ("pin.change_title", "Badilisha PIN"),
+    ("pin.old", "PIN ya sasa"),
+    ("pin.changed", "PIN imebadilishwa."),
+    (
+        "pin.unavailable",
+        "Hifadhi ya funguo ya mfumo inayoshikilia ufunguo wa kifaa hiki haijibu. Fungua keyring yako, kisha ujaribu tena.",
+    ),
+    ("pin.retry", "Jaribu tena"),
+    ("biometric.title", "Kufungua kwa alama ya kidole au uso"),
+    ("biometric.enable", "Washa"),
+    ("biometric.on", "Sasa unaweza kufungua kwa alama ya kidole au uso."),
+    ("frame.nav", "Kuu"),
+    ("frame.bell", "Arifa, {n} hazijasomwa"),
+    ("conn.online", "Mtandaoni"),
+    ("conn.connecting", "Inaunganisha…"),
+    ("conn.offline", "Hakuna mtandao — inajaribu tena"),
+    ("conn.polling", "Inakagua mara kwa mara"),
+    ("conn.logged_out", "Umetoka"),
+    ("home.signed_out", "Umetoka."),
+    ("home.not_signed_in", "Hujaingia."),
+    ("case.filed", " · Iliripotiwa "),
+    ("provider.pending_title", "Kesi ulizopewa"),
+    ("provider.pending_empty", "Hakuna kesi inayosubiri jibu lako."),
+    ("provider.active_title", "Kesi zako zinazoendelea"),
+    ("provider.active_empty", "Hakuna kesi zinazoendelea."),
+    ("provider.reason_needed", "Sema kwa nini unakataa."),
+    ("provider.sending", "Inatuma…"),
+    ("provider.accept", "Kubali"),
+    ("provider.decline", "Kataa"),
+    ("provider.why_decline", "Kwa nini unakataa?"),
+    ("provider.confirm_decline", "Thibitisha kukataa"),
+    ("provider.start", "Anza kazi"),
+    ("provider.complete", "Maliza kesi"),
+    ("provider.open_chat", "Fungua gumzo"),
+    ("dispatch.stats", "Muhtasari"),
+    ("dispatch.stat_total", "Kesi zote"),
+    ("dispatch.stat_pending", "Zinasubiri ukaguzi"),
+    ("dispatch.stat_urgent", "Za haraka, hazijakabidhiwa"),
+    ("dispatch.stat_active", "Zinaendelea"),
+    ("dispatch.stat_available", "Watoa huduma wanaopatikana"),
+    ("dispatch.queue_title", "Zinasubiri ukaguzi"),
+    ("dispatch.waiting", "Imesubiri "),
+    ("dispatch.minutes", "dakika {n}"),
+    ("dispatch.hours", "saa {n}"),
+    ("dispatch.days", "siku {n}"),
+    ("dispatch.assign", "Kabidhi"),
+    ("dispatch.queue_empty", "Hakuna kesi inayosubiri ukaguzi."),
+    ("dispatch.all_title", "Kesi zote"),
+    ("dispatch.filter", "Onyesha kesi"),
+    ("dispatch.every_status", "Hali zote"),
+    ("dispatch.assign_title", "Kabidhi "),
+    ("dispatch.close", "Funga"),
+    ("dispatch.loading", "Inapakia mapendekezo…"),
+    ("dispatch.no_fit", "Hakuna mtoa huduma anayefaa kesi hii kwa sasa."),
+    ("dispatch.assign_to", "Mkabidhi "),
+    ("directory.title", "Watoa huduma"),
+    ("directory.unavailable", "Hapatikani"),
+    ("directory.full", "Amejaa"),
+    ("directory.available", "Anapatikana"),
+    ("directory.load", "kesi {a} kati ya {b}"),
+    ("directory.empty", "Bado hakuna watoa huduma."),
+    ("reassign.reason_needed", "Sema kwa nini kesi inahamishwa."),
+    ("reassign.open", "Hamisha"),
+    ("reassign.no_fit", "Hakuna mtoa huduma mwingine anayefaa kesi hii kwa sasa."),
+    ("reassign.choose", "Chagua"),
+    ("reassign.why", "Kwa nini uihamishie kwa {name}?"),
+    ("reassign.confirm", "Thibitisha kuhamisha"),
+    ("notifications.title", "Arifa"),
+    ("notifications.mark_all", "Zote zimesomwa"),
+    ("notifications.show", "Onyesha"),
+    ("notifications.all", "Zote"),
+    ("notifications.unread", "Hazijasomwa"),
+    ("notifications.none_unread", "Hakuna arifa ambazo hazijasomwa."),
+    ("notifications.none", "Hakuna arifa."),
+    ("server.title", "Anwani ya seva"),
+    ("server.hint", "Anwani ya seva ya Kintara inayoendeshwa na shirika lako."),
+    ("server.checking", "Inakagua…"),
+    ("server.connect", "Unganisha"),
+    ("server.back", "Rudi kuingia"),
+    ("signin.hint", "Msaada salama na wa siri. Ingia ili kuendelea."),
+    ("signin.need_both", "Weka barua pepe na nenosiri lako."),
+    ("signin.email", "Barua pepe"),
+    ("signin.password", "Nenosiri"),
+    ("signin.busy", "Inaingia…"),
+    ("signin.submit", "Ingia"),
+    ("signin.register", "Fungua akaunti"),
+    ("signin.server", "Seva: "),
+    ("signin.change", "Badilisha"),
+    ("register.title", "Fungua akaunti"),
+    ("register.i_am", "Mimi ni"),
+    ("register.survivor", " mtu anayetafuta msaada"),
+    ("register.provider", " mtoa huduma"),
+    ("register.kind", "Aina ya msaada unaotoa"),
+    ("register.choose", "Chagua…"),
+    ("register.anonymous", " Usijulikane (jina halihitajiki)"),
+    ("register.first", "Jina la kwanza"),
+    ("register.last", "Jina la ukoo"),
+    ("register.password", "Nenosiri (angalau herufi 8)"),
+    ("register.confirm", "Rudia nenosiri"),
+    ("register.attention", "Baadhi ya sehemu zinahitaji kurekebishwa."),
+    ("register.busy", "Inafungua akaunti…"),
+    ("register.submit", "Fungua akaunti"),
+    ("register.have_account", "Tayari nina akaunti"),
+    ("outbox.title", "Zinazosubiri"),
+    ("outbox.hint", "Ulichofanya mtandao ukiwa dhaifu kinatumwa kutoka hapa, kwa mpangilio."),
+    ("outbox.tried", "Imejaribiwa mara {n}"),
+    ("outbox.retry", "Jaribu tena"),
+    ("outbox.discard", "Futa"),
+    ("outbox.empty", "Hakuna kinachosubiri kutumwa."),
+    ("outbox.message", "Ujumbe: "),
+    ("outbox.report", "Ripoti"),
+    ("outbox.attachment", "Faili ya ripoti"),
+    ("availability.label", "Napatikana kwa kesi mpya"),
+    ("availability.on", "Unaweza kupewa kesi mpya."),
+    ("availability.off", "Hupewi kesi mpya kwa sasa."),
+    ("availability.stale", "Nje ya mtandao: hii ni hali ya mwisho kifaa hiki kilijua."),
+    ("outbox.accept", "Kukubali kesi"),
+    ("outbox.reject", "Kukataa kesi"),
+    ("outbox.status", "Kubadilisha hali ya kesi"),
+    ("outbox.mark_read", "Kuweka ujumbe kuwa umesomwa"),
+    ("outbox.sending", "Inatuma…"),
+    ("outbox.failed", "Imeshindwa"),
+    ("outbox.waiting", "Inasubiri kutumwa"),
+    ("notif.case_update", "Kesi yako ina taarifa mpya."),
+    ("notif.you_have_message", "Una ujumbe mpya."),
+    ("notif.new_report", "Ripoti mpya {num}"),
+    ("notif.loud_report", "Ripoti ya {urgency} {num}"),
+    ("notif.waiting_triage", "{what} inasubiri ukaguzi."),
+    ("notif.sent_to_rescue", "{what} imetumwa kwa mtoa huduma wa uokoaji wa GBV moja kwa moja."),
+    ("notif.assigned", "Umekabidhiwa kesi {num}"),
+    ("notif.answer_it", "{what}. Ikubali au uikatae."),
+    ("notif.accepted", "Kesi {num} imekubaliwa"),
+    ("notif.accepted_by", "{name} amekubali kesi."),
+    ("notif.declined", "Kesi {num} imekataliwa"),
+    ("notif.declined_by", "{name} amekataa kesi; inahitaji mtoa huduma mwingine."),
+    ("notif.new_message", "Ujumbe mpya"),
+    ("notif.message_from", "{name} amekutumia ujumbe."),
+    ("reason.services", "anatoa huduma iliyoombwa: {services}"),
+    ("reason.handles", "anashughulikia {kind}"),
+    ("reason.rescue", "Uokoaji wa GBV"),
+    ("reason.load", "kesi {a} kati ya {b}, hujibu baada ya dakika {m} hivi"),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,4 +469,229 @@ pub fn t(key: &'static str) -> &'static str {
     lookup(table, key)
         .or_else(|| lookup(EN, key))
         .unwrap_or(key)
+}
+
+/// `t(key)` with each `{name}` replaced by its value, for texts that carry a number or a name
+/// (word order differs between the languages, so the value cannot simply be appended).
+pub fn tf(key: &'static str, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .fold(t(key).to_owned(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
+}
+
+/// English from `kintara-api` (one source for the wire's labels, which the server also uses
+/// for its `*_display` fields), Swahili from here.
+fn by_lang(en: &'static str, sw: &'static str) -> &'static str {
+    match lang() {
+        Lang::En => en,
+        Lang::Sw => sw,
+    }
+}
+
+pub fn incident_status(s: IncidentStatus) -> &'static str {
+    by_lang(
+        s.label(),
+        match s {
+            IncidentStatus::New => "Mpya",
+            IncidentStatus::PendingDispatcherReview => "Inasubiri ukaguzi",
+            IncidentStatus::Assigned => "Imekabidhiwa",
+            IncidentStatus::InProgress => "Inashughulikiwa",
+            IncidentStatus::Completed => "Imekamilika",
+            IncidentStatus::Closed => "Imefungwa",
+        },
+    )
+}
+
+pub fn urgency(u: UrgencyLevel) -> &'static str {
+    by_lang(
+        u.label(),
+        match u {
+            UrgencyLevel::Routine => "Kawaida",
+            UrgencyLevel::Urgent => "Haraka",
+            UrgencyLevel::Immediate => "Dharura",
+        },
+    )
+}
+
+pub fn incident_type(k: IncidentType) -> &'static str {
+    by_lang(
+        k.label(),
+        match k {
+            IncidentType::Physical => "Ukatili wa kimwili",
+            IncidentType::Sexual => "Ukatili wa kingono",
+            IncidentType::Emotional => "Unyanyasaji wa kihisia/kisaikolojia",
+            IncidentType::Economic => "Unyanyasaji wa kiuchumi",
+            IncidentType::Online => "Ukatili wa kijinsia mtandaoni",
+            IncidentType::Femicide => "Mauaji/Jaribio la mauaji ya mwanamke",
+        },
+    )
+}
+
+pub fn provider_type(p: ProviderType) -> &'static str {
+    by_lang(
+        p.label(),
+        match p {
+            ProviderType::Healthcare => "Mtoa huduma za afya",
+            ProviderType::Legal => "Mtaalamu wa sheria",
+            ProviderType::Police => "Polisi",
+            ProviderType::Counseling => "Mshauri nasaha",
+            ProviderType::Social => "Huduma za kijamii",
+            ProviderType::GbvRescue => "Shirika la uokoaji wa GBV",
+            ProviderType::Chw => "Mhudumu wa afya ya jamii",
+        },
+    )
+}
+
+pub fn assignment_status(a: AssignmentStatus) -> &'static str {
+    by_lang(
+        a.label(),
+        match a {
+            AssignmentStatus::Pending => "Inasubiri",
+            AssignmentStatus::Accepted => "Imekubaliwa",
+            AssignmentStatus::Rejected => "Imekataliwa",
+            AssignmentStatus::Withdrawn => "Imeondolewa",
+        },
+    )
+}
+
+const MONTHS_SW: [&str; 12] = [
+    "Jan", "Feb", "Mac", "Apr", "Mei", "Jun", "Jul", "Ago", "Sep", "Okt", "Nov", "Des",
+];
+
+/// Day, month and time ("22 Nov, 14:05"); chrono only knows English month names.
+pub fn day_time(at: &DateTime<Utc>) -> String {
+    match lang() {
+        Lang::En => at.format("%d %b, %H:%M").to_string(),
+        Lang::Sw => format!(
+            "{} {}, {}",
+            at.format("%d"),
+            MONTHS_SW[at.month0() as usize],
+            at.format("%H:%M")
+        ),
+    }
+}
+
+/// The English text of `key`, whatever the current language.
+pub fn english(key: &'static str) -> &'static str {
+    lookup(EN, key).unwrap_or(key)
+}
+
+/// The values that fill `template`'s `{name}` slots to give `text`, or `None` when `text` does
+/// not have the template's shape: the reverse of `tf`, for text the server composes in English.
+pub fn unfill(template: &str, text: &str) -> Option<Vec<(String, String)>> {
+    // Literal, name, literal, name, …, literal.
+    let mut literals = vec![];
+    let mut names = vec![];
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}')?;
+        literals.push(&rest[..open]);
+        names.push(&rest[open + 1..close]);
+        rest = &rest[close + 1..];
+    }
+    literals.push(rest);
+    let mut text = text.strip_prefix(literals[0])?;
+    let mut values = vec![];
+    for (i, name) in names.iter().enumerate() {
+        let next = literals[i + 1];
+        let end = if i + 1 == names.len() {
+            text.strip_suffix(next)?.len()
+        } else {
+            text.find(next)?
+        };
+        if end == 0 {
+            return None;
+        }
+        values.push(((*name).to_owned(), text[..end].to_owned()));
+        text = &text[end + next.len()..];
+    }
+    // With slots the last one took the rest; without, the text must be exactly the template.
+    if !text.is_empty() {
+        return None;
+    }
+    Some(values)
+}
+
+/// Text the server composed in English from one of `patterns` (keys whose English is the
+/// server's wording), in the current language: the values are read back out of the English
+/// pattern, translated where they are enum labels (`server_value`), and put into the pattern in
+/// this language. Text that fits no pattern (from a newer server) shows as the server wrote it.
+pub fn server_text(text: &str, patterns: &[&'static str]) -> String {
+    if lang() == Lang::En {
+        return text.to_owned();
+    }
+    for &key in patterns {
+        if let Some(values) = unfill(english(key), text) {
+            let values: Vec<(String, String)> = values
+                .into_iter()
+                .map(|(name, v)| {
+                    let v = server_value(&name, &v);
+                    (name, v)
+                })
+                .collect();
+            let pairs: Vec<(&str, &str)> = values
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            return tf(key, &pairs);
+        }
+    }
+    text.to_owned()
+}
+
+/// A value the server took from enum labels, in the current language, by its slot's name:
+/// `urgency` is a label ("Urgent", or "urgent"), `kind` an incident type's label in lower case,
+/// `what` is "{type} ({urgency in lower case})", `services` support services' labels in lower
+/// case, joined with ", ". Names, numbers and case numbers stay as they are.
+fn server_value(name: &str, value: &str) -> String {
+    fn urgency_of(label: &str) -> Option<String> {
+        UrgencyLevel::ALL
+            .iter()
+            .find(|u| u.label().eq_ignore_ascii_case(label))
+            .map(|&u| urgency(u).to_lowercase())
+    }
+    fn kind_of(label: &str) -> Option<String> {
+        IncidentType::ALL
+            .iter()
+            .find(|k| k.label().eq_ignore_ascii_case(label))
+            .map(|&k| incident_type(k).to_lowercase())
+    }
+    match name {
+        "urgency" => urgency_of(value),
+        "kind" => kind_of(value),
+        "what" => IncidentType::ALL.iter().find_map(|&k| {
+            let rest = value.strip_prefix(k.label())?.strip_prefix(" (")?;
+            let u = urgency_of(rest.strip_suffix(')')?)?;
+            Some(format!("{} ({u})", incident_type(k)))
+        }),
+        "services" => value
+            .split(", ")
+            .map(|label| {
+                SupportService::ALL
+                    .iter()
+                    .find(|s| s.label().eq_ignore_ascii_case(label))
+                    .map(|&s| support_service(s).to_lowercase())
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|l| l.join(", ")),
+        _ => None,
+    }
+    .unwrap_or_else(|| value.to_owned())
+}
+
+pub fn support_service(s: SupportService) -> &'static str {
+    by_lang(
+        s.label(),
+        match s {
+            SupportService::Medical => "Huduma ya matibabu",
+            SupportService::Legal => "Msaada wa kisheria",
+            SupportService::Counseling => "Ushauri nasaha",
+            SupportService::Police => "Polisi",
+            SupportService::Shelter => "Makazi salama",
+            SupportService::Financial => "Msaada wa kifedha",
+            SupportService::Emergency => "Uokoaji wa dharura",
+        },
+    )
 }

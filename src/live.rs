@@ -51,39 +51,6 @@ impl OutboxItem {
     pub fn incident(&self) -> Option<String> {
         self.data_str("incident")
     }
-
-    /// What it is, in words.
-    pub fn describe(&self) -> String {
-        match self.kind() {
-            "send_message" => format!("Message: {}", self.data_str("content").unwrap_or_default()),
-            "file_report" => "A report".into(),
-            "accept" => "Accepting a case".into(),
-            "reject" => "Declining a case".into(),
-            "update_status" => "A case status update".into(),
-            "mark_read" => "Marking messages read".into(),
-            other => other.replace('_', " "),
-        }
-    }
-
-    pub fn state_label(&self) -> &'static str {
-        match self.state.as_str() {
-            "sending" => "Sending…",
-            "failed" => "Failed",
-            _ => "Waiting to send",
-        }
-    }
-}
-
-/// The header's words for a sync state.
-pub fn state_label(state: &str) -> &'static str {
-    match state {
-        "online" => "Online",
-        "connecting" => "Connecting…",
-        "offline" => "Offline — retrying",
-        "polling" => "Live by polling",
-        "logged_out" => "Signed out",
-        _ => "Connecting…",
-    }
 }
 
 fn payload(ev: &JsValue) -> JsValue {

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use kintara_api::{
-    AssignRequest, CaseView, ChatMessage, ChatRoom, DashboardStats, HealthResponse, Incident,
-    IncidentCreate, Notification, ProviderSuggestion, RegisterRequest, SendMessage,
-    StatusUpdateRequest, User, Validate,
+    AssignRequest, CaseView, ChatMessage, ChatMessagePage, ChatRoom, DashboardStats,
+    HealthResponse, Incident, IncidentCreate, Notification, ProviderSuggestion, RegisterRequest,
+    SendMessage, StatusUpdateRequest, User, Validate,
 };
-use kintara_core::{Client, ErrorClass, OutboxAction, OutboxItem};
+use kintara_core::{Client, CoreError, ErrorClass, OutboxAction, OutboxItem, OutboxState};
 use serde::Serialize;
 use tauri::State;
 use uuid::Uuid;
@@ -79,12 +79,104 @@ pub async fn logout(state: State<'_, AppState>) -> Result<(), UiError> {
     Ok(state.client().logout().await?)
 }
 
+/// How long `file_report` waits for the server before telling the survivor her report is kept
+/// on the device: long enough for a working connection, short enough not to leave her waiting.
+const REPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What became of a report within `REPORT_WAIT`.
+#[derive(Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Filed {
+    /// The server has it: the case, with its number and status.
+    Sent { incident: Box<Incident> },
+    /// Saved on this device; the outbox sends it when the server can be reached, and "My
+    /// reports" shows it until then.
+    Queued,
+}
+
+/// Files a report through the outbox: it is stored on the device (sealed) before any network
+/// call, then this waits briefly for the outbox's first answer. A permanent refusal (the
+/// server's validation) comes back as the server's field errors, and the queued copy is
+/// discarded: the wizard still holds the draft, so the survivor fixes it there and sends again,
+/// instead of finding a failed item to clear in the outbox.
 #[tauri::command]
-pub async fn create_incident(
+pub async fn file_report(
     state: State<'_, AppState>,
     report: IncidentCreate,
-) -> Result<Incident, UiError> {
-    Ok(state.client().create_incident(&report).await?)
+) -> Result<Filed, UiError> {
+    let outbox = {
+        let live = state.live.lock().await;
+        let l = live
+            .as_ref()
+            .ok_or_else(|| UiError::other("Sign in to do this."))?;
+        l.outbox.clone()
+    };
+    // Listening before the report is queued, so no outcome can slip past.
+    let mut delivered = outbox.events();
+    let mut refusals = outbox.refusals();
+    let mut view = outbox.subscribe();
+    let queued = outbox
+        .enqueue_report(report, Vec::new())
+        .await
+        .map_err(|e| UiError::other(format!("Your report could not be saved: {e}")))?;
+    let (id, client_id) = (queued[0].id, queued[0].client_id.clone());
+    let deadline = tokio::time::Instant::now() + REPORT_WAIT;
+    loop {
+        tokio::select! {
+            event = delivered.recv() => match event {
+                Ok(kintara_core::OutboxEvent::Delivered { client_id: c, result_json })
+                    if c == client_id =>
+                {
+                    return Ok(match serde_json::from_str(&result_json) {
+                        Ok(incident) => Filed::Sent { incident },
+                        // Delivered, but without the case in the answer: "My reports" has it.
+                        Err(_) => Filed::Queued,
+                    });
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return Ok(Filed::Queued),
+            },
+            refusal = refusals.recv() => match refusal {
+                Ok((c, error)) if c == client_id => {
+                    outbox.discard(id).await?;
+                    return Err(refused(&error));
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return Ok(Filed::Queued),
+            },
+            changed = view.changed() => {
+                if changed.is_err() {
+                    return Ok(Filed::Queued);
+                }
+                // A try that ended without an answer (offline, server down or busy): the outbox
+                // keeps trying; waiting out the rest of the time would tell her nothing more.
+                let tried = view
+                    .borrow_and_update()
+                    .iter()
+                    .any(|i| i.id == id && i.state == OutboxState::Queued && i.attempts > 0);
+                if tried {
+                    return Ok(Filed::Queued);
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => return Ok(Filed::Queued),
+        }
+    }
+}
+
+/// The server's refusal of a report as the form shows it (its field errors included).
+fn refused(error: &CoreError) -> UiError {
+    match error {
+        CoreError::Api {
+            status,
+            envelope,
+            retry_after,
+        } => UiError::from(CoreError::Api {
+            status: *status,
+            envelope: envelope.clone(),
+            retry_after: *retry_after,
+        }),
+        other => UiError::other(other.to_string()),
+    }
 }
 
 #[tauri::command]
@@ -114,16 +206,84 @@ pub async fn rooms(state: State<'_, AppState>) -> Result<Vec<ChatRoom>, UiError>
     }
 }
 
-/// A room's recent messages, oldest first (offline: the cached ones).
+/// How many messages a room shows when it opens.
+const NEWEST_PAGE: u32 = 100;
+/// How many earlier messages one step back in a room's history brings.
+const OLDER_PAGE: u32 = 50;
+
+/// Cached messages as a page: `previous_cursor` says whether older ones exist (seqs count from
+/// 1 in every room), so the screen offers to load them once the server is back.
+fn cached_page(results: Vec<ChatMessage>) -> ChatMessagePage {
+    let previous_cursor = results
+        .first()
+        .filter(|m| m.seq > 1)
+        .map(|m| m.seq.to_string());
+    ChatMessagePage {
+        results,
+        next: None,
+        previous: None,
+        next_cursor: None,
+        previous_cursor,
+    }
+}
+
+/// A room's newest page, oldest first (offline: the cached ones); `previous_cursor` is set when
+/// there is more history.
 #[tauri::command]
-pub async fn messages(state: State<'_, AppState>, room: Uuid) -> Result<Vec<ChatMessage>, UiError> {
-    match state.client().messages(room, None, 100).await {
-        Ok(page) => Ok(page.results),
+pub async fn messages(state: State<'_, AppState>, room: Uuid) -> Result<ChatMessagePage, UiError> {
+    match state.client().messages(room, None, NEWEST_PAGE).await {
+        Ok(page) => Ok(page),
         Err(e) if e.class() == ErrorClass::Network => {
-            Ok(state.cache().await?.messages(room).await?)
+            Ok(cached_page(state.cache().await?.messages(room).await?))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// One page of a room's history before the message numbered `before`, oldest first. Offline it
+/// answers with what the device's cache holds from there, and says so when that is nothing.
+#[tauri::command]
+pub async fn older_messages(
+    state: State<'_, AppState>,
+    room: Uuid,
+    before: i64,
+) -> Result<ChatMessagePage, UiError> {
+    if before < 1 {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert(
+            "before".to_owned(),
+            vec!["Not a message number.".to_owned()],
+        );
+        return Err(UiError::validation(fields));
+    }
+    match state
+        .client()
+        .older_messages(room, before, OLDER_PAGE)
+        .await
+    {
+        Ok(page) => Ok(page),
+        Err(e) if e.class() == ErrorClass::Network => {
+            older_from_cache(state.cache().await?.messages(room).await?, before)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Offline, a step back in history: the cached messages just before `before`, as many as the
+/// server would send, or an offline error when the cache holds none of them.
+fn older_from_cache(cached: Vec<ChatMessage>, before: i64) -> Result<ChatMessagePage, UiError> {
+    let older: Vec<ChatMessage> = cached.into_iter().filter(|m| m.seq < before).collect();
+    let skip = older.len().saturating_sub(OLDER_PAGE as usize);
+    let older: Vec<ChatMessage> = older.into_iter().skip(skip).collect();
+    if older.is_empty() {
+        return Err(UiError {
+            kind: "network",
+            message: "You are offline: earlier messages load once the connection is back."
+                .to_owned(),
+            fields: Default::default(),
+        });
+    }
+    Ok(cached_page(older))
 }
 
 /// Queues a message in the outbox; it shows as "sending" until the server has it.
@@ -312,6 +472,14 @@ pub async fn online_users(state: State<'_, AppState>) -> Result<Vec<Uuid>, UiErr
     Ok(state.client().online_users().await?.online_users)
 }
 
+/// Providers: whether the server offers them new cases, so every device shows the same switch.
+#[tauri::command]
+pub async fn availability(
+    state: State<'_, AppState>,
+) -> Result<kintara_api::DirectoryProvider, UiError> {
+    Ok(state.client().availability().await?)
+}
+
 /// Providers: available for new cases, or not.
 #[tauri::command]
 pub async fn set_availability(
@@ -387,4 +555,42 @@ pub fn set_disguise(state: State<'_, AppState>, on: bool) -> Result<(), UiError>
         .map_err(|e| UiError::other(e.0))?;
     crate::apply_disguise(&state.app, on);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: i64) -> ChatMessage {
+        serde_json::from_value(serde_json::json!({
+            "id": Uuid::new_v4(), "room": Uuid::nil(), "seq": seq, "sender": null,
+            "message_type": "system_event", "content": format!("m{seq}"),
+            "created_at": "2026-11-22T10:00:00Z", "is_read": true, "read_by": [],
+            "is_deleted": false
+        }))
+        .expect("a message")
+    }
+
+    fn seqs(page: &ChatMessagePage) -> Vec<i64> {
+        page.results.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn offline_history_comes_from_the_cache_a_page_at_a_time() {
+        // The cache keeps a room's recent messages: here 41 to 200.
+        let cached: Vec<ChatMessage> = (41..=200).map(message).collect();
+        let page = older_from_cache(cached.clone(), 101).expect("cached history");
+        assert_eq!(seqs(&page), (51..=100).collect::<Vec<_>>());
+        assert_eq!(page.previous_cursor.as_deref(), Some("51"));
+        let page = older_from_cache(cached.clone(), 51).expect("cached history");
+        assert_eq!(seqs(&page), (41..=50).collect::<Vec<_>>());
+        // Older than 41 exists on the server but not here: offline says so.
+        let refused = older_from_cache(cached, 41).expect_err("nothing cached");
+        assert_eq!(refused.kind, "network");
+        assert!(refused.message.contains("offline"));
+        // The room's first message cached: nothing older to offer.
+        let page = older_from_cache((1..=10).map(message).collect(), 5).expect("cached");
+        assert_eq!(seqs(&page), vec![1, 2, 3, 4]);
+        assert_eq!(page.previous_cursor, None);
+    }
 }

@@ -5,6 +5,7 @@ mod commands;
 mod live;
 mod secure_store;
 mod ui_error;
+mod unlock;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -16,6 +17,7 @@ use tauri::{AppHandle, Manager};
 use live::Live;
 use secure_store::SecureStore;
 use ui_error::UiError;
+use unlock::Keys;
 
 /// The server the app talks to unless the user picks another.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
@@ -23,6 +25,8 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000";
 pub struct AppState {
     client: RwLock<Arc<Client>>,
     store: Arc<SecureStore>,
+    /// The device key: from the OS keystore, or under the user's PIN.
+    keys: Arc<Keys>,
     app: AppHandle,
     /// Where the local store lives (the app's local data directory).
     data_dir: PathBuf,
@@ -41,7 +45,11 @@ impl AppState {
         if let Some(old) = live.take() {
             old.stop(false).await;
         }
-        match Live::start(self.app.clone(), self.client(), &self.data_dir).await {
+        let Some(vault) = self.keys.vault() else {
+            tracing::warn!("not going live: the device key is locked");
+            return;
+        };
+        match Live::start(self.app.clone(), self.client(), &self.data_dir, vault).await {
             Ok(l) => *live = Some(l),
             Err(e) => tracing::error!(error = %e, "the local store could not be opened"),
         }
@@ -79,9 +87,33 @@ impl AppState {
         }
     }
 
+    /// Stops the signed-in runtime; with `wipe` (sign-out) the local data goes, then the device
+    /// key with it (its keystore item too), so nothing sealed on this device opens again. The
+    /// next sign-in starts with a new key (a new PIN where there is no keystore).
     async fn stop_live(&self, wipe: bool) {
         if let Some(l) = self.live.lock().await.take() {
             l.stop(wipe).await;
+        }
+        if wipe {
+            live::remove_local_store(&self.data_dir);
+            let keys = self.keys.clone();
+            let _ = tauri::async_runtime::spawn_blocking(move || keys.forget()).await;
+        }
+    }
+
+    /// The key is at hand now (unlocked, PIN chosen, keystore back): the kept session is read
+    /// again (it could not be while locked) and, if there is one, the runtime starts.
+    async fn key_ready(&self) {
+        if self.keys.vault().is_none() {
+            return;
+        }
+        let url = self.client().base_url().to_string();
+        match Client::new(&url, self.store.clone()) {
+            Ok(client) => *self.client.write().expect("not poisoned") = Arc::new(client),
+            Err(e) => tracing::warn!(error = %e, "reloading the session failed"),
+        }
+        if self.client().current_user().is_some() && self.live.lock().await.is_none() {
+            self.go_live().await;
         }
     }
 
@@ -133,7 +165,11 @@ pub fn run() {
         .plugin(tauri_plugin_biometric::init())
         .plugin(tauri_plugin_push::init())
         .setup(|app| {
-            let store = Arc::new(SecureStore::open(app.handle())?);
+            let data_dir = app.path().app_local_data_dir()?;
+            // Where the key is decides the first screen: the app, the unlock screen, or the
+            // choice of a PIN (see `unlock`). Blocks at most the keystore's time limit.
+            let keys = Arc::new(Keys::open(data_dir.clone()));
+            let store = Arc::new(SecureStore::open(app.handle(), keys.clone())?);
             let url = store.server_url().unwrap_or_else(|| {
                 std::env::var("KINTARA_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER.into())
             });
@@ -145,8 +181,9 @@ pub fn run() {
             app.manage(AppState {
                 client: RwLock::new(Arc::new(client)),
                 store,
+                keys,
                 app: app.handle().clone(),
-                data_dir: app.path().app_local_data_dir()?,
+                data_dir,
                 live: tokio::sync::Mutex::new(None),
             });
             if signed_in {
@@ -171,12 +208,19 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             ui_ready,
+            unlock::key_status,
+            unlock::key_retry,
+            unlock::unlock,
+            unlock::choose_pin,
+            unlock::change_pin,
+            unlock::unlock_biometric,
+            unlock::enable_biometric,
             commands::app_info,
             commands::set_server,
             commands::register,
             commands::login,
             commands::logout,
-            commands::create_incident,
+            commands::file_report,
             commands::list_incidents,
             commands::timeline,
             commands::disguise,
@@ -184,6 +228,7 @@ pub fn run() {
             commands::sync_state,
             commands::rooms,
             commands::messages,
+            commands::older_messages,
             commands::send_message,
             commands::mark_room_read,
             commands::notifications,
@@ -203,6 +248,7 @@ pub fn run() {
             commands::typing,
             commands::heartbeat,
             commands::online_users,
+            commands::availability,
             commands::set_availability,
             commands::dispatch_providers,
             commands::reassign,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use kintara_api::{EventType, Role};
 use kintara_core::sync::{SyncEvent, SyncService, SyncState};
 use kintara_core::vault::Vault;
-use kintara_core::{Cache, Client, LocalStore, Outbox, SqliteLocal};
+use kintara_core::{Cache, Client, LocalError, LocalStore, Outbox, SqliteLocal};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
@@ -26,14 +26,30 @@ pub struct Live {
 
 impl Live {
     /// Starts everything for the signed-in `client`. The local store lives in `dir`, sealed with
-    /// the device key.
-    pub async fn start(app: AppHandle, client: Arc<Client>, dir: &Path) -> Result<Live, String> {
-        let vault = Vault::open_or_create(&dir.join("device.key")).map_err(|e| e.to_string())?;
-        let local = Arc::new(
-            SqliteLocal::open(&dir.join("local.db"), vault)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
+    /// the device key's `vault`.
+    pub async fn start(
+        app: AppHandle,
+        client: Arc<Client>,
+        dir: &Path,
+        vault: Vault,
+    ) -> Result<Live, String> {
+        let path = dir.join("local.db");
+        let local = match SqliteLocal::open(&path, vault.clone()).await {
+            Ok(l) => l,
+            // Sealed with a key that is gone (wiped at sign-out, cleared from the keystore):
+            // nothing in it can ever be read again, so it makes way for a new store.
+            Err(LocalError::WrongKey) => {
+                tracing::warn!(
+                    "the local store was sealed with a previous device key; starting a new one"
+                );
+                remove_local_store(dir);
+                SqliteLocal::open(&path, vault)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let local = Arc::new(local);
         let outbox = Arc::new(Outbox::new(local.clone(), client.clone()));
         let sync = SyncService::new(client.clone(), local.clone());
         let mut tasks = Vec::new();
@@ -124,6 +140,17 @@ impl Live {
             if let Err(e) = self.local.wipe().await {
                 tracing::warn!(error = %e, "wiping local data failed");
             }
+        }
+    }
+}
+
+/// Removes the local store's files (after a wipe, with the key that sealed it gone).
+pub fn remove_local_store(dir: &Path) {
+    for name in ["local.db", "local.db-wal", "local.db-shm"] {
+        match std::fs::remove_file(dir.join(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, "removing the local store failed"),
         }
     }
 }

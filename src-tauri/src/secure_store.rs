@@ -1,14 +1,16 @@
 //! The session kept on the device through tauri-plugin-store. The session (which holds the
-//! refresh token) is sealed with the device key from `kintara_core::vault` before it is written;
-//! only the server address is stored in clear.
+//! refresh token) is sealed with the device key (`crate::unlock::Keys`) before it is written;
+//! only the server address and the disguise switch are stored in clear. Until the key is at hand
+//! (unlock screen, PIN not chosen yet) no session is loaded and none can be saved.
 
 use std::sync::Arc;
 
 use kintara_core::store::StoreError;
-use kintara_core::vault::Vault;
 use kintara_core::{StoredSession, TokenStore};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::AppHandle;
 use tauri_plugin_store::{Store, StoreExt};
+
+use crate::unlock::Keys;
 
 const STORE_FILE: &str = "kintara.json";
 const SESSION_KEY: &str = "session";
@@ -17,17 +19,16 @@ const DISGUISE_KEY: &str = "notes_mode";
 
 pub struct SecureStore {
     store: Arc<Store<tauri::Wry>>,
-    vault: Vault,
+    keys: Arc<Keys>,
 }
 
 impl SecureStore {
-    pub fn open(app: &AppHandle<tauri::Wry>) -> Result<Self, Box<dyn std::error::Error>> {
+    pub fn open(
+        app: &AppHandle<tauri::Wry>,
+        keys: Arc<Keys>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let store = app.store(STORE_FILE)?;
-        let key_path = key_dir(app)?.join("device.key");
-        Ok(SecureStore {
-            store,
-            vault: Vault::open_or_create(&key_path)?,
-        })
+        Ok(SecureStore { store, keys })
     }
 
     pub fn server_url(&self) -> Option<String> {
@@ -55,10 +56,6 @@ impl SecureStore {
     }
 }
 
-fn key_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, tauri::Error> {
-    app.path().app_local_data_dir()
-}
-
 impl TokenStore for SecureStore {
     fn load(&self) -> Result<Option<StoredSession>, StoreError> {
         let Some(sealed) = self.store.get(SESSION_KEY) else {
@@ -67,17 +64,23 @@ impl TokenStore for SecureStore {
         let Some(sealed) = sealed.as_str() else {
             return Ok(None);
         };
+        // Locked: no session yet (the app asks for the PIN, then loads it again).
+        let Some(vault) = self.keys.vault() else {
+            return Ok(None);
+        };
         // A session that cannot be opened (new device key, damage) is simply no session.
-        match self.vault.open(SESSION_KEY, sealed) {
+        match vault.open(SESSION_KEY, sealed) {
             Ok(plain) => Ok(serde_json::from_slice(&plain).ok()),
             Err(_) => Ok(None),
         }
     }
 
     fn save(&self, session: &StoredSession) -> Result<(), StoreError> {
+        let vault = self.keys.vault().ok_or_else(|| {
+            StoreError("this device's data is locked: unlock it or choose a PIN first".into())
+        })?;
         let plain = serde_json::to_vec(session).map_err(|e| StoreError(e.to_string()))?;
-        self.store
-            .set(SESSION_KEY, self.vault.seal(SESSION_KEY, &plain));
+        self.store.set(SESSION_KEY, vault.seal(SESSION_KEY, &plain));
         self.store.save().map_err(|e| StoreError(e.to_string()))
     }
 

@@ -53,7 +53,9 @@ impl From<CoreError> for UiError {
             CoreError::Network(_) => ("network", BTreeMap::new()),
             CoreError::LoggedOut(_) => ("logged_out", BTreeMap::new()),
             CoreError::InvalidUrl(_) => ("validation", BTreeMap::new()),
-            CoreError::Api { status, envelope } => {
+            CoreError::Api {
+                status, envelope, ..
+            } => {
                 let kind = match status {
                     401 => "auth",
                     429 => "locked",
@@ -94,6 +96,7 @@ mod tests {
                 code: code.into(),
                 errors: [("email".to_owned(), vec!["taken".to_owned()])].into(),
             },
+            retry_after: None,
         }
     }
 

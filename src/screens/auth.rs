@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::app::{ctx, Notice, Screen};
 use crate::fields::{ErrorBanner, Errors, FieldError};
+use crate::i18n::{self, t, Lang};
 use crate::ipc;
 
 #[derive(Serialize)]
@@ -48,20 +49,34 @@ pub fn ServerScreen() -> impl IntoView {
     };
     view! {
         <section class="screen narrow">
-            <h1>"Server address"</h1>
-            <p class="hint">"The address of the Kintara server your organisation runs."</p>
+            <h1>{move || t("server.title")}</h1>
+            <p class="hint">{move || t("server.hint")}</p>
             <form on:submit=save>
-                <label for="server-url">"Server address"</label>
+                <label for="server-url">{move || t("server.title")}</label>
                 <input id="server-url" type="url" autocomplete="url" required
                     prop:value=move || url.get()
                     on:input=move |ev| url.set(event_target_value(&ev)) />
                 <ErrorBanner id="server-error" message=error/>
                 <button id="server-save" type="submit" class="primary" disabled=move || busy.get()>
-                    {move || if busy.get() { "Checking…" } else { "Connect" }}
+                    {move || if busy.get() { t("server.checking") } else { t("server.connect") }}
                 </button>
             </form>
-            <button class="link" on:click=move |_| ctx.go(Screen::SignIn)>"Back to sign in"</button>
+            <button class="link" on:click=move |_| ctx.go(Screen::SignIn)>{move || t("server.back")}</button>
         </section>
+    }
+}
+
+/// English / Swahili before sign-in (the frame has its own once signed in): someone who reads
+/// only Swahili must be able to get in.
+#[component]
+fn LangSwitch() -> impl IntoView {
+    view! {
+        <button id="signin-lang" class="lang" type="button"
+            aria-label=move || t("frame.language")
+            data-lang=move || i18n::lang().code()
+            on:click=move |_| i18n::set_lang(if i18n::lang() == Lang::En { Lang::Sw } else { Lang::En })>
+            <span class="lang-en">"EN"</span>" / "<span class="lang-sw">"SW"</span>
+        </button>
     }
 }
 
@@ -81,7 +96,7 @@ pub fn SignIn() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if email.get_untracked().trim().is_empty() || password.get_untracked().is_empty() {
-            error.set(Some("Enter your e-mail and password.".into()));
+            error.set(Some(t("signin.need_both").into()));
             return;
         }
         busy.set(true);
@@ -105,28 +120,29 @@ pub fn SignIn() -> impl IntoView {
     view! {
         <section class="screen narrow">
             <div class="brand"><img src="app-icon.png" alt="" width="56" height="56"/><h1>"Kintara"</h1></div>
-            <p class="hint">"Safe, confidential help. Sign in to continue."</p>
+            <LangSwitch/>
+            <p class="hint">{move || t("signin.hint")}</p>
             <Notice/>
             <form on:submit=submit>
-                <label for="login-email">"E-mail"</label>
+                <label for="login-email">{move || t("signin.email")}</label>
                 <input id="login-email" type="email" autocomplete="username"
                     prop:value=move || email.get()
                     on:input=move |ev| email.set(event_target_value(&ev)) />
-                <label for="login-password">"Password"</label>
+                <label for="login-password">{move || t("signin.password")}</label>
                 <input id="login-password" type="password" autocomplete="current-password"
                     prop:value=move || password.get()
                     on:input=move |ev| password.set(event_target_value(&ev)) />
                 <ErrorBanner id="login-error" message=error/>
                 <button id="login-submit" type="submit" class="primary" disabled=move || busy.get()>
-                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                    {move || if busy.get() { t("signin.busy") } else { t("signin.submit") }}
                 </button>
             </form>
             <button id="goto-register" class="link" on:click=move |_| ctx.go(Screen::Register)>
-                "Create an account"
+                {move || t("signin.register")}
             </button>
             <p class="server-line">
-                "Server: " <span id="server-current">{move || ctx.server_url.get()}</span> " "
-                <button id="goto-server" class="link" on:click=move |_| ctx.go(Screen::Server)>"Change"</button>
+                {move || t("signin.server")} <span id="server-current">{move || ctx.server_url.get()}</span> " "
+                <button id="goto-server" class="link" on:click=move |_| ctx.go(Screen::Server)>{move || t("signin.change")}</button>
             </p>
         </section>
     }
@@ -171,7 +187,7 @@ pub fn Register() -> impl IntoView {
         // The same rules the server applies, checked here first for a quick answer.
         if let Err(e) = request.validate() {
             errors.set(e.0);
-            error.set(Some("Some fields need attention.".into()));
+            error.set(Some(t("register.attention").into()));
             return;
         }
         errors.set(Errors::new());
@@ -198,7 +214,7 @@ pub fn Register() -> impl IntoView {
                            field: &'static str,
                            sig: RwSignal<String>| {
         view! {
-            <label for=id>{label}</label>
+            <label for=id>{move || t(label)}</label>
             <input id=id type=kind prop:value=move || sig.get()
                 on:input=move |ev| sig.set(event_target_value(&ev)) />
             <FieldError errors=errors field=field/>
@@ -207,22 +223,22 @@ pub fn Register() -> impl IntoView {
 
     view! {
         <section class="screen narrow">
-            <h1>"Create an account"</h1>
+            <h1>{move || t("register.title")}</h1>
             <form on:submit=submit>
                 <fieldset class="choices">
-                    <legend>"I am"</legend>
+                    <legend>{move || t("register.i_am")}</legend>
                     <label><input id="reg-role-survivor" type="radio" name="role"
                         prop:checked=move || role.get() == Role::Survivor
-                        on:change=move |_| role.set(Role::Survivor)/>" seeking help"</label>
+                        on:change=move |_| role.set(Role::Survivor)/>{move || t("register.survivor")}</label>
                     <label><input id="reg-role-provider" type="radio" name="role"
                         prop:checked=move || role.get() == Role::Provider
-                        on:change=move |_| role.set(Role::Provider)/>" a service provider"</label>
+                        on:change=move |_| role.set(Role::Provider)/>{move || t("register.provider")}</label>
                 </fieldset>
                 <Show when=move || role.get() == Role::Provider>
-                    <label for="reg-provider-type">"Kind of help you give"</label>
+                    <label for="reg-provider-type">{move || t("register.kind")}</label>
                     <select id="reg-provider-type" on:change=move |ev| ptype.set(ProviderType::parse(&event_target_value(&ev)))>
-                        <option value="">"Choose…"</option>
-                        {ProviderType::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
+                        <option value="">{move || t("register.choose")}</option>
+                        {ProviderType::ALL.iter().map(|p| view! { <option value=p.as_str()>{move || i18n::provider_type(*p)}</option> }).collect_view()}
                     </select>
                     <FieldError errors=errors field="provider_type"/>
                 </Show>
@@ -230,20 +246,20 @@ pub fn Register() -> impl IntoView {
                     <label class="check"><input id="reg-anonymous" type="checkbox"
                         prop:checked=move || anonymous.get()
                         on:change=move |ev| anonymous.set(event_target_checked(&ev))/>
-                        " Stay anonymous (no name needed)"</label>
+                        {move || t("register.anonymous")}</label>
                 </Show>
-                {text_input("reg-first", "First name", "text", "first_name", first)}
-                {text_input("reg-last", "Last name", "text", "last_name", last)}
-                {text_input("reg-email", "E-mail", "email", "email", email)}
-                {text_input("reg-password", "Password (at least 8 characters)", "password", "password", password)}
-                {text_input("reg-confirm", "Repeat the password", "password", "confirm_password", confirm)}
+                {text_input("reg-first", "register.first", "text", "first_name", first)}
+                {text_input("reg-last", "register.last", "text", "last_name", last)}
+                {text_input("reg-email", "signin.email", "email", "email", email)}
+                {text_input("reg-password", "register.password", "password", "password", password)}
+                {text_input("reg-confirm", "register.confirm", "password", "confirm_password", confirm)}
                 <FieldError errors=errors field="role"/>
                 <ErrorBanner id="reg-error" message=error/>
                 <button id="reg-submit" type="submit" class="primary" disabled=move || busy.get()>
-                    {move || if busy.get() { "Creating…" } else { "Create account" }}
+                    {move || if busy.get() { t("register.busy") } else { t("register.submit") }}
                 </button>
             </form>
-            <button class="link" on:click=move |_| ctx.go(Screen::SignIn)>"I already have an account"</button>
+            <button class="link" on:click=move |_| ctx.go(Screen::SignIn)>{move || t("register.have_account")}</button>
         </section>
     }
 }

@@ -1,5 +1,6 @@
-//! The provider's "Available for new cases" switch. The server offers no way to read it back, so
-//! the device remembers the last answer per account (a new account starts available).
+//! The provider's "Available for new cases" switch. The server's answer is the truth (so a second
+//! device or a reinstall shows the same state); the device keeps the last answer per account only
+//! to show something while offline (a new account starts available).
 
 use kintara_api::DirectoryProvider;
 use leptos::prelude::*;
@@ -7,7 +8,8 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::app::ctx;
-use crate::ipc;
+use crate::i18n::t;
+use crate::ipc::{self, NoArgs};
 
 #[derive(Serialize)]
 struct AvailabilityArgs {
@@ -39,8 +41,24 @@ pub fn AvailabilityToggle() -> impl IntoView {
     let ctx = ctx();
     let me = StoredValue::new(ctx.me());
     let available = RwSignal::new(remembered(&me.get_value()));
-    let busy = RwSignal::new(false);
+    // Busy until the server has said what it holds: a switch flipped from a stale state would
+    // send the opposite of what the provider meant.
+    let busy = RwSignal::new(true);
     let error = RwSignal::new(None::<String>);
+    // Offline: the state shown is the device's last known one, and says so.
+    let stale = RwSignal::new(false);
+    spawn_local(async move {
+        match ipc::call::<_, DirectoryProvider>("availability", &NoArgs {}).await {
+            Ok(p) => {
+                let now = p.profile.is_currently_available;
+                remember(&me.get_value(), now);
+                available.set(now);
+            }
+            Err(e) if e.kind == "network" => stale.set(true),
+            Err(e) => error.set(Some(ctx.fail(e))),
+        }
+        busy.set(false);
+    });
     let set = move |want: bool| {
         busy.set(true);
         error.set(None);
@@ -51,6 +69,7 @@ pub fn AvailabilityToggle() -> impl IntoView {
                     let now = p.profile.is_currently_available;
                     remember(&me.get_value(), now);
                     available.set(now);
+                    stale.set(false);
                 }
                 Err(e) => {
                     error.set(Some(ctx.fail(e)));
@@ -68,11 +87,14 @@ pub fn AvailabilityToggle() -> impl IntoView {
                     prop:checked=move || available.get()
                     disabled=move || busy.get()
                     on:change=move |ev| set(event_target_checked(&ev))/>
-                <span class="switch-label">"Available for new cases"</span>
+                <span class="switch-label">{move || t("availability.label")}</span>
             </label>
             <span class="availability-state" role="status">
-                {move || if available.get() { "You can be offered new cases." } else { "You are not offered new cases." }}
+                {move || if available.get() { t("availability.on") } else { t("availability.off") }}
             </span>
+            {move || stale.get().then(|| view! {
+                <span id="availability-stale" class="hint">{move || t("availability.stale")}</span>
+            })}
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
         </div>
     }

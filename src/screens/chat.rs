@@ -1,7 +1,9 @@
 //! Chat: the rooms list and one room (messages, local echo from the outbox, read marks, composer).
 //! Tablet and desktop show both side by side; a phone shows one at a time.
 
-use kintara_api::{ChatMessage, ChatRoom, MessageType};
+use std::collections::BTreeMap;
+
+use kintara_api::{ChatMessage, ChatMessagePage, ChatRoom, MessageType};
 use leptos::html::Ol;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -18,6 +20,13 @@ use crate::screens::room_live::{
 #[derive(Serialize)]
 struct RoomArgs {
     room: String,
+}
+
+#[derive(Serialize)]
+struct OlderArgs {
+    room: String,
+    /// The `seq` of the oldest message shown.
+    before: i64,
 }
 
 #[derive(Serialize)]
@@ -126,11 +135,77 @@ fn preview(m: &ChatMessage) -> String {
     }
 }
 
+/// Within this many pixels of an edge counts as at that edge (a fingertip's slack).
+const EDGE_PX: i32 = 48;
+
+/// Keyed by `seq`, so a message fetched twice (a live refresh racing a page of history) shows
+/// once, in the room's order, and the later copy (read marks, deletion) wins.
+fn by_seq(parts: impl IntoIterator<Item = ChatMessage>) -> Vec<ChatMessage> {
+    let mut all = BTreeMap::new();
+    for m in parts {
+        all.insert(m.seq, m);
+    }
+    all.into_values().collect()
+}
+
+/// The room's newest page merged into what is shown: earlier history already loaded stays above
+/// it. When the page does not reach back to what is shown (more arrived meanwhile than a page
+/// holds), the gap cannot be seen, so the screen starts again from the newest page. Returns the
+/// list and whether older messages exist before its first.
+fn merge_newest(
+    shown: &[ChatMessage],
+    had_older: bool,
+    page: ChatMessagePage,
+) -> (Vec<ChatMessage>, bool) {
+    let page_older = page.previous_cursor.is_some();
+    let Some(first) = page.results.first().map(|m| m.seq) else {
+        return (Vec::new(), false);
+    };
+    // A room's seqs count up by one, so the page joins what is shown when it starts at most
+    // one after the last shown.
+    let joins = shown.last().is_some_and(|m| m.seq + 1 >= first);
+    let kept: Vec<ChatMessage> = if joins {
+        shown.iter().filter(|m| m.seq < first).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let older = if kept.is_empty() {
+        page_older
+    } else {
+        had_older
+    };
+    (by_seq(kept.into_iter().chain(page.results)), older)
+}
+
+/// A page of history put above what is shown, if it still belongs there (it was asked for
+/// before the first shown message, and the list has not started again meanwhile).
+fn merge_older(
+    shown: &[ChatMessage],
+    before: i64,
+    page: ChatMessagePage,
+) -> Option<(Vec<ChatMessage>, bool)> {
+    if shown.first().map(|m| m.seq) != Some(before) {
+        return None;
+    }
+    let older = page.previous_cursor.is_some() && !page.results.is_empty();
+    let earlier = page.results.into_iter().filter(|m| m.seq < before);
+    Some((by_seq(earlier.chain(shown.iter().cloned())), older))
+}
+
 #[component]
 fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView {
     let ctx = ctx();
     let me = ctx.me();
     let messages = RwSignal::new(None::<Vec<ChatMessage>>);
+    // Whether the server has messages before the first shown one.
+    let has_older = RwSignal::new(false);
+    let loading_older = RwSignal::new(false);
+    // What the last step back in history brought, for screen readers; and why it failed.
+    let history_note = RwSignal::new(String::new());
+    let history_error = RwSignal::new(None::<String>);
+    // Whether the reader is at the newest message, so new ones keep it in view; someone reading
+    // history is not pulled away from it.
+    let at_bottom = StoredValue::new(true);
     let error = RwSignal::new(None::<String>);
     let draft = RwSignal::new(String::new());
     let errors = RwSignal::new(Errors::new());
@@ -152,16 +227,24 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
         ctx.outbox.with(|o| o.len());
         let room = room_id.get_value();
         spawn_local(async move {
-            match ipc::call::<_, Vec<ChatMessage>>("messages", &RoomArgs { room: room.clone() })
+            match ipc::call::<_, ChatMessagePage>("messages", &RoomArgs { room: room.clone() })
                 .await
             {
-                Ok(list) => {
+                Ok(page) => {
                     let me = me_v.get_value();
-                    let unseen = list.iter().any(|m| {
+                    let unseen = page.results.iter().any(|m| {
                         !m.is_read && m.sender.as_ref().is_some_and(|s| s.id.to_string() != me)
                     });
                     error.set(None);
+                    let (list, older) = messages.with_untracked(|shown| {
+                        merge_newest(
+                            shown.as_deref().unwrap_or_default(),
+                            has_older.get_untracked(),
+                            page,
+                        )
+                    });
                     messages.set(Some(list));
+                    has_older.set(older);
                     if unseen {
                         let _ = ipc::call::<_, ()>("mark_room_read", &RoomArgs { room }).await;
                     }
@@ -170,14 +253,97 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
             }
         });
     });
-    // Keep the newest message in view.
-    Effect::new(move |_| {
-        messages.track();
-        ctx.outbox.track();
-        if let Some(el) = list_ref.get() {
-            el.set_scroll_top(el.scroll_height());
-        }
+    // What is at the bottom of the list: the newest message and how many are still sending.
+    // History loading above changes neither, so it never scrolls the list.
+    let newest = Memo::new(move |_| {
+        let last = messages.with(|m| m.as_ref().and_then(|m| m.last().map(|m| m.seq)));
+        let room = room_id.get_value();
+        let sending = ctx.outbox.with(|o| {
+            o.iter()
+                .filter(|it| {
+                    it.kind() == "send_message" && it.data_str("room").as_deref() == Some(&room)
+                })
+                .count()
+        });
+        (last, sending)
     });
+    // Keep the newest message in view while the reader is there, and after they send one.
+    Effect::new(move |prev: Option<(Option<i64>, usize)>| {
+        let now = newest.get();
+        let sent = prev.is_some_and(|(_, sending)| now.1 > sending);
+        if at_bottom.get_value() || sent {
+            // After the list has been drawn (effects run before the next frame).
+            request_animation_frame(move || {
+                if let Some(el) = list_ref.get_untracked() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            });
+        }
+        now
+    });
+    // One step back in history: the page before the first shown message goes in above it, and
+    // what the reader was looking at stays where it was.
+    let load_older = move || {
+        if loading_older.get_untracked() || !has_older.get_untracked() {
+            return;
+        }
+        let Some(before) =
+            messages.with_untracked(|m| m.as_ref().and_then(|m| m.first().map(|m| m.seq)))
+        else {
+            return;
+        };
+        loading_older.set(true);
+        history_error.set(None);
+        spawn_local(async move {
+            let args = OlderArgs {
+                room: room_id.get_value(),
+                before,
+            };
+            match ipc::call::<_, ChatMessagePage>("older_messages", &args).await {
+                Ok(page) => {
+                    let count = page.results.len();
+                    // The distance from the bottom does not change when messages go in above,
+                    // so keeping it keeps the view still.
+                    let from_bottom = list_ref
+                        .get_untracked()
+                        .map(|el| el.scroll_height() - el.scroll_top());
+                    let merged = messages.with_untracked(|shown| {
+                        merge_older(shown.as_deref().unwrap_or_default(), before, page)
+                    });
+                    if let Some((list, older)) = merged {
+                        messages.set(Some(list));
+                        has_older.set(older);
+                        history_note.set(match count {
+                            1 => "1 earlier message loaded.".to_owned(),
+                            n => format!("{n} earlier messages loaded."),
+                        });
+                        request_animation_frame(move || {
+                            if let (Some(el), Some(offset)) =
+                                (list_ref.get_untracked(), from_bottom)
+                            {
+                                el.set_scroll_top(el.scroll_height() - offset);
+                            }
+                            loading_older.set(false);
+                        });
+                        return;
+                    }
+                }
+                Err(e) => history_error.set(Some(ctx.fail(e))),
+            }
+            loading_older.set(false);
+        });
+    };
+    let on_scroll = move |_| {
+        let Some(el) = list_ref.get_untracked() else {
+            return;
+        };
+        at_bottom.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < EDGE_PX);
+        // Reaching the top asks for the page before; the button does the same for keyboards.
+        if el.scroll_top() < EDGE_PX && el.scroll_height() > el.client_height() {
+            load_older();
+        }
+    };
+    let has_any = Memo::new(move |_| messages.with(|m| m.as_ref().is_some_and(|m| !m.is_empty())));
     let room = move || {
         let id = room_id.get_value();
         rooms
@@ -245,7 +411,31 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                 <p class="read-only-banner" role="status">"This conversation is closed: you can read it but not reply."</p>
             })}
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
-            <ol class="messages" node_ref=list_ref aria-live="polite">
+            // Always in the page, so a screen reader hears each change of its text.
+            <p id="history-note" class="sr-only" role="status">{move || history_note.get()}</p>
+            // Busy while history goes in above, so screen readers do not read out a page of old
+            // messages as if they were new; the note above says what happened instead.
+            <ol class="messages" node_ref=list_ref aria-live="polite"
+                aria-busy=move || loading_older.get().then_some("true")
+                on:scroll=on_scroll>
+                {move || has_any.get().then(|| {
+                    if has_older.get() {
+                        view! {
+                            <li class="history">
+                                <button id="load-older" type="button" class="link"
+                                    aria-disabled=move || loading_older.get().then_some("true")
+                                    on:click=move |_| load_older()>
+                                    {move || if loading_older.get() { "Loading earlier messages…" } else { "Load earlier messages" }}
+                                </button>
+                                {move || history_error.get().map(|e| view! { <span class="history-error" role="alert">{e}</span> })}
+                            </li>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <li id="history-start" class="history">"Beginning of the conversation"</li>
+                        }.into_any()
+                    }
+                })}
                 {move || messages.get().unwrap_or_default().into_iter().map(|m| {
                     let me = me_v.get_value();
                     let mine = m.sender.as_ref().is_some_and(|s| s.id.to_string() == me);

@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::app::ctx;
+use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 
 /// Availability changes raise no event: the directory also looks again this often.
@@ -54,35 +55,37 @@ pub fn ProviderDirectory() -> impl IntoView {
     });
     view! {
         <section class="pane directory" aria-labelledby="directory-title">
-            <h2 id="directory-title">"Providers"</h2>
+            <h2 id="directory-title">{move || t("directory.title")}</h2>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <ul id="directory" class="cards compact">
                 {move || list.get().unwrap_or_default().into_iter().map(|p| {
                     let prof = p.profile.clone();
                     let full = prof.current_case_load >= prof.max_case_load;
+                    let ptype = p.provider_type;
+                    let (load, max) = (prof.current_case_load.to_string(), prof.max_case_load.to_string());
                     let (class, label) = match (prof.is_currently_available, full) {
-                        (false, _) => ("availability-badge off", "Unavailable"),
-                        (true, true) => ("availability-badge full", "Full"),
-                        (true, false) => ("availability-badge on", "Available"),
+                        (false, _) => ("availability-badge off", "directory.unavailable"),
+                        (true, true) => ("availability-badge full", "directory.full"),
+                        (true, false) => ("availability-badge on", "directory.available"),
                     };
                     view! {
                         <li class="provider card" data-provider=p.id.to_string()
                             data-available=prof.is_currently_available.to_string()>
                             <div class="row">
                                 <span class="provider-name">{p.full_name.clone()}</span>
-                                <span class=class>{label}</span>
+                                <span class=class>{move || t(label)}</span>
                             </div>
                             <div class="meta">
-                                <span class="kind">{p.provider_type_display.clone()}</span>
+                                <span class="kind">{move || i18n::provider_type(ptype)}</span>
                                 " · "
-                                <span class="load">{format!("{} of {} cases", prof.current_case_load, prof.max_case_load)}</span>
+                                <span class="load">{move || i18n::tf("directory.load", &[("a", &load), ("b", &max)])}</span>
                             </div>
                         </li>
                     }
                 }).collect_view()}
             </ul>
             {move || list.get().is_some_and(|l| l.is_empty()).then(|| view! {
-                <p class="hint empty">"No providers yet."</p>
+                <p class="hint empty">{move || t("directory.empty")}</p>
             })}
         </section>
     }
@@ -154,7 +157,7 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
         };
         let why = reason.get_untracked().trim().to_owned();
         if why.is_empty() {
-            error.set(Some("Say why the case moves.".into()));
+            error.set(Some(t("reassign.reason_needed").into()));
             return;
         }
         busy.set(true);
@@ -184,31 +187,33 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
     view! {
         <div class="card-actions">
             <button class="reassign secondary-sm" aria-expanded=move || open.get().to_string() on:click=toggle>
-                "Reassign"
+                {move || t("reassign.open")}
             </button>
         </div>
         <Show when=move || open.get()>
             <div class="reassign-panel">
                 {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
                 {move || match suggestions.get() {
-                    None => view! { <p class="loading">"Loading suggestions…"</p> }.into_any(),
-                    Some(l) if l.is_empty() => view! { <p class="hint">"No other provider fits this case right now."</p> }.into_any(),
+                    None => view! { <p class="loading">{move || t("dispatch.loading")}</p> }.into_any(),
+                    Some(l) if l.is_empty() => view! { <p class="hint">{move || t("reassign.no_fit")}</p> }.into_any(),
                     Some(l) => view! {
                         <ul class="suggestions">
                             {l.into_iter().map(|s| {
                                 let pid = s.provider.id.to_string();
                                 let pick = (pid.clone(), s.provider.full_name.clone());
                                 let here = pid.clone();
+                                let ptype = s.provider.provider_type;
+                                let why = s.reasons.clone();
                                 view! {
                                     <li class="suggestion" data-provider=pid>
                                         <div class="row">
                                             <span class="provider-name">{s.provider.full_name.clone()}</span>
-                                            <span class="kind">{s.provider.provider_type_display.clone()}</span>
+                                            <span class="kind">{move || i18n::provider_type(ptype)}</span>
                                         </div>
-                                        <div class="meta">{s.reasons.join(" · ")}</div>
+                                        <div class="meta">{move || reasons_text(&why)}</div>
                                         <button class="choose-provider secondary-sm"
                                             aria-pressed=move || chosen.with(|c| c.as_ref().is_some_and(|(id, _)| *id == here)).to_string()
-                                            on:click=move |_| chosen.set(Some(pick.clone()))>"Choose"</button>
+                                            on:click=move |_| chosen.set(Some(pick.clone()))>{move || t("reassign.choose")}</button>
                                     </li>
                                 }
                             }).collect_view()}
@@ -217,16 +222,31 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
                 }}
                 <Show when=move || chosen.get().is_some()>
                     <label for=reason_id.get_value()>
-                        {move || format!("Why move it to {}?", chosen.get().map(|c| c.1).unwrap_or_default())}
+                        {move || i18n::tf("reassign.why", &[("name", &chosen.get().map(|c| c.1).unwrap_or_default())])}
                     </label>
                     <input id=reason_id.get_value() class="reassign-reason" type="text"
                         prop:value=move || reason.get()
                         on:input=move |ev| reason.set(event_target_value(&ev))/>
                     <button class="confirm-reassign primary-sm" disabled=move || busy.get() on:click=confirm>
-                        "Confirm reassign"
+                        {move || t("reassign.confirm")}
                     </button>
                 </Show>
             </div>
         </Show>
     }
+}
+
+/// Why the server suggests a provider, in the current language.
+pub fn reasons_text(reasons: &[String]) -> String {
+    const PATTERNS: &[&str] = &[
+        "reason.services",
+        "reason.handles",
+        "reason.rescue",
+        "reason.load",
+    ];
+    reasons
+        .iter()
+        .map(|r| i18n::server_text(r, PATTERNS))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

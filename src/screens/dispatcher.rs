@@ -7,8 +7,9 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::app::ctx;
+use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
-use crate::screens::directory::{reassignable, ProviderDirectory, Reassign};
+use crate::screens::directory::{reasons_text, reassignable, ProviderDirectory, Reassign};
 use crate::screens::provider::{case_key, CaseSummary};
 
 #[derive(Serialize)]
@@ -78,37 +79,37 @@ pub fn DispatcherHome() -> impl IntoView {
         view! {
             <div class="stat">
                 <span id=id class="stat-value">{move || stats.get().map(|s| f(&s).to_string()).unwrap_or_else(|| "–".into())}</span>
-                <span class="stat-label">{label}</span>
+                <span class="stat-label">{move || t(label)}</span>
             </div>
         }
     };
     view! {
         {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
-        <section id="stats" class="stats" aria-label="Dashboard">
-            {stat("stat-total", "Cases in total", |s| s.total_cases)}
-            {stat("stat-pending", "Waiting for review", |s| s.pending_dispatcher_review)}
-            {stat("stat-urgent", "Urgent, unassigned", |s| s.unassigned_urgent_cases)}
-            {stat("stat-active", "Active", |s| s.active_cases)}
-            {stat("stat-available", "Providers available", |s| s.available_providers)}
+        <section id="stats" class="stats" aria-label=move || t("dispatch.stats")>
+            {stat("stat-total", "dispatch.stat_total", |s| s.total_cases)}
+            {stat("stat-pending", "dispatch.stat_pending", |s| s.pending_dispatcher_review)}
+            {stat("stat-urgent", "dispatch.stat_urgent", |s| s.unassigned_urgent_cases)}
+            {stat("stat-active", "dispatch.stat_active", |s| s.active_cases)}
+            {stat("stat-available", "dispatch.stat_available", |s| s.available_providers)}
         </section>
         <div class="panes">
             <section class="pane" aria-labelledby="queue-title">
-                <h2 id="queue-title">"Waiting for review"</h2>
+                <h2 id="queue-title">{move || t("dispatch.queue_title")}</h2>
                 <ul id="queue" class="cards">
                     <For each=move || queue.get().unwrap_or_default() key=case_key let:c>
                         {
                             let id = c.incident.id.to_string();
                             let number = c.incident.case_number.clone();
-                            let age = age(&c);
+                            let submitted = c.incident.date_submitted;
                             let key = id.clone();
                             view! {
                                 <li class="case-card card" data-incident=key>
                                     <CaseSummary case=c/>
-                                    <div class="meta">"Waiting " {age}</div>
+                                    <div class="meta">{move || t("dispatch.waiting")} {move || age(submitted)}</div>
                                     <div class="card-actions">
                                         <button class="assign primary-sm"
                                             on:click=move |_| assigning.set(Some((id.clone(), number.clone())))>
-                                            "Assign"
+                                            {move || t("dispatch.assign")}
                                         </button>
                                     </div>
                                 </li>
@@ -117,7 +118,7 @@ pub fn DispatcherHome() -> impl IntoView {
                     </For>
                 </ul>
                 {move || queue.get().is_some_and(|q| q.is_empty()).then(|| view! {
-                    <p class="hint empty">"No case is waiting for review."</p>
+                    <p class="hint empty">{move || t("dispatch.queue_empty")}</p>
                 })}
             </section>
             <section class="pane">
@@ -125,14 +126,14 @@ pub fn DispatcherHome() -> impl IntoView {
                     <AssignPanel id=id number=number assigning=assigning reload=reload/>
                 })}
                 <div class="pane-head">
-                    <h2 id="all-title">"All cases"</h2>
+                    <h2 id="all-title">{move || t("dispatch.all_title")}</h2>
                     <label class="filter">
-                        <span class="visually-hidden">"Show cases"</span>
+                        <span class="visually-hidden">{move || t("dispatch.filter")}</span>
                         <select id="cases-filter"
                             on:change=move |ev| filter.set(event_target_value(&ev))>
-                            <option value="">"Every status"</option>
+                            <option value="">{move || t("dispatch.every_status")}</option>
                             {IncidentStatus::ALL.iter().map(|s| view! {
-                                <option value=s.as_str()>{s.label()}</option>
+                                <option value=s.as_str()>{move || i18n::incident_status(*s)}</option>
                             }).collect_view()}
                         </select>
                     </label>
@@ -143,7 +144,10 @@ pub fn DispatcherHome() -> impl IntoView {
                             <CaseSummary case=c.clone()/>
                             {(!c.assigned_providers.is_empty()).then(|| view! {
                                 <div class="helpers">
-                                    {c.assigned_providers.iter().map(|a| format!("{} ({})", a.provider_name, a.status.label())).collect::<Vec<_>>().join(", ")}
+                                    {
+                                        let helpers: Vec<_> = c.assigned_providers.iter().map(|a| (a.provider_name.clone(), a.status)).collect();
+                                        move || helpers.iter().map(|(name, status)| format!("{name} ({})", i18n::assignment_status(*status))).collect::<Vec<_>>().join(", ")
+                                    }
                                 </div>
                             })}
                             {reassignable(&c).then(|| view! { <Reassign case=c.clone() reload=reload/> })}
@@ -174,17 +178,17 @@ fn urgency_rank(c: &CaseView) -> u8 {
     }
 }
 
-fn age(c: &CaseView) -> String {
-    let mins = (chrono::Utc::now() - c.incident.date_submitted)
-        .num_minutes()
-        .max(0);
-    if mins < 60 {
-        format!("{mins} min")
+/// How long a case has waited, in words.
+fn age(submitted: chrono::DateTime<chrono::Utc>) -> String {
+    let mins = (chrono::Utc::now() - submitted).num_minutes().max(0);
+    let (key, n) = if mins < 60 {
+        ("dispatch.minutes", mins)
     } else if mins < 60 * 48 {
-        format!("{} h", mins / 60)
+        ("dispatch.hours", mins / 60)
     } else {
-        format!("{} days", mins / 60 / 24)
-    }
+        ("dispatch.days", mins / 60 / 24)
+    };
+    i18n::tf(key, &[("n", &n.to_string())])
 }
 
 #[component]
@@ -234,27 +238,29 @@ fn AssignPanel(
     view! {
         <section id="assign-panel" class="assign-panel card" aria-labelledby="assign-title">
             <div class="row">
-                <h2 id="assign-title">"Assign " {number}</h2>
-                <button class="link close" aria-label="Close" on:click=move |_| assigning.set(None)>"✕"</button>
+                <h2 id="assign-title">{move || t("dispatch.assign_title")} {number}</h2>
+                <button class="link close" aria-label=move || t("dispatch.close") on:click=move |_| assigning.set(None)>"✕"</button>
             </div>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             {move || match suggestions.get() {
-                None => view! { <p class="loading">"Loading suggestions…"</p> }.into_any(),
-                Some(l) if l.is_empty() => view! { <p class="hint">"No provider fits this case right now."</p> }.into_any(),
+                None => view! { <p class="loading">{move || t("dispatch.loading")}</p> }.into_any(),
+                Some(l) if l.is_empty() => view! { <p class="hint">{move || t("dispatch.no_fit")}</p> }.into_any(),
                 Some(l) => view! {
                     <ul class="suggestions">
                         {l.into_iter().map(|s| {
                             let pid = s.provider.id.to_string();
                             let p = pid.clone();
+                            let ptype = s.provider.provider_type;
+                            let why = s.reasons.clone();
                             view! {
                                 <li class="suggestion" data-provider=pid>
                                     <div class="row">
                                         <span class="provider-name">{s.provider.full_name.clone()}</span>
-                                        <span class="kind">{s.provider.provider_type_display.clone()}</span>
+                                        <span class="kind">{move || i18n::provider_type(ptype)}</span>
                                     </div>
-                                    <div class="meta">{s.reasons.join(" · ")}</div>
+                                    <div class="meta">{move || reasons_text(&why)}</div>
                                     <button class="assign-to primary-sm" disabled=move || busy.get()
-                                        on:click=move |_| assign_to(p.clone())>"Assign to " {s.provider.first_name.clone()}</button>
+                                        on:click=move |_| assign_to(p.clone())>{move || t("dispatch.assign_to")} {s.provider.first_name.clone()}</button>
                                 </li>
                             }
                         }).collect_view()}

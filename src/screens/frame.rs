@@ -54,7 +54,7 @@ pub fn Frame() -> impl IntoView {
                 </span>
                 <span id="conn-state" class="conn" data-state=state role="status">
                     <span class="dot" aria-hidden="true"></span>
-                    {move || live::state_label(&state())}
+                    {move || conn_label(&state())}
                 </span>
                 <button id="lang" class="lang" type="button"
                     aria-label=move || t("frame.language")
@@ -64,7 +64,7 @@ pub fn Frame() -> impl IntoView {
                 </button>
                 {move || survivor().then(|| view! { <QuickExitButton/> })}
                 <button id="bell" class="bell"
-                    aria-label=move || format!("Notifications, {} unread", unread())
+                    aria-label=move || i18n::tf("frame.bell", &[("n", &unread().to_string())])
                     on:click=move |_| ctx.go(Screen::Notifications)>
                     <svg class="bell-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
                         <path fill="currentColor" d="M12 22c1.1 0 2-.9 2-2h-4c0 1.1.9 2 2 2zm6-6v-5c0-3.07-1.64-5.64-4.5-6.32V4c0-.83-.67-1.5-1.5-1.5s-1.5.67-1.5 1.5v.68C7.63 5.36 6 7.92 6 11v5l-2 2v1h16v-1l-2-2z"/>
@@ -72,7 +72,7 @@ pub fn Frame() -> impl IntoView {
                     <span id="bell-count" class="badge" hidden=move || unread() == 0>{unread}</span>
                 </button>
             </header>
-            <nav class="frame-nav" aria-label="Main">
+            <nav class="frame-nav" aria-label=move || t("frame.nav")>
                 {nav("nav-home", "nav.home", Screen::Home)}
                 {move || survivor().then(|| nav("nav-safety", "nav.safety", Screen::Safety))}
                 {nav("nav-chat", "nav.chat", Screen::Chat)}
@@ -93,4 +93,15 @@ pub fn Frame() -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// The header's words for a sync state.
+fn conn_label(state: &str) -> &'static str {
+    t(match state {
+        "online" => "conn.online",
+        "offline" => "conn.offline",
+        "polling" => "conn.polling",
+        "logged_out" => "conn.logged_out",
+        _ => "conn.connecting",
+    })
 }

@@ -16,7 +16,7 @@ pub fn sign_out() {
     spawn_local(async move {
         // The core forgets the session even when the server cannot be told.
         let _ = ipc::call::<_, ()>("logout", &NoArgs {}).await;
-        ctx.signed_out(Some("You are signed out.".into()));
+        ctx.signed_out(Some(t("home.signed_out").into()));
     });
 }
 
@@ -49,7 +49,7 @@ pub fn Home() -> impl IntoView {
                 }.into_any(),
                 Some(Role::Provider) => view! { <provider::ProviderHome/> }.into_any(),
                 Some(Role::Dispatcher | Role::Admin) => view! { <dispatcher::DispatcherHome/> }.into_any(),
-                None => view! { <p class="hint">"Not signed in."</p> }.into_any(),
+                None => view! { <p class="hint">{move || t("home.not_signed_in")}</p> }.into_any(),
             }}
         </section>
     }

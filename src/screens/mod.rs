@@ -14,4 +14,5 @@ pub mod reports;
 pub mod room_live;
 pub mod safety;
 pub mod settings;
+pub mod unlock;
 pub mod wizard;

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::app::{ctx, Screen};
+use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::live;
 use crate::screens::chat::open_case_room;
@@ -87,36 +88,62 @@ pub fn Notifications() -> impl IntoView {
     view! {
         <section class="screen">
             <header class="top">
-                <h1>"Notifications"</h1>
-                <button id="mark-all-read" class="link" on:click=mark_all>"Mark all read"</button>
+                <h1>{move || t("notifications.title")}</h1>
+                <button id="mark-all-read" class="link" on:click=mark_all>{move || t("notifications.mark_all")}</button>
             </header>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <ul id="notifications" class="cards">
-                <li class="filters" role="group" aria-label="Show">
+                <li class="filters" role="group" aria-label=move || t("notifications.show")>
                     <button id="filter-all" class="secondary-sm" aria-pressed=move || (!unread_only.get()).to_string()
-                        on:click=move |_| unread_only.set(false)>"All"</button>
+                        on:click=move |_| unread_only.set(false)>{move || t("notifications.all")}</button>
                     <button id="filter-unread" class="secondary-sm" aria-pressed=move || unread_only.get().to_string()
-                        on:click=move |_| unread_only.set(true)>"Unread"</button>
+                        on:click=move |_| unread_only.set(true)>{move || t("notifications.unread")}</button>
                 </li>
                 {move || shown().into_iter().map(|n| {
                     let class = if n.is_read { "notification card" } else { "notification card unread" };
                     let item = n.clone();
+                    let at = n.created_at;
+                    let (subject, message) = (n.subject.clone(), n.message.clone());
                     view! {
                         <li>
                             <button class=class data-id=n.id.to_string() on:click=move |_| open(item.clone())>
                                 <span class="row">
-                                    <span class="subject">{n.subject.clone()}</span>
-                                    <time class="when">{n.created_at.format("%d %b, %H:%M").to_string()}</time>
+                                    <span class="subject">{move || in_lang(&subject)}</span>
+                                    <time class="when">{move || i18n::day_time(&at)}</time>
                                 </span>
-                                <span class="body">{n.message.clone()}</span>
+                                <span class="body">{move || in_lang(&message)}</span>
                             </button>
                         </li>
                     }
                 }).collect_view()}
             </ul>
             {move || (list.get().is_some() && shown().is_empty()).then(|| view! {
-                <p class="hint empty">{if unread_only.get() { "No unread notifications." } else { "No notifications." }}</p>
+                <p class="hint empty">{move || if unread_only.get() { t("notifications.none_unread") } else { t("notifications.none") }}</p>
             })}
         </section>
     }
+}
+
+/// The patterns the server writes notifications in (English), each a `notif.*` key. "New
+/// report" comes before "{urgency} report", which would also match it.
+const PATTERNS: &[&str] = &[
+    "notif.case_update",
+    "notif.you_have_message",
+    "notif.new_report",
+    "notif.loud_report",
+    "notif.waiting_triage",
+    "notif.sent_to_rescue",
+    "notif.assigned",
+    "notif.answer_it",
+    "notif.accepted",
+    "notif.accepted_by",
+    "notif.declined",
+    "notif.declined_by",
+    "notif.new_message",
+    "notif.message_from",
+];
+
+/// A notification's subject or text in the current language (see `i18n::server_text`).
+fn in_lang(text: &str) -> String {
+    i18n::server_text(text, PATTERNS)
 }

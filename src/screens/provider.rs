@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::app::ctx;
 use crate::fields::{Errors, FieldError};
+use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::screens::availability::AvailabilityToggle;
 use crate::screens::chat::open_case_room;
@@ -73,24 +74,24 @@ pub fn ProviderHome() -> impl IntoView {
         {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
         <div class="panes">
             <section class="pane" aria-labelledby="pending-title">
-                <h2 id="pending-title">"Offered to you"</h2>
+                <h2 id="pending-title">{move || t("provider.pending_title")}</h2>
                 <ul id="pending-list" class="cards">
                     <For each=move || with_status(AssignmentStatus::Pending) key=case_key let:c>
                         <PendingCard case=c/>
                     </For>
                 </ul>
                 {move || (cases.get().is_some() && with_status(AssignmentStatus::Pending).is_empty())
-                    .then(|| view! { <p class="hint empty">"No cases waiting for your answer."</p> })}
+                    .then(|| view! { <p class="hint empty">{move || t("provider.pending_empty")}</p> })}
             </section>
             <section class="pane" aria-labelledby="active-title">
-                <h2 id="active-title">"Your active cases"</h2>
+                <h2 id="active-title">{move || t("provider.active_title")}</h2>
                 <ul id="active-list" class="cards">
                     <For each=move || with_status(AssignmentStatus::Accepted) key=case_key let:c>
                         <ActiveCard case=c/>
                     </For>
                 </ul>
                 {move || (cases.get().is_some() && with_status(AssignmentStatus::Accepted).is_empty())
-                    .then(|| view! { <p class="hint empty">"No active cases."</p> })}
+                    .then(|| view! { <p class="hint empty">{move || t("provider.active_empty")}</p> })}
             </section>
         </div>
     }
@@ -100,16 +101,19 @@ pub fn ProviderHome() -> impl IntoView {
 #[component]
 pub fn CaseSummary(case: CaseView) -> impl IntoView {
     let i = case.incident;
+    // Labels from the enums, not the server's English `*_display` fields, so they follow the
+    // language.
+    let (urgency, kind, status, filed) = (i.urgency_level, i.kind, i.status, i.date_submitted);
     view! {
         <div class="row">
             <span class="case-number">{i.case_number.clone()}</span>
-            <span class=format!("urgency urgency-{}", i.urgency_level.as_str())>{i.urgency_level.label()}</span>
+            <span class=format!("urgency urgency-{}", urgency.as_str())>{move || i18n::urgency(urgency)}</span>
         </div>
-        <div class="kind">{i.incident_type_display.clone()}</div>
+        <div class="kind">{move || i18n::incident_type(kind)}</div>
         <div class="meta">
-            <span class=format!("status status-{}", i.status.as_str())>{i.status_display.clone()}</span>
+            <span class=format!("status status-{}", status.as_str())>{move || i18n::incident_status(status)}</span>
             " · " {case.survivor_name.clone()}
-            " · Filed " {i.date_submitted.format("%d %b, %H:%M").to_string()}
+            {move || t("case.filed")} {move || i18n::day_time(&filed)}
         </div>
     }
 }
@@ -136,7 +140,7 @@ fn PendingCard(case: CaseView) -> impl IntoView {
             if !accepted && reason_text.is_empty() {
                 errors.set(BTreeMap::from([(
                     "reason".to_owned(),
-                    vec!["Say why you decline.".to_owned()],
+                    vec![t("provider.reason_needed").to_owned()],
                 )]));
                 return;
             }
@@ -164,20 +168,20 @@ fn PendingCard(case: CaseView) -> impl IntoView {
         <li class="case-card card" data-incident=id.clone()>
             <CaseSummary case=case/>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
-            <Show when=move || !busy.get() fallback=|| view! { <p class="sending">"Sending…"</p> }>
+            <Show when=move || !busy.get() fallback=|| view! { <p class="sending">{move || t("provider.sending")}</p> }>
                 <div class="card-actions">
-                    <button class="accept primary-sm" on:click=move |_| answer(true)>"Accept"</button>
+                    <button class="accept primary-sm" on:click=move |_| answer(true)>{move || t("provider.accept")}</button>
                     <button class="decline secondary-sm" aria-expanded=move || declining.get().to_string()
-                        on:click=move |_| declining.update(|d| *d = !*d)>"Decline"</button>
+                        on:click=move |_| declining.update(|d| *d = !*d)>{move || t("provider.decline")}</button>
                 </div>
                 <Show when=move || declining.get()>
-                    <label for=input_id.get_value()>"Why do you decline?"</label>
+                    <label for=input_id.get_value()>{move || t("provider.why_decline")}</label>
                     <input id=input_id.get_value() class="decline-reason" type="text"
                         prop:value=move || reason.get()
                         on:input=move |ev| reason.set(event_target_value(&ev))/>
                     <FieldError errors=errors field="reason"/>
                     <button class="confirm-decline secondary-sm" on:click=move |_| answer(false)>
-                        "Confirm decline"
+                        {move || t("provider.confirm_decline")}
                     </button>
                 </Show>
             </Show>
@@ -192,8 +196,8 @@ fn ActiveCard(case: CaseView) -> impl IntoView {
     let status = case.incident.status;
     let error = RwSignal::new(None::<String>);
     let next = match status {
-        IncidentStatus::Assigned => Some((IncidentStatus::InProgress, "Start work")),
-        IncidentStatus::InProgress => Some((IncidentStatus::Completed, "Mark completed")),
+        IncidentStatus::Assigned => Some((IncidentStatus::InProgress, "provider.start")),
+        IncidentStatus::InProgress => Some((IncidentStatus::Completed, "provider.complete")),
         _ => None,
     };
     let open = {
@@ -223,10 +227,10 @@ fn ActiveCard(case: CaseView) -> impl IntoView {
             <CaseSummary case=case/>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <div class="card-actions">
-                <button class="open-chat primary-sm" on:click=open>"Open chat"</button>
+                <button class="open-chat primary-sm" on:click=open>{move || t("provider.open_chat")}</button>
                 {next.map(|(to, label)| view! {
                     <button class="set-status secondary-sm" data-status=to.as_str()
-                        on:click=move |_| set_status(to)>{label}</button>
+                        on:click=move |_| set_status(to)>{move || t(label)}</button>
                 })}
             </div>
         </li>

@@ -1,13 +1,25 @@
-//! "My reports": the survivor's cases with their case number and status.
+//! "My reports": the survivor's cases with their case number and status, and above them the
+//! reports still waiting on this device (in the outbox) to be sent. A waiting report is replaced
+//! by its case as soon as the outbox has delivered it.
 
 use std::collections::HashSet;
 
-use kintara_api::{ChatRoom, Incident, StatusChange};
+use kintara_api::{ChatRoom, Incident, IncidentCreate, StatusChange};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::app::{ctx, Notice, Screen};
 use crate::ipc::{self, NoArgs};
+use crate::live::OutboxItem;
+
+/// The words for a report still on this device, by its outbox state.
+fn waiting_label(item: &OutboxItem) -> &'static str {
+    match item.state.as_str() {
+        "sending" => "Sending…",
+        "failed" => "Not sent",
+        _ => "Waiting for connection",
+    }
+}
 
 #[component]
 pub fn MyReports() -> impl IntoView {
@@ -18,6 +30,9 @@ pub fn MyReports() -> impl IntoView {
     let rooms = RwSignal::new(Vec::<ChatRoom>::new());
     // Reports whose status history is open; kept here so a live refresh does not close them.
     let open = RwSignal::new(HashSet::<String>::new());
+    // Waiting reports delivered while this screen is open: the "saved on this device" notice
+    // is then out of date and gives way to one that says it was sent.
+    let sent_here = RwSignal::new(0usize);
     let load = move || {
         spawn_local(async move {
             match ipc::call::<_, Vec<Incident>>("list_incidents", &NoArgs {}).await {
@@ -26,6 +41,12 @@ pub fn MyReports() -> impl IntoView {
                     reports.set(Some(list));
                 }
                 Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),
+                // Offline is no fault of hers, and her reports on this device are safe.
+                Err(e) if e.kind == "network" => error.set(Some(
+                    "You are offline. Reports already sent will show here when the connection \
+                     is back."
+                        .into(),
+                )),
                 Err(e) => error.set(Some(e.message)),
             }
             if let Ok(list) = ipc::call::<_, Vec<ChatRoom>>("rooms", &NoArgs {}).await {
@@ -38,6 +59,51 @@ pub fn MyReports() -> impl IntoView {
         ctx.tick.track();
         load();
     });
+    // Reports still on this device, oldest first, as the outbox reports them.
+    let waiting = Memo::new(move |_| {
+        ctx.outbox.with(|o| {
+            o.iter()
+                .filter(|i| i.kind() == "file_report")
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    // A waiting report that leaves the outbox was delivered (or discarded): refetch, so its case
+    // takes its place at once, without waiting for a server event.
+    // A failed one only leaves when it is discarded, so it does not count as sent.
+    Effect::new(move |before: Option<Vec<(String, bool)>>| {
+        let now: Vec<(String, bool)> = waiting.with(|w| {
+            w.iter()
+                .map(|i| (i.client_id.clone(), i.state == "failed"))
+                .collect()
+        });
+        let gone: Vec<bool> = before
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(id, _)| !now.iter().any(|(n, _)| n == id))
+            .map(|(_, failed)| failed)
+            .collect();
+        if !gone.is_empty() {
+            sent_here.update(|n| *n += gone.iter().filter(|failed| !**failed).count());
+            load();
+        }
+        now
+    });
+    // What to say once they went: the newest case is the report just sent.
+    let sent_note = move || match sent_here.get() {
+        0 => None,
+        1 => reports.with(|r| {
+            r.as_ref()
+                .and_then(|l| l.iter().max_by_key(|i| i.date_submitted))
+                .map(|i| {
+                    format!(
+                        "Your report {} was sent. Kintara has it now.",
+                        i.case_number
+                    )
+                })
+        }),
+        _ => Some("Your reports were sent. Kintara has them now.".to_owned()),
+    };
     let room_of = move |incident: &str| {
         rooms.with(|l| {
             l.iter()
@@ -52,15 +118,60 @@ pub fn MyReports() -> impl IntoView {
                 <h1>"My reports"</h1>
                 <button id="reports-refresh" class="link" on:click=move |_| load()>"Refresh"</button>
             </header>
-            <Notice/>
+            <Show when=move || sent_here.get() == 0>
+                <Notice/>
+            </Show>
+            {move || sent_note().map(|t| view! {
+                <div id="report-sent" class="notice" role="status">{t}</div>
+            })}
             {move || error.get().map(|e| view! {
                 <div id="reports-error" class="error-banner" role="alert">{e}</div>
             })}
+            // Polite live region: a screen reader hears when a waiting report starts sending or
+            // goes.
+            <ul id="reports-queued" class="cards" aria-live="polite" aria-label="Reports waiting to be sent">
+                {move || waiting.get().into_iter().map(|it| {
+                    let report = serde_json::from_value::<IncidentCreate>(it.action["data"].clone()).ok();
+                    let failed = it.state == "failed";
+                    let saved = chrono::DateTime::from_timestamp_millis(it.created_at)
+                        .map(|t| t.format("%d %b %Y, %H:%M UTC").to_string())
+                        .unwrap_or_default();
+                    view! {
+                        <li class=format!("report card queued state-{}", it.state) data-client=it.client_id.clone()>
+                            <div class="row">
+                                <span class="case-number">"Not sent yet"</span>
+                                <span class=format!("status status-{}", it.state)>{waiting_label(&it)}</span>
+                            </div>
+                            <div class="kind">{report.as_ref().map(|r| r.kind.label()).unwrap_or("A report")}</div>
+                            <div class="meta">"Saved on this device " {saved}
+                                {report.as_ref().map(|r| format!(" · {}", r.urgency_level.label()))}</div>
+                            {if failed {
+                                view! {
+                                    <p class="reason">"Kintara could not accept this report: "
+                                        {it.last_error.clone().unwrap_or_default()}</p>
+                                    <div class="card-actions">
+                                        <button class="primary-sm" on:click=move |_| ctx.go(Screen::Outbox)>
+                                            "Open the outbox"
+                                        </button>
+                                    </div>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <p class="hint">"It will be sent automatically when the connection is back. You do not need to do anything."</p>
+                                }.into_any()
+                            }}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
             {move || match reports.get() {
+                // Offline with nothing loaded yet: the banner says why, and nothing is loading.
+                None if error.with(Option::is_some) => ().into_any(),
                 None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-                Some(list) if list.is_empty() => view! {
+                Some(list) if list.is_empty() && waiting.with(Vec::is_empty) => view! {
                     <p id="reports-empty" class="hint">"You have not filed a report yet."</p>
                 }.into_any(),
+                Some(list) if list.is_empty() => ().into_any(),
                 Some(list) => view! {
                     <ul id="reports-list" class="cards">
                         {list.into_iter().map(|r| view! {

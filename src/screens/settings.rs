@@ -1,4 +1,5 @@
-//! Settings: the language and what the user shares in chat (read receipts, typing, presence).
+//! Settings: the language, what the user shares in chat (read receipts, typing, presence), the
+//! disguise, and the PIN (where the device key is under one).
 //! The sharing switches live on the server; survivors start with all three off.
 
 use kintara_api::ChatSettings;
@@ -9,6 +10,7 @@ use serde::Serialize;
 use crate::app::ctx;
 use crate::i18n::t;
 use crate::ipc::{self, NoArgs};
+use crate::screens::unlock::{BiometricSetup, ChangePin};
 
 #[derive(Serialize)]
 struct SetArgs {
@@ -90,6 +92,8 @@ pub fn Settings() -> impl IntoView {
             <header class="top"><h1>{move || t("settings.title")}</h1></header>
             <PrivacySwitches/>
             <Disguise/>
+            <ChangePin/>
+            <BiometricSetup/>
         </section>
     }
 }

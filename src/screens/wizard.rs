@@ -8,7 +8,7 @@ use kintara_api::{
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::{ctx, Screen};
 use crate::fields::{messages, ErrorBanner, Errors, FieldError};
@@ -29,20 +29,6 @@ struct Draft {
     urgency: UrgencyLevel,
     contact: CommunicationMethod,
     anonymous: bool,
-    /// One per draft, so pressing "Submit" again after a lost answer files the report once.
-    client_id: String,
-}
-
-/// A random id for this draft (uniqueness per survivor is all the server needs from it).
-fn new_client_id() -> String {
-    let mut id = String::from("ui-");
-    for _ in 0..4 {
-        id.push_str(&format!(
-            "{:08x}",
-            (js_sys::Math::random() * f64::from(u32::MAX)) as u32
-        ));
-    }
-    id
 }
 
 fn today() -> NaiveDate {
@@ -64,7 +50,6 @@ impl Draft {
             urgency: UrgencyLevel::Routine,
             contact: CommunicationMethod::SecureMessage,
             anonymous: false,
-            client_id: new_client_id(),
         }
     }
 
@@ -112,7 +97,9 @@ impl Draft {
                 ..Default::default()
             }),
             is_anonymous: self.anonymous,
-            client_id: Some(self.client_id.clone()),
+            // The outbox gives the report its client id when it stores it; the server files
+            // each client id once, however often the outbox has to try.
+            client_id: None,
         };
         if let Err(e) = request.validate_at(today()) {
             for (k, v) in e.0 {
@@ -158,6 +145,22 @@ fn errors_for_step(draft: &Draft, step: usize) -> Errors {
 struct ReportArgs {
     report: IncidentCreate,
 }
+
+/// What `file_report` answers (`src-tauri/src/commands.rs`, `Filed`).
+#[derive(Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum Filed {
+    /// The server has it.
+    Sent { incident: Incident },
+    /// Kept on this device; the app sends it by itself when the server can be reached.
+    Queued,
+}
+
+/// What the survivor reads when her report could not go out yet: that it is safe, and that she
+/// has nothing more to do.
+const SAVED_ON_DEVICE: &str = "Your report is saved on this device. It could not be sent \
+    yet because there is no connection to Kintara; it will be sent automatically as soon as \
+    the connection is back. You do not need to do anything.";
 
 #[component]
 pub fn ReportWizard() -> impl IntoView {
@@ -211,8 +214,10 @@ pub fn ReportWizard() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match ipc::call::<_, Incident>("create_incident", &ReportArgs { report }).await {
-                Ok(incident) => {
+            // The report is stored on the device before anything goes on the wire; the answer
+            // says whether the server already has it.
+            match ipc::call::<_, Filed>("file_report", &ReportArgs { report }).await {
+                Ok(Filed::Sent { incident }) => {
                     let next = if incident.status == IncidentStatus::Assigned {
                         "A rescue team has been alerted."
                     } else {
@@ -222,6 +227,11 @@ pub fn ReportWizard() -> impl IntoView {
                         "Your report {} was sent. {next}",
                         incident.case_number
                     )));
+                    ctx.go(Screen::Reports);
+                }
+                // "My reports" shows it as waiting, and as the real case once it is sent.
+                Ok(Filed::Queued) => {
+                    ctx.notice.set(Some(SAVED_ON_DEVICE.into()));
                     ctx.go(Screen::Reports);
                 }
                 Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),

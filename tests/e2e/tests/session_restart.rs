@@ -1,9 +1,10 @@
-//! A new survivor registers on the real app; the sealed session survives a restart of the app,
-//! and signing out leaves no session behind, on the device or on the server.
+//! A new survivor registers on the real app; the sealed session survives a restart of the app
+//! behind the unlock screen (no OS keystore here, so the device key is under the PIN chosen
+//! before sign-in), and signing out leaves no session and no key behind.
 
 mod common;
 
-use common::{App, Server};
+use common::{App, Server, PIN};
 
 #[tokio::test]
 async fn a_registered_survivor_stays_signed_in_across_a_restart_until_signing_out() {
@@ -44,13 +45,58 @@ async fn a_registered_survivor_stays_signed_in_across_a_restart_until_signing_ou
         .expect("register again");
     assert_eq!(again.status(), 409);
 
-    // Restart: the app opens straight on the survivor's home, from the sealed session.
+    // Restart: the app opens on the unlock screen; the session stays sealed until the PIN is
+    // right.
     let xdg = app.close().await;
-    let app = App::launch_in(xdg).await;
+    let app = App::launch_locked(xdg).await;
+    app.find("#unlock-pin").await;
+    assert!(
+        app.client
+            .find(fantoccini::Locator::Css("#home-title"))
+            .await
+            .is_err(),
+        "nothing of the session shows before the PIN"
+    );
+    app.screenshot("unlock.png").await;
+    app.enter_pin("000000").await;
+    app.wait_text("#unlock-error", "That PIN is not right")
+        .await;
+    app.enter_pin(PIN).await;
     app.wait_text("#home-title", "Anonymous").await;
+
+    // What the app wrote holds no token, e-mail, name or refresh token in clear, and no plain
+    // key: the key is sealed under the PIN.
+    let files = app.stored_files();
+    assert!(files.iter().any(|(p, _)| p.ends_with("device.key.pin")));
+    assert!(!files.iter().any(|(p, _)| p.ends_with("device.key")));
+    for (path, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        for secret in ["eyJ", "new.survivor@example.org", "Anonymous", "refresh"] {
+            assert!(
+                !text.contains(secret),
+                "{} holds {secret:?} in clear text",
+                path.display()
+            );
+        }
+    }
     app.click("#my-reports").await;
     app.find("#reports-empty").await;
     app.click("#back-home").await;
+
+    // Settings → Change PIN: the current PIN is checked, then the same key is sealed anew.
+    app.click("#nav-settings").await;
+    app.fill("#pin-old", "000000").await;
+    app.fill("#pin-change-new", "135791").await;
+    app.fill("#pin-change-confirm", "135791").await;
+    app.click("#pin-change-save").await;
+    app.wait_text("#pin-change-status", "That PIN is not right")
+        .await;
+    app.fill("#pin-old", PIN).await;
+    app.fill("#pin-change-new", "135791").await;
+    app.fill("#pin-change-confirm", "135791").await;
+    app.click("#pin-change-save").await;
+    app.wait_text("#pin-change-status", "PIN changed").await;
+    app.click("#nav-home").await;
 
     // Sign out: back to sign-in, and nothing of the session is left on the device...
     app.click("#logout").await;
@@ -64,10 +110,18 @@ async fn a_registered_survivor_stays_signed_in_across_a_restart_until_signing_ou
         !String::from_utf8_lossy(&store.1).contains("\"session\""),
         "the sealed session is gone after sign-out"
     );
+    assert!(
+        !files
+            .iter()
+            .any(|(p, _)| p.to_string_lossy().contains("device.key")),
+        "the device key went with the session"
+    );
 
-    // ...so a restart asks to sign in again.
+    // ...so a restart asks for a new PIN, then to sign in again.
     let xdg = app.close().await;
-    let app = App::launch_in(xdg).await;
+    let app = App::launch_locked(xdg).await;
+    app.find("#choose-pin").await;
+    app.choose_pin().await;
     app.find("#login-email").await;
     app.wait_text("#server-current", &server.url).await;
     let _ = app.close().await;

@@ -120,9 +120,14 @@ async fn survivor_files_a_report_and_sees_it_in_my_reports() {
         String::from_utf8_lossy(&store.1).contains("\"session\""),
         "the session is kept"
     );
+    // No OS keystore here: the device key is kept under the PIN, never in a plain file.
     assert!(
-        files.iter().any(|(p, _)| p.ends_with("device.key")),
-        "a device key exists"
+        files.iter().any(|(p, _)| p.ends_with("device.key.pin")),
+        "the device key is kept under the PIN"
+    );
+    assert!(
+        !files.iter().any(|(p, _)| p.ends_with("device.key")),
+        "no plain device key"
     );
     for (path, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);

@@ -18,6 +18,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
 pub const DEMO_PASSWORD: &str = "kintara-demo";
+/// The PIN every test device chooses: the app runs with no OS keystore here (no session bus),
+/// so it keeps its device key under a PIN.
+pub const PIN: &str = "246810";
 const WAIT: Duration = Duration::from_secs(30);
 
 pub fn workspace_root() -> PathBuf {
@@ -152,12 +155,24 @@ pub struct App {
 }
 
 impl App {
+    /// A new device: the app asks for a PIN before anything else; this chooses `PIN`.
     pub async fn launch() -> App {
-        Self::launch_in(tempfile::tempdir().expect("tempdir")).await
+        let app = Self::launch_locked(tempfile::tempdir().expect("tempdir")).await;
+        app.pass_key_gate().await;
+        app
     }
 
-    /// Launches the app on an existing data directory, as a restart of the same device.
+    /// Launches the app on an existing data directory, as a restart of the same device, and
+    /// gets past the unlock screen with `PIN` (or chooses it, after a sign-out took the key).
     pub async fn launch_in(xdg: tempfile::TempDir) -> App {
+        let app = Self::launch_locked(xdg).await;
+        app.pass_key_gate().await;
+        app
+    }
+
+    /// Launches the app on `xdg` and leaves whatever it shows first (the unlock screen, the PIN
+    /// choice, sign-in or home) to the test.
+    pub async fn launch_locked(xdg: tempfile::TempDir) -> App {
         // Ports of its own, so several app windows (one per role) can run side by side.
         let driver_port = free_port();
         let native_port = free_port();
@@ -171,6 +186,12 @@ impl App {
                 ])
                 .env("XDG_DATA_HOME", xdg.path())
                 .env("XDG_CONFIG_HOME", xdg.path())
+                // No session bus, so no Secret Service: the device key goes under the PIN, as on
+                // a machine without an OS keystore (crates/cli/tests/keystore.rs tests one).
+                .env(
+                    "DBUS_SESSION_BUS_ADDRESS",
+                    format!("unix:path={}/no-session-bus", xdg.path().display()),
+                )
                 // The app must not find a developer's server by accident.
                 .env("KINTARA_SERVER_URL", "http://127.0.0.1:9")
                 .stdout(Stdio::null())
@@ -241,6 +262,50 @@ impl App {
                 "{css} never contained {needle:?}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until one of `selectors` matches, and returns it.
+    pub async fn first_of<'s>(&self, selectors: &[&'s str]) -> &'s str {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            for css in selectors {
+                if self.client.find(Locator::Css(css)).await.is_ok() {
+                    return css;
+                }
+            }
+            assert!(Instant::now() < deadline, "none of {selectors:?} appeared");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Chooses `PIN` on the choose-a-PIN screen (typed twice).
+    pub async fn choose_pin(&self) {
+        self.fill("#pin-new", PIN).await;
+        self.fill("#pin-confirm", PIN).await;
+        self.click("#pin-save").await;
+        self.wait_gone("#choose-pin").await;
+    }
+
+    /// Types `pin` on the unlock screen and presses "Unlock".
+    pub async fn enter_pin(&self, pin: &str) {
+        self.fill("#unlock-pin", pin).await;
+        self.click("#unlock-submit").await;
+    }
+
+    /// Gets past the device key's screens, whichever shows: chooses `PIN` on a new device,
+    /// enters it on a locked one; nothing when the app opens on sign-in or home.
+    pub async fn pass_key_gate(&self) {
+        match self
+            .first_of(&["#choose-pin", "#unlock", "#login-email", ".frame"])
+            .await
+        {
+            "#choose-pin" => self.choose_pin().await,
+            "#unlock" => {
+                self.enter_pin(PIN).await;
+                self.wait_gone("#unlock").await;
+            }
+            _ => {}
         }
     }
 

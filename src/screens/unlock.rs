@@ -1,0 +1,375 @@
+//! The device key's screens: unlock with the PIN (and, on Android, biometrics), choose a PIN
+//! before sign-in on a device with no OS keystore, and Settings → Change PIN. The shell decides
+//! which one shows (`key_status`); the PIN itself never leaves the shell's commands.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+
+use crate::app::{ctx, Notice};
+use crate::fields::{ErrorBanner, Errors, FieldError};
+use crate::i18n::t;
+use crate::ipc::{self, NoArgs};
+
+/// What the shell says about the device key (`src-tauri/src/unlock.rs`).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct KeyStatus {
+    /// "unlocked", "locked", "new_pin", "unavailable"; "" until the shell answered.
+    pub state: String,
+    /// "keystore" or "pin".
+    pub source: Option<String>,
+    #[serde(default)]
+    pub retry_after: u64,
+    #[serde(default)]
+    pub biometric: bool,
+    #[serde(default)]
+    pub biometric_setup: bool,
+}
+
+impl KeyStatus {
+    pub fn unlocked(&self) -> bool {
+        self.state == "unlocked"
+    }
+}
+
+/// Asks the shell where the key stands.
+pub async fn fetch_status() -> KeyStatus {
+    ipc::call::<_, KeyStatus>("key_status", &NoArgs {})
+        .await
+        .unwrap_or_default()
+}
+
+/// The same rule the core applies (`kintara_core::vault::check_new_pin`), checked here first for
+/// a quick answer: at least six digits, digits only.
+pub const MIN_PIN_DIGITS: usize = 6;
+
+pub fn pin_ok(pin: &str) -> bool {
+    pin.chars().count() >= MIN_PIN_DIGITS && pin.chars().all(|c| c.is_ascii_digit())
+}
+
+/// A localised sentence for a key command's error.
+fn explain(e: &ipc::UiError) -> String {
+    match e.kind.as_str() {
+        "wrong_pin" => t("unlock.wrong").to_owned(),
+        "wait" => {
+            let secs = e
+                .fields
+                .get("retry_after")
+                .and_then(|v| v.first())
+                .cloned()
+                .unwrap_or_default();
+            t("unlock.wait").replace("{n}", &secs)
+        }
+        "validation" if e.fields.contains_key("confirm") => t("pin.mismatch").to_owned(),
+        "validation" => t("pin.rule").to_owned(),
+        _ => e.message.clone(),
+    }
+}
+
+/// Shown instead of every other screen until the key is at hand.
+#[component]
+pub fn KeyGate() -> impl IntoView {
+    let ctx = ctx();
+    move || match ctx.key.with(|k| k.state.clone()).as_str() {
+        "locked" => view! { <Unlock/> }.into_any(),
+        "new_pin" => view! { <ChoosePin/> }.into_any(),
+        "unavailable" => view! { <Unavailable/> }.into_any(),
+        _ => view! { <p class="loading">"…"</p> }.into_any(),
+    }
+}
+
+fn brand() -> impl IntoView {
+    let ctx = ctx();
+    view! {
+        <div class="brand">
+            {move || (!ctx.disguised.get()).then(|| view! { <img src="app-icon.png" alt="" width="56" height="56"/> })}
+            <h1>{move || if ctx.disguised.get() { "Notes" } else { "Kintara" }}</h1>
+        </div>
+    }
+}
+
+#[derive(Serialize)]
+struct PinArgs {
+    pin: String,
+}
+
+#[component]
+fn Unlock() -> impl IntoView {
+    let ctx = ctx();
+    let pin = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let biometric = ctx.key.with_untracked(|k| k.biometric);
+    let done = move |result: Result<(), ipc::UiError>| {
+        pin.set(String::new());
+        match result {
+            Ok(()) => spawn_local(async move { crate::app::key_opened(ctx).await }),
+            Err(e) => error.set(Some(explain(&e))),
+        }
+        busy.set(false);
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pin.get_untracked().is_empty() {
+            error.set(Some(t("unlock.empty").into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let args = PinArgs {
+                pin: pin.get_untracked(),
+            };
+            done(ipc::call::<_, ()>("unlock", &args).await);
+        });
+    };
+    let with_biometrics = move |_| {
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            done(ipc::call::<_, ()>("unlock_biometric", &NoArgs {}).await);
+        });
+    };
+    view! {
+        <section id="unlock" class="screen narrow">
+            {brand()}
+            <h2>{move || t("unlock.title")}</h2>
+            <p class="hint">{move || t("unlock.hint")}</p>
+            <form on:submit=submit>
+                <label for="unlock-pin">{move || t("unlock.pin")}</label>
+                <input id="unlock-pin" type="password" inputmode="numeric" autocomplete="current-password"
+                    prop:value=move || pin.get()
+                    on:input=move |ev| pin.set(event_target_value(&ev)) />
+                <ErrorBanner id="unlock-error" message=error/>
+                <button id="unlock-submit" type="submit" class="primary" disabled=move || busy.get()>
+                    {move || if busy.get() { t("unlock.busy") } else { t("unlock.submit") }}
+                </button>
+            </form>
+            {biometric.then(|| view! {
+                <button id="unlock-biometric" class="secondary" disabled=move || busy.get() on:click=with_biometrics>
+                    {move || t("unlock.biometric")}
+                </button>
+            })}
+        </section>
+    }
+}
+
+#[derive(Serialize)]
+struct ChooseArgs {
+    pin: String,
+    confirm: String,
+}
+
+/// Two PIN fields and their checks; `Errors` under `pin` and `confirm`.
+fn check_pair(pin: &str, confirm: &str) -> Errors {
+    let mut errors = Errors::new();
+    if !pin_ok(pin) {
+        errors.insert("pin".into(), vec![t("pin.rule").into()]);
+    } else if pin != confirm {
+        errors.insert("confirm".into(), vec![t("pin.mismatch").into()]);
+    }
+    errors
+}
+
+#[component]
+fn ChoosePin() -> impl IntoView {
+    let ctx = ctx();
+    let pin = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let errors = RwSignal::new(Errors::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let checked = check_pair(&pin.get_untracked(), &confirm.get_untracked());
+        if !checked.is_empty() {
+            errors.set(checked);
+            return;
+        }
+        errors.set(Errors::new());
+        error.set(None);
+        busy.set(true);
+        spawn_local(async move {
+            let args = ChooseArgs {
+                pin: pin.get_untracked(),
+                confirm: confirm.get_untracked(),
+            };
+            match ipc::call::<_, ()>("choose_pin", &args).await {
+                Ok(()) => {
+                    pin.set(String::new());
+                    confirm.set(String::new());
+                    crate::app::key_opened(ctx).await;
+                }
+                Err(e) => error.set(Some(explain(&e))),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section id="choose-pin" class="screen narrow">
+            {brand()}
+            <h2>{move || t("pin.choose_title")}</h2>
+            <p class="hint">{move || t("pin.choose_hint")}</p>
+            <Notice/>
+            <form on:submit=submit>
+                <label for="pin-new">{move || t("pin.new")}</label>
+                <input id="pin-new" type="password" inputmode="numeric" autocomplete="new-password"
+                    prop:value=move || pin.get()
+                    on:input=move |ev| pin.set(event_target_value(&ev)) />
+                <FieldError errors=errors field="pin"/>
+                <label for="pin-confirm">{move || t("pin.confirm")}</label>
+                <input id="pin-confirm" type="password" inputmode="numeric" autocomplete="new-password"
+                    prop:value=move || confirm.get()
+                    on:input=move |ev| confirm.set(event_target_value(&ev)) />
+                <FieldError errors=errors field="confirm"/>
+                <ErrorBanner id="pin-error" message=error/>
+                <button id="pin-save" type="submit" class="primary" disabled=move || busy.get()>
+                    {move || t("pin.save")}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Unavailable() -> impl IntoView {
+    let ctx = ctx();
+    let busy = RwSignal::new(false);
+    let retry = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            if let Ok(status) = ipc::call::<_, KeyStatus>("key_retry", &NoArgs {}).await {
+                if status.unlocked() {
+                    crate::app::key_opened(ctx).await;
+                } else {
+                    ctx.key.set(status);
+                }
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section id="key-unavailable" class="screen narrow">
+            {brand()}
+            <p class="error-banner" role="alert">{move || t("pin.unavailable")}</p>
+            <button id="key-retry" class="primary" disabled=move || busy.get() on:click=retry>
+                {move || t("pin.retry")}
+            </button>
+        </section>
+    }
+}
+
+#[derive(Serialize)]
+struct ChangeArgs {
+    old: String,
+    pin: String,
+    confirm: String,
+}
+
+/// Settings → Change PIN (only where the key is under a PIN).
+#[component]
+pub fn ChangePin() -> impl IntoView {
+    let ctx = ctx();
+    let old = RwSignal::new(String::new());
+    let pin = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let errors = RwSignal::new(Errors::new());
+    let status = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let checked = check_pair(&pin.get_untracked(), &confirm.get_untracked());
+        if !checked.is_empty() {
+            errors.set(checked);
+            return;
+        }
+        errors.set(Errors::new());
+        status.set(None);
+        busy.set(true);
+        spawn_local(async move {
+            let args = ChangeArgs {
+                old: old.get_untracked(),
+                pin: pin.get_untracked(),
+                confirm: confirm.get_untracked(),
+            };
+            let result = ipc::call::<_, ()>("change_pin", &args).await;
+            for s in [old, pin, confirm] {
+                s.set(String::new());
+            }
+            status.set(Some(match result {
+                Ok(()) => t("pin.changed").to_owned(),
+                Err(e) => explain(&e),
+            }));
+            busy.set(false);
+        });
+    };
+    let field = move |id: &'static str, label: &'static str, sig: RwSignal<String>| {
+        view! {
+            <label for=id>{move || t(label)}</label>
+            <input id=id type="password" inputmode="numeric" autocomplete="off"
+                prop:value=move || sig.get()
+                on:input=move |ev| sig.set(event_target_value(&ev)) />
+        }
+    };
+    view! {
+        <Show when=move || ctx.key.with(|k| k.source.as_deref() == Some("pin"))>
+            <form id="change-pin" class="privacy card" on:submit=submit>
+                <h2>{move || t("pin.change_title")}</h2>
+                {field("pin-old", "pin.old", old)}
+                {field("pin-change-new", "pin.new", pin)}
+                <FieldError errors=errors field="pin"/>
+                {field("pin-change-confirm", "pin.confirm", confirm)}
+                <FieldError errors=errors field="confirm"/>
+                <button id="pin-change-save" type="submit" class="secondary" disabled=move || busy.get()>
+                    {move || t("pin.change_title")}
+                </button>
+                <p id="pin-change-status" class="hint" role="status">{move || status.get()}</p>
+            </form>
+        </Show>
+    }
+}
+
+/// Settings → biometric unlock (Android, where the key is under a PIN): the PIN once, then the
+/// fingerprint or face; from then on the unlock screen offers them.
+#[component]
+pub fn BiometricSetup() -> impl IntoView {
+    let ctx = ctx();
+    let pin = RwSignal::new(String::new());
+    let status = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        status.set(None);
+        spawn_local(async move {
+            let args = PinArgs {
+                pin: pin.get_untracked(),
+            };
+            let result = ipc::call::<_, ()>("enable_biometric", &args).await;
+            pin.set(String::new());
+            match result {
+                Ok(()) => {
+                    status.set(Some(t("biometric.on").to_owned()));
+                    ctx.key.set(fetch_status().await);
+                }
+                Err(e) => status.set(Some(explain(&e))),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <Show when=move || ctx.key.with(|k| k.biometric_setup)>
+            <form id="biometric-setup" class="privacy card" on:submit=submit>
+                <h2>{move || t("biometric.title")}</h2>
+                <label for="biometric-pin">{move || t("pin.old")}</label>
+                <input id="biometric-pin" type="password" inputmode="numeric" autocomplete="off"
+                    prop:value=move || pin.get()
+                    on:input=move |ev| pin.set(event_target_value(&ev)) />
+                <button id="biometric-enable" type="submit" class="secondary" disabled=move || busy.get()>
+                    {move || t("biometric.enable")}
+                </button>
+            </form>
+        </Show>
+        <p id="biometric-status" class="hint" role="status">{move || status.get()}</p>
+    }
+}

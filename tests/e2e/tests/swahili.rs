@@ -1,0 +1,202 @@
+//! Swahili on the staff screens: a dispatcher switches in the frame and sees the dashboard, the
+//! review queue, the directory and the notification feed (the server writes it in English) in
+//! Swahili, and still in Swahili after a restart; a provider switches on the sign-in screen,
+//! before signing in, and sees the cases offered to them and their notifications in Swahili.
+
+mod common;
+
+use common::{App, Server, DEMO_PASSWORD};
+use serde_json::{json, Value};
+
+async fn api(
+    server: &Server,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    let resp = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+/// A routine report, which waits for a dispatcher (urgent ones may be assigned on their own).
+async fn file_report(server: &Server, survivor: &str) -> (String, String) {
+    let incident = api(
+        server,
+        survivor,
+        reqwest::Method::POST,
+        "/api/incidents/",
+        json!({
+            "type": "physical",
+            "incident_date": "2026-11-20",
+            "description": "He hit me and took my phone.",
+            "location": {"address": "Kibera, Nairobi"},
+            "support_services": ["medical"],
+            "urgency_level": "routine"
+        }),
+    )
+    .await;
+    (
+        incident["id"].as_str().expect("incident id").to_owned(),
+        incident["case_number"]
+            .as_str()
+            .expect("case number")
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn dispatcher_and_provider_work_in_swahili() {
+    let server = Server::start();
+    // One case waits in the queue; another is offered to the healthcare provider.
+    let survivor = server.login("survivor@kintara.test").await;
+    let (_, queued) = file_report(&server, &survivor).await;
+    let (offered_id, offered) = file_report(&server, &survivor).await;
+    let provider_token = server.login("healthcare@kintara.test").await;
+    let provider_id = api(
+        &server,
+        &provider_token,
+        reqwest::Method::GET,
+        "/api/auth/me/",
+        Value::Null,
+    )
+    .await["user"]["id"]
+        .as_str()
+        .expect("provider id")
+        .to_owned();
+    let dispatcher_token = server.login("dispatcher@kintara.test").await;
+    api(
+        &server,
+        &dispatcher_token,
+        reqwest::Method::POST,
+        &format!("/api/dispatch/cases/{offered_id}/assign/"),
+        json!({"provider_ids": [provider_id]}),
+    )
+    .await;
+
+    // The dispatcher signs in in English (the default) and switches in the frame.
+    let dispatcher = App::launch().await;
+    dispatcher.find("#login-email").await;
+    dispatcher.connect_to(&server.url).await;
+    dispatcher
+        .sign_in("dispatcher@kintara.test", DEMO_PASSWORD)
+        .await;
+    dispatcher.wait_text("#home-title", "Hello").await;
+    dispatcher.wait_text("#queue", &queued).await;
+    dispatcher.wait_text("#stats", "Cases in total").await;
+    dispatcher.click("#lang").await;
+    dispatcher.wait_text("#home-title", "Habari").await;
+    dispatcher.wait_text("#stats", "Kesi zote").await;
+    dispatcher.wait_text("#stats", "Zinasubiri ukaguzi").await;
+    dispatcher
+        .wait_text("#stats", "Watoa huduma wanaopatikana")
+        .await;
+    dispatcher
+        .wait_text("#queue-title", "Zinasubiri ukaguzi")
+        .await;
+    // The case's labels come from the enums, in Swahili, not the server's English.
+    let card = dispatcher
+        .wait_text("#queue .case-card", "Ukatili wa kimwili")
+        .await;
+    for word in ["Kawaida", "Inasubiri ukaguzi", "Imesubiri", "Kabidhi"] {
+        assert!(card.contains(word), "no {word:?} in the queue card: {card}");
+    }
+    assert!(
+        !card.contains("Physical Violence"),
+        "English left in the queue card: {card}"
+    );
+    dispatcher.wait_text("#all-title", "Kesi zote").await;
+    dispatcher
+        .wait_text("#directory-title", "Watoa huduma")
+        .await;
+    dispatcher
+        .wait_text("#directory", "Mtoa huduma za afya")
+        .await;
+    dispatcher.wait_text("#conn-state", "Mtandaoni").await;
+    dispatcher.wait_text("#nav-notifications", "Arifa").await;
+    dispatcher.screenshot("dispatcher-sw.png").await;
+
+    // Assigning: the server's reasons for each suggestion are read in Swahili too.
+    dispatcher.click("#queue .case-card .assign").await;
+    dispatcher
+        .wait_text("#assign-title", &format!("Kabidhi {queued}"))
+        .await;
+    let panel = dispatcher
+        .wait_text(
+            "#assign-panel",
+            "anatoa huduma iliyoombwa: huduma ya matibabu",
+        )
+        .await;
+    for word in ["kati ya", "dakika", "Mkabidhi"] {
+        assert!(
+            panel.contains(word),
+            "no {word:?} in the assign panel: {panel}"
+        );
+    }
+    dispatcher.click("#assign-panel .close").await;
+    dispatcher.wait_gone("#assign-panel").await;
+
+    // The feed: the server's "New report KIN-…" reads "Ripoti mpya KIN-…".
+    dispatcher.click("#nav-notifications").await;
+    dispatcher.wait_text(".screen h1", "Arifa").await;
+    dispatcher
+        .wait_text("#notifications", &format!("Ripoti mpya {queued}"))
+        .await;
+    dispatcher
+        .wait_text("#notifications", "inasubiri ukaguzi")
+        .await;
+    dispatcher.wait_text("#filter-unread", "Hazijasomwa").await;
+    dispatcher
+        .wait_text("#mark-all-read", "Zote zimesomwa")
+        .await;
+
+    // The choice is kept on the device: after a restart the app opens in Swahili.
+    let xdg = dispatcher.close().await;
+    let dispatcher = App::launch_in(xdg).await;
+    dispatcher.wait_text("#home-title", "Habari").await;
+    dispatcher.wait_text("#stats", "Kesi zote").await;
+    let _ = dispatcher.close().await;
+
+    // The provider switches before signing in.
+    let provider = App::launch().await;
+    provider.find("#login-email").await;
+    provider.connect_to(&server.url).await;
+    provider.wait_text("#login-submit", "Sign in").await;
+    provider.click("#signin-lang").await;
+    provider.wait_text("#login-submit", "Ingia").await;
+    provider.wait_text("#goto-register", "Fungua akaunti").await;
+    provider.screenshot("signin-sw.png").await;
+    provider
+        .sign_in("healthcare@kintara.test", DEMO_PASSWORD)
+        .await;
+    provider.wait_text("#home-title", "Habari").await;
+    provider.wait_text("#pending-title", "Kesi ulizopewa").await;
+    let card = provider
+        .wait_text("#pending-list .case-card", &offered)
+        .await;
+    for word in ["Ukatili wa kimwili", "Imekabidhiwa", "Kubali", "Kataa"] {
+        assert!(card.contains(word), "no {word:?} in the offer: {card}");
+    }
+    provider
+        .wait_text("#active-title", "Kesi zako zinazoendelea")
+        .await;
+    provider
+        .wait_text("#active-list + .empty", "Hakuna kesi zinazoendelea")
+        .await;
+    provider.screenshot("provider-sw.png").await;
+    provider.click("#nav-notifications").await;
+    provider
+        .wait_text("#notifications", &format!("Umekabidhiwa kesi {offered}"))
+        .await;
+    provider
+        .wait_text("#notifications", "Ikubali au uikatae")
+        .await;
+    let _ = provider.close().await;
+}
