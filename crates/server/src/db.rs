@@ -75,27 +75,33 @@ impl Db {
             data_dir.join("kintara.db").display()
         );
         let opts = sqlx::any::AnyConnectOptions::from_str(&url).map_err(DbError::Connect)?;
-        let pool = |max: u32| {
+        let pool = |max: u32, pragmas: &'static str| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(30))
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
                         use sqlx::Executor;
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                        )
-                        .await
-                        .map(|_| ())
+                        conn.execute(pragmas).await.map(|_| ())
                     })
                 })
         };
-        let write = pool(1)
+        const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                               PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+        // The writer never checkpoints: a checkpoint inside a commit (SQLite's default, every
+        // 1 000 pages) holds the single writer for milliseconds, which every message queued
+        // behind it waits out. `spawn_checkpoints` does it from a reader connection instead.
+        const WRITER_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                                      PRAGMA wal_autocheckpoint = 0;";
+        let write = pool(1, WRITER_PRAGMAS)
             .connect_with(opts.clone())
             .await
             .map_err(DbError::Connect)?;
-        let read = pool(8).connect_with(opts).await.map_err(DbError::Connect)?;
+        let read = pool(8, PRAGMAS)
+            .connect_with(opts)
+            .await
+            .map_err(DbError::Connect)?;
         Ok(Db {
             read,
             write,
@@ -116,6 +122,52 @@ impl Db {
             backend: Backend::Postgres,
         })
     }
+}
+
+/// Past this many pages (128 MB) the log is restarted even if the writer must wait for it (tens
+/// of milliseconds here, once every several seconds at 300 messages/s): readers come and go all
+/// the time, so the moment without any, which a restart needs, rarely comes by itself.
+const LOG_LIMIT_PAGES: i64 = 32_768;
+
+impl Db {
+    /// On SQLite: checkpoints the write-ahead log every second from a reader connection, so the
+    /// writer (which never checkpoints, see `open_sqlite`) is not held by one. PASSIVE copies
+    /// what it can and never waits; but under sustained writes the log is never caught up at
+    /// the moment a write begins, so it would never be reset and would grow without end. Past
+    /// `LOG_LIMIT_PAGES` a RESTART checkpoint waits for the current write and the readers,
+    /// finishes the copy (mostly done already) and makes the next write reuse the log from its
+    /// start, so the file stays within the limit. Nothing on PostgreSQL.
+    /// The caller aborts the task at shutdown.
+    pub fn spawn_checkpoints(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let read = self.read.clone();
+        Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = checkpoint(&read, LOG_LIMIT_PAGES).await {
+                    // The next tick tries again; until then the log only grows.
+                    tracing::warn!(error = %e, "checkpointing the SQLite log failed");
+                }
+            }
+        }))
+    }
+}
+
+async fn checkpoint(read: &AnyPool, limit_pages: i64) -> Result<(), sqlx::Error> {
+    let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(read)
+        .await?;
+    // (busy, pages in the log, pages copied)
+    let log: i64 = row.try_get(1)?;
+    if log > limit_pages {
+        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+            .execute(read)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A timestamp as stored: `2026-11-22T08:00:00.123456Z`.
@@ -183,4 +235,58 @@ pub fn get_json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Resu
 
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer never checkpoints (its log would grow with every burst); the checkpoint lets
+    /// the next burst reuse the log from its start.
+    #[tokio::test]
+    async fn the_sqlite_log_is_reused_after_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), None).await.unwrap();
+        sqlx::query("CREATE TABLE scratch (b TEXT NOT NULL)")
+            .execute(&db.write)
+            .await
+            .unwrap();
+        let wal = dir.path().join("kintara.db-wal");
+        let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        let page = "x".repeat(4096);
+        let burst = || async {
+            for _ in 0..1_000 {
+                sqlx::query("INSERT INTO scratch (b) VALUES ($1)")
+                    .bind(&page)
+                    .execute(&db.write)
+                    .await
+                    .unwrap();
+            }
+        };
+        burst().await;
+        let one = size();
+        // SQLite's own checkpoint (every 1 000 pages) would have kept it near 4 MB.
+        assert!(
+            one > 6 * 1024 * 1024,
+            "the writer left its log alone: {one} bytes"
+        );
+        burst().await;
+        assert!(
+            size() > one * 3 / 2,
+            "without a checkpoint the log only grows"
+        );
+        let two = size();
+        checkpoint(&db.read, 1_024).await.unwrap();
+        burst().await;
+        assert_eq!(
+            size(),
+            two,
+            "after the checkpoint the log was reused, not extended"
+        );
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM scratch")
+            .fetch_one(&db.read)
+            .await
+            .unwrap();
+        assert_eq!(count, 3_000, "nothing written was lost");
+    }
 }

@@ -56,7 +56,8 @@ pub struct Running {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    retention: tokio::task::JoinHandle<()>,
+    /// Background upkeep (retention; SQLite's checkpoints), stopped at shutdown.
+    upkeep: Vec<tokio::task::JoinHandle<()>>,
     /// Carries wakes to and from other instances, when configured.
     _broker: Option<events::broker::Broker>,
 }
@@ -90,7 +91,9 @@ impl Running {
     /// Long-polls answer now rather than holding graceful shutdown; retention stops.
     fn begin_shutdown(&self) {
         self.state.events.close();
-        self.retention.abort();
+        for task in &self.upkeep {
+            task.abort();
+        }
     }
 }
 
@@ -159,13 +162,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .await
     });
     tracing::info!(%addr, database = state.db.backend.name(), "listening");
-    let retention = events::spawn_retention(state.db.clone());
+    let mut upkeep = vec![events::spawn_retention(state.db.clone())];
+    upkeep.extend(state.db.spawn_checkpoints());
     Ok(Running {
         addr,
         state,
         shutdown: Some(tx),
         task: Some(task),
-        retention,
+        upkeep,
         _broker: broker,
     })
 }
