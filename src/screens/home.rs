@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::app::{ctx, Notice, Screen};
-use crate::i18n::t;
+use crate::i18n::{t, tf};
 use crate::ipc::{self, NoArgs};
 use crate::screens::{dispatcher, provider};
 
@@ -25,12 +25,37 @@ pub fn Home() -> impl IntoView {
     let ctx = ctx();
     let name = move || ctx.user.get().map(|u| u.first_name).unwrap_or_default();
     let role = move || ctx.user.get().map(|u| u.role);
+    // Signing out wipes this device, outbox included: what has not reached the server yet would
+    // be lost without a word, so ask first.
+    let confirming = RwSignal::new(false);
+    let unsent = move || ctx.outbox.get().len();
+    let ask_or_sign_out = move |_| {
+        if ctx.outbox.get_untracked().is_empty() {
+            sign_out();
+        } else {
+            confirming.set(true);
+        }
+    };
     view! {
         <section class="screen">
             <header class="top">
                 <h1 id="home-title">{move || t("home.hello")} {name}</h1>
-                <button id="logout" class="link" on:click=move |_| sign_out()>{move || t("home.sign_out")}</button>
+                <button id="logout" class="link" on:click=ask_or_sign_out>{move || t("home.sign_out")}</button>
             </header>
+            <Show when=move || confirming.get()>
+                <div id="logout-confirm" class="error-banner" role="alertdialog"
+                    aria-labelledby="logout-confirm-text">
+                    <p id="logout-confirm-text">
+                        {move || tf("home.unsent", &[("n", &unsent().to_string())])}
+                    </p>
+                    <button id="logout-stay" class="primary" on:click=move |_| confirming.set(false)>
+                        {move || t("home.stay")}
+                    </button>
+                    <button id="logout-anyway" class="secondary" on:click=move |_| sign_out()>
+                        {move || t("home.sign_out_anyway")}
+                    </button>
+                </div>
+            </Show>
             <Notice/>
             {move || match role() {
                 Some(Role::Survivor) => view! {

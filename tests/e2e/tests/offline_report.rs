@@ -139,6 +139,22 @@ async fn a_report_filed_while_the_server_is_down_is_kept_and_sent_when_it_is_bac
     app.wait_text("#reports-error", "You are offline").await;
     app.screenshot("report-saved-offline.png").await;
 
+    // Signing out would wipe the device, the waiting report with it: the app asks first, and
+    // "stay" keeps everything.
+    app.click("#back-home").await;
+    app.click("#logout").await;
+    app.wait_text(
+        "#logout-confirm-text",
+        "1 item(s) have not reached Kintara yet",
+    )
+    .await;
+    app.click("#logout-stay").await;
+    app.wait_gone("#logout-confirm").await;
+    app.wait_text("#home-title", "Amani").await;
+    app.click("#my-reports").await;
+    app.wait_text("#reports-queued .status", "Waiting for connection")
+        .await;
+
     // The server is back, as the same server: the outbox delivers the report by itself and the
     // waiting entry turns into the case, with its number, without any action of hers.
     let _server = StoppableServer::start(port, data.path(), 2);
