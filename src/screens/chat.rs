@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::app::{ctx, Ctx};
 use crate::fields::{Errors, FieldError};
+use crate::i18n::{t, tf};
 use crate::ipc::{self, NoArgs};
 use crate::presence;
 use crate::screens::room_live::{
@@ -45,7 +46,7 @@ pub fn open_case_room(ctx: Ctx, incident: String, error: RwSignal<Option<String>
                     .find(|r| r.incident.map(|i| i.to_string()).as_deref() == Some(&incident))
                 {
                     Some(r) => ctx.open_room(r.id.to_string()),
-                    None => error.set(Some("This case's chat is not open yet.".into())),
+                    None => error.set(Some(t("chat.not_open").into())),
                 }
             }
             Err(e) => error.set(Some(ctx.fail(e))),
@@ -77,7 +78,7 @@ pub fn Chat() -> impl IntoView {
     view! {
         <div class=move || if selected().is_some() { "chat panes has-detail" } else { "chat panes" }>
             <section class="pane list-pane" aria-labelledby="rooms-title">
-                <h2 id="rooms-title">"Conversations"</h2>
+                <h2 id="rooms-title">{move || t("chat.conversations")}</h2>
                 {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
                 <ul id="rooms" class="rooms">
                     {move || rooms.get().unwrap_or_default().into_iter().map(|r| {
@@ -95,11 +96,11 @@ pub fn Chat() -> impl IntoView {
                                     on:click=move |_| ctx.room.set(Some(open.clone()))>
                                     <span class="room-name">
                                         <span class=move || if online.get() { "presence online" } else { "presence" }
-                                            role="img" aria-label=move || if online.get() { "someone here is online" } else { "nobody here is online" }></span>
+                                            role="img" aria-label=move || if online.get() { t("chat.someone_online") } else { t("chat.nobody_online") }></span>
                                         {r.name.clone()}
                                     </span>
                                     {(unread > 0).then(|| view! {
-                                        <span class="unread" aria-label=format!("{unread} unread")>{unread}</span>
+                                        <span class="unread" aria-label=move || tf("chat.unread", &[("n", &unread.to_string())])>{unread}</span>
                                     })}
                                     <span class="room-last">{last}</span>
                                 </button>
@@ -108,13 +109,13 @@ pub fn Chat() -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 {move || rooms.get().is_some_and(|r| r.is_empty()).then(|| view! {
-                    <p class="hint empty">"No conversations yet. A case's chat opens once a provider accepts it."</p>
+                    <p class="hint empty">{move || t("chat.no_rooms")}</p>
                 })}
             </section>
             <section class="pane detail-pane">
                 {move || match selected() {
                     Some(id) => view! { <RoomView id=id rooms=rooms/> }.into_any(),
-                    None => view! { <p class="hint empty">"Choose a conversation."</p> }.into_any(),
+                    None => view! { <p class="hint empty">{move || t("chat.choose")}</p> }.into_any(),
                 }}
             </section>
         </div>
@@ -123,7 +124,7 @@ pub fn Chat() -> impl IntoView {
 
 fn preview(m: &ChatMessage) -> String {
     let text = if m.is_deleted {
-        "Message deleted".to_owned()
+        t("chat.deleted").to_owned()
     } else {
         m.content.clone().unwrap_or_default()
     };
@@ -314,8 +315,8 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                         messages.set(Some(list));
                         has_older.set(older);
                         history_note.set(match count {
-                            1 => "1 earlier message loaded.".to_owned(),
-                            n => format!("{n} earlier messages loaded."),
+                            1 => t("chat.older_one").to_owned(),
+                            n => tf("chat.older_many", &[("n", &n.to_string())]),
                         });
                         request_animation_frame(move || {
                             if let (Some(el), Some(offset)) =
@@ -396,9 +397,9 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
     view! {
         <div id="room" class="room-view" data-room=id>
             <header class="room-head">
-                <button class="link back" aria-label="Back to conversations" on:click=move |_| ctx.room.set(None)>"‹"</button>
-                <h2>{move || room().map(|r| r.name).unwrap_or_else(|| "Conversation".into())}</h2>
-                <ul class="participants" aria-label="People in this conversation">
+                <button class="link back" aria-label=move || t("chat.back") on:click=move |_| ctx.room.set(None)>"‹"</button>
+                <h2>{move || room().map(|r| r.name).unwrap_or_else(|| t("chat.conversation").into())}</h2>
+                <ul class="participants" aria-label=move || t("chat.people")>
                     {move || others.get().into_iter().map(|p| view! {
                         <li class="participant" data-user=p.id.to_string()>
                             <PresenceDot user=p.id.to_string()/>
@@ -408,7 +409,7 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                 </ul>
             </header>
             {move || read_only().then(|| view! {
-                <p class="read-only-banner" role="status">"This conversation is closed: you can read it but not reply."</p>
+                <p class="read-only-banner" role="status">{move || t("chat.closed")}</p>
             })}
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             // Always in the page, so a screen reader hears each change of its text.
@@ -425,14 +426,14 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                                 <button id="load-older" type="button" class="link"
                                     aria-disabled=move || loading_older.get().then_some("true")
                                     on:click=move |_| load_older()>
-                                    {move || if loading_older.get() { "Loading earlier messages…" } else { "Load earlier messages" }}
+                                    {move || if loading_older.get() { t("chat.loading_older") } else { t("chat.load_older") }}
                                 </button>
                                 {move || history_error.get().map(|e| view! { <span class="history-error" role="alert">{e}</span> })}
                             </li>
                         }.into_any()
                     } else {
                         view! {
-                            <li id="history-start" class="history">"Beginning of the conversation"</li>
+                            <li id="history-start" class="history">{move || t("chat.beginning")}</li>
                         }.into_any()
                     }
                 })}
@@ -450,9 +451,13 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                     view! {
                         <li class=class data-id=m.id.to_string()>
                             {(!mine && !system).then(|| who.map(|w| view! { <span class="who">{w}</span> }))}
-                            <span class="text">{if m.is_deleted { "Message deleted".into() } else { m.content.clone().unwrap_or_default() }}</span>
+                            <span class="text">{if m.is_deleted {
+                                (move || t("chat.deleted")).into_any()
+                            } else {
+                                m.content.clone().unwrap_or_default().into_any()
+                            }}</span>
                             <span class="when">{m.created_at.format("%H:%M").to_string()}
-                                {read.then(|| view! { " · " <span class="read-mark">"Read"</span> })}
+                                {read.then(|| view! { " · " <span class="read-mark">{move || t("chat.read")}</span> })}
                             </span>
                         </li>
                     }
@@ -462,20 +467,23 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                     view! {
                         <li class=if failed { "message mine failed" } else { "message mine sending" } data-client=it.client_id.clone()>
                             <span class="text">{it.data_str("content").unwrap_or_default()}</span>
-                            <span class="when">{if failed {
-                                format!("Not sent: {}", it.last_error.clone().unwrap_or_default())
-                            } else {
-                                "Sending…".to_owned()
-                            }}</span>
+                            <span class="when">{
+                                let why = it.last_error.clone().unwrap_or_default();
+                                move || if failed {
+                                    tf("chat.not_sent", &[("error", &why)])
+                                } else {
+                                    t("chat.sending").to_owned()
+                                }
+                            }</span>
                         </li>
                     }
                 }).collect_view()}
             </ol>
-            {move || messages.get().is_some_and(|m| m.is_empty()).then(|| view! { <p class="hint empty">"No messages yet."</p> })}
+            {move || messages.get().is_some_and(|m| m.is_empty()).then(|| view! { <p class="hint empty">{move || t("chat.no_messages")}</p> })}
             <TypingLine room=room_id.get_value() participants=others/>
             <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
-                <label for="composer" class="sr-only">"Message"</label>
-                <textarea id="composer" rows="2" placeholder="Write a message (Ctrl+Enter sends)"
+                <label for="composer" class="sr-only">{move || t("chat.message")}</label>
+                <textarea id="composer" rows="2" placeholder=move || t("chat.placeholder")
                     disabled=read_only
                     prop:value=move || draft.get()
                     on:input=move |ev| {
@@ -490,7 +498,7 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                             send();
                         }
                     }></textarea>
-                <button id="send" type="submit" class="primary-sm" disabled=read_only>"Send"</button>
+                <button id="send" type="submit" class="primary-sm" disabled=read_only>{move || t("chat.send")}</button>
             </form>
             <FieldError errors=errors field="content"/>
         </div>

@@ -9,15 +9,24 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::app::{ctx, Notice, Screen};
+use crate::i18n::{self, t, tf, Lang};
 use crate::ipc::{self, NoArgs};
-use crate::live::OutboxItem;
 
 /// The words for a report still on this device, by its outbox state.
-fn waiting_label(item: &OutboxItem) -> &'static str {
-    match item.state.as_str() {
-        "sending" => "Sending…",
-        "failed" => "Not sent",
-        _ => "Waiting for connection",
+fn waiting_label(state: &str) -> &'static str {
+    match state {
+        "sending" => t("reports.sending"),
+        "failed" => t("reports.failed"),
+        _ => t("reports.waiting"),
+    }
+}
+
+/// Day, month, year and time in UTC ("22 Nov 2026, 14:05 UTC"; chrono only knows English
+/// month names, so Swahili gives the month as a number).
+fn stamp(at: &chrono::DateTime<chrono::Utc>) -> String {
+    match i18n::lang() {
+        Lang::En => at.format("%d %b %Y, %H:%M UTC").to_string(),
+        Lang::Sw => at.format("%d/%m/%Y, %H:%M UTC").to_string(),
     }
 }
 
@@ -42,11 +51,7 @@ pub fn MyReports() -> impl IntoView {
                 }
                 Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),
                 // Offline is no fault of hers, and her reports on this device are safe.
-                Err(e) if e.kind == "network" => error.set(Some(
-                    "You are offline. Reports already sent will show here when the connection \
-                     is back."
-                        .into(),
-                )),
+                Err(e) if e.kind == "network" => error.set(Some(t("reports.offline").into())),
                 Err(e) => error.set(Some(e.message)),
             }
             if let Ok(list) = ipc::call::<_, Vec<ChatRoom>>("rooms", &NoArgs {}).await {
@@ -95,14 +100,9 @@ pub fn MyReports() -> impl IntoView {
         1 => reports.with(|r| {
             r.as_ref()
                 .and_then(|l| l.iter().max_by_key(|i| i.date_submitted))
-                .map(|i| {
-                    format!(
-                        "Your report {} was sent. Kintara has it now.",
-                        i.case_number
-                    )
-                })
+                .map(|i| tf("reports.sent_one", &[("num", &i.case_number)]))
         }),
-        _ => Some("Your reports were sent. Kintara has them now.".to_owned()),
+        _ => Some(t("reports.sent_many").to_owned()),
     };
     let room_of = move |incident: &str| {
         rooms.with(|l| {
@@ -114,9 +114,9 @@ pub fn MyReports() -> impl IntoView {
     view! {
         <section class="screen">
             <header class="top">
-                <button id="back-home" class="link" on:click=move |_| ctx.go(Screen::Home)>"‹ Home"</button>
-                <h1>"My reports"</h1>
-                <button id="reports-refresh" class="link" on:click=move |_| load()>"Refresh"</button>
+                <button id="back-home" class="link" on:click=move |_| ctx.go(Screen::Home)>{move || t("reports.home")}</button>
+                <h1>{move || t("reports.title")}</h1>
+                <button id="reports-refresh" class="link" on:click=move |_| load()>{move || t("reports.refresh")}</button>
             </header>
             <Show when=move || sent_here.get() == 0>
                 <Notice/>
@@ -129,35 +129,38 @@ pub fn MyReports() -> impl IntoView {
             })}
             // Polite live region: a screen reader hears when a waiting report starts sending or
             // goes.
-            <ul id="reports-queued" class="cards" aria-live="polite" aria-label="Reports waiting to be sent">
+            <ul id="reports-queued" class="cards" aria-live="polite" aria-label=move || t("reports.queued")>
                 {move || waiting.get().into_iter().map(|it| {
                     let report = serde_json::from_value::<IncidentCreate>(it.action["data"].clone()).ok();
                     let failed = it.state == "failed";
-                    let saved = chrono::DateTime::from_timestamp_millis(it.created_at)
-                        .map(|t| t.format("%d %b %Y, %H:%M UTC").to_string())
-                        .unwrap_or_default();
+                    let saved = chrono::DateTime::from_timestamp_millis(it.created_at);
+                    let saved = move || saved.as_ref().map(stamp).unwrap_or_default();
+                    let kind = report.as_ref().map(|r| r.kind);
+                    let urgency = report.as_ref().map(|r| r.urgency_level);
+                    let state = it.state.clone();
+                    let state_label = move || waiting_label(&state);
                     view! {
                         <li class=format!("report card queued state-{}", it.state) data-client=it.client_id.clone()>
                             <div class="row">
-                                <span class="case-number">"Not sent yet"</span>
-                                <span class=format!("status status-{}", it.state)>{waiting_label(&it)}</span>
+                                <span class="case-number">{move || t("reports.not_sent_yet")}</span>
+                                <span class=format!("status status-{}", it.state)>{state_label}</span>
                             </div>
-                            <div class="kind">{report.as_ref().map(|r| r.kind.label()).unwrap_or("A report")}</div>
-                            <div class="meta">"Saved on this device " {saved}
-                                {report.as_ref().map(|r| format!(" · {}", r.urgency_level.label()))}</div>
+                            <div class="kind">{move || kind.map(i18n::incident_type).unwrap_or_else(|| t("reports.a_report"))}</div>
+                            <div class="meta">{move || t("reports.saved")} {saved}
+                                {move || urgency.map(|u| format!(" · {}", i18n::urgency(u)))}</div>
                             {if failed {
                                 view! {
-                                    <p class="reason">"Kintara could not accept this report: "
+                                    <p class="reason">{move || t("reports.rejected")}
                                         {it.last_error.clone().unwrap_or_default()}</p>
                                     <div class="card-actions">
                                         <button class="primary-sm" on:click=move |_| ctx.go(Screen::Outbox)>
-                                            "Open the outbox"
+                                            {move || t("reports.open_outbox")}
                                         </button>
                                     </div>
                                 }.into_any()
                             } else {
                                 view! {
-                                    <p class="hint">"It will be sent automatically when the connection is back. You do not need to do anything."</p>
+                                    <p class="hint">{move || t("reports.automatic")}</p>
                                 }.into_any()
                             }}
                         </li>
@@ -167,36 +170,50 @@ pub fn MyReports() -> impl IntoView {
             {move || match reports.get() {
                 // Offline with nothing loaded yet: the banner says why, and nothing is loading.
                 None if error.with(Option::is_some) => ().into_any(),
-                None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+                None => view! { <p class="loading">{move || t("reports.loading")}</p> }.into_any(),
                 Some(list) if list.is_empty() && waiting.with(Vec::is_empty) => view! {
-                    <p id="reports-empty" class="hint">"You have not filed a report yet."</p>
+                    <p id="reports-empty" class="hint">{move || t("reports.empty")}</p>
                 }.into_any(),
                 Some(list) if list.is_empty() => ().into_any(),
                 Some(list) => view! {
                     <ul id="reports-list" class="cards">
-                        {list.into_iter().map(|r| view! {
+                        {list.into_iter().map(|r| {
+                            let (status, kind, urgency) = (r.status, r.kind, r.urgency_level);
+                            let filed = r.date_submitted;
+                            let helpers = r.helpers.clone();
+                            let helpers = move || {
+                                helpers
+                                    .iter()
+                                    .map(|h| {
+                                        let what = h.provider_type.map(i18n::provider_type);
+                                        let what = what.map(str::to_owned).or_else(|| h.provider_type_display.clone());
+                                        format!("{} ({})", h.name, what.unwrap_or_default())
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            };
+                            view! {
                             <li class="report card" data-id=r.id.to_string()>
                                 <div class="row">
                                     <span class="case-number">{r.case_number.clone()}</span>
-                                    <span class=format!("status status-{}", r.status.as_str())>{r.status_display.clone()}</span>
+                                    <span class=format!("status status-{}", r.status.as_str())>{move || i18n::incident_status(status)}</span>
                                 </div>
-                                <div class="kind">{r.incident_type_display.clone()}</div>
+                                <div class="kind">{move || i18n::incident_type(kind)}</div>
                                 {(!r.helpers.is_empty()).then(|| view! {
-                                    <div class="helpers">"Helping you: "
-                                        {r.helpers.iter().map(|h| format!("{} ({})", h.name, h.provider_type_display.clone().unwrap_or_default())).collect::<Vec<_>>().join(", ")}
-                                    </div>
+                                    <div class="helpers">{move || t("reports.helping")} {helpers}</div>
                                 })}
-                                <div class="meta">"Filed " {r.date_submitted.format("%d %b %Y, %H:%M UTC").to_string()}
-                                    " · " {r.urgency_level.label()}</div>
+                                <div class="meta">{move || t("reports.filed")} {move || stamp(&filed)}
+                                    " · " {move || i18n::urgency(urgency)}</div>
                                 {(!r.helpers.is_empty()).then(|| room_of(&r.id.to_string())).flatten().map(|room| view! {
                                     <div class="card-actions">
                                         <button class="open-chat primary-sm" on:click=move |_| ctx.open_room(room.clone())>
-                                            "Open chat"
+                                            {move || t("reports.open_chat")}
                                         </button>
                                     </div>
                                 })}
                                 <Timeline incident=r.id.to_string() open=open/>
                             </li>
+                            }
                         }).collect_view()}
                     </ul>
                 }.into_any(),
@@ -240,9 +257,9 @@ fn Timeline(incident: String, open: RwSignal<HashSet<String>>) -> impl IntoView 
     };
     let label = move || {
         if is_open.get() {
-            "Hide status history"
+            t("reports.hide_history")
         } else {
-            "Status history"
+            t("reports.history")
         }
     };
     view! {
@@ -250,15 +267,15 @@ fn Timeline(incident: String, open: RwSignal<HashSet<String>>) -> impl IntoView 
             {label}
         </button>
         {move || is_open.get().then(|| match changes.get() {
-            None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+            None => view! { <p class="loading">{move || t("reports.loading")}</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error-banner" role="alert">{e}</p> }.into_any(),
             Some(Ok(list)) => view! {
                 <ol class="timeline">
                     {list.into_iter().map(|c| view! {
                         <li class="timeline-entry">
-                            <span class="timeline-status">{c.to.label()}</span>
+                            <span class="timeline-status">{move || i18n::incident_status(c.to)}</span>
                             " · "
-                            <time>{c.at.format("%d %b, %H:%M UTC").to_string()}</time>
+                            <time>{move || format!("{} UTC", i18n::day_time(&c.at))}</time>
                         </li>
                     }).collect_view()}
                 </ol>

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::app::ctx;
+use crate::i18n::{t, tf};
 use crate::ipc;
 
 #[derive(Serialize)]
@@ -111,22 +112,23 @@ pub fn TypingLine(room: String, participants: Signal<Vec<ChatParticipant>>) -> i
     let text = move || {
         let now = now.get();
         let people = participants.get();
-        let names: Vec<String> = ctx.typing.with(|t| {
-            t.iter()
+        let names: Vec<String> = ctx.typing.with(|typists| {
+            typists
+                .iter()
                 .filter(|x| x.room == room && x.user != me && x.until > now)
                 .map(|x| {
                     people
                         .iter()
                         .find(|p| p.id.to_string() == x.user)
                         .map(|p| p.full_name.clone())
-                        .unwrap_or_else(|| "Someone".into())
+                        .unwrap_or_else(|| t("chat.someone").into())
                 })
                 .collect()
         });
         match names.as_slice() {
             [] => String::new(),
-            [one] => format!("{one} is typing…"),
-            many => format!("{} are typing…", many.join(", ")),
+            [one] => tf("chat.typing_one", &[("name", one)]),
+            many => tf("chat.typing_many", &[("names", &many.join(", "))]),
         }
     };
     view! { <p id="typing" class="typing" aria-live="polite">{text}</p> }
@@ -140,7 +142,7 @@ pub fn PresenceDot(user: String) -> impl IntoView {
     let online = Memo::new(move |_| ctx.online.with(|o| o.contains(&id)));
     view! {
         <span class=move || if online.get() { "presence online" } else { "presence" } data-user=user
-            role="img" aria-label=move || if online.get() { "online" } else { "offline" }></span>
+            role="img" aria-label=move || if online.get() { t("chat.online") } else { t("chat.offline") }></span>
     }
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{ctx, Screen};
 use crate::fields::{messages, ErrorBanner, Errors, FieldError};
+use crate::i18n::{self, t, tf};
 use crate::ipc;
 
 const STEPS: usize = 5;
@@ -58,23 +59,20 @@ impl Draft {
         let mut errors = Errors::new();
         let mut add = |f: &str, m: &str| errors.entry(f.to_owned()).or_default().push(m.to_owned());
         if self.kind.is_none() {
-            add("type", "Choose what happened.");
+            add("type", t("wizard.need_type"));
         }
         let date = NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d");
         if date.is_err() {
-            add("incident_date", "Enter the date as YYYY-MM-DD.");
+            add("incident_date", t("wizard.need_date"));
         }
         let time = match self.time.trim() {
             "" => None,
-            t => match NaiveTime::parse_from_str(t, "%H:%M")
-                .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M:%S"))
+            typed => match NaiveTime::parse_from_str(typed, "%H:%M")
+                .or_else(|_| NaiveTime::parse_from_str(typed, "%H:%M:%S"))
             {
-                Ok(t) => Some(t),
+                Ok(time) => Some(time),
                 Err(_) => {
-                    add(
-                        "incident_time",
-                        "Enter the time as HH:MM, or leave it empty.",
-                    );
+                    add("incident_time", t("wizard.need_time"));
                     None
                 }
             },
@@ -156,11 +154,38 @@ enum Filed {
     Queued,
 }
 
-/// What the survivor reads when her report could not go out yet: that it is safe, and that she
-/// has nothing more to do.
-const SAVED_ON_DEVICE: &str = "Your report is saved on this device. It could not be sent \
-    yet because there is no connection to Kintara; it will be sent automatically as soon as \
-    the connection is back. You do not need to do anything.";
+/// The messages of the shared validation (`kintara-api`, also the server's), by the keys whose
+/// English is their wording.
+const VALIDATION: &[&str] = &[
+    "valid.required",
+    "valid.max_len",
+    "valid.future",
+    "valid.real_date",
+    "valid.address",
+    "valid.services",
+    "valid.services_once",
+];
+
+/// Field errors in the current language: the wizard's own are already in it; those of the
+/// shared validation are in English and read back through their keys.
+fn in_lang(errors: Errors) -> Errors {
+    errors
+        .into_iter()
+        .map(|(k, v)| {
+            let v = v.iter().map(|m| i18n::server_text(m, VALIDATION)).collect();
+            (k, v)
+        })
+        .collect()
+}
+
+/// The words for a way to be contacted.
+fn contact_label(c: CommunicationMethod) -> &'static str {
+    match c {
+        CommunicationMethod::Sms => t("contact.sms"),
+        CommunicationMethod::Call => t("contact.call"),
+        CommunicationMethod::SecureMessage => t("contact.secure_message"),
+    }
+}
 
 #[component]
 pub fn ReportWizard() -> impl IntoView {
@@ -178,7 +203,7 @@ pub fn ReportWizard() -> impl IntoView {
                 shown.entry(k).or_default().extend(v);
             }
         }
-        shown
+        in_lang(shown)
     });
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -205,9 +230,7 @@ pub fn ReportWizard() -> impl IntoView {
             Ok(r) => r,
             Err(_) => {
                 attempted.set(true);
-                error.set(Some(
-                    "Some answers need attention; go back to fix them.".into(),
-                ));
+                error.set(Some(t("wizard.fix").into()));
                 return;
             }
         };
@@ -219,19 +242,19 @@ pub fn ReportWizard() -> impl IntoView {
             match ipc::call::<_, Filed>("file_report", &ReportArgs { report }).await {
                 Ok(Filed::Sent { incident }) => {
                     let next = if incident.status == IncidentStatus::Assigned {
-                        "A rescue team has been alerted."
+                        t("wizard.rescue")
                     } else {
-                        "A dispatcher will review it."
+                        t("wizard.dispatcher")
                     };
-                    ctx.notice.set(Some(format!(
-                        "Your report {} was sent. {next}",
-                        incident.case_number
+                    ctx.notice.set(Some(tf(
+                        "wizard.sent",
+                        &[("num", &incident.case_number), ("next", next)],
                     )));
                     ctx.go(Screen::Reports);
                 }
                 // "My reports" shows it as waiting, and as the real case once it is sent.
                 Ok(Filed::Queued) => {
-                    ctx.notice.set(Some(SAVED_ON_DEVICE.into()));
+                    ctx.notice.set(Some(t("wizard.saved").into()));
                     ctx.go(Screen::Reports);
                 }
                 Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),
@@ -247,13 +270,15 @@ pub fn ReportWizard() -> impl IntoView {
     view! {
         <section class="screen">
             <header class="top">
-                <button id="wizard-back" class="link" on:click=back>"‹ Back"</button>
-                <h1>"Report an incident"</h1>
+                <button id="wizard-back" class="link" on:click=back>{move || t("wizard.back")}</button>
+                <h1>{move || t("wizard.title")}</h1>
             </header>
             <div class="progress" aria-hidden="true">
                 <div class="bar" style=move || format!("width: {}%", step.get() * 100 / STEPS)></div>
             </div>
-            <p id="wizard-step" class="hint">{move || format!("Step {} of {}", step.get(), STEPS)}</p>
+            <p id="wizard-step" class="hint">{move || {
+                tf("wizard.step", &[("n", &step.get().to_string()), ("total", &STEPS.to_string())])
+            }}</p>
             {move || match step.get() {
                 1 => step_type(draft, errors).into_any(),
                 2 => step_details(draft, errors).into_any(),
@@ -264,11 +289,11 @@ pub fn ReportWizard() -> impl IntoView {
             <ErrorBanner id="wizard-error" message=error/>
             <div class="wizard-nav">
                 <Show when=move || !on_last()>
-                    <button id="wizard-next" class="primary" on:click=next>"Next"</button>
+                    <button id="wizard-next" class="primary" on:click=next>{move || t("wizard.next")}</button>
                 </Show>
                 <Show when=on_last>
                     <button id="wizard-submit" class="primary" on:click=submit disabled=move || busy.get()>
-                        {move || if busy.get() { "Sending…" } else { "Send report" }}
+                        {move || if busy.get() { t("wizard.sending") } else { t("wizard.send") }}
                     </button>
                 </Show>
             </div>
@@ -279,13 +304,13 @@ pub fn ReportWizard() -> impl IntoView {
 fn step_type(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
     view! {
         <fieldset class="choices">
-            <legend>"What happened?"</legend>
-            {IncidentType::ALL.iter().map(|&t| view! {
+            <legend>{move || t("wizard.what_q")}</legend>
+            {IncidentType::ALL.iter().map(|&k| view! {
                 <label class="choice">
-                    <input type="radio" name="type" id=format!("type-{}", t.as_str())
-                        prop:checked=move || draft.with(|d| d.kind == Some(t))
-                        on:change=move |_| draft.update(|d| d.kind = Some(t)) />
-                    {t.label()}
+                    <input type="radio" name="type" id=format!("type-{}", k.as_str())
+                        prop:checked=move || draft.with(|d| d.kind == Some(k))
+                        on:change=move |_| draft.update(|d| d.kind = Some(k)) />
+                    {move || i18n::incident_type(k)}
                 </label>
             }).collect_view()}
         </fieldset>
@@ -295,26 +320,26 @@ fn step_type(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
 
 fn step_details(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
     view! {
-        <label for="incident-date">"Date"</label>
+        <label for="incident-date">{move || t("wizard.date")}</label>
         <input id="incident-date" type="date"
             prop:value=move || draft.with(|d| d.date.clone())
             on:input=move |ev| draft.update(|d| d.date = event_target_value(&ev)) />
         <FieldError errors=errors field="incident_date"/>
-        <label for="incident-time">"Time (optional)"</label>
+        <label for="incident-time">{move || t("wizard.time")}</label>
         <input id="incident-time" type="time"
             prop:value=move || draft.with(|d| d.time.clone())
             on:input=move |ev| draft.update(|d| d.time = event_target_value(&ev)) />
         <FieldError errors=errors field="incident_time"/>
-        <label for="location-address">"Where did it happen?"</label>
-        <input id="location-address" type="text" placeholder="Area, street or landmark"
+        <label for="location-address">{move || t("wizard.where")}</label>
+        <input id="location-address" type="text" placeholder=move || t("wizard.where_hint")
             prop:value=move || draft.with(|d| d.address.clone())
             on:input=move |ev| draft.update(|d| d.address = event_target_value(&ev)) />
         <FieldError errors=errors field="location"/>
-        <label for="location-description">"Anything about the place (optional)"</label>
+        <label for="location-description">{move || t("wizard.place")}</label>
         <input id="location-description" type="text"
             prop:value=move || draft.with(|d| d.place.clone())
             on:input=move |ev| draft.update(|d| d.place = event_target_value(&ev)) />
-        <label for="description">"What happened? Share only what you are comfortable with."</label>
+        <label for="description">{move || t("wizard.description")}</label>
         <textarea id="description" rows="6"
             prop:value=move || draft.with(|d| d.description.clone())
             on:input=move |ev| draft.update(|d| d.description = event_target_value(&ev))></textarea>
@@ -325,7 +350,7 @@ fn step_details(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView
 fn step_services(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
     view! {
         <fieldset class="choices">
-            <legend>"What help would you like?"</legend>
+            <legend>{move || t("wizard.help_q")}</legend>
             {SupportService::ALL.iter().map(|&s| view! {
                 <label class="choice">
                     <input type="checkbox" id=format!("service-{}", s.as_str())
@@ -337,7 +362,7 @@ fn step_services(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoVie
                                 if on { d.services.push(s); }
                             });
                         } />
-                    {s.label()}
+                    {move || i18n::support_service(s)}
                 </label>
             }).collect_view()}
         </fieldset>
@@ -347,33 +372,33 @@ fn step_services(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoVie
 
 fn urgency_hint(u: UrgencyLevel) -> &'static str {
     match u {
-        UrgencyLevel::Immediate => "Life-threatening: I need help right now.",
-        UrgencyLevel::Urgent => "Serious: I need help soon.",
-        UrgencyLevel::Routine => "I would like help, it is not an emergency.",
+        UrgencyLevel::Immediate => t("wizard.immediate"),
+        UrgencyLevel::Urgent => t("wizard.urgent"),
+        UrgencyLevel::Routine => t("wizard.routine"),
     }
 }
 
 fn step_urgency(draft: RwSignal<Draft>) -> impl IntoView {
     view! {
         <fieldset class="choices">
-            <legend>"How urgent is it?"</legend>
+            <legend>{move || t("wizard.urgency_q")}</legend>
             {[UrgencyLevel::Immediate, UrgencyLevel::Urgent, UrgencyLevel::Routine].into_iter().map(|u| view! {
                 <label class="choice">
                     <input type="radio" name="urgency" id=format!("urgency-{}", u.as_str())
                         prop:checked=move || draft.with(|d| d.urgency == u)
                         on:change=move |_| draft.update(|d| d.urgency = u) />
-                    <strong>{u.label()}</strong> " — " {urgency_hint(u)}
+                    <strong>{move || i18n::urgency(u)}</strong> " — " {move || urgency_hint(u)}
                 </label>
             }).collect_view()}
         </fieldset>
         <fieldset class="choices">
-            <legend>"How may we contact you?"</legend>
+            <legend>{move || t("wizard.contact_q")}</legend>
             {CommunicationMethod::ALL.iter().map(|&c| view! {
                 <label class="choice">
                     <input type="radio" name="contact" id=format!("contact-{}", c.as_str())
                         prop:checked=move || draft.with(|d| d.contact == c)
                         on:change=move |_| draft.update(|d| d.contact = c) />
-                    {c.label()}
+                    {move || contact_label(c)}
                 </label>
             }).collect_view()}
         </fieldset>
@@ -382,7 +407,15 @@ fn step_urgency(draft: RwSignal<Draft>) -> impl IntoView {
 
 fn step_review(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView {
     let d = draft.get_untracked();
-    let services: Vec<&str> = d.services.iter().map(|s| s.label()).collect();
+    let services = d.services.clone();
+    let services = move || {
+        services
+            .iter()
+            .map(|&s| i18n::support_service(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (kind, urgency, contact) = (d.kind, d.urgency, d.contact);
     let problems = move || {
         let all = errors.get();
         let fields = [
@@ -399,12 +432,13 @@ fn step_review(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView 
     };
     view! {
         <dl id="review" class="review">
-            <dt>"What happened"</dt><dd>{d.kind.map(|k| k.label()).unwrap_or("—")}</dd>
-            <dt>"When"</dt><dd>{d.date.clone()} " " {d.time.clone()}</dd>
-            <dt>"Where"</dt><dd>{d.address.clone()}</dd>
-            <dt>"Help wanted"</dt><dd>{services.join(", ")}</dd>
-            <dt>"Urgency"</dt><dd>{d.urgency.label()}</dd>
-            <dt>"Contact"</dt><dd>{d.contact.label()}</dd>
+            <dt>{move || t("wizard.r_what")}</dt>
+            <dd>{move || kind.map(i18n::incident_type).unwrap_or("—")}</dd>
+            <dt>{move || t("wizard.r_when")}</dt><dd>{d.date.clone()} " " {d.time.clone()}</dd>
+            <dt>{move || t("wizard.r_where")}</dt><dd>{d.address.clone()}</dd>
+            <dt>{move || t("wizard.r_help")}</dt><dd>{services}</dd>
+            <dt>{move || t("wizard.r_urgency")}</dt><dd>{move || i18n::urgency(urgency)}</dd>
+            <dt>{move || t("wizard.r_contact")}</dt><dd>{move || contact_label(contact)}</dd>
         </dl>
         {move || {
             let p = problems();
@@ -414,8 +448,8 @@ fn step_review(draft: RwSignal<Draft>, errors: Signal<Errors>) -> impl IntoView 
             <input id="anonymous" type="checkbox"
                 prop:checked=move || draft.with(|d| d.anonymous)
                 on:change=move |ev| draft.update(|d| d.anonymous = event_target_checked(&ev)) />
-            " Report anonymously: providers will not see my name."
+            {move || t("wizard.anonymous")}
         </label>
-        <p class="hint">"Your report goes only to Kintara's dispatchers and the providers they assign to help you."</p>
+        <p class="hint">{move || t("wizard.privacy")}</p>
     }
 }

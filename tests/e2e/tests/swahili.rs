@@ -2,6 +2,8 @@
 //! review queue, the directory and the notification feed (the server writes it in English) in
 //! Swahili, and still in Swahili after a restart; a provider switches on the sign-in screen,
 //! before signing in, and sees the cases offered to them and their notifications in Swahili.
+//! A survivor switches on the sign-in screen and sees the report wizard and "My reports" in
+//! Swahili.
 
 mod common;
 
@@ -199,4 +201,52 @@ async fn dispatcher_and_provider_work_in_swahili() {
         .wait_text("#notifications", "Ikubali au uikatae")
         .await;
     let _ = provider.close().await;
+}
+
+#[tokio::test]
+async fn survivor_reports_in_swahili() {
+    let server = Server::start();
+    let survivor = server.login("survivor@kintara.test").await;
+    let (_, case_number) = file_report(&server, &survivor).await;
+
+    let app = App::launch().await;
+    app.find("#login-email").await;
+    app.connect_to(&server.url).await;
+    app.click("#signin-lang").await;
+    app.wait_text("#login-submit", "Ingia").await;
+    app.sign_in("survivor@kintara.test", DEMO_PASSWORD).await;
+    app.wait_text("#home-title", "Habari").await;
+
+    // The wizard's first step, and its own check, in Swahili.
+    app.click("#new-report").await;
+    app.wait_text("#wizard-step", "Hatua 1 kati ya 5").await;
+    app.wait_text(".screen h1", "Ripoti tukio").await;
+    let step = app.wait_text("fieldset.choices", "Nini kilitokea?").await;
+    assert!(
+        step.contains("Ukatili wa kimwili") && !step.contains("Physical Violence"),
+        "step 1 is not in Swahili: {step}"
+    );
+    app.wait_text("#wizard-next", "Endelea").await;
+    app.click("#wizard-next").await;
+    app.wait_text(".field-error[data-field='type']", "Chagua kilichotokea")
+        .await;
+    app.screenshot("wizard-sw.png").await;
+
+    // "My reports": the case's labels come from the enums, in Swahili.
+    app.click("#wizard-back").await;
+    app.click("#my-reports").await;
+    app.wait_text(".screen h1", "Ripoti zangu").await;
+    let card = app.wait_text("#reports-list .report", &case_number).await;
+    for word in [
+        "Inasubiri ukaguzi",
+        "Ukatili wa kimwili",
+        "Iliripotiwa",
+        "Kawaida",
+        "Historia ya hali",
+    ] {
+        assert!(card.contains(word), "no {word:?} in the report: {card}");
+    }
+    app.wait_text("#reports-refresh", "Onyesha upya").await;
+    app.screenshot("reports-sw.png").await;
+    let _ = app.close().await;
 }
