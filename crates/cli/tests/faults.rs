@@ -451,11 +451,10 @@ impl Kintara {
         c
     }
 
-    /// Runs one command to the end (killed and failed after `secs`).
-    async fn run(&self, args: &[&str], stdin: Option<String>, secs: u64) -> Out {
-        let child = self
-            .command(args)
-            .stdin(if stdin.is_some() {
+    /// Starts one command with its output captured (and a pipe for its input, if it gets any).
+    fn start(&self, args: &[&str], with_stdin: bool) -> tokio::process::Child {
+        self.command(args)
+            .stdin(if with_stdin {
                 Stdio::piped()
             } else {
                 Stdio::null()
@@ -463,22 +462,17 @@ impl Kintara {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn kintara");
+            .expect("spawn kintara")
+    }
+
+    /// Runs one command to the end (killed and failed after `secs`).
+    async fn run(&self, args: &[&str], stdin: Option<String>, secs: u64) -> Out {
+        let child = self.start(args, stdin.is_some());
         wait_out(child, stdin, args, secs).await
     }
 
     fn spawn(&self, args: &[&str], stdin: Option<String>) -> tokio::task::JoinHandle<Out> {
-        let child = self
-            .command(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn kintara");
+        let child = self.start(args, stdin.is_some());
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         tokio::spawn(async move {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();

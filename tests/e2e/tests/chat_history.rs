@@ -13,33 +13,15 @@ use serde_json::{json, Value};
 /// More than the newest page (100) and the next page back (50): three pages in all.
 const HISTORY: usize = 170;
 
-async fn api(
-    server: &Server,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> Value {
-    let resp = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.url))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap_or(Value::Null)
-}
-
 async fn send(server: &Server, token: &str, room: &str, content: &str, client_id: &str) {
-    api(
-        server,
-        token,
-        reqwest::Method::POST,
-        "/api/chat/messages/",
-        json!({"room": room, "content": content, "client_id": client_id}),
-    )
-    .await;
+    server
+        .api(
+            token,
+            reqwest::Method::POST,
+            "/api/chat/messages/",
+            json!({"room": room, "content": content, "client_id": client_id}),
+        )
+        .await;
 }
 
 fn history(n: usize) -> String {
@@ -82,37 +64,37 @@ async fn a_long_room_opens_on_its_newest_page_and_pages_back_to_its_first_messag
     let server = Server::start();
     let provider = server.login("healthcare@kintara.test").await;
     let dispatcher = server.login("dispatcher@kintara.test").await;
-    let provider_id = api(
-        &server,
-        &provider,
-        reqwest::Method::GET,
-        "/api/auth/me/",
-        Value::Null,
-    )
-    .await["user"]["id"]
+    let provider_id = server
+        .api(
+            &provider,
+            reqwest::Method::GET,
+            "/api/auth/me/",
+            Value::Null,
+        )
+        .await["user"]["id"]
         .as_str()
         .expect("provider id")
         .to_owned();
 
     // Another device of the provider's switched them off: this new device must show that.
-    api(
-        &server,
-        &provider,
-        reqwest::Method::PATCH,
-        "/api/providers/availability/",
-        json!({"is_currently_available": false}),
-    )
-    .await;
+    server
+        .api(
+            &provider,
+            reqwest::Method::PATCH,
+            "/api/providers/availability/",
+            json!({"is_currently_available": false}),
+        )
+        .await;
 
     // The dispatcher writes the provider a long conversation.
-    let room = api(
-        &server,
-        &dispatcher,
-        reqwest::Method::POST,
-        "/api/chat/rooms/create_direct_chat/",
-        json!({"user_id": provider_id}),
-    )
-    .await["id"]
+    let room = server
+        .api(
+            &dispatcher,
+            reqwest::Method::POST,
+            "/api/chat/rooms/create_direct_chat/",
+            json!({"user_id": provider_id}),
+        )
+        .await["id"]
         .as_str()
         .expect("room id")
         .to_owned();
@@ -138,14 +120,14 @@ async fn a_long_room_opens_on_its_newest_page_and_pages_back_to_its_first_messag
     app.wait_text(".availability-state", "not offered").await;
     app.click("#availability").await;
     app.find("#availability:enabled:checked").await;
-    let now = api(
-        &server,
-        &provider,
-        reqwest::Method::GET,
-        "/api/providers/availability/",
-        Value::Null,
-    )
-    .await;
+    let now = server
+        .api(
+            &provider,
+            reqwest::Method::GET,
+            "/api/providers/availability/",
+            Value::Null,
+        )
+        .await;
     assert_eq!(now["profile"]["is_currently_available"], json!(true));
 
     // The room opens on its newest page only, with the way back offered.

@@ -10,41 +10,23 @@ mod common;
 use common::{App, Server, DEMO_PASSWORD};
 use serde_json::{json, Value};
 
-async fn api(
-    server: &Server,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> Value {
-    let resp = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.url))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap_or(Value::Null)
-}
-
 /// A routine report, which waits for a dispatcher (urgent ones may be assigned on their own).
 async fn file_report(server: &Server, survivor: &str) -> (String, String) {
-    let incident = api(
-        server,
-        survivor,
-        reqwest::Method::POST,
-        "/api/incidents/",
-        json!({
-            "type": "physical",
-            "incident_date": "2026-11-20",
-            "description": "He hit me and took my phone.",
-            "location": {"address": "Kibera, Nairobi"},
-            "support_services": ["medical"],
-            "urgency_level": "routine"
-        }),
-    )
-    .await;
+    let incident = server
+        .api(
+            survivor,
+            reqwest::Method::POST,
+            "/api/incidents/",
+            json!({
+                "type": "physical",
+                "incident_date": "2026-11-20",
+                "description": "He hit me and took my phone.",
+                "location": {"address": "Kibera, Nairobi"},
+                "support_services": ["medical"],
+                "urgency_level": "routine"
+            }),
+        )
+        .await;
     (
         incident["id"].as_str().expect("incident id").to_owned(),
         incident["case_number"]
@@ -62,26 +44,26 @@ async fn dispatcher_and_provider_work_in_swahili() {
     let (_, queued) = file_report(&server, &survivor).await;
     let (offered_id, offered) = file_report(&server, &survivor).await;
     let provider_token = server.login("healthcare@kintara.test").await;
-    let provider_id = api(
-        &server,
-        &provider_token,
-        reqwest::Method::GET,
-        "/api/auth/me/",
-        Value::Null,
-    )
-    .await["user"]["id"]
+    let provider_id = server
+        .api(
+            &provider_token,
+            reqwest::Method::GET,
+            "/api/auth/me/",
+            Value::Null,
+        )
+        .await["user"]["id"]
         .as_str()
         .expect("provider id")
         .to_owned();
     let dispatcher_token = server.login("dispatcher@kintara.test").await;
-    api(
-        &server,
-        &dispatcher_token,
-        reqwest::Method::POST,
-        &format!("/api/dispatch/cases/{offered_id}/assign/"),
-        json!({"provider_ids": [provider_id]}),
-    )
-    .await;
+    server
+        .api(
+            &dispatcher_token,
+            reqwest::Method::POST,
+            &format!("/api/dispatch/cases/{offered_id}/assign/"),
+            json!({"provider_ids": [provider_id]}),
+        )
+        .await;
 
     // The dispatcher signs in in English (the default) and switches in the frame.
     let dispatcher = App::launch().await;

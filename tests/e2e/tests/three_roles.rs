@@ -19,36 +19,18 @@ async fn signed_in(server: &Server, email: &str, title: &str) -> App {
     app
 }
 
-async fn api(
-    server: &Server,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> Value {
-    let resp = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.url))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap_or(Value::Null)
-}
-
 /// Waits until the directory says whether the provider is available.
 async fn wait_available(server: &Server, token: &str, provider: &str, want: bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let list = api(
-            server,
-            token,
-            reqwest::Method::GET,
-            "/api/dispatch/providers/",
-            Value::Null,
-        )
-        .await;
+        let list = server
+            .api(
+                token,
+                reqwest::Method::GET,
+                "/api/dispatch/providers/",
+                Value::Null,
+            )
+            .await;
         let now = list.as_array().and_then(|l| {
             l.iter()
                 .find(|p| p["id"] == provider)
@@ -90,23 +72,23 @@ async fn a_report_travels_from_survivor_to_dispatcher_to_provider_live() {
     // The rescue team is off duty: the urgent report waits in the dispatcher's queue instead of
     // going to them automatically.
     let rescue = server.login("gbv_rescue@kintara.test").await;
-    api(
-        &server,
-        &rescue,
-        reqwest::Method::PATCH,
-        "/api/providers/availability/",
-        json!({"is_currently_available": false}),
-    )
-    .await;
+    server
+        .api(
+            &rescue,
+            reqwest::Method::PATCH,
+            "/api/providers/availability/",
+            json!({"is_currently_available": false}),
+        )
+        .await;
     let provider_token = server.login("healthcare@kintara.test").await;
-    let provider_id = api(
-        &server,
-        &provider_token,
-        reqwest::Method::GET,
-        "/api/auth/me/",
-        Value::Null,
-    )
-    .await["user"]["id"]
+    let provider_id = server
+        .api(
+            &provider_token,
+            reqwest::Method::GET,
+            "/api/auth/me/",
+            Value::Null,
+        )
+        .await["user"]["id"]
         .as_str()
         .expect("provider id")
         .to_owned();

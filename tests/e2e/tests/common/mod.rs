@@ -128,6 +128,25 @@ impl Server {
         }
     }
 
+    /// One authorised API call; asserts that it succeeded and returns its JSON body (or null).
+    pub async fn api(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Value {
+        let resp = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
     /// Signs in over HTTP and returns the access token.
     pub async fn login(&self, email: &str) -> String {
         let resp: Value = reqwest::Client::new()
