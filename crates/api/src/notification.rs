@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::validate::{FieldErrors, Validate};
 use crate::wire_enum;
+use crate::{IncidentStatus, IncidentType, UrgencyLevel};
 
 pub const MAX_PAGE_SIZE: u32 = 100;
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -67,8 +68,15 @@ pub struct Notification {
     pub notification_type: NotificationType,
     pub notification_type_display: String,
     pub priority: Priority,
+    /// The server's English wording, for e-mail and SMS and for clients that do not read
+    /// `params`.
     pub subject: String,
     pub message: String,
+    /// The values `subject` and `message` are made from, so a client can word them in its own
+    /// language. Empty (`{}`) for survivors, whose texts say nothing of the case; absent from
+    /// rows stored before it existed.
+    #[serde(default)]
+    pub params: NotificationParams,
     /// The case it is about, to open on tap.
     pub incident: Option<Uuid>,
     pub conversation: Option<Uuid>,
@@ -77,6 +85,48 @@ pub struct Notification {
     pub is_read: bool,
     pub read_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// What a staff notification's texts are made from; which fields are set depends on the
+/// notification's type. A field that is not set is left out of the JSON.
+///
+/// | type | fields |
+/// |---|---|
+/// | `incident_created` | `case_number`, `incident_type`, `urgency`, `status` |
+/// | `case_assigned` | `case_number`, `incident_type`, `urgency` |
+/// | `assignment_accepted`, `assignment_rejected` | `case_number`, `provider_name` |
+/// | `new_message` | `sender_name` |
+///
+/// A survivor's are always empty: her notifications can be seen on a lock screen or by someone
+/// holding her phone, so they carry no case details, in the texts or here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct NotificationParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_type: Option<IncidentType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<UrgencyLevel>,
+    /// The status the event left the case in. For `incident_created`: `assigned` when the
+    /// report went to a GBV rescue provider automatically, `pending_dispatcher_review` when it
+    /// waits for triage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<IncidentStatus>,
+    /// The provider who accepted or declined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_name: Option<String>,
+    /// The sender as the recipient may see them (an anonymous survivor stays "Anonymous").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
+}
+
+impl NotificationParams {
+    /// True when nothing is set: a survivor's notification, or one stored before params existed.
+    pub fn is_empty(&self) -> bool {
+        self == &NotificationParams::default()
+    }
 }
 
 /// A page: `{count, next, previous, results}`; `next` and `previous` are relative URLs.
@@ -206,4 +256,51 @@ pub struct Device {
     pub kind: PushKind,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_leave_out_what_is_not_set() {
+        let empty = serde_json::to_value(NotificationParams::default()).unwrap();
+        assert_eq!(empty, serde_json::json!({}));
+        let p = NotificationParams {
+            case_number: Some("KIN-20261122-0001".into()),
+            urgency: Some(UrgencyLevel::Urgent),
+            ..Default::default()
+        };
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"case_number": "KIN-20261122-0001", "urgency": "urgent"})
+        );
+        assert_eq!(
+            serde_json::from_value::<NotificationParams>(json).unwrap(),
+            p
+        );
+    }
+
+    #[test]
+    fn a_notification_without_params_reads_as_empty_params() {
+        // As older servers send it and older caches hold it.
+        let old = serde_json::json!({
+            "id": Uuid::nil(),
+            "recipient": Uuid::nil(),
+            "notification_type": "new_message",
+            "notification_type_display": "New message",
+            "priority": "normal",
+            "subject": "Kintara",
+            "message": "You have a new message.",
+            "incident": null,
+            "conversation": null,
+            "channels": {},
+            "is_read": false,
+            "read_at": null,
+            "created_at": "2026-11-22T10:00:00Z",
+        });
+        let n: Notification = serde_json::from_value(old).unwrap();
+        assert!(n.params.is_empty());
+    }
 }

@@ -283,15 +283,36 @@ fn thread_cpu(pid: &str) -> std::collections::HashMap<String, (String, f64)> {
 // HTTP setup.
 
 async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
-    let mut req = http.post(&url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("the server answers");
+    let resp = retrying(|| {
+        let req = http.post(&url).json(&body);
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    })
+    .await;
     let status = resp.status();
     let text = resp.text().await.expect("a body");
     assert!(status.is_success(), "POST {url}: {status}: {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Sends the request, and again after the server's Retry-After while it answers 503 (busy: on
+/// PostgreSQL, a transaction that lost a lock race to a concurrent one), as the app's client does.
+async fn retrying(req: impl Fn() -> reqwest::RequestBuilder) -> reqwest::Response {
+    for _ in 0..10 {
+        let resp = req().send().await.expect("the server answers");
+        if resp.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            return resp;
+        }
+        let wait = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    req().send().await.expect("the server answers")
 }
 
 /// Signs in; returns the access token and the user id.
@@ -372,13 +393,12 @@ async fn setup_room(
         json!({"provider_ids": [providers[provider].1]}),
     )
     .await;
-    let resp = http
-        .patch(format!("{base}/api/incidents/{incident_id}/accept/"))
-        .bearer_auth(&providers[provider].0)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("accept");
+    let resp = retrying(|| {
+        http.patch(format!("{base}/api/incidents/{incident_id}/accept/"))
+            .bearer_auth(&providers[provider].0)
+            .json(&json!({}))
+    })
+    .await;
     assert!(resp.status().is_success(), "accept: {}", resp.status());
     let rooms: Value = http
         .get(format!("{base}/api/chat/rooms/"))

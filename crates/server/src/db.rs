@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -124,6 +124,19 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a transaction that read first and wrote later would have to upgrade its read
+    /// lock, and SQLite refuses an upgrade at once, without waiting, when a checkpoint holds the
+    /// write lock while it waits for that very reader ("database is locked").
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.write.begin().await,
+        }
+    }
+}
+
 /// Past this many pages (128 MB) the log is restarted even if the writer must wait for it (tens
 /// of milliseconds here, once every several seconds at 300 messages/s): readers come and go all
 /// the time, so the moment without any, which a restart needs, rarely comes by itself.
@@ -157,17 +170,80 @@ impl Db {
 }
 
 async fn checkpoint(read: &AnyPool, limit_pages: i64) -> Result<(), sqlx::Error> {
+    let mut conn = read.acquire().await?;
     let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(read)
+        .fetch_one(&mut *conn)
         .await?;
     // (busy, pages in the log, pages copied)
     let log: i64 = row.try_get(1)?;
-    if log > limit_pages {
-        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-            .execute(read)
-            .await?;
+    if log <= limit_pages {
+        return Ok(());
     }
+    // RESTART takes the write lock, then waits for the readers. With a busy handler it would
+    // hold the writer through SQLite's sleeps (1, 2, 5, 10... ms) between looks at the readers;
+    // without one it finishes at once or gives up at once, and is tried again a moment later.
+    sqlx::query("PRAGMA busy_timeout = 0")
+        .execute(&mut *conn)
+        .await?;
+    let restarted = restart(&mut conn).await;
+    let restored = sqlx::query("PRAGMA busy_timeout = 5000")
+        .execute(&mut *conn)
+        .await;
+    if restored.is_err() {
+        // Not back in the pool without its busy timeout.
+        drop(conn.detach());
+    }
+    restarted.and(restored.map(|_| ()))
+}
+
+/// Up to a second of RESTART attempts a millisecond apart; `Ok` also when every one found a
+/// reader in the way (the next tick tries again).
+async fn restart(conn: &mut sqlx::pool::PoolConnection<sqlx::Any>) -> Result<(), sqlx::Error> {
+    for _ in 0..1_000 {
+        let row = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+            .fetch_one(&mut **conn)
+            .await?;
+        let busy: i64 = row.try_get(0)?;
+        if busy == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tracing::debug!("the SQLite log could not be restarted: readers in the way");
     Ok(())
+}
+
+/// Many rows in one statement, passed as one JSON array parameter: a table of the array's
+/// elements, each an object read with `j.value ->> 'key'` (text; `CAST(... AS BIGINT)` for
+/// numbers). The statement's text does not change with the number of rows, so it is prepared
+/// once and stays in the connection's statement cache, and each row is one index lookup (a
+/// row-value `IN (VALUES ...)` would scan, and one `IN` list per column would probe their
+/// product). Use as `FROM {json_rows} j`.
+pub fn json_rows(conn: &AnyConnection, param: usize) -> String {
+    if conn.backend_name() == "PostgreSQL" {
+        format!("json_array_elements(${param}::json)")
+    } else {
+        format!("json_each(${param})")
+    }
+}
+
+/// A JSON array of strings as a one-column subquery: `x IN ({json_strings})`.
+pub fn json_strings(conn: &AnyConnection, param: usize) -> String {
+    if conn.backend_name() == "PostgreSQL" {
+        format!("SELECT value FROM json_array_elements_text(${param}::json)")
+    } else {
+        format!("SELECT value FROM json_each(${param})")
+    }
+}
+
+/// The JSON array parameter of `json_strings` for ids.
+pub fn json_ids<'a>(ids: impl IntoIterator<Item = &'a uuid::Uuid>) -> String {
+    serde_json::Value::Array(
+        ids.into_iter()
+            .map(|id| serde_json::Value::String(id.to_string()))
+            .collect(),
+    )
+    .to_string()
 }
 
 /// A timestamp as stored: `2026-11-22T08:00:00.123456Z`.

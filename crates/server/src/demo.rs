@@ -51,7 +51,7 @@ pub async fn ensure_accounts(db: &Db) -> Result<usize, crate::error::ApiError> {
     let hash = password::hash(DEMO_PASSWORD.into()).await?;
     let mut created = 0;
     for (email, role, provider_type, first_name, last_name) in accounts() {
-        let mut tx = db.write.begin().await?;
+        let mut tx = db.begin_write().await?;
         let new = users::NewUser {
             email,
             password_hash: hash.clone(),

@@ -29,7 +29,7 @@ pub async fn register(
     ValidJson(req): ValidJson<DeviceRegistration>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     let now = ts(Utc::now());
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let row = sqlx::query(
         "INSERT INTO devices (id, user_id, session_id, token, platform, kind, created_at, last_seen_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
@@ -72,7 +72,7 @@ pub async fn remove(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let done = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2")
         .bind(id.to_string())
         .bind(user.id.to_string())

@@ -135,6 +135,25 @@ impl ApiError {
                     Some(OVERLOAD_RETRY_SECS),
                 )
             }
+            // Two transactions each waiting for rows the other holds (PostgreSQL breaks the tie
+            // by failing one), or a lock SQLite would not wait for: rolled back whole, so the
+            // client may simply try again.
+            ApiError::Db(sqlx::Error::Database(d)) if lost_a_lock_race(d.as_ref()) => {
+                tracing::warn!(code = ?d.code(), "a transaction lost a lock race; answering 503");
+                let body = ErrorEnvelope {
+                    success: false,
+                    message: "The server is busy. Nothing was changed; it will be tried again \
+                              shortly."
+                        .into(),
+                    code: codes::SERVICE_UNAVAILABLE.into(),
+                    errors: BTreeMap::new(),
+                };
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    body,
+                    Some(LOCK_RACE_RETRY_SECS),
+                )
+            }
             ApiError::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 internal_envelope()
@@ -157,6 +176,15 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// What a client waits after losing a lock race: the winner is done by then.
+const LOCK_RACE_RETRY_SECS: u64 = 1;
+
+/// PostgreSQL's deadlock and serialization failures (SQLSTATE 40P01, 40001) and SQLite's
+/// SQLITE_BUSY (5): the transaction was rolled back and nothing of it stands.
+fn lost_a_lock_race(e: &dyn sqlx::error::DatabaseError) -> bool {
+    matches!(e.code().as_deref(), Some("40P01" | "40001" | "5"))
 }
 
 fn internal_envelope() -> (StatusCode, ErrorEnvelope, Option<u64>) {
@@ -193,5 +221,27 @@ mod tests {
         assert!(resp.headers().get(header::RETRY_AFTER).is_none());
         let resp = ApiError::too_many(codes::ACCOUNT_LOCKED, "locked", 60).into_response();
         assert_eq!(resp.headers()[header::RETRY_AFTER], "60");
+    }
+
+    /// A real lost lock race: a second SQLite connection that will not wait for the write lock
+    /// another holds. Nothing of its transaction stands, so the client is told to come back.
+    #[tokio::test]
+    async fn a_lost_lock_race_is_a_503_with_retry_after() {
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("race.db").display());
+        let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let mut loser = sqlx::AnyConnection::connect(&url).await.unwrap();
+        holder.execute("BEGIN IMMEDIATE").await.unwrap();
+        loser.execute("PRAGMA busy_timeout = 0").await.unwrap();
+        let lost = loser.execute("BEGIN IMMEDIATE").await.unwrap_err();
+        assert!(matches!(lost, sqlx::Error::Database(_)), "{lost:?}");
+        let resp = ApiError::Db(lost).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            resp.headers()[header::RETRY_AFTER],
+            LOCK_RACE_RETRY_SECS.to_string()
+        );
     }
 }

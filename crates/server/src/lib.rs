@@ -131,12 +131,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         addr: config.bind,
         source,
     })?;
+    let hub = Arc::new(events::Hub::default());
+    // The send queue's tasks end by themselves once the last handle (in the state) is gone,
+    // after storing what was queued: a graceful shutdown loses no accepted send.
+    let sends = chat::SendQueue::start(db.clone(), hub.clone());
     let state = AppState {
         db,
         keys: Arc::new(keys),
         evidence: Arc::new(evidence),
-        events: Arc::new(events::Hub::default()),
+        events: hub,
         config: Arc::new(config),
+        sends,
     };
     let broker = match state.config.broker_url.as_deref() {
         Some(url) => Some(events::broker::start(url, state.events.clone())?),

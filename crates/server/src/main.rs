@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
             );
             let db = Db::open(&cli.config.data_dir(), cli.config.database_url.as_deref()).await?;
             let password_hash = password::hash(password).await?;
-            let mut tx = db.write.begin().await?;
+            let mut tx = db.begin_write().await?;
             let user = users::insert(
                 &mut tx,
                 users::NewUser {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::tokens::JwtKeys;
+use crate::chat::SendQueue;
 use crate::config::Config;
 use crate::db::Db;
 use crate::events::Hub;
@@ -17,4 +18,6 @@ pub struct AppState {
     /// Wakes long-polls (and later sockets) after a request's events committed.
     pub events: Arc<Hub>,
     pub config: Arc<Config>,
+    /// Where every chat message goes to be stored (see `chat::send`).
+    pub sends: SendQueue,
 }

@@ -963,3 +963,103 @@ async fn concurrent_sends_get_distinct_consecutive_positions() {
     let r = c.room(&c.provider, room).await;
     assert_eq!(r.last_message.unwrap().seq, 24);
 }
+
+/// Sends that arrive together are stored together (one transaction per batch): each still gets
+/// its own outcome, a retry racing its first try stores nothing new, and every recipient's log
+/// holds each message once, in order, with its notification.
+#[tokio::test]
+async fn sends_arriving_together_keep_their_own_outcomes() {
+    let c = Chat::new().await;
+    let (_, room) = c.case_room(&c.provider).await;
+    let stranger = c.login("legal").await;
+    let c = &c;
+    let sends = (0..30).flat_map(|i| {
+        let key = format!("together-{i}");
+        // Every message twice at once: a client's retry racing its first try.
+        [0, 1].map(move |_| {
+            let key = key.clone();
+            async move {
+                let resp = c
+                    .send(&c.survivor, room, &format!("together {i}"), Some(&key))
+                    .await;
+                (i, resp)
+            }
+        })
+    });
+    let strangers = (0..5).map(|i| {
+        let stranger = &stranger;
+        async move {
+            c.send(stranger, room, &format!("not mine {i}"), None)
+                .await
+                .status
+                .as_u16()
+        }
+    });
+    let (answers, refused) = futures::future::join(
+        futures::future::join_all(sends),
+        futures::future::join_all(strangers),
+    )
+    .await;
+    assert!(refused.iter().all(|s| *s == 404), "{refused:?}");
+    let mut by_key: std::collections::BTreeMap<usize, Vec<(u16, ChatMessage)>> = Default::default();
+    for (i, resp) in answers {
+        let status = resp.status.as_u16();
+        assert!(status == 201 || status == 200, "{status}");
+        by_key.entry(i).or_default().push((status, resp.json_as()));
+    }
+    for (i, pair) in &by_key {
+        let mut statuses: Vec<u16> = pair.iter().map(|(s, _)| *s).collect();
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [200, 201],
+            "message {i}: one stored, one answered"
+        );
+        assert_eq!(pair[0].1.id, pair[1].1.id, "message {i}: the same message");
+    }
+    let page = c
+        .page(&c.survivor, &format!("room_id={room}&limit=200"))
+        .await;
+    let seqs: Vec<i64> = page.results.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=30).collect::<Vec<i64>>());
+
+    // The provider's log: each message once, in order, each followed by its notification.
+    let resp = c
+        .server
+        .get("/api/events/?since=0&timeout=0", Some(&c.provider.access))
+        .await;
+    resp.expect(200);
+    let frames: Value = resp.json_as();
+    let frames = frames["events"].as_array().expect("frames").clone();
+    let chat: Vec<(String, i64)> = frames
+        .iter()
+        .filter_map(|f| {
+            let kind = f["type"].as_str()?;
+            match kind {
+                "new_message" => Some((kind.to_owned(), f["data"]["seq"].as_i64()?)),
+                "notification" if f["data"]["notification_type"] == "new_message" => {
+                    Some((kind.to_owned(), 0))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    let expected: Vec<(String, i64)> = (1..=30)
+        .flat_map(|s| {
+            [
+                ("new_message".to_owned(), s),
+                ("notification".to_owned(), 0),
+            ]
+        })
+        .collect();
+    assert_eq!(chat, expected);
+    let cursors: Vec<i64> = frames
+        .iter()
+        .map(|f| f["cursor"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        cursors.windows(2).all(|w| w[1] == w[0] + 1),
+        "the log has no gaps: {cursors:?}"
+    );
+    assert_eq!(c.new_messages(&c.provider).await.len(), 30);
+}

@@ -13,8 +13,8 @@ use common::*;
 use kintara_api::{
     codes, AssignmentStatus, CaseHelper, CaseView, CasesByStatus, CasesByUrgency, Channel,
     DashboardStats, Device, DirectoryProvider, Incident, IncidentStatus, MarkedAll, MarkedOne,
-    Notification, NotificationPage, NotificationPreferences, NotificationType, Priority,
-    ProviderSuggestion, ProviderType, UnreadCount, UrgencyLevel,
+    Notification, NotificationPage, NotificationParams, NotificationPreferences, NotificationType,
+    Priority, ProviderSuggestion, ProviderType, UnreadCount, UrgencyLevel,
 };
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -2167,6 +2167,187 @@ async fn a_provider_taken_off_a_case_no_longer_reads_it() {
 // ---------------------------------------------------------------------------------------------
 // The notification feed
 // ---------------------------------------------------------------------------------------------
+
+/// The case values in a staff notification's params.
+fn case_params(incident: &Incident) -> NotificationParams {
+    NotificationParams {
+        case_number: Some(incident.case_number.clone()),
+        incident_type: Some(incident.kind),
+        urgency: Some(incident.urgency_level),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn staff_notifications_carry_their_values_and_survivors_carry_none() {
+    let w = World::new().await;
+    let rescue = w.login("gbv_rescue").await;
+    let healthcare = w.login("healthcare").await;
+
+    // A routine report waits for triage; an urgent anonymous one goes to the rescue provider.
+    let routine = w.file(&report("routine one")).await;
+    let mut body = with_urgency(report("urgent one"), "urgent");
+    body["is_anonymous"] = json!(true);
+    let urgent = w.file(&body).await;
+    let created = feed(&w.server, &w.dispatcher).await;
+    let params_of = |id: Uuid| {
+        created
+            .iter()
+            .find(|n| n.incident == Some(id))
+            .expect("a new-report notification")
+            .params
+            .clone()
+    };
+    assert_eq!(
+        params_of(routine.id),
+        NotificationParams {
+            status: Some(IncidentStatus::PendingDispatcherReview),
+            ..case_params(&routine)
+        }
+    );
+    assert_eq!(
+        params_of(urgent.id),
+        NotificationParams {
+            status: Some(IncidentStatus::Assigned),
+            ..case_params(&urgent)
+        }
+    );
+    let offered = feed(&w.server, &rescue).await;
+    assert_eq!(offered.len(), 1, "{offered:?}");
+    assert_eq!(offered[0].notification_type, NotificationType::CaseAssigned);
+    assert_eq!(offered[0].params, case_params(&urgent));
+
+    // The rescue provider declines; healthcare is asked and accepts.
+    w.reject(&rescue, urgent.id, &json!({"reason": "No team free."}))
+        .await
+        .expect(200);
+    w.assign(urgent.id, &[healthcare.user.id]).await.expect(200);
+    w.accept(&healthcare, urgent.id).await.expect(200);
+    let staff = feed(&w.server, &w.dispatcher).await;
+    let answer = |kind| of_type(&staff, kind)[0].params.clone();
+    assert_eq!(
+        answer(NotificationType::AssignmentRejected),
+        NotificationParams {
+            case_number: Some(urgent.case_number.clone()),
+            provider_name: Some(rescue.user.full_name.clone()),
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        answer(NotificationType::AssignmentAccepted),
+        NotificationParams {
+            case_number: Some(urgent.case_number.clone()),
+            provider_name: Some(healthcare.user.full_name.clone()),
+            ..Default::default()
+        }
+    );
+
+    // Messages both ways, each while the other is not reading the room.
+    let rooms = w
+        .server
+        .get("/api/chat/rooms/", Some(&w.survivor.access))
+        .await;
+    rooms.expect(200);
+    let room = rooms
+        .json_as::<kintara_api::ChatRoomList>()
+        .results
+        .into_iter()
+        .find(|r| r.incident == Some(urgent.id))
+        .expect("the case room")
+        .id;
+    let send = |who: &Account, content: &'static str| {
+        let body = json!({"room": room, "content": content});
+        let token = who.access.clone();
+        let server = &w.server;
+        async move {
+            server
+                .post("/api/chat/messages/", Some(&token), &body)
+                .await
+                .expect(201);
+        }
+    };
+    let away = async || {
+        let old = kintara_server::db::ts(chrono::Utc::now() - chrono::Duration::seconds(31));
+        w.server
+            .exec(
+                "UPDATE conversation_participants SET reading_at = $1",
+                &[&old],
+            )
+            .await;
+    };
+    send(&healthcare, "the clinic opens at 9").await;
+    away().await;
+    send(&w.survivor, "thank you").await;
+    let theirs = of_type(
+        &feed(&w.server, &healthcare).await,
+        NotificationType::NewMessage,
+    )
+    .into_iter()
+    .cloned()
+    .collect::<Vec<_>>();
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(
+        theirs[0].params,
+        NotificationParams {
+            sender_name: Some("Anonymous".into()),
+            ..Default::default()
+        },
+        "she reported anonymously"
+    );
+
+    // The case moves on.
+    w.set_status(&healthcare, urgent.id, "completed")
+        .await
+        .expect(200);
+
+    // Every kind she received, and none of them says anything of the case.
+    let hers = feed(&w.server, &w.survivor).await;
+    let kinds: BTreeSet<NotificationType> = hers.iter().map(|n| n.notification_type).collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([
+            NotificationType::AssignmentAccepted,
+            NotificationType::StatusChanged,
+            NotificationType::NewMessage,
+        ])
+    );
+    for n in &hers {
+        assert!(n.params.is_empty(), "a survivor's params: {n:?}");
+    }
+    let raw = w
+        .server
+        .get(
+            "/api/notifications/?page_size=100",
+            Some(&w.survivor.access),
+        )
+        .await;
+    for n in raw.json()["results"].as_array().expect("results") {
+        assert_eq!(n["params"], json!({}), "{n}");
+    }
+    let stored: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM notifications WHERE recipient_id = $1 AND params IS NOT NULL",
+    )
+    .bind(w.survivor.user.id.to_string())
+    .fetch_one(&w.server.running.state.db.read)
+    .await
+    .expect("count")
+    .get("n");
+    assert_eq!(stored, 0, "nothing of her case is stored in params either");
+}
+
+/// Rows stored before `params` existed (NULL) read back as empty params.
+#[tokio::test]
+async fn notifications_stored_without_params_read_as_empty() {
+    let w = World::new().await;
+    let incident = w.file(&report("old row")).await;
+    w.server
+        .exec("UPDATE notifications SET params = NULL", &[])
+        .await;
+    let mine = feed(&w.server, &w.dispatcher).await;
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].params.is_empty(), "{:?}", mine[0]);
+    assert!(mine[0].subject.contains(&incident.case_number));
+}
 
 #[tokio::test]
 async fn the_feed_pages_newest_first_with_next_and_previous_links() {

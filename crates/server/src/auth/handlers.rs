@@ -41,7 +41,7 @@ pub async fn register(
         )
     };
     let password_hash = password::hash(req.password).await?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let new = users::NewUser {
         email: req.email,
         password_hash,
@@ -114,7 +114,7 @@ pub async fn login(
     let Some(user) = user else {
         return Err(bad_credentials());
     };
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     if !ok {
         let until = Utc::now() + chrono::Duration::minutes(LOCKOUT_MINUTES);
         let locked_now =
@@ -180,7 +180,7 @@ pub async fn refresh(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<RefreshRequest>,
 ) -> ApiResult<Json<RefreshResponse>> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let rotated = sessions::rotate(&mut tx, &req.refresh, refresh_ttl(&state)).await;
     // A detected reuse revokes the session; that must be kept even though the request fails.
     tx.commit().await?;
@@ -213,7 +213,7 @@ pub async fn logout(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<RefreshRequest>,
 ) -> ApiResult<Json<OkResponse>> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let found = sessions::find(&mut tx, &req.refresh)
         .await?
         .ok_or_else(|| {
@@ -252,7 +252,7 @@ pub async fn update_me(
     user: AuthUser,
     ValidJson(req): ValidJson<UpdateMeRequest>,
 ) -> ApiResult<Json<MeResponse>> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     users::update_names(
         &mut tx,
         user.id,

@@ -1,136 +1,29 @@
 //! `chat/*` endpoints. Handlers parse, check membership (someone else's room or message is
 //! "not found"), call `repo`, and shape the answer. Nothing here logs message content.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{Duration, Utc};
 use kintara_api::{
-    ChatMessage, ChatMessagePage, ChatParticipant, ChatRoom, ChatRoomList, ChatSettings,
-    CreateDirectChat, ErrorEnvelope, EventType, Heartbeat, HeartbeatResult, MarkReadResult,
-    MessageType, OfflineResult, OnlineUsers, Role, RoomType, SendMessage, TypingRequest,
-    TypingResult, DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE, ONLINE_SECONDS, READING_SECONDS,
-    TYPING_SECONDS,
+    ChatMessage, ChatMessagePage, ChatRoom, ChatRoomList, ChatSettings, CreateDirectChat,
+    ErrorEnvelope, EventType, Heartbeat, HeartbeatResult, MarkReadResult, OfflineResult,
+    OnlineUsers, Role, RoomType, SendMessage, TypingRequest, TypingResult, DEFAULT_MESSAGE_PAGE,
+    MAX_MESSAGE_PAGE, ONLINE_SECONDS, TYPING_SECONDS,
 };
 use serde::Deserialize;
 use sqlx::AnyConnection;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::repo::{self, Cursor, MessageRow, ParticipantRow, RoomRow};
+use super::cast::Cast;
+use super::repo::{self, Cursor, RoomRow};
 use super::ChatError;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::extract::{IdPath, ValidJson, ValidQuery};
-use crate::notifications::{self, Event};
 use crate::state::AppState;
-
-/// Shown to providers instead of the name of a survivor who reported anonymously.
-pub const ANONYMOUS: &str = "Anonymous";
-
-/// The people of one room as one viewer may see them.
-struct Cast {
-    people: Vec<ParticipantRow>,
-    shown: HashMap<Uuid, ChatParticipant>,
-}
-
-/// Whose eyes a view is shaped for: the caller, or a recipient of an event frame.
-#[derive(Clone, Copy)]
-struct Viewer {
-    id: Uuid,
-    role: Role,
-}
-
-impl From<&AuthUser> for Viewer {
-    fn from(u: &AuthUser) -> Viewer {
-        Viewer {
-            id: u.id,
-            role: u.role,
-        }
-    }
-}
-
-impl Cast {
-    async fn load(conn: &mut AnyConnection, viewer: Viewer, room: &RoomRow) -> ApiResult<Cast> {
-        let people = repo::participants(conn, room.id).await?;
-        Cast::of(conn, viewer, room, people).await
-    }
-
-    /// The cast from participants already read in this transaction (a message fans out to
-    /// several viewers from one read).
-    async fn of(
-        conn: &mut AnyConnection,
-        viewer: Viewer,
-        room: &RoomRow,
-        people: Vec<ParticipantRow>,
-    ) -> ApiResult<Cast> {
-        let mut shown = HashMap::new();
-        for p in &people {
-            let hidden = p.role == Role::Survivor
-                && viewer.role == Role::Provider
-                && p.id != viewer.id
-                && match room.kind {
-                    RoomType::Case => room.incident_anonymous,
-                    RoomType::Direct => {
-                        p.account_anonymous || repo::anonymous_to(conn, p.id, viewer.id).await?
-                    }
-                };
-            let full_name = if hidden {
-                ANONYMOUS.to_owned()
-            } else {
-                format!("{} {}", p.first_name, p.last_name)
-                    .trim()
-                    .to_owned()
-            };
-            shown.insert(
-                p.id,
-                ChatParticipant {
-                    id: p.id,
-                    full_name,
-                    role: p.role,
-                    provider_type: p.provider_type,
-                },
-            );
-        }
-        Ok(Cast { people, shown })
-    }
-
-    fn message(&self, viewer: Uuid, m: &MessageRow) -> ChatMessage {
-        // Receipts only from people who share them, and never the sender's own.
-        let read_by: Vec<Uuid> = self
-            .people
-            .iter()
-            .filter(|p| {
-                Some(p.id) != m.sender && p.settings.read_receipts && p.last_read_seq >= m.seq
-            })
-            .map(|p| p.id)
-            .collect();
-        let is_read = if m.sender == Some(viewer) {
-            !read_by.is_empty()
-        } else {
-            self.people
-                .iter()
-                .any(|p| p.id == viewer && p.last_read_seq >= m.seq)
-        };
-        let deleted = m.deleted_at.is_some();
-        ChatMessage {
-            id: m.id,
-            room: m.room,
-            seq: m.seq,
-            sender: m.sender.and_then(|s| self.shown.get(&s).cloned()),
-            message_type: m.message_type,
-            content: (!deleted).then(|| m.content.clone()),
-            client_id: m.client_id.clone(),
-            is_deleted: deleted,
-            is_read,
-            read_by,
-            created_at: m.created_at,
-        }
-    }
-}
 
 async fn room_view(
     conn: &mut AnyConnection,
@@ -220,7 +113,7 @@ pub async fn create_direct_chat(
     if req.user_id == user.id {
         return Err(ChatError::WithSelf.into());
     }
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let frames = events::mark();
     // An unknown user is refused like a stranger, so this cannot probe for accounts.
     let other = repo::active_role(&mut tx, req.user_id)
@@ -273,7 +166,7 @@ pub async fn leave_room(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let frames = events::mark();
     let room = member_room(&mut tx, id, user.id).await?;
     if room.kind == RoomType::Case {
@@ -387,94 +280,8 @@ pub async fn send(
     user: AuthUser,
     ValidJson(req): ValidJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<ChatMessage>)> {
-    let mut tx = state.db.write.begin().await?;
-    let frames = events::mark();
-    let now = Utc::now();
-    // Taking the number locks the room (and dates its activity; a retry rolls both back): a
-    // concurrent retry of the same send waits here, then its insert finds the first message.
-    let (seq, active) = repo::next_seq(&mut tx, req.room, user.id, now)
-        .await?
-        .ok_or(ChatError::NotFound)?;
-    let client_id = req.client_id.as_deref().map(str::trim);
-    let row = MessageRow {
-        id: Uuid::new_v4(),
-        room: req.room,
-        seq,
-        sender: Some(user.id),
-        client_id: client_id.map(str::to_owned),
-        message_type: MessageType::UserMessage,
-        // Stored as typed (validation only refuses blank text).
-        content: req.content.clone(),
-        created_at: now,
-        deleted_at: None,
-    };
-    // A closed room takes nothing new (but still answers a retry of what it took before).
-    if active && repo::insert_message(&mut tx, &row).await? {
-        // Replying means the sender has seen the room up to here.
-        repo::advance_read(&mut tx, req.room, user.id, seq, now).await?;
-        repo::set_typing(&mut tx, req.room, user.id, None).await?;
-        // The room and its people are read once for every frame, notification and the answer:
-        // a message's transaction holds the single writer, so every statement saved is latency
-        // saved for everyone.
-        let room = member_room(&mut tx, req.room, user.id).await?;
-        let people = repo::participants(&mut tx, req.room).await?;
-        frame_new_message(&mut tx, &user, &row, &room, &people).await?;
-        notify_new_message(&mut tx, &user, &row, &room, &people).await?;
-        let view = Cast::of(&mut tx, (&user).into(), &room, people)
-            .await?
-            .message(user.id, &row);
-        tx.commit().await?;
-        events::committed_since(frames);
-        return Ok((StatusCode::CREATED, Json(view)));
-    }
-    let first = match client_id {
-        Some(c) => repo::by_client_id(&mut tx, req.room, user.id, c).await?,
-        None => None,
-    };
-    let first = match first {
-        Some(m) => m,
-        None if !active => return Err(ChatError::ReadOnly.into()),
-        None => {
-            return Err(ApiError::internal(
-                "duplicate send without a stored message",
-            ))
-        }
-    };
-    // Sent before with this client id: the first message, and nothing new (the number taken
-    // above is given back).
-    let room = member_room(&mut tx, req.room, user.id).await?;
-    let view = Cast::load(&mut tx, (&user).into(), &room)
-        .await?
-        .message(user.id, &first);
-    tx.rollback().await?;
-    Ok((StatusCode::OK, Json(view)))
-}
-
-/// A `new_message` frame for every other participant, each with the message as that person
-/// sees it (an anonymous survivor stays anonymous to providers). They can all read the room.
-async fn frame_new_message(
-    conn: &mut AnyConnection,
-    sender: &AuthUser,
-    m: &MessageRow,
-    room: &RoomRow,
-    people: &[ParticipantRow],
-) -> ApiResult<()> {
-    let mut recipients: Vec<&ParticipantRow> =
-        people.iter().filter(|p| p.id != sender.id).collect();
-    // One lock order for users' event counters across transactions (see `events::append_all`).
-    recipients.sort_by_key(|p| p.id);
-    for p in recipients {
-        let viewer = Viewer {
-            id: p.id,
-            role: p.role,
-        };
-        let view = Cast::of(conn, viewer, room, people.to_vec())
-            .await?
-            .message(p.id, m);
-        let data = serde_json::to_value(&view).map_err(|e| ApiError::internal(e.to_string()))?;
-        events::append(conn, p.id, EventType::NewMessage, &data).await?;
-    }
-    Ok(())
+    let (status, view) = state.sends.send(user, req).await?;
+    Ok((status, Json(view)))
 }
 
 /// Everyone in the room but `user`: who gets `user`'s read and typing frames.
@@ -485,53 +292,6 @@ async fn others_in(conn: &mut AnyConnection, room: Uuid, user: Uuid) -> ApiResul
         .map(|p| p.id)
         .filter(|id| *id != user)
         .collect())
-}
-
-/// A `new_message` notification for everyone else in the room who is not reading it now.
-async fn notify_new_message(
-    conn: &mut AnyConnection,
-    sender: &AuthUser,
-    m: &MessageRow,
-    room: &RoomRow,
-    people: &[ParticipantRow],
-) -> ApiResult<()> {
-    let since = m.created_at - Duration::seconds(READING_SECONDS);
-    // From the participants read in this transaction (by id: the notification's lock order).
-    let mut recipients: Vec<(Uuid, Role)> = people
-        .iter()
-        .filter(|p| p.id != sender.id && p.account_active)
-        .filter(|p| p.reading_at.is_none_or(|at| at < since))
-        .map(|p| (p.id, p.role))
-        .collect();
-    recipients.sort_by_key(|r| r.0);
-    if recipients.is_empty() {
-        return Ok(());
-    }
-    let me = people.iter().find(|p| p.id == sender.id);
-    // A survivor who reported anonymously stays anonymous in what providers are told.
-    let anonymous = match me {
-        Some(p) if p.role == Role::Survivor => {
-            p.account_anonymous || (room.kind == RoomType::Case && room.incident_anonymous)
-        }
-        _ => false,
-    };
-    let name = match me {
-        Some(p) if !anonymous => format!("{} {}", p.first_name, p.last_name)
-            .trim()
-            .to_owned(),
-        _ => ANONYMOUS.to_owned(),
-    };
-    notifications::notify(
-        conn,
-        Event::NewMessage {
-            conversation: m.room,
-            incident: room.incident,
-            sender_name: &name,
-            recipients: &recipients,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// Deletes one of the caller's messages: it keeps its place, shown as deleted, without content.
@@ -547,7 +307,7 @@ pub async fn delete_message(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let frames = events::mark();
     let m = repo::message(&mut tx, id)
         .await?
@@ -568,7 +328,7 @@ async fn mark_read_to(
     room: Uuid,
     seq: Option<i64>,
 ) -> ApiResult<MarkReadResult> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let frames = events::mark();
     let r = member_room(&mut tx, room, user.id).await?;
     let target = seq.unwrap_or(r.last_seq).min(r.last_seq);
@@ -648,7 +408,7 @@ pub async fn typing(
     IdPath(id): IdPath,
     ValidJson(req): ValidJson<TypingRequest>,
 ) -> ApiResult<Json<TypingResult>> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let frames = events::mark();
     let room = member_room(&mut tx, id, user.id).await?;
     if !room.is_active {
@@ -688,7 +448,7 @@ pub async fn heartbeat(
     ValidJson(req): ValidJson<Heartbeat>,
 ) -> ApiResult<Json<HeartbeatResult>> {
     let now = Utc::now();
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let frames = events::mark();
     if let Some(room) = req.room_id {
         member_room(&mut tx, room, user.id).await?;
@@ -747,7 +507,7 @@ pub async fn mark_offline(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<OfflineResult>> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let frames = events::mark();
     set_presence(&mut tx, &user, Utc::now(), false).await?;
     tx.commit().await?;
@@ -781,7 +541,7 @@ pub async fn put_settings(
     user: AuthUser,
     ValidJson(req): ValidJson<ChatSettings>,
 ) -> ApiResult<Json<ChatSettings>> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let frames = events::mark();
     repo::put_settings(&mut tx, user.id, req, Utc::now()).await?;
     tx.commit().await?;

@@ -2,8 +2,13 @@
 //! with strict per-room order and idempotent sends, read positions, typing, presence, and each
 //! user's choice of what others may see. Message content is never logged.
 
+mod cast;
 pub mod handlers;
 pub mod repo;
+pub mod send;
+
+pub use cast::ANONYMOUS;
+pub use send::SendQueue;
 
 use crate::error::ApiError;
 

@@ -1,13 +1,17 @@
 //! Chat storage: SQL only. Every function takes the connection of the caller's transaction (or a
 //! read connection), so what must agree commits together.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use kintara_api::{ChatSettings, MessageType, ProviderType, Role, RoomType};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
-use crate::db::{get_bool, get_enum, get_opt_ts, get_ts, get_uuid, ts};
+use crate::db::{
+    get_bool, get_enum, get_opt_ts, get_ts, get_uuid, json_ids, json_rows, json_strings, ts,
+};
 
 /// The effective setting of column `col` of `chat_settings` for the user in `u` (joined as `s`):
 /// the stored choice, else the role's default (survivors off, everyone else on).
@@ -123,46 +127,66 @@ pub async fn participants(
     conn: &mut AnyConnection,
     room: Uuid,
 ) -> Result<Vec<ParticipantRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT u.id, u.first_name, u.last_name, u.role, u.provider_type, u.is_anonymous, \
-         p.last_read_seq, {} AS read_receipts, {} AS typing_indicators, {} AS presence, t.until, \
-         p.reading_at, u.is_active \
+    Ok(participants_of(conn, &[room])
+        .await?
+        .remove(&room)
+        .unwrap_or_default())
+}
+
+/// The participants of each of `rooms` (a batch of messages reads them once), each room's in
+/// the order they joined.
+pub async fn participants_of(
+    conn: &mut AnyConnection,
+    rooms: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<ParticipantRow>>, sqlx::Error> {
+    if rooms.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT p.conversation_id, u.id, u.first_name, u.last_name, u.role, u.provider_type, \
+         u.is_anonymous, p.last_read_seq, {} AS read_receipts, {} AS typing_indicators, \
+         {} AS presence, t.until, p.reading_at, u.is_active \
          FROM conversation_participants p \
          JOIN conversations c ON c.id = p.conversation_id \
          JOIN users u ON u.id = p.user_id \
          LEFT JOIN chat_settings s ON s.user_id = u.id \
          LEFT JOIN typing t ON t.conversation_id = p.conversation_id AND t.user_id = u.id \
-         WHERE p.conversation_id = $1 AND {} ORDER BY p.joined_at, u.id",
+         WHERE p.conversation_id IN ({}) AND {} ORDER BY p.conversation_id, p.joined_at, u.id",
         setting("read_receipts"),
         setting("typing_indicators"),
         setting("presence"),
+        json_strings(conn, 1),
         current("p", "c"),
-    ))
-    .bind(room.to_string())
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let provider_type: Option<String> = r.try_get("provider_type")?;
-            Ok(ParticipantRow {
-                id: get_uuid(r, "id")?,
-                first_name: r.try_get("first_name")?,
-                last_name: r.try_get("last_name")?,
-                role: get_enum(r, "role", Role::parse)?,
-                provider_type: provider_type.as_deref().and_then(ProviderType::parse),
-                account_anonymous: get_bool(r, "is_anonymous")?,
-                last_read_seq: r.try_get("last_read_seq")?,
-                settings: ChatSettings {
-                    read_receipts: get_bool(r, "read_receipts")?,
-                    typing_indicators: get_bool(r, "typing_indicators")?,
-                    presence: get_bool(r, "presence")?,
-                },
-                typing_until: get_opt_ts(r, "until")?,
-                reading_at: get_opt_ts(r, "reading_at")?,
-                account_active: get_bool(r, "is_active")?,
-            })
-        })
-        .collect()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(json_ids(rooms))
+        .fetch_all(conn)
+        .await?;
+    let mut out: HashMap<Uuid, Vec<ParticipantRow>> = HashMap::new();
+    for r in rows {
+        let provider_type: Option<String> = r.try_get("provider_type")?;
+        let row = ParticipantRow {
+            id: get_uuid(&r, "id")?,
+            first_name: r.try_get("first_name")?,
+            last_name: r.try_get("last_name")?,
+            role: get_enum(&r, "role", Role::parse)?,
+            provider_type: provider_type.as_deref().and_then(ProviderType::parse),
+            account_anonymous: get_bool(&r, "is_anonymous")?,
+            last_read_seq: r.try_get("last_read_seq")?,
+            settings: ChatSettings {
+                read_receipts: get_bool(&r, "read_receipts")?,
+                typing_indicators: get_bool(&r, "typing_indicators")?,
+                presence: get_bool(&r, "presence")?,
+            },
+            typing_until: get_opt_ts(&r, "until")?,
+            reading_at: get_opt_ts(&r, "reading_at")?,
+            account_active: get_bool(&r, "is_active")?,
+        };
+        out.entry(get_uuid(&r, "conversation_id")?)
+            .or_default()
+            .push(row);
+    }
+    Ok(out)
 }
 
 /// Whether `provider` works on an anonymous case of `survivor` (then she stays anonymous to
@@ -329,72 +353,176 @@ pub async fn count_unread(
     .await
 }
 
-/// Takes the next number of the room and dates its activity `now`, locking the room row so
-/// concurrent sends queue (roll back when no message is stored). `None` when the user is not a
-/// participant. Returns the number and whether the room is active.
-pub async fn next_seq(
+/// For a batch of sends: the room of each (room, user) pair in which the user takes part, as
+/// that user sees it; a pair missing is "not found" to that user. With `lock` (on PostgreSQL)
+/// the rooms' rows stay locked until the transaction ends, taken in id order so that two
+/// batches cannot deadlock: concurrent sends to a room queue, and each sees the number the
+/// previous one took. SQLite's single writer needs no lock.
+pub async fn member_rooms(
     conn: &mut AnyConnection,
-    room: Uuid,
-    user: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Option<(i64, bool)>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $3 WHERE id = $1 AND EXISTS \
-         (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = $1 \
-          AND p.user_id = $2 AND {}) \
-         RETURNING last_seq, is_active",
-        current("p", "conversations"),
-    ))
-    .bind(room.to_string())
-    .bind(user.to_string())
-    .bind(ts(now))
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| Ok((r.try_get("last_seq")?, get_bool(&r, "is_active")?)))
-        .transpose()
+    pairs: &[(Uuid, Uuid)],
+    lock: bool,
+) -> Result<HashMap<(Uuid, Uuid), RoomRow>, sqlx::Error> {
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT {ROOM_COLUMNS}, p.user_id AS member FROM {} j \
+         JOIN conversation_participants p \
+           ON p.conversation_id = j.value ->> 'r' AND p.user_id = j.value ->> 'u' \
+         JOIN conversations c ON c.id = p.conversation_id \
+         LEFT JOIN incidents i ON i.id = c.incident_id \
+         WHERE {} ORDER BY c.id{}",
+        json_rows(conn, 1),
+        current("p", "c"),
+        if lock { " FOR UPDATE OF c" } else { "" },
+    );
+    let json: Vec<_> = pairs
+        .iter()
+        .map(|(r, u)| serde_json::json!({ "r": r.to_string(), "u": u.to_string() }))
+        .collect();
+    let rows = sqlx::query(&sql)
+        .bind(serde_json::Value::Array(json).to_string())
+        .fetch_all(conn)
+        .await?;
+    let mut out = HashMap::new();
+    for r in rows {
+        let room = room_row(&r)?;
+        out.insert((room.id, get_uuid(&r, "member")?), room);
+    }
+    Ok(out)
 }
 
-pub async fn by_client_id(
+/// The messages each (room, sender, client id) triple names, if stored: one index lookup each.
+pub async fn by_client_ids(
     conn: &mut AnyConnection,
-    room: Uuid,
-    sender: Uuid,
-    client_id: &str,
-) -> Result<Option<MessageRow>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages \
-         WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3"
-    ))
-    .bind(room.to_string())
-    .bind(sender.to_string())
-    .bind(client_id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(message_row).transpose()
+    keys: &[(Uuid, Uuid, &str)],
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {} FROM {} j JOIN messages m ON m.conversation_id = j.value ->> 'r' \
+         AND m.sender_id = j.value ->> 's' AND m.client_id = j.value ->> 'c'",
+        MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        json_rows(conn, 1),
+    );
+    let json: Vec<_> = keys
+        .iter()
+        .map(|(r, s, c)| serde_json::json!({ "r": r.to_string(), "s": s.to_string(), "c": c }))
+        .collect();
+    sqlx::query(&sql)
+        .bind(serde_json::Value::Array(json).to_string())
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(message_row)
+        .collect()
 }
 
-/// Stores a user's message; `false` when a message with the same client id is there already.
-/// (The room's `updated_at` moved in `next_seq`.)
-pub async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+/// Stores users' messages in one statement; returns how many were stored (a message whose
+/// client id its sender used before in the room is not).
+pub async fn insert_messages(
+    conn: &mut AnyConnection,
+    rows: &[MessageRow],
+) -> Result<u64, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // `WHERE true`: SQLite's grammar needs it between a SELECT and ON CONFLICT.
+    let sql = format!(
         "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, message_type, \
-         content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         content, created_at) \
+         SELECT j.value ->> 'id', j.value ->> 'r', CAST(j.value ->> 'seq' AS BIGINT), \
+         j.value ->> 's', j.value ->> 'c', j.value ->> 't', j.value ->> 'body', j.value ->> 'at' \
+         FROM {} j WHERE true \
          ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING",
-    )
-    .bind(m.id.to_string())
-    .bind(m.room.to_string())
-    .bind(m.seq)
-    .bind(m.sender.map(|s| s.to_string()))
-    .bind(m.client_id.as_deref())
-    .bind(m.message_type.as_str())
-    .bind(&m.content)
-    .bind(ts(m.created_at))
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() > 0)
+        json_rows(conn, 1),
+    );
+    let json: Vec<_> = rows
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "id": m.id.to_string(),
+                "r": m.room.to_string(),
+                "seq": m.seq,
+                "s": m.sender.map(|s| s.to_string()),
+                "c": m.client_id,
+                "t": m.message_type.as_str(),
+                "body": m.content,
+                "at": ts(m.created_at),
+            })
+        })
+        .collect();
+    Ok(sqlx::query(&sql)
+        .bind(serde_json::Value::Array(json).to_string())
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
-/// Moves the read position forward to `seq` (never back) and records that the user is looking
-/// at the room now.
+/// Sets each room's last message number and dates its activity `now`.
+pub async fn set_last_seqs(
+    conn: &mut AnyConnection,
+    last: &[(Uuid, i64)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    if last.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE conversations SET last_seq = CAST(j.value ->> 's' AS BIGINT), updated_at = $2 \
+         FROM {} j WHERE conversations.id = j.value ->> 'r'",
+        json_rows(conn, 1),
+    );
+    let json: Vec<_> = last
+        .iter()
+        .map(|(r, s)| serde_json::json!({ "r": r.to_string(), "s": s }))
+        .collect();
+    sqlx::query(&sql)
+        .bind(serde_json::Value::Array(json).to_string())
+        .bind(ts(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves read positions forward (never back): each (room, user, seq) at most once per (room,
+/// user). Records that those users are looking at those rooms `now`.
+pub async fn advance_reads(
+    conn: &mut AnyConnection,
+    reads: &[(Uuid, Uuid, i64)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE conversation_participants SET \
+         last_read_seq = CASE WHEN last_read_seq < CAST(j.value ->> 's' AS BIGINT) \
+           THEN CAST(j.value ->> 's' AS BIGINT) ELSE last_read_seq END, \
+         last_read_at = $2, reading_at = $2 \
+         FROM {} j WHERE conversation_participants.conversation_id = j.value ->> 'r' \
+         AND conversation_participants.user_id = j.value ->> 'u'",
+        json_rows(conn, 1),
+    );
+    let json: Vec<_> = reads
+        .iter()
+        .map(|(r, u, s)| serde_json::json!({ "r": r.to_string(), "u": u.to_string(), "s": s }))
+        .collect();
+    sqlx::query(&sql)
+        .bind(serde_json::Value::Array(json).to_string())
+        .bind(ts(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves one read position forward to `seq` (never back).
 pub async fn advance_read(
     conn: &mut AnyConnection,
     room: Uuid,
@@ -402,18 +530,7 @@ pub async fn advance_read(
     seq: i64,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE conversation_participants SET \
-         last_read_seq = CASE WHEN last_read_seq < $3 THEN $3 ELSE last_read_seq END, \
-         last_read_at = $4, reading_at = $4 WHERE conversation_id = $1 AND user_id = $2",
-    )
-    .bind(room.to_string())
-    .bind(user.to_string())
-    .bind(seq)
-    .bind(ts(now))
-    .execute(conn)
-    .await?;
-    Ok(())
+    advance_reads(conn, &[(room, user, seq)], now).await
 }
 
 /// Soft delete: the message keeps its place; its content is erased, not just hidden.

@@ -14,7 +14,7 @@ pub use hub::{Found, Hub};
 pub use publish::{
     collect, committed_since, mark, publish_after_commit, wake_after_commit, Published,
 };
-pub use repo::{append, append_all, end, prune, since, Cursor, EventsError};
+pub use repo::{append, append_all, append_many, end, prune, since, Cursor, EventsError};
 
 /// How long frames are kept before `prune` removes them (a client away longer must resync).
 pub const RETENTION_DAYS: i64 = 7;

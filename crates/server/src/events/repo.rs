@@ -1,12 +1,14 @@
 //! The `user_events` table and the `users.event_seq` / `event_floor` counters.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, Utc};
 use kintara_api::{EventFrame, EventType};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::publish;
-use crate::db::ts;
+use crate::db::{get_uuid, json_ids, json_rows, json_strings, ts};
 
 /// A position in one user's log: the seq of the last frame seen ("0" = from the start).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,46 +39,18 @@ impl std::fmt::Display for Cursor {
 }
 
 /// Appends one frame to `user`'s log and returns its seq. Call it only inside the transaction of
-/// the change it describes: bumping `event_seq` locks the user's row until commit, which is what
-/// keeps each user's seqs gap-free and in commit order. The user is woken, or the frame delivered,
-/// after the request finishes (see `publish`).
+/// the change it describes (see `append_many`).
 pub async fn append(
     conn: &mut AnyConnection,
     user: Uuid,
     kind: EventType,
     data: &serde_json::Value,
 ) -> Result<i64, sqlx::Error> {
-    let seq: i64 =
-        sqlx::query("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
-            .bind(user.to_string())
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("event_seq")?;
-    sqlx::query(
-        "INSERT INTO user_events (user_id, seq, event_type, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(user.to_string())
-    .bind(seq)
-    .bind(kind.as_str())
-    .bind(data.to_string())
-    .bind(ts(Utc::now()))
-    .execute(&mut *conn)
-    .await?;
-    publish::record_frame(
-        user,
-        seq,
-        EventFrame {
-            r#type: kind,
-            data: data.clone(),
-            cursor: seq.to_string(),
-        },
-    );
-    Ok(seq)
+    let seqs = append_many(conn, &[(user, kind, data.clone())]).await?;
+    Ok(seqs[0])
 }
 
-/// Appends the same frame to several users' logs, in id order: transactions that lock the same
-/// users' rows in one order cannot deadlock each other on PostgreSQL.
+/// Appends the same frame to several users' logs.
 pub async fn append_all(
     conn: &mut AnyConnection,
     users: impl IntoIterator<Item = Uuid>,
@@ -86,10 +60,98 @@ pub async fn append_all(
     let mut users: Vec<Uuid> = users.into_iter().collect();
     users.sort();
     users.dedup();
-    for user in users {
-        append(conn, user, kind, data).await?;
-    }
+    let frames: Vec<_> = users.into_iter().map(|u| (u, kind, data.clone())).collect();
+    append_many(conn, &frames).await?;
     Ok(())
+}
+
+/// Appends frames to users' logs, each user's in the order given, and returns their seqs in
+/// that order. Two statements however many frames and users (three on PostgreSQL) (a batch of messages fans out in
+/// one go). Call it only inside the transaction of the change the frames describe: bumping
+/// `event_seq` locks the users' rows until commit, which is what keeps each user's seqs gap-free
+/// and in commit order. On PostgreSQL the rows are locked in id order first, so transactions
+/// appending to the same users cannot deadlock each other. `NO KEY UPDATE` is the lock the
+/// counter's UPDATE takes anyway; `FOR UPDATE` would also block (and deadlock with) every
+/// transaction inserting a row that refers to these users (a notification, a participant). The
+/// users are woken, or the frames delivered, after the request finishes (see `publish`).
+pub async fn append_many(
+    conn: &mut AnyConnection,
+    frames: &[(Uuid, EventType, serde_json::Value)],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut counts: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for (user, _, _) in frames {
+        *counts.entry(*user).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return Ok(Vec::new());
+    }
+    if counts.len() > 1 && conn.backend_name() == "PostgreSQL" {
+        let sql = format!(
+            "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
+            json_strings(conn, 1)
+        );
+        sqlx::query(&sql)
+            .bind(json_ids(counts.keys()))
+            .fetch_all(&mut *conn)
+            .await?;
+    }
+    let sql = format!(
+        "UPDATE users SET event_seq = event_seq + CAST(j.value ->> 'n' AS BIGINT) \
+         FROM {} j WHERE users.id = j.value ->> 'u' RETURNING users.id, users.event_seq",
+        json_rows(conn, 1)
+    );
+    let json: Vec<_> = counts
+        .iter()
+        .map(|(u, n)| serde_json::json!({ "u": u.to_string(), "n": n }))
+        .collect();
+    let rows = sqlx::query(&sql)
+        .bind(serde_json::Value::Array(json).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    // The next seq of each user: the first of the range just taken.
+    let mut next: HashMap<Uuid, i64> = HashMap::with_capacity(counts.len());
+    for row in rows {
+        let user = get_uuid(&row, "id")?;
+        let end: i64 = row.try_get("event_seq")?;
+        next.insert(user, end - counts.get(&user).copied().unwrap_or(0) + 1);
+    }
+    let now = ts(Utc::now());
+    let mut seqs = Vec::with_capacity(frames.len());
+    let mut json = Vec::with_capacity(frames.len());
+    for (user, kind, data) in frames {
+        let seq = next.get_mut(user).ok_or(sqlx::Error::RowNotFound)?;
+        seqs.push(*seq);
+        json.push(serde_json::json!({
+            "u": user.to_string(),
+            "s": *seq,
+            "t": kind.as_str(),
+            "d": data.to_string(),
+        }));
+        *seq += 1;
+    }
+    let sql = format!(
+        "INSERT INTO user_events (user_id, seq, event_type, data, created_at) \
+         SELECT j.value ->> 'u', CAST(j.value ->> 's' AS BIGINT), j.value ->> 't', \
+         j.value ->> 'd', $2 FROM {} j",
+        json_rows(conn, 1)
+    );
+    sqlx::query(&sql)
+        .bind(serde_json::Value::Array(json).to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    for ((user, kind, data), seq) in frames.iter().zip(&seqs) {
+        publish::record_frame(
+            *user,
+            *seq,
+            EventFrame {
+                r#type: *kind,
+                data: data.clone(),
+                cursor: seq.to_string(),
+            },
+        );
+    }
+    Ok(seqs)
 }
 
 /// Up to `limit` frames of `user`'s log after `cursor`, in order, and the cursor to continue

@@ -363,7 +363,7 @@ async fn commit(
         client_id: form.client_id,
         created_at: now(),
     };
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let (incident, access) = readable(&mut tx, &user, incident_id).await?;
     check_upload(&incident, access)?;
     match repo::insert(&mut tx, &row).await {
@@ -497,7 +497,7 @@ pub async fn delete(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let row = repo::find_live(&mut tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;

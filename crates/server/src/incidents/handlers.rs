@@ -35,7 +35,7 @@ pub async fn create(
     if user.role != Role::Survivor {
         return Err(ApiError::forbidden("Only survivors file reports."));
     }
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let client_id = new.client_id.as_deref().map(str::trim);
     if let Some(c) = client_id {
         // Filed before (the answer was lost): the same report again, and nothing new.
@@ -149,7 +149,7 @@ pub async fn patch(
     ValidJson(patch): ValidJson<IncidentPatch>,
 ) -> ApiResult<Json<Incident>> {
     // Checked inside the write transaction, so a status change cannot slip in between.
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let (current, access) = readable(&mut tx, &user, id).await?;
     if access != Access::Owner {
         return Err(ApiError::forbidden(
@@ -211,7 +211,7 @@ pub async fn delete(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let (current, access) = readable(&mut tx, &user, id).await?;
     if access != Access::Owner {
         return Err(ApiError::forbidden(

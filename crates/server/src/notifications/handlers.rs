@@ -139,7 +139,7 @@ pub async fn mark_as_read(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<MarkedOne>> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let notification = repo::mark_read(&mut tx, user.id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -160,7 +160,7 @@ pub async fn mark_all_as_read(
     ValidQuery(q): ValidQuery<ListQuery>,
 ) -> ApiResult<Json<MarkedAll>> {
     let p = parse(&q)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let count = repo::mark_all_read(&mut tx, user.id, &p.filter).await?;
     tx.commit().await?;
     Ok(Json(MarkedAll {
@@ -204,7 +204,7 @@ pub async fn put_preferences(
     user: AuthUser,
     ValidJson(body): ValidJson<NotificationPreferences>,
 ) -> ApiResult<Json<NotificationPreferences>> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     for p in &body.preferences {
         repo::set_preference(&mut tx, user.id, p.notification_type, &p.channels).await?;
     }

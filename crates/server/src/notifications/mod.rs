@@ -5,11 +5,11 @@
 pub mod handlers;
 pub mod repo;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kintara_api::{
-    Channel, ChannelDelivery, DeliveryState, EventType, IncidentStatus, NotificationType, Priority,
-    Role, UrgencyLevel,
+    default_channels, Channel, ChannelDelivery, DeliveryState, EventType, IncidentStatus,
+    Notification, NotificationParams, NotificationType, Priority, Role, UrgencyLevel,
 };
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -55,6 +55,8 @@ pub struct Draft {
     pub priority: Priority,
     pub subject: String,
     pub message: String,
+    /// What `subject` and `message` are made from; empty for survivors, like their texts.
+    pub params: NotificationParams,
     pub incident: Option<Uuid>,
     pub conversation: Option<Uuid>,
 }
@@ -70,25 +72,118 @@ pub const SURVIVOR_NEW_MESSAGE: &str = "You have a new message.";
 /// the transaction of the change.
 pub async fn notify(conn: &mut AnyConnection, event: Event<'_>) -> Result<(), sqlx::Error> {
     let mut drafts = drafts(conn, event).await?;
-    // One lock order for users' event counters across transactions (see `events::append_all`).
     drafts.sort_by_key(|d| d.recipient);
-    for draft in drafts {
-        let channels = channels_for(conn, draft.recipient, draft.kind).await?;
-        let stored = repo::insert(conn, &draft, &channels).await?;
-        let data = serde_json::to_value(&stored).expect("a notification serialises");
-        events::append(conn, draft.recipient, EventType::Notification, &data).await?;
+    let mut recipients: Vec<Uuid> = drafts.iter().map(|d| d.recipient).collect();
+    recipients.dedup();
+    let mut chosen = HashMap::new();
+    for kind in drafts.iter().map(|d| d.kind).collect::<BTreeSet<_>>() {
+        chosen.insert(kind, repo::preferences(conn, &recipients, kind).await?);
     }
+    let rows: Vec<Notification> = drafts
+        .iter()
+        .map(|d| to_store(d, chosen.get(&d.kind).and_then(|c| c.get(&d.recipient))))
+        .collect();
+    store(conn, &rows).await
+}
+
+/// Stores notifications made by `to_store`, each with its `notification` frame in its
+/// recipient's log, in the order given.
+pub async fn store(conn: &mut AnyConnection, rows: &[Notification]) -> Result<(), sqlx::Error> {
+    repo::insert_many(conn, rows).await?;
+    let frames: Vec<_> = rows
+        .iter()
+        .map(|n| {
+            let data = serde_json::to_value(n).expect("a notification serialises");
+            (n.recipient, EventType::Notification, data)
+        })
+        .collect();
+    events::append_many(conn, &frames).await?;
     Ok(())
 }
 
+/// A draft as it will be stored, with the recipient's choice of channels for its type (`None`:
+/// no choice made, the defaults) as the initial delivery state of every channel: pending where
+/// chosen, skipped elsewhere.
+pub fn to_store(draft: &Draft, chosen: Option<&Vec<Channel>>) -> Notification {
+    let defaults;
+    let chosen = match chosen {
+        Some(c) => c,
+        None => {
+            defaults = default_channels();
+            &defaults
+        }
+    };
+    let channels: BTreeMap<String, ChannelDelivery> = Channel::ALL
+        .iter()
+        .map(|c| {
+            let state = if chosen.contains(c) {
+                DeliveryState::Pending
+            } else {
+                DeliveryState::Skipped
+            };
+            (
+                c.as_str().to_owned(),
+                ChannelDelivery {
+                    state,
+                    attempts: 0,
+                    last_error: None,
+                },
+            )
+        })
+        .collect();
+    repo::stored(draft, &channels)
+}
+
+/// The `new_message` notifications for `recipients` (who are not reading the room). Texts
+/// never carry the message: notifications show on lock screens.
+pub fn new_message_drafts(
+    conversation: Uuid,
+    incident: Option<Uuid>,
+    sender_name: &str,
+    recipients: &[(Uuid, Role)],
+) -> Vec<Draft> {
+    recipients
+        .iter()
+        .map(|&(recipient, role)| {
+            let (subject, message, params) = if role == Role::Survivor {
+                (
+                    SURVIVOR_SUBJECT.into(),
+                    SURVIVOR_NEW_MESSAGE.into(),
+                    NotificationParams::default(),
+                )
+            } else {
+                (
+                    "New message".into(),
+                    format!("{sender_name} sent you a message."),
+                    NotificationParams {
+                        sender_name: Some(sender_name.to_owned()),
+                        ..Default::default()
+                    },
+                )
+            };
+            Draft {
+                recipient,
+                kind: NotificationType::NewMessage,
+                priority: Priority::Normal,
+                subject,
+                message,
+                params,
+                incident,
+                conversation: Some(conversation),
+            }
+        })
+        .collect()
+}
+
 async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>, sqlx::Error> {
-    let staff = |incident: Uuid, kind, priority, subject: String, message: String| {
+    let staff = |incident: Uuid, kind, priority, texts: Texts| {
         move |recipient| Draft {
             recipient,
             kind,
             priority,
-            subject: subject.clone(),
-            message: message.clone(),
+            subject: texts.subject.clone(),
+            message: texts.message.clone(),
+            params: texts.params.clone(),
             incident: Some(incident),
             conversation: None,
         }
@@ -99,6 +194,7 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
         priority: Priority::Normal,
         subject: SURVIVOR_SUBJECT.into(),
         message: SURVIVOR_MESSAGE.into(),
+        params: NotificationParams::default(),
         incident: Some(incident.id),
         conversation: None,
     };
@@ -110,27 +206,11 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
             } else {
                 Priority::Normal
             };
-            let subject = if loud {
-                format!("{} report {}", i.urgency_level.label(), i.case_number)
-            } else {
-                format!("New report {}", i.case_number)
-            };
-            let next = if i.status == IncidentStatus::Assigned {
-                "was sent to a GBV rescue provider automatically"
-            } else {
-                "is waiting for triage"
-            };
-            let message = format!(
-                "{} ({}) {next}.",
-                i.kind.label(),
-                i.urgency_level.label().to_lowercase()
-            );
             let make = staff(
                 i.id,
                 NotificationType::IncidentCreated,
                 priority,
-                subject,
-                message,
+                Texts::incident_created(i),
             );
             dispatchers(conn).await?.into_iter().map(make).collect()
         }
@@ -147,12 +227,7 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
                 i.id,
                 NotificationType::CaseAssigned,
                 priority,
-                format!("Case {} assigned to you", i.case_number),
-                format!(
-                    "{} ({}). Accept or decline it.",
-                    i.kind.label(),
-                    i.urgency_level.label().to_lowercase()
-                ),
+                Texts::case_assigned(i),
             );
             vec![make(provider)]
         }
@@ -165,8 +240,7 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
                 i.id,
                 NotificationType::AssignmentAccepted,
                 Priority::Normal,
-                format!("Case {} accepted", i.case_number),
-                format!("{name} accepted the case."),
+                Texts::answered(i, name, true),
             );
             let mut v: Vec<Draft> = dispatchers(conn).await?.into_iter().map(make).collect();
             v.push(survivor(i, NotificationType::AssignmentAccepted));
@@ -181,8 +255,7 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
                 i.id,
                 NotificationType::AssignmentRejected,
                 Priority::High,
-                format!("Case {} declined", i.case_number),
-                format!("{name} declined the case; it needs another provider."),
+                Texts::answered(i, name, false),
             );
             dispatchers(conn).await?.into_iter().map(make).collect()
         }
@@ -194,29 +267,90 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
             incident,
             sender_name,
             recipients,
-        } => recipients
-            .iter()
-            .map(|&(recipient, role)| {
-                let (subject, message) = if role == Role::Survivor {
-                    (SURVIVOR_SUBJECT.into(), SURVIVOR_NEW_MESSAGE.into())
-                } else {
-                    (
-                        "New message".into(),
-                        format!("{sender_name} sent you a message."),
-                    )
-                };
-                Draft {
-                    recipient,
-                    kind: NotificationType::NewMessage,
-                    priority: Priority::Normal,
-                    subject,
-                    message,
-                    incident,
-                    conversation: Some(conversation),
-                }
-            })
-            .collect(),
+        } => new_message_drafts(conversation, incident, sender_name, recipients),
     })
+}
+
+/// A staff notification's English texts and the values they are made from, built together so
+/// the two cannot disagree (the app words the values in its own language).
+struct Texts {
+    subject: String,
+    message: String,
+    params: NotificationParams,
+}
+
+impl Texts {
+    fn incident_created(i: &IncidentRow) -> Texts {
+        let subject = if i.urgency_level == UrgencyLevel::Routine {
+            format!("New report {}", i.case_number)
+        } else {
+            format!("{} report {}", i.urgency_level.label(), i.case_number)
+        };
+        let next = if i.status == IncidentStatus::Assigned {
+            "was sent to a GBV rescue provider automatically"
+        } else {
+            "is waiting for triage"
+        };
+        Texts {
+            subject,
+            message: format!("{} {next}.", what(i)),
+            params: NotificationParams {
+                status: Some(i.status),
+                ..case_params(i)
+            },
+        }
+    }
+
+    fn case_assigned(i: &IncidentRow) -> Texts {
+        Texts {
+            subject: format!("Case {} assigned to you", i.case_number),
+            message: format!("{}. Accept or decline it.", what(i)),
+            params: case_params(i),
+        }
+    }
+
+    /// A provider's answer to an assignment: accepted, or declined.
+    fn answered(i: &IncidentRow, provider_name: String, accepted: bool) -> Texts {
+        let (subject, message) = if accepted {
+            (
+                format!("Case {} accepted", i.case_number),
+                format!("{provider_name} accepted the case."),
+            )
+        } else {
+            (
+                format!("Case {} declined", i.case_number),
+                format!("{provider_name} declined the case; it needs another provider."),
+            )
+        };
+        Texts {
+            subject,
+            message,
+            params: NotificationParams {
+                case_number: Some(i.case_number.clone()),
+                provider_name: Some(provider_name),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// "Physical Violence (urgent)".
+fn what(i: &IncidentRow) -> String {
+    format!(
+        "{} ({})",
+        i.kind.label(),
+        i.urgency_level.label().to_lowercase()
+    )
+}
+
+/// The case's number, type and urgency.
+fn case_params(i: &IncidentRow) -> NotificationParams {
+    NotificationParams {
+        case_number: Some(i.case_number.clone()),
+        incident_type: Some(i.kind),
+        urgency: Some(i.urgency_level),
+        ..Default::default()
+    }
 }
 
 /// Every active dispatcher, in id order (the lock order of their event logs).
@@ -236,32 +370,4 @@ async fn provider_name(conn: &mut AnyConnection, id: Uuid) -> Result<String, sql
     let first: String = row.try_get("first_name")?;
     let last: String = row.try_get("last_name")?;
     Ok(format!("{first} {last}").trim().to_owned())
-}
-
-/// The recipient's choice for this type (or the defaults), as the initial delivery state of
-/// every channel: pending where chosen, skipped elsewhere.
-async fn channels_for(
-    conn: &mut AnyConnection,
-    user: Uuid,
-    kind: NotificationType,
-) -> Result<BTreeMap<String, ChannelDelivery>, sqlx::Error> {
-    let chosen = repo::preference(conn, user, kind).await?;
-    Ok(Channel::ALL
-        .iter()
-        .map(|c| {
-            let state = if chosen.contains(c) {
-                DeliveryState::Pending
-            } else {
-                DeliveryState::Skipped
-            };
-            (
-                c.as_str().to_owned(),
-                ChannelDelivery {
-                    state,
-                    attempts: 0,
-                    last_error: None,
-                },
-            )
-        })
-        .collect())
 }

@@ -1,20 +1,24 @@
 //! The `notifications` and `notification_preferences` tables.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{SubsecRound, Utc};
 use kintara_api::{
-    default_channels, Channel, ChannelDelivery, Notification, NotificationType, Priority,
+    default_channels, Channel, ChannelDelivery, Notification, NotificationParams, NotificationType,
+    Priority,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::Draft;
-use crate::db::{get_bool, get_enum, get_json, get_opt_ts, get_ts, get_uuid, ts};
+use crate::db::{
+    get_bool, get_enum, get_json, get_opt_ts, get_ts, get_uuid, json_ids, json_rows, json_strings,
+    ts,
+};
 
 const COLUMNS: &str = "id, recipient_id, notification_type, priority, subject, message, \
-    incident_id, conversation_id, channels, is_read, read_at, created_at";
+    params, incident_id, conversation_id, channels, is_read, read_at, created_at";
 
 fn from_row(row: &AnyRow) -> Result<Notification, sqlx::Error> {
     let incident: Option<String> = row.try_get("incident_id")?;
@@ -28,6 +32,7 @@ fn from_row(row: &AnyRow) -> Result<Notification, sqlx::Error> {
         priority: get_enum(row, "priority", Priority::parse)?,
         subject: row.try_get("subject")?,
         message: row.try_get("message")?,
+        params: params(row)?,
         incident: incident.and_then(|s| Uuid::parse_str(&s).ok()),
         conversation: conversation.and_then(|s| Uuid::parse_str(&s).ok()),
         channels: get_json(row, "channels")?,
@@ -37,46 +42,83 @@ fn from_row(row: &AnyRow) -> Result<Notification, sqlx::Error> {
     })
 }
 
-/// Stores one notification and returns it as the feed will show it (so the event log can carry
-/// the same JSON).
-pub async fn insert(
-    conn: &mut AnyConnection,
-    d: &Draft,
-    channels: &BTreeMap<String, ChannelDelivery>,
-) -> Result<Notification, sqlx::Error> {
-    // Stored with microseconds; the returned value must equal what a later read gives.
-    let now = Utc::now().trunc_subsecs(6);
-    let stored = Notification {
-        id: Uuid::new_v4(),
+/// The `params` column: JSON, NULL when empty (a survivor's, or a row stored before it existed).
+fn params(row: &AnyRow) -> Result<NotificationParams, sqlx::Error> {
+    let json: Option<String> = row.try_get("params")?;
+    match json {
+        None => Ok(NotificationParams::default()),
+        Some(_) => get_json(row, "params"),
+    }
+}
+
+/// What `insert_many` stores in the `params` column: NULL for empty params, so a survivor's
+/// row holds nothing about her case there either.
+fn params_column(p: &NotificationParams) -> Option<String> {
+    (!p.is_empty()).then(|| serde_json::to_string(p).expect("serialisable"))
+}
+
+/// A draft as it will be stored and shown in the feed (so the event log can carry exactly what
+/// a later read returns).
+pub fn stored(d: &Draft, channels: &BTreeMap<String, ChannelDelivery>) -> Notification {
+    Notification {
+        // Time-ordered, like message ids (see `chat::send`).
+        id: Uuid::now_v7(),
         recipient: d.recipient,
         notification_type: d.kind,
         notification_type_display: d.kind.label().to_owned(),
         priority: d.priority,
         subject: d.subject.clone(),
         message: d.message.clone(),
+        params: d.params.clone(),
         incident: d.incident,
         conversation: d.conversation,
         channels: channels.clone(),
         is_read: false,
         read_at: None,
-        created_at: now,
-    };
-    sqlx::query(&format!(
-        "INSERT INTO notifications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, NULL, $10)"
-    ))
-    .bind(stored.id.to_string())
-    .bind(d.recipient.to_string())
-    .bind(d.kind.as_str())
-    .bind(d.priority.as_str())
-    .bind(&d.subject)
-    .bind(&d.message)
-    .bind(d.incident.map(|i| i.to_string()))
-    .bind(d.conversation.map(|c| c.to_string()))
-    .bind(serde_json::to_string(channels).expect("serialisable"))
-    .bind(ts(now))
-    .execute(conn)
-    .await?;
-    Ok(stored)
+        // Stored with microseconds; the value must equal what a later read gives.
+        created_at: Utc::now().trunc_subsecs(6),
+    }
+}
+
+/// Stores notifications made by `stored`, in one statement.
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    rows: &[Notification],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO notifications ({COLUMNS}) \
+         SELECT j.value ->> 'id', j.value ->> 'to', j.value ->> 'type', j.value ->> 'priority', \
+         j.value ->> 'subject', j.value ->> 'message', j.value ->> 'params', j.value ->> 'incident', \
+         j.value ->> 'conversation', j.value ->> 'channels', 0, NULL, j.value ->> 'at' \
+         FROM {} j",
+        json_rows(conn, 1)
+    );
+    let json: Vec<_> = rows
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "id": n.id.to_string(),
+                "to": n.recipient.to_string(),
+                "type": n.notification_type.as_str(),
+                "priority": n.priority.as_str(),
+                "subject": n.subject,
+                "message": n.message,
+                "params": params_column(&n.params),
+                "incident": n.incident.map(|i| i.to_string()),
+                "conversation": n.conversation.map(|c| c.to_string()),
+                "channels": serde_json::to_string(&n.channels).expect("serialisable"),
+                "at": ts(n.created_at),
+            })
+        })
+        .collect();
+    sqlx::query(&sql)
+        .bind(serde_json::Value::Array(json).to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Which of a user's notifications a query selects. Always one recipient.
@@ -196,17 +238,37 @@ pub async fn preference(
     user: Uuid,
     kind: NotificationType,
 ) -> Result<Vec<Channel>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT channels FROM notification_preferences WHERE user_id = $1 AND notification_type = $2",
-    )
-    .bind(user.to_string())
-    .bind(kind.as_str())
-    .fetch_optional(conn)
-    .await?;
-    match row {
-        Some(r) => get_json(&r, "channels"),
-        None => Ok(default_channels()),
+    Ok(preferences(conn, &[user], kind)
+        .await?
+        .remove(&user)
+        .unwrap_or_else(default_channels))
+}
+
+/// The channels each of `users` chose for `kind`; users without a choice are left out (they
+/// get `default_channels`).
+pub async fn preferences(
+    conn: &mut AnyConnection,
+    users: &[Uuid],
+    kind: NotificationType,
+) -> Result<HashMap<Uuid, Vec<Channel>>, sqlx::Error> {
+    if users.is_empty() {
+        return Ok(HashMap::new());
     }
+    let sql = format!(
+        "SELECT user_id, channels FROM notification_preferences \
+         WHERE notification_type = $1 AND user_id IN ({})",
+        json_strings(conn, 2)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(kind.as_str())
+        .bind(json_ids(users))
+        .fetch_all(conn)
+        .await?;
+    let mut out = HashMap::new();
+    for r in rows {
+        out.insert(get_uuid(&r, "user_id")?, get_json(&r, "channels")?);
+    }
+    Ok(out)
 }
 
 pub async fn set_preference(

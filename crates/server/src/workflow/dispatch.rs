@@ -284,7 +284,7 @@ pub async fn assign(
     ValidJson(req): ValidJson<AssignRequest>,
 ) -> ApiResult<Json<CaseView>> {
     require_staff(&user)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let incident = staff_case(&mut tx, id).await?;
     if !matches!(
         incident.status,
@@ -339,7 +339,7 @@ pub async fn reassign(
     ValidJson(req): ValidJson<ReassignRequest>,
 ) -> ApiResult<Json<CaseView>> {
     require_staff(&user)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let incident = staff_case(&mut tx, id).await?;
     if !matches!(
         incident.status,

@@ -124,7 +124,7 @@ pub async fn accept(
     ValidJson(req): ValidJson<AcceptRequest>,
 ) -> ApiResult<Json<CaseView>> {
     require_provider(&user)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let assignment = pending_assignment(&mut tx, &user, id).await?;
     let accepted = repo::set_assignment_status(
         &mut tx,
@@ -224,7 +224,7 @@ pub async fn reject(
     ValidJson(req): ValidJson<RejectRequest>,
 ) -> ApiResult<Json<CaseView>> {
     require_provider(&user)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let assignment = pending_assignment(&mut tx, &user, id).await?;
     let rejected = repo::set_assignment_status(
         &mut tx,
@@ -311,7 +311,7 @@ pub async fn update_status(
     ValidJson(req): ValidJson<StatusUpdateRequest>,
 ) -> ApiResult<Json<CaseView>> {
     require_provider(&user)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let (incident, access) = incidents::readable(&mut tx, &user, id).await?;
     if access != (Access::Provider { accepted: true }) {
         return Err(ApiError::forbidden(
@@ -429,7 +429,7 @@ pub async fn set_availability(
     ValidJson(req): ValidJson<AvailabilityRequest>,
 ) -> ApiResult<Json<DirectoryProvider>> {
     require_provider(&user)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     repo::set_availability(&mut tx, user.id, req.is_currently_available).await?;
     tx.commit().await?;
     own_entry(&state, &user).await.map(Json)

@@ -1,0 +1,346 @@
+//! The one way a chat message is stored, whether it came over REST or a socket.
+//!
+//! Sends queue in one queue per server instance, emptied by one worker on SQLite (a few on
+//! PostgreSQL, see `workers`). A worker takes whatever sends are waiting (up to
+//! `MAX_BATCH`) and stores them in one transaction whose number of statements does not grow with
+//! the batch: the rooms, their people and earlier sends of the same client ids are read once,
+//! every message is planned in memory in arrival order (exactly as if they had been sent one
+//! after another), then the messages, room numbers, read positions, notifications and event
+//! frames are written with one multi-row statement each. A quiet server runs batches of one, so
+//! a lone message waits for nothing; a busy one shares each transaction's fixed cost among many
+//! messages. (Sent one by one, each message cost about 13 round trips to the single SQLite
+//! writer, and those round trips, not SQLite, were the limit.)
+//!
+//! A transaction that fails stores nothing of its batch; each send of it is then tried alone,
+//! so one send's failure never becomes its neighbours'. Frames are published only after the
+//! commit (the task runs the batch inside its own event collector).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use kintara_api::{
+    ChatMessage, EventType, MessageType, Notification, NotificationType, Role, RoomType,
+    SendMessage, READING_SECONDS,
+};
+use sqlx::AnyConnection;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::cast::{Cast, Viewer, ANONYMOUS};
+use super::repo::{self, MessageRow, ParticipantRow, RoomRow};
+use super::ChatError;
+use crate::auth::AuthUser;
+use crate::db::{Backend, Db};
+use crate::error::{ApiError, ApiResult};
+use crate::events::{self, Hub};
+use crate::notifications;
+
+/// Most sends stored in one transaction: bounds the statements' JSON parameters and how long
+/// the last send of a batch waits for the others.
+pub const MAX_BATCH: usize = 64;
+/// Sends waiting beyond this make their senders wait to queue (back-pressure).
+const QUEUE: usize = 4096;
+
+/// Batches stored at once. SQLite has one writer, so one. PostgreSQL commits several
+/// transactions in parallel (each waits for its own flush to disk); concurrent batches touching
+/// the same room queue on its row lock, taken in id order with the users' (no deadlock). A
+/// client's own sends cannot overtake each other: a socket's frames, like REST calls, are
+/// answered one at a time, so its next send is queued only after the previous one is stored.
+fn workers(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 4,
+    }
+}
+
+/// What a send answers: 201 and the new message, or 200 and the message stored before with the
+/// same client id.
+pub type Sent = (StatusCode, ChatMessage);
+
+struct Job {
+    user: AuthUser,
+    req: SendMessage,
+    reply: oneshot::Sender<ApiResult<Sent>>,
+}
+
+/// The handle requests send through.
+#[derive(Clone)]
+pub struct SendQueue {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SendQueue {
+    /// Starts the tasks that store sends. They end by themselves once every handle is gone,
+    /// after storing what was queued.
+    pub fn start(db: Db, hub: Arc<Hub>) -> SendQueue {
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..workers(db.backend) {
+            tokio::spawn(run(db.clone(), hub.clone(), rx.clone()));
+        }
+        SendQueue { jobs }
+    }
+
+    /// Stores `req` from `user` (already validated) and answers as REST does.
+    pub async fn send(&self, user: AuthUser, req: SendMessage) -> ApiResult<Sent> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { user, req, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> ApiError {
+    ApiError::internal("the send queue has stopped")
+}
+
+async fn run(db: Db, hub: Arc<Hub>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    loop {
+        // Held only while taking a batch: another worker takes the next one meanwhile.
+        if rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+            return;
+        }
+        let (answers, published) = events::collect(store_all(&db, &jobs)).await;
+        published.publish(&hub);
+        for (job, answer) in jobs.drain(..).zip(answers) {
+            // A sender that has gone away finds its message stored when it retries.
+            let _ = job.reply.send(answer);
+        }
+    }
+}
+
+async fn store_all(db: &Db, jobs: &[Job]) -> Vec<ApiResult<Sent>> {
+    match store(db, jobs).await {
+        Ok(answers) => answers,
+        Err(e) if jobs.len() > 1 => {
+            tracing::warn!(error = %e, sends = jobs.len(), "a batch of sends failed; trying each alone");
+            let mut answers = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                let alone = store(db, std::slice::from_ref(job)).await;
+                answers.push(alone.and_then(|mut a| a.pop().expect("one answer per send")));
+            }
+            answers
+        }
+        Err(e) => vec![Err(e)],
+    }
+}
+
+/// Everything a batch writes, planned in memory first.
+#[derive(Default)]
+struct Plan {
+    messages: Vec<MessageRow>,
+    /// Each room's last message number so far.
+    last_seq: HashMap<Uuid, i64>,
+    /// Each sender's read position in each room: the last message they sent there.
+    reads: HashMap<(Uuid, Uuid), i64>,
+    /// Senders whose typing state a message ends.
+    typing_done: BTreeSet<(Uuid, Uuid)>,
+    notifications: Vec<Notification>,
+    /// Every recipient's frames, in the order they happen.
+    frames: Vec<(Uuid, EventType, serde_json::Value)>,
+}
+
+/// The batch's transaction. `Err`: nothing was stored. `Ok`: every send's own answer.
+async fn store(db: &Db, jobs: &[Job]) -> ApiResult<Vec<ApiResult<Sent>>> {
+    let mut tx = db.begin_write().await?;
+    let frames = events::mark();
+    let now = Utc::now();
+    let pairs: Vec<(Uuid, Uuid)> = jobs
+        .iter()
+        .map(|j| (j.req.room, j.user.id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let lock = db.backend == Backend::Postgres;
+    let member = repo::member_rooms(&mut tx, &pairs, lock).await?;
+    let open = unique(member.keys().map(|(room, _)| *room));
+    let mut people = repo::participants_of(&mut tx, &open).await?;
+    let keys: Vec<(Uuid, Uuid, &str)> = jobs
+        .iter()
+        .filter(|j| member.contains_key(&(j.req.room, j.user.id)))
+        .filter_map(|j| Some((j.req.room, j.user.id, client_id(&j.req)?)))
+        .collect();
+    let mut earlier: HashMap<(Uuid, Uuid, String), MessageRow> = HashMap::new();
+    for m in repo::by_client_ids(&mut tx, &keys).await? {
+        if let (Some(sender), Some(c)) = (m.sender, m.client_id.clone()) {
+            earlier.insert((m.room, sender, c), m);
+        }
+    }
+    let everyone = unique(people.values().flatten().map(|p| p.id));
+    let chosen =
+        notifications::repo::preferences(&mut tx, &everyone, NotificationType::NewMessage).await?;
+
+    let mut plan = Plan::default();
+    let mut answers = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let room = member.get(&(job.req.room, job.user.id));
+        let answer = match (room, people.get_mut(&job.req.room)) {
+            (Some(room), Some(people)) => {
+                let sent = Sending {
+                    user: &job.user,
+                    req: &job.req,
+                    room,
+                    now,
+                    chosen: &chosen,
+                };
+                sent.plan(&mut tx, people, &mut earlier, &mut plan).await
+            }
+            _ => Err(ChatError::NotFound.into()),
+        };
+        answers.push(answer);
+    }
+
+    let stored = repo::insert_messages(&mut tx, &plan.messages).await?;
+    if stored != plan.messages.len() as u64 {
+        // Only a send racing this one past the room lock could do this; alone, the retry
+        // finds that send's message.
+        return Err(ApiError::internal("a client id was taken during the batch"));
+    }
+    let last: Vec<(Uuid, i64)> = plan.last_seq.into_iter().collect();
+    repo::set_last_seqs(&mut tx, &last, now).await?;
+    let reads: Vec<(Uuid, Uuid, i64)> = plan
+        .reads
+        .into_iter()
+        .map(|((room, user), seq)| (room, user, seq))
+        .collect();
+    repo::advance_reads(&mut tx, &reads, now).await?;
+    for (room, user) in plan.typing_done {
+        repo::set_typing(&mut tx, room, user, None).await?;
+    }
+    notifications::repo::insert_many(&mut tx, &plan.notifications).await?;
+    events::append_many(&mut tx, &plan.frames).await?;
+    tx.commit().await?;
+    events::committed_since(frames);
+    Ok(answers)
+}
+
+/// One send of a batch.
+struct Sending<'a> {
+    user: &'a AuthUser,
+    req: &'a SendMessage,
+    room: &'a RoomRow,
+    now: DateTime<Utc>,
+    chosen: &'a HashMap<Uuid, Vec<kintara_api::Channel>>,
+}
+
+impl Sending<'_> {
+    /// Plans this send on top of the batch's earlier ones: `people` and `earlier` are the
+    /// room's state after them, and are moved past this one.
+    async fn plan(
+        &self,
+        conn: &mut AnyConnection,
+        people: &mut [ParticipantRow],
+        earlier: &mut HashMap<(Uuid, Uuid, String), MessageRow>,
+        plan: &mut Plan,
+    ) -> ApiResult<Sent> {
+        let (user, room) = (self.user, self.room);
+        let key = client_id(self.req).map(|c| (room.id, user.id, c.to_owned()));
+        if let Some(first) = key.as_ref().and_then(|k| earlier.get(k)) {
+            // Sent before with this client id: the first message, and nothing new.
+            let cast = Cast::of(conn, user.into(), room, people.to_vec()).await?;
+            return Ok((StatusCode::OK, cast.message(user.id, first)));
+        }
+        // A closed room takes nothing new (but still answers a retry of what it took before).
+        if !room.is_active {
+            return Err(ChatError::ReadOnly.into());
+        }
+        let seq = plan.last_seq.entry(room.id).or_insert(room.last_seq);
+        *seq += 1;
+        let row = MessageRow {
+            // Time-ordered: new messages go to the end of the id index instead of a random page
+            // each (fewer pages written per batch). The time is no secret: `created_at` says it.
+            id: Uuid::now_v7(),
+            room: room.id,
+            seq: *seq,
+            sender: Some(user.id),
+            client_id: client_id(self.req).map(str::to_owned),
+            message_type: MessageType::UserMessage,
+            // Stored as typed (validation only refuses blank text).
+            content: self.req.content.clone(),
+            created_at: self.now,
+            deleted_at: None,
+        };
+        // Replying means the sender has seen the room up to here, and stops typing.
+        plan.reads.insert((room.id, user.id), row.seq);
+        if let Some(me) = people.iter_mut().find(|p| p.id == user.id) {
+            me.last_read_seq = me.last_read_seq.max(row.seq);
+            me.reading_at = Some(self.now);
+            if me.typing_until.take().is_some() {
+                plan.typing_done.insert((room.id, user.id));
+            }
+        }
+        // A `new_message` frame for every other participant, each with the message as that
+        // person sees it (an anonymous survivor stays anonymous to providers).
+        for p in people.iter().filter(|p| p.id != user.id) {
+            let viewer = Viewer {
+                id: p.id,
+                role: p.role,
+            };
+            let view = Cast::of(conn, viewer, room, people.to_vec())
+                .await?
+                .message(p.id, &row);
+            let data = serde_json::to_value(&view).map_err(ApiError::internal)?;
+            plan.frames.push((p.id, EventType::NewMessage, data));
+        }
+        for n in self.notifications(people, &row) {
+            let data = serde_json::to_value(&n).map_err(ApiError::internal)?;
+            plan.frames
+                .push((n.recipient, EventType::Notification, data));
+            plan.notifications.push(n);
+        }
+        let view = Cast::of(conn, user.into(), room, people.to_vec())
+            .await?
+            .message(user.id, &row);
+        if let Some(k) = key {
+            earlier.insert(k, row.clone());
+        }
+        plan.messages.push(row);
+        Ok((StatusCode::CREATED, view))
+    }
+
+    /// A `new_message` notification for everyone else in the room who is not reading it now.
+    fn notifications(&self, people: &[ParticipantRow], m: &MessageRow) -> Vec<Notification> {
+        let since = m.created_at - Duration::seconds(READING_SECONDS);
+        let recipients: Vec<(Uuid, Role)> = people
+            .iter()
+            .filter(|p| p.id != self.user.id && p.account_active)
+            .filter(|p| p.reading_at.is_none_or(|at| at < since))
+            .map(|p| (p.id, p.role))
+            .collect();
+        if recipients.is_empty() {
+            return Vec::new();
+        }
+        let me = people.iter().find(|p| p.id == self.user.id);
+        // A survivor who reported anonymously stays anonymous in what providers are told.
+        let anonymous = match me {
+            Some(p) if p.role == Role::Survivor => {
+                p.account_anonymous
+                    || (self.room.kind == RoomType::Case && self.room.incident_anonymous)
+            }
+            _ => false,
+        };
+        let name = match me {
+            Some(p) if !anonymous => format!("{} {}", p.first_name, p.last_name)
+                .trim()
+                .to_owned(),
+            _ => ANONYMOUS.to_owned(),
+        };
+        notifications::new_message_drafts(m.room, self.room.incident, &name, &recipients)
+            .iter()
+            .map(|d| notifications::to_store(d, self.chosen.get(&d.recipient)))
+            .collect()
+    }
+}
+
+fn client_id(req: &SendMessage) -> Option<&str> {
+    req.client_id.as_deref().map(str::trim)
+}
+
+fn unique(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+    ids.collect::<BTreeSet<_>>().into_iter().collect()
+}
