@@ -7,8 +7,10 @@ use kintara_api::{
     HealthResponse, Incident, IncidentCreate, Notification, ProviderSuggestion, RegisterRequest,
     SendMessage, StatusUpdateRequest, User, Validate,
 };
-use kintara_core::{Client, CoreError, ErrorClass, OutboxAction, OutboxItem, OutboxState};
-use serde::Serialize;
+use kintara_core::{
+    Attachment, Client, CoreError, ErrorClass, OutboxAction, OutboxItem, OutboxState,
+};
+use serde::{Deserialize, Serialize};
 use tauri::State;
 use uuid::Uuid;
 
@@ -94,16 +96,60 @@ pub enum Filed {
     Queued,
 }
 
+/// A file the survivor added to her report in the wizard (read in the web view), or her voice
+/// note. Never logged: the name and the bytes may both say who she is.
+#[derive(Deserialize)]
+pub struct EvidenceFile {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for EvidenceFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvidenceFile")
+            .field("size", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The limits on a report's files, for the wizard to check before it reads a file: the core's
+/// (which `file_report` applies again) and `kintara-api`'s, the server's largest.
+#[derive(Serialize)]
+pub struct EvidenceLimits {
+    pub max_files: usize,
+    pub max_bytes: u64,
+}
+
+#[tauri::command]
+pub fn evidence_limits() -> EvidenceLimits {
+    EvidenceLimits {
+        max_files: kintara_core::MAX_ATTACHMENTS,
+        max_bytes: kintara_api::MAX_EVIDENCE_BYTES,
+    }
+}
+
 /// Files a report through the outbox: it is stored on the device (sealed) before any network
 /// call, then this waits briefly for the outbox's first answer. A permanent refusal (the
 /// server's validation) comes back as the server's field errors, and the queued copy is
 /// discarded: the wizard still holds the draft, so the survivor fixes it there and sends again,
 /// instead of finding a failed item to clear in the outbox.
+///
+/// Her files go into the outbox with the report, in the same step (copied into the sealed store
+/// now, so they survive a restart or no connection), and follow it to the case once it exists.
+/// A file the core refuses (empty, too large, too many) refuses the whole report, with nothing
+/// queued, so she can change the list and send again.
 #[tauri::command]
 pub async fn file_report(
     state: State<'_, AppState>,
     report: IncidentCreate,
+    attachments: Option<Vec<EvidenceFile>>,
 ) -> Result<Filed, UiError> {
+    let attachments = attachments
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| Attachment::new(&f.file_name, None, f.bytes))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| UiError::other(format!("Your report could not be saved: {e}")))?;
     let outbox = {
         let live = state.live.lock().await;
         let l = live
@@ -116,7 +162,7 @@ pub async fn file_report(
     let mut refusals = outbox.refusals();
     let mut view = outbox.subscribe();
     let queued = outbox
-        .enqueue_report(report, Vec::new())
+        .enqueue_report(report, attachments)
         .await
         .map_err(|e| UiError::other(format!("Your report could not be saved: {e}")))?;
     let (id, client_id) = (queued[0].id, queued[0].client_id.clone());

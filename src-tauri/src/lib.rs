@@ -154,6 +154,43 @@ fn apply_disguise(app: &AppHandle, on: bool) {
     }
 }
 
+/// Voice notes (the report wizard's recorder): WebKitGTK offers `navigator.mediaDevices` only
+/// with its media-stream setting on. With `KINTARA_MOCK_CAPTURE=1` (end-to-end tests only) it
+/// captures from WebKit's own test devices instead of a microphone. Idempotent; it runs when the
+/// window is set up and again as each page starts loading, before the page's script exists.
+///
+/// Recording itself needs WebKitGTK's MediaRecorder to support a type: Debian 12's WebKitGTK
+/// 2.50 supports none (`isTypeSupported` is false for WebM, Ogg and MP4; `start()` throws
+/// "The MediaRecorder is unsupported on this platform"), so there the wizard hides its record
+/// button and offers files only.
+#[cfg(target_os = "linux")]
+fn enable_media(webview: &webkit2gtk::WebView) {
+    use webkit2gtk::{SettingsExt, WebViewExt};
+    let Some(settings) = WebViewExt::settings(webview) else {
+        return;
+    };
+    if !settings.enables_media_stream() {
+        settings.set_enable_media_stream(true);
+    }
+    if !settings.enables_mediasource() {
+        settings.set_enable_mediasource(true);
+    }
+    let mock = std::env::var("KINTARA_MOCK_CAPTURE").is_ok_and(|v| v == "1");
+    if mock && !settings.enables_mock_capture_devices() {
+        settings.set_enable_mock_capture_devices(true);
+    }
+}
+
+/// Applies `enable_media` to a web view of this app (no-op elsewhere than Linux).
+fn setup_media<R: tauri::Runtime>(webview: &tauri::Webview<R>) {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = webview.with_webview(|w| enable_media(&w.inner())) {
+        tracing::warn!(error = %e, "the web view's media settings could not be set");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = webview;
+}
+
 /// When the process started, for the cold-start figure (`.ci/measure-app`).
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -178,6 +215,9 @@ pub fn run() {
                 .or_else(|_| Client::new(DEFAULT_SERVER, store.clone()))?;
             let signed_in = client.current_user().is_some();
             apply_disguise(app.handle(), store.disguised());
+            if let Some(w) = app.get_webview_window("main") {
+                setup_media(w.as_ref());
+            }
             app.manage(AppState {
                 client: RwLock::new(Arc::new(client)),
                 store,
@@ -193,6 +233,17 @@ pub fn run() {
                 });
             }
             Ok(())
+        })
+        .on_page_load(|webview, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Started {
+                setup_media(webview);
+            }
+        })
+        // The microphone, for voice notes, and only when the survivor presses "Record": the page
+        // asks for audio alone. Nothing else (camera, screen, location) is ever granted.
+        .on_permission_request(|_, kind| match kind {
+            tauri::webview::PermissionKind::Microphone => tauri::webview::PermissionResponse::Allow,
+            _ => tauri::webview::PermissionResponse::Deny,
         })
         // Back in the foreground: reconnect and send what waits now, not after the backoff.
         .on_window_event(|window, event| {
@@ -221,6 +272,7 @@ pub fn run() {
             commands::login,
             commands::logout,
             commands::file_report,
+            commands::evidence_limits,
             commands::list_incidents,
             commands::timeline,
             commands::disguise,

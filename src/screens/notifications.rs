@@ -1,12 +1,14 @@
 //! The notification feed: tap one to mark it read and open its room or case.
 
-use kintara_api::{Notification, Role};
+use kintara_api::{
+    IncidentStatus, Notification, NotificationParams, NotificationType, Role, UrgencyLevel,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
 
-use crate::app::{ctx, Screen};
-use crate::i18n::{self, t};
+use crate::app::{ctx, Ctx, Screen};
+use crate::i18n::{self, t, tf};
 use crate::ipc::{self, NoArgs};
 use crate::live;
 use crate::screens::chat::open_case_room;
@@ -103,15 +105,15 @@ pub fn Notifications() -> impl IntoView {
                     let class = if n.is_read { "notification card" } else { "notification card unread" };
                     let item = n.clone();
                     let at = n.created_at;
-                    let (subject, message) = (n.subject.clone(), n.message.clone());
+                    let (for_subject, for_body) = (n.clone(), n.clone());
                     view! {
                         <li>
                             <button class=class data-id=n.id.to_string() on:click=move |_| open(item.clone())>
                                 <span class="row">
-                                    <span class="subject">{move || in_lang(&subject)}</span>
+                                    <span class="subject">{move || worded(ctx, &for_subject).0}</span>
                                     <time class="when">{move || i18n::day_time(&at)}</time>
                                 </span>
-                                <span class="body">{move || in_lang(&message)}</span>
+                                <span class="body">{move || worded(ctx, &for_body).1}</span>
                             </button>
                         </li>
                     }
@@ -124,26 +126,104 @@ pub fn Notifications() -> impl IntoView {
     }
 }
 
-/// The patterns the server writes notifications in (English), each a `notif.*` key. "New
-/// report" comes before "{urgency} report", which would also match it.
-const PATTERNS: &[&str] = &[
-    "notif.case_update",
-    "notif.you_have_message",
-    "notif.new_report",
-    "notif.loud_report",
-    "notif.waiting_triage",
-    "notif.sent_to_rescue",
-    "notif.assigned",
-    "notif.answer_it",
-    "notif.accepted",
-    "notif.accepted_by",
-    "notif.declined",
-    "notif.declined_by",
-    "notif.new_message",
-    "notif.message_from",
-];
+/// A notification's subject and text in the current language (tracked: call it in a closure
+/// and it follows a language switch or the disguise).
+fn worded(ctx: Ctx, n: &Notification) -> (String, String) {
+    let survivor = ctx.user.get().map(|u| u.role) == Some(Role::Survivor);
+    if survivor {
+        let app = if ctx.disguised.get() {
+            "Notes"
+        } else {
+            "Kintara"
+        };
+        return for_survivor(n.notification_type, app);
+    }
+    from_params(n.notification_type, &n.params)
+        .unwrap_or_else(|| (n.subject.clone(), n.message.clone()))
+}
 
-/// A notification's subject or text in the current language (see `i18n::server_text`).
-fn in_lang(text: &str) -> String {
-    i18n::server_text(text, PATTERNS)
+/// A survivor's notification: a fixed sentence by kind, never anything the server sent, so
+/// nothing of her case can show to whoever holds her phone (the server sends her none anyway).
+fn for_survivor(kind: NotificationType, app: &str) -> (String, String) {
+    let message = if kind == NotificationType::NewMessage {
+        t("notif.you_have_message")
+    } else {
+        t("notif.case_update")
+    };
+    (app.to_owned(), message.to_owned())
+}
+
+/// A staff notification worded from its values, or `None` when a value its type needs is
+/// missing (a row stored before the server sent values; a type this app does not word), so the
+/// server's English shows instead.
+fn from_params(kind: NotificationType, p: &NotificationParams) -> Option<(String, String)> {
+    let num = || p.case_number.as_deref();
+    Some(match kind {
+        NotificationType::IncidentCreated => {
+            let next = if p.status? == IncidentStatus::Assigned {
+                "notif.sent_to_rescue"
+            } else {
+                "notif.waiting_triage"
+            };
+            (
+                new_report(num()?, p.urgency?),
+                tf(next, &[("what", &what(p)?)]),
+            )
+        }
+        NotificationType::CaseAssigned => (
+            tf("notif.assigned", &[("num", num()?)]),
+            tf("notif.answer_it", &[("what", &what(p)?)]),
+        ),
+        NotificationType::AssignmentAccepted => (
+            tf("notif.accepted", &[("num", num()?)]),
+            tf(
+                "notif.accepted_by",
+                &[("name", p.provider_name.as_deref()?)],
+            ),
+        ),
+        NotificationType::AssignmentRejected => (
+            tf("notif.declined", &[("num", num()?)]),
+            tf(
+                "notif.declined_by",
+                &[("name", p.provider_name.as_deref()?)],
+            ),
+        ),
+        NotificationType::NewMessage => (
+            t("notif.new_message").to_owned(),
+            tf("notif.message_from", &[("name", p.sender_name.as_deref()?)]),
+        ),
+        // Only survivors are told of status changes.
+        NotificationType::StatusChanged => return None,
+    })
+}
+
+/// "New report KIN-…", or "Urgent report KIN-…" for the loud ones.
+fn new_report(num: &str, urgency: UrgencyLevel) -> String {
+    if urgency == UrgencyLevel::Routine {
+        return tf("notif.new_report", &[("num", num)]);
+    }
+    // The urgency is mid-sentence in Swahili ("Ripoti ya haraka") and first in English, so it
+    // goes in lower case and the subject's first letter is raised.
+    let urgency = i18n::urgency(urgency).to_lowercase();
+    capitalised(&tf(
+        "notif.loud_report",
+        &[("urgency", &urgency), ("num", num)],
+    ))
+}
+
+/// "Physical Violence (urgent)", in the current language.
+fn what(p: &NotificationParams) -> Option<String> {
+    Some(format!(
+        "{} ({})",
+        i18n::incident_type(p.incident_type?),
+        i18n::urgency(p.urgency?).to_lowercase()
+    ))
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

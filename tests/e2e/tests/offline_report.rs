@@ -65,26 +65,6 @@ impl Drop for StoppableServer {
     }
 }
 
-/// Like `App::wait_text`, with a longer limit: after the server returns, the outbox and the
-/// connection may each be in a backoff of several seconds.
-async fn wait_text_for(app: &App, css: &str, needle: &str, limit: Duration) -> String {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(e) = app.client.find(Locator::Css(css)).await {
-            if let Ok(t) = e.text().await {
-                if t.contains(needle) {
-                    return t;
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} never contained {needle:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_report_filed_while_the_server_is_down_is_kept_and_sent_when_it_is_back() {
     let port = common::free_port();
@@ -158,13 +138,13 @@ async fn a_report_filed_while_the_server_is_down_is_kept_and_sent_when_it_is_bac
     // The server is back, as the same server: the outbox delivers the report by itself and the
     // waiting entry turns into the case, with its number, without any action of hers.
     let _server = StoppableServer::start(port, data.path(), 2);
-    let case_number = wait_text_for(
-        &app,
-        "#reports-list .case-number",
-        "KIN-",
-        Duration::from_secs(90),
-    )
-    .await;
+    let case_number = app
+        .wait_text_within(
+            "#reports-list .case-number",
+            "KIN-",
+            Duration::from_secs(90),
+        )
+        .await;
     app.wait_gone("#reports-queued .report").await;
     app.wait_gone("#reports-error").await;
     // The "saved on this device" notice has given way to one that says it was sent.

@@ -1,6 +1,6 @@
 //! Swahili on the staff screens: a dispatcher switches in the frame and sees the dashboard, the
-//! review queue, the directory and the notification feed (the server writes it in English) in
-//! Swahili, and still in Swahili after a restart; a provider switches on the sign-in screen,
+//! review queue, the directory and the notification feed (worded by the app from the values the
+//! server sends with each notification) in Swahili, and still in Swahili after a restart; a provider switches on the sign-in screen,
 //! before signing in, and sees the cases offered to them and their notifications in Swahili.
 //! A survivor switches on the sign-in screen and sees the report wizard and "My reports" in
 //! Swahili.
@@ -127,15 +127,25 @@ async fn dispatcher_and_provider_work_in_swahili() {
     dispatcher.click("#assign-panel .close").await;
     dispatcher.wait_gone("#assign-panel").await;
 
-    // The feed: the server's "New report KIN-…" reads "Ripoti mpya KIN-…".
+    // The feed: "New report KIN-…" reads "Ripoti mpya KIN-…", its type and urgency in Swahili,
+    // and none of the server's English is left.
     dispatcher.click("#nav-notifications").await;
     dispatcher.wait_text(".screen h1", "Arifa").await;
     dispatcher
         .wait_text("#notifications", &format!("Ripoti mpya {queued}"))
         .await;
-    dispatcher
-        .wait_text("#notifications", "inasubiri ukaguzi")
+    let feed = dispatcher
+        .wait_text(
+            "#notifications",
+            "Ukatili wa kimwili (kawaida) inasubiri ukaguzi.",
+        )
         .await;
+    for english in ["New report", "Physical Violence", "waiting for triage"] {
+        assert!(
+            !feed.contains(english),
+            "English left in the feed ({english:?}): {feed}"
+        );
+    }
     dispatcher.wait_text("#filter-unread", "Hazijasomwa").await;
     dispatcher
         .wait_text("#mark-all-read", "Zote zimesomwa")
@@ -179,9 +189,16 @@ async fn dispatcher_and_provider_work_in_swahili() {
     provider
         .wait_text("#notifications", &format!("Umekabidhiwa kesi {offered}"))
         .await;
-    provider
-        .wait_text("#notifications", "Ikubali au uikatae")
+    let feed = provider
+        .wait_text(
+            "#notifications",
+            "Ukatili wa kimwili (kawaida). Ikubali au uikatae.",
+        )
         .await;
+    assert!(
+        !feed.contains("assigned to you") && !feed.contains("Accept or decline"),
+        "English left in the feed: {feed}"
+    );
     let _ = provider.close().await;
 }
 

@@ -147,6 +147,18 @@ impl Server {
         resp.json().await.unwrap_or(Value::Null)
     }
 
+    /// One authorised GET of raw bytes (a file download); asserts that it succeeded.
+    pub async fn download(&self, token: &str, path: &str) -> Vec<u8> {
+        let resp = reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.bytes().await.expect("body").to_vec()
+    }
+
     /// Signs in over HTTP and returns the access token.
     pub async fn login(&self, email: &str) -> String {
         let resp: Value = reqwest::Client::new()
@@ -189,9 +201,23 @@ impl App {
         app
     }
 
+    /// A new device, as `launch`, with extra environment variables for the app (such as
+    /// `KINTARA_MOCK_CAPTURE=1`: WebKit's test microphone instead of a real one).
+    pub async fn launch_with_env(env: &[(&str, &str)]) -> App {
+        let app = Self::launch_locked_with_env(tempfile::tempdir().expect("tempdir"), env).await;
+        app.pass_key_gate().await;
+        app
+    }
+
     /// Launches the app on `xdg` and leaves whatever it shows first (the unlock screen, the PIN
     /// choice, sign-in or home) to the test.
     pub async fn launch_locked(xdg: tempfile::TempDir) -> App {
+        Self::launch_locked_with_env(xdg, &[]).await
+    }
+
+    /// `launch_locked`, with extra environment variables; they reach the app through
+    /// tauri-driver and WebKitWebDriver.
+    pub async fn launch_locked_with_env(xdg: tempfile::TempDir, env: &[(&str, &str)]) -> App {
         // Ports of its own, so several app windows (one per role) can run side by side.
         let driver_port = free_port();
         let native_port = free_port();
@@ -213,6 +239,7 @@ impl App {
                 )
                 // The app must not find a developer's server by accident.
                 .env("KINTARA_SERVER_URL", "http://127.0.0.1:9")
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
@@ -267,7 +294,13 @@ impl App {
 
     /// Waits until the element's text contains `needle`, and returns the text.
     pub async fn wait_text(&self, css: &str, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
+        self.wait_text_within(css, needle, WAIT).await
+    }
+
+    /// `wait_text` with its own limit (after a fault, backoffs of several seconds may come
+    /// first).
+    pub async fn wait_text_within(&self, css: &str, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             if let Ok(e) = self.client.find(Locator::Css(css)).await {
                 if let Ok(t) = e.text().await {
