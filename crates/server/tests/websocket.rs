@@ -5,7 +5,7 @@
 #[allow(dead_code)]
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use common::{report, Account, TestServer};
@@ -1109,6 +1109,100 @@ async fn concurrent_socket_senders_reach_the_recipient_once_each_in_order() {
         assert!(of_type(&rest, EventType::NewMessage).is_empty(), "{rest:?}");
     }
     assert_silent(&mut recipient, "after the burst").await;
+}
+
+/// A client may send frames without waiting for their answers: chat messages are stored in the
+/// order sent, every frame is answered in the order sent, and an action after them sees them.
+#[tokio::test]
+async fn frames_sent_in_a_burst_are_stored_and_answered_in_order() {
+    let w = World::new().await;
+    let (_, room) = w.accepted_case(&w.healthcare, "burst room").await;
+    let no_room = Uuid::new_v4();
+    let (mut provider, _) = open(&w.server, &w.healthcare, "").await;
+    let (mut survivor, _) = open(&w.server, &w.survivor, "").await;
+
+    // 35 frames in one go: 30 messages, a retry of the fourth (same client id), a blank one, one
+    // to a room that does not exist, a ping, then a mark_read of the room.
+    let mut frames: Vec<(String, Value)> = Vec::new();
+    for i in 0..30 {
+        frames.push((
+            format!("m{i}"),
+            send_message(room, &format!("burst {i}"), Some(&format!("b-{i}"))),
+        ));
+        match i {
+            5 => frames.push(("retry".into(), send_message(room, "burst 3", Some("b-3")))),
+            10 => frames.push(("blank".into(), send_message(room, "  ", None))),
+            15 => frames.push(("missing".into(), send_message(no_room, "hi", None))),
+            20 => frames.push(("ping".into(), json!({"type": "ping"}))),
+            _ => {}
+        }
+    }
+    frames.push((
+        "read".into(),
+        json!({"type": "mark_read", "data": {"room": room}}),
+    ));
+    let burst: Vec<Message> = frames
+        .iter()
+        .map(|(r, f)| {
+            let mut f = f.clone();
+            if r != "ping" {
+                f["ref"] = json!(r);
+            }
+            Message::text(f.to_string())
+        })
+        .collect();
+    let mut burst = futures::stream::iter(burst.into_iter().map(Ok));
+    survivor.send_all(&mut burst).await.expect("burst sent");
+
+    // Every answer, in the order of the frames.
+    let mut acks: HashMap<String, Value> = HashMap::new();
+    for (reference, _) in &frames {
+        let frame = loop {
+            match next_frame(&mut survivor).await {
+                // Her own messages bring her no events; a room mate's might.
+                ServerFrame::Event(_) => continue,
+                ServerFrame::Control(c) => break c,
+            }
+        };
+        match (reference.as_str(), frame) {
+            ("ping", ControlFrame::Pong {}) => {}
+            ("blank", c) => {
+                error_of(c, codes::VALIDATION_FAILED);
+            }
+            ("missing", c) => {
+                error_of(c, codes::NOT_FOUND);
+            }
+            (expected, ControlFrame::Ack { reference, result }) => {
+                assert_eq!(reference.as_deref(), Some(expected), "answered in order");
+                acks.insert(expected.to_owned(), result);
+            }
+            (expected, other) => panic!("{expected}: expected an ack, got {other:?}"),
+        }
+    }
+    // Stored in the order sent, with no gap, and the retry is the fourth message again.
+    let seqs: Vec<i64> = (0..30)
+        .map(|i| acks[&format!("m{i}")]["seq"].as_i64().expect("seq"))
+        .collect();
+    let first = seqs[0];
+    assert_eq!(seqs, (first..first + 30).collect::<Vec<_>>());
+    assert_eq!(acks["retry"]["id"], acks["m3"]["id"]);
+    // The mark_read was carried out after all of them: her read position is at the last one.
+    assert_eq!(
+        acks["read"]["last_read_seq"],
+        json!(first + 29),
+        "{}",
+        acks["read"]
+    );
+
+    // The provider gets each message once, in the order sent.
+    let end = w.log_end(&w.healthcare).await;
+    let got = events_until(&mut provider, &end).await;
+    let contents: Vec<&str> = of_type(&got, EventType::NewMessage)
+        .iter()
+        .map(|f| f.data["content"].as_str().expect("content"))
+        .collect();
+    let sent: Vec<String> = (0..30).map(|i| format!("burst {i}")).collect();
+    assert_eq!(contents, sent);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,20 +2,24 @@
 //! client frames; pings. It ends on token expiry, sign-out, a slow or silent client, or shutdown,
 //! each with its own close code, and the client resumes from its last cursor.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use kintara_api::{
-    close_code, codes, ControlFrame, Established, EventFrame, EventType, PING_INTERVAL_SECS,
+    close_code, ControlFrame, Established, EventFrame, EventType, PING_INTERVAL_SECS,
 };
 use tokio::time::{interval_at, sleep_until, timeout, Instant};
 use uuid::Uuid;
 
-use super::{frames, Accepted};
-use crate::auth;
+use super::frames::{self, Next, Reply, Session};
+use super::Accepted;
 use crate::events::{self, Cursor, Found, PAGE_LIMIT};
 use crate::state::AppState;
 
+/// Client frames read ahead of their answers, at most. Enough to keep the send queue's batches
+/// full for a client that sends in bursts (the app's outbox, a dispatcher's broadcast).
+const MAX_IN_FLIGHT: usize = 32;
 /// A frame the client has not taken within this is a slow consumer.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const PING: Duration = Duration::from_secs(PING_INTERVAL_SECS);
@@ -52,26 +56,28 @@ pub(super) async fn run(state: AppState, mut socket: WebSocket, accepted: Accept
 async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> End {
     let Accepted {
         claims,
-        mut user,
+        user,
         since,
         room,
     } = accepted;
-    let hub = state.events.clone();
-    let sub = hub.subscribe(user.id);
+    let user_id = user.id;
     let now_unix = chrono::Utc::now().timestamp();
     let expires = Instant::now() + Duration::from_secs((claims.exp - now_unix).max(0) as u64);
+    let mut session = Session::checked(claims, user);
+    let hub = state.events.clone();
+    let sub = hub.subscribe(user_id);
     let token_expiry = sleep_until(expires);
     tokio::pin!(token_expiry);
 
     let mut cursor = match since {
         Some(c) => c,
-        None => match log_end(state, user.id).await {
+        None => match log_end(state, user_id).await {
             Ok(c) => c,
             Err(end) => return end,
         },
     };
     let hello = ControlFrame::ConnectionEstablished(Established {
-        user_id: user.id,
+        user_id,
         cursor: cursor.to_string(),
         ping_interval_secs: PING_INTERVAL_SECS,
     });
@@ -89,6 +95,10 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
     // news), when the delivered frames do not continue the cursor, or at the re-check.
     let mut reread = true;
     let mut woken = false;
+    // Answers still to send, oldest first. Chat messages are queued as they arrive, so a client
+    // may have several in flight (stored in order, answered in order); while `MAX_IN_FLIGHT`
+    // wait, the socket reads no more (TCP pushes back on the client).
+    let mut replies: VecDeque<Reply> = VecDeque::new();
     loop {
         // Armed before reading: a commit between the read and the wait still wakes us.
         let notified = sub.notify().notified();
@@ -120,8 +130,8 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
         if std::mem::take(&mut reread) {
             sub.must_reread();
             // Still signed in? A sign-out wakes its user's sockets, so they end here at once.
-            match auth::session_user(state, &claims).await {
-                Ok(u) => user = u,
+            match session.check(state).await {
+                Ok(_) => {}
                 Err(e) if e.code().is_some() => {
                     return End::Close(close_code::SESSION_ENDED, "session_ended")
                 }
@@ -130,7 +140,7 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
                 }
                 Err(_) => return server_error_now(),
             }
-            if let Err(end) = pump(state, socket, user.id, &mut cursor, room).await {
+            if let Err(end) = pump(state, socket, user_id, &mut cursor, room).await {
                 return end;
             }
         }
@@ -146,7 +156,13 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
                     return end;
                 }
             }
-            msg = socket.recv() => {
+            reply = next_reply(&mut replies), if !replies.is_empty() => {
+                replies.pop_front();
+                if let Err(end) = answer(socket, &reply).await {
+                    return end;
+                }
+            }
+            msg = socket.recv(), if replies.len() < MAX_IN_FLIGHT => {
                 last_heard = Instant::now();
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
@@ -156,18 +172,47 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return End::Gone,
                 };
-                let reply = frames::handle(state, &claims, text.as_str()).await;
-                let ended = matches!(&reply, ControlFrame::Error { error, .. }
-                    if error.code == codes::SESSION_REVOKED || error.code == codes::ACCOUNT_DISABLED);
-                if let Err(end) = send_json(socket, &reply).await {
-                    return end;
-                }
-                if ended {
-                    return End::Close(close_code::SESSION_ENDED, "session_ended");
+                match frames::read(state, &mut session, text.as_str()).await {
+                    Next::Reply(reply) => replies.push_back(reply),
+                    Next::Act(envelope) => {
+                        // After everything before it, in order.
+                        while let Some(reply) = next_reply_or_none(&mut replies).await {
+                            if let Err(end) = answer(socket, &reply).await {
+                                return end;
+                            }
+                        }
+                        let reply = frames::act_now(state, &mut session, envelope).await;
+                        if let Err(end) = answer(socket, &reply).await {
+                            return end;
+                        }
+                    }
                 }
             }
         }
     }
+}
+
+/// The oldest unanswered frame's answer, once it is ready (it stays queued until taken).
+async fn next_reply(replies: &mut VecDeque<Reply>) -> ControlFrame {
+    match replies.front_mut() {
+        Some(reply) => reply.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The oldest unanswered frame's answer, taken; `None` when every frame is answered.
+async fn next_reply_or_none(replies: &mut VecDeque<Reply>) -> Option<ControlFrame> {
+    let reply = replies.pop_front()?;
+    Some(reply.await)
+}
+
+/// Sends an answer; one that says the session is over closes the socket after it.
+async fn answer(socket: &mut WebSocket, reply: &ControlFrame) -> Result<(), End> {
+    send_json(socket, reply).await?;
+    if frames::ends_session(reply) {
+        return Err(End::Close(close_code::SESSION_ENDED, "session_ended"));
+    }
+    Ok(())
 }
 
 /// Sends every frame after `cursor`, page by page, and moves the cursor. With `room`, frames

@@ -1,7 +1,11 @@
 //! Client frames: each is validated by the same rules and carried out by the same handler as its
 //! REST call, inside an event collector so that the frames it writes are published only after its
 //! transaction committed. The answer is an `ack` with what REST would have returned, or an
-//! `error` with the REST error envelope.
+//! `error` with the REST error envelope. Answers go out in the order of the frames.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,27 +23,121 @@ use crate::extract::{IdPath, ValidJson};
 use crate::state::AppState;
 use crate::workflow::provider;
 
-pub(super) async fn handle(state: &AppState, claims: &Claims, text: &str) -> ControlFrame {
+/// How long a socket trusts its last look at the session before an acting frame looks again.
+/// A sign-out wakes the user's sockets (on other instances through the broker), which look at
+/// once; this bounds only what a sign-out the broker could not carry allows. Looking for every
+/// frame cost a database read per chat message.
+const FRESH: Duration = Duration::from_secs(1);
+
+/// The socket's user as of its last look at the session and account.
+pub(super) struct Session {
+    claims: Claims,
+    user: AuthUser,
+    checked: Instant,
+}
+
+impl Session {
+    /// A session just checked (at the handshake).
+    pub fn checked(claims: Claims, user: AuthUser) -> Session {
+        Session {
+            claims,
+            user,
+            checked: Instant::now(),
+        }
+    }
+
+    /// Looks at the session and account now.
+    pub async fn check(&mut self, state: &AppState) -> ApiResult<&AuthUser> {
+        self.user = auth::session_user(state, &self.claims).await?;
+        self.checked = Instant::now();
+        Ok(&self.user)
+    }
+
+    /// The user, if the session is still open: looked at again when the last look is older
+    /// than `FRESH`.
+    async fn live(&mut self, state: &AppState) -> ApiResult<AuthUser> {
+        if self.checked.elapsed() >= FRESH {
+            self.check(state).await?;
+        }
+        Ok(self.user.clone())
+    }
+}
+
+/// An answer still to come: ready at once, or when a queued send is stored.
+pub(super) type Reply = Pin<Box<dyn Future<Output = ControlFrame> + Send>>;
+
+/// What a client frame needs next.
+pub(super) enum Next {
+    /// Its answer, to be sent after the answers of the frames before it. A chat message is
+    /// already queued (behind the socket's earlier ones, in order): its answer comes once it is
+    /// stored, and the socket reads on meanwhile.
+    Reply(Reply),
+    /// Anything else that acts: carried out by `act_now` once every earlier frame is answered,
+    /// so it sees what they did (a `mark_read` of a message sent just before, say).
+    Act(ClientEnvelope),
+}
+
+/// Reads one client frame: an answer for what needs no action (or cannot be carried out), a
+/// queued send, or an action to carry out in turn.
+pub(super) async fn read(state: &AppState, session: &mut Session, text: &str) -> Next {
     let envelope = match ClientEnvelope::parse(text) {
         Ok(e) => e,
         Err(bad) => {
             let e = ApiError::client(StatusCode::BAD_REQUEST, codes::INVALID_JSON, bad.message);
-            return error(bad.reference, e);
+            return ready(error(bad.reference, e));
         }
     };
-    let reference = envelope.reference;
+    let reference = envelope.reference.clone();
     if envelope.frame == ClientFrame::Ping {
-        return ControlFrame::Pong {};
+        return ready(ControlFrame::Pong {});
     }
+    if let Err(e) = envelope.frame.validate() {
+        return ready(error(reference, ApiError::validation(e)));
+    }
+    let ClientFrame::SendMessage(req) = envelope.frame else {
+        return Next::Act(envelope);
+    };
+    // Acting needs a live session, not only one that was live at the handshake.
+    let queued = match session.live(state).await {
+        Ok(user) => state.sends.enqueue(user, req).await,
+        Err(e) => Err(e),
+    };
+    match queued {
+        // The send queue publishes its frames after its commit.
+        Ok(queued) => Next::Reply(Box::pin(async move {
+            answer(reference, queued.answer().await.and_then(|(_, m)| json(m)))
+        })),
+        Err(e) => ready(error(reference, e)),
+    }
+}
+
+/// Carries out a frame `read` left to act on, inside an event collector.
+pub(super) async fn act_now(
+    state: &AppState,
+    session: &mut Session,
+    envelope: ClientEnvelope,
+) -> ControlFrame {
     let result = async {
-        envelope.frame.validate().map_err(ApiError::validation)?;
-        // Acting needs a live session, checked now rather than at the handshake.
-        let user = auth::session_user(state, claims).await?;
+        let user = session.live(state).await?;
         let (out, published) = events::collect(act(state, user, envelope.frame)).await;
         published.publish(&state.events);
         out
     }
     .await;
+    answer(envelope.reference, result)
+}
+
+/// Whether `reply` says the session is over (the socket then closes).
+pub(super) fn ends_session(reply: &ControlFrame) -> bool {
+    matches!(reply, ControlFrame::Error { error, .. }
+        if error.code == codes::SESSION_REVOKED || error.code == codes::ACCOUNT_DISABLED)
+}
+
+fn ready(frame: ControlFrame) -> Next {
+    Next::Reply(Box::pin(std::future::ready(frame)))
+}
+
+fn answer(reference: Option<String>, result: ApiResult<serde_json::Value>) -> ControlFrame {
     match result {
         Ok(result) => ControlFrame::Ack { reference, result },
         Err(e) => error(reference, e),
@@ -57,6 +155,7 @@ async fn act(state: &AppState, user: AuthUser, frame: ClientFrame) -> ApiResult<
     let st = || State(state.clone());
     match frame {
         ClientFrame::Ping => Ok(serde_json::json!({})),
+        // `read` queues these itself; this is the same call.
         ClientFrame::SendMessage(m) => json(chat::send(st(), user, ValidJson(m)).await?.1 .0),
         ClientFrame::Typing(t) => {
             let req = TypingRequest {
