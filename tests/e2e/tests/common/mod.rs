@@ -99,15 +99,30 @@ fn wait_for_port(port: u16, what: &str) {
 pub struct Server {
     pub url: String,
     pub data: tempfile::TempDir,
+    /// Its log: every request's route and status (never an id, a body or a token).
+    log: PathBuf,
     _group: Group,
+}
+
+impl Drop for Server {
+    /// A failing test prints the end of the server's log, so CI's output says what the server
+    /// answered.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            eprintln!("--- the end of the server's log ---\n{tail}\n---");
+        }
+    }
 }
 
 impl Server {
     pub fn start() -> Server {
         let port = free_port();
         let data = tempfile::tempdir().expect("tempdir");
-        let log = std::fs::File::create(artifacts_dir().join(format!("server-{port}.log")))
-            .expect("log file");
+        let log_path = artifacts_dir().join(format!("server-{port}.log"));
+        let log = std::fs::File::create(&log_path).expect("log file");
         let group = Group::spawn(
             Command::new(binary("kintara-server"))
                 .args([
@@ -117,6 +132,9 @@ impl Server {
                     "--data-dir",
                 ])
                 .arg(data.path())
+                // Each request's route pattern, status and time; plain text.
+                .env("KINTARA_LOG", "info,sqlx=warn,tower_http=debug")
+                .env("NO_COLOR", "1")
                 .stdout(log.try_clone().expect("log"))
                 .stderr(log),
         );
@@ -124,6 +142,7 @@ impl Server {
         Server {
             url: format!("http://127.0.0.1:{port}"),
             data,
+            log: log_path,
             _group: group,
         }
     }
@@ -268,9 +287,29 @@ impl App {
             if let Ok(e) = self.client.find(Locator::Css(css)).await {
                 return e;
             }
-            assert!(Instant::now() < deadline, "{css} never appeared");
+            if Instant::now() >= deadline {
+                self.fail(&format!("{css} never appeared")).await;
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Fails the test with `what` and what the window shows (its text, and a screenshot in the
+    /// artifacts), so a failure on CI can be understood from its output alone.
+    pub async fn fail(&self, what: &str) -> ! {
+        let shown = match self.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(e) => format!("(no page: {e})"),
+        };
+        let shown: String = shown.chars().take(3000).collect();
+        let shot = artifacts_dir().join("failure.png");
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(&shot, png);
+        }
+        panic!(
+            "{what}\n--- the window shows ---\n{shown}\n--- (screenshot: {}) ---",
+            shot.display()
+        );
     }
 
     pub async fn click(&self, css: &str) {
@@ -309,10 +348,10 @@ impl App {
                     }
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "{css} never contained {needle:?}"
-            );
+            if Instant::now() >= deadline {
+                self.fail(&format!("{css} never contained {needle:?}"))
+                    .await;
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -326,7 +365,9 @@ impl App {
                     return css;
                 }
             }
-            assert!(Instant::now() < deadline, "none of {selectors:?} appeared");
+            if Instant::now() >= deadline {
+                self.fail(&format!("none of {selectors:?} appeared")).await;
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -365,7 +406,9 @@ impl App {
     pub async fn wait_gone(&self, css: &str) {
         let deadline = Instant::now() + WAIT;
         while self.client.find(Locator::Css(css)).await.is_ok() {
-            assert!(Instant::now() < deadline, "{css} never went away");
+            if Instant::now() >= deadline {
+                self.fail(&format!("{css} never went away")).await;
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
