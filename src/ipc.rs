@@ -36,9 +36,8 @@ pub fn in_app() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("__TAURI__")).unwrap_or(false)
 }
 
-/// Named arguments as the JS object `invoke` takes, for a caller that adds values serde cannot
-/// make (such as `Uint8Array`s) before `call_js`.
-pub fn to_js<A: Serialize>(args: &A) -> Result<JsValue, UiError> {
+/// Named arguments as the JS object `invoke` takes.
+fn to_js<A: Serialize>(args: &A) -> Result<JsValue, UiError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     args.serialize(&serializer)
         .map_err(|e| UiError::local(e.to_string()))
@@ -49,8 +48,9 @@ pub async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Res
     call_js(cmd, to_js(args)?).await
 }
 
-/// Calls a Tauri command with arguments already made into a JS object. Tauri's `invoke` sends a
-/// nested `Uint8Array` as an array of numbers, which a `Vec<u8>` argument reads.
+/// Calls a Tauri command with arguments already made into a JS value: named arguments as an
+/// object, or a `Uint8Array` sent as the raw body (for a command that reads
+/// `tauri::ipc::Request`; a `Uint8Array` nested in an object would go as an array of numbers).
 pub async fn call_js<R: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<R, UiError> {
     if !in_app() {
         return Err(UiError::local(

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use kintara_api::{
     AssignRequest, CaseView, ChatMessage, ChatMessagePage, ChatRoom, DashboardStats,
-    HealthResponse, Incident, IncidentCreate, Notification, ProviderSuggestion, RegisterRequest,
-    SendMessage, StatusUpdateRequest, User, Validate,
+    HealthResponse, Incident, Notification, ProviderSuggestion, RegisterRequest, SendMessage,
+    StatusUpdateRequest, User, Validate,
 };
 use kintara_core::{
     Attachment, Client, CoreError, ErrorClass, OutboxAction, OutboxItem, OutboxState,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tauri::State;
 use uuid::Uuid;
 
@@ -96,22 +96,6 @@ pub enum Filed {
     Queued,
 }
 
-/// A file the survivor added to her report in the wizard (read in the web view), or her voice
-/// note. Never logged: the name and the bytes may both say who she is.
-#[derive(Deserialize)]
-pub struct EvidenceFile {
-    pub file_name: String,
-    pub bytes: Vec<u8>,
-}
-
-impl std::fmt::Debug for EvidenceFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EvidenceFile")
-            .field("size", &self.bytes.len())
-            .finish_non_exhaustive()
-    }
-}
-
 /// The limits on a report's files, for the wizard to check before it reads a file: the core's
 /// (which `file_report` applies again) and `kintara-api`'s, the server's largest.
 #[derive(Serialize)]
@@ -138,14 +122,22 @@ pub fn evidence_limits() -> EvidenceLimits {
 /// now, so they survive a restart or no connection), and follow it to the case once it exists.
 /// A file the core refuses (empty, too large, too many) refuses the whole report, with nothing
 /// queued, so she can change the list and send again.
+///
+/// The report and its files come as one raw body (`kintara_api::upload`), not JSON: a file's
+/// bytes as JSON numbers took seconds per megabyte to cross.
 #[tauri::command]
 pub async fn file_report(
     state: State<'_, AppState>,
-    report: IncidentCreate,
-    attachments: Option<Vec<EvidenceFile>>,
+    request: tauri::ipc::Request<'_>,
 ) -> Result<Filed, UiError> {
-    let attachments = attachments
-        .unwrap_or_default()
+    let tauri::ipc::InvokeBody::Raw(body) = request.body() else {
+        return Err(UiError::other(
+            "Your report could not be saved: it did not reach the app whole.",
+        ));
+    };
+    let (report, files) = kintara_api::upload::decode(body)
+        .map_err(|e| UiError::other(format!("Your report could not be saved: {e}")))?;
+    let attachments = files
         .into_iter()
         .map(|f| Attachment::new(&f.file_name, None, f.bytes))
         .collect::<Result<Vec<_>, _>>()

@@ -14,7 +14,7 @@ use kintara_api::{
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -148,31 +148,18 @@ fn errors_for_step(draft: &Draft, step: usize) -> Errors {
         .collect()
 }
 
-#[derive(Serialize)]
-struct ReportArgs {
-    report: IncidentCreate,
-}
-
-/// `file_report`'s arguments: the report, and each file as `{file_name, bytes}` with its bytes
-/// as a `Uint8Array` (copied once into JS; Tauri sends it as numbers for a `Vec<u8>`).
-fn report_args(report: IncidentCreate, files: &[Picked]) -> Result<JsValue, ipc::UiError> {
-    let args = ipc::to_js(&ReportArgs { report })?;
-    let list = js_sys::Array::new();
-    for f in files {
-        let item = js_sys::Object::new();
-        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&item, &JsValue::from_str(k), v);
-        let bytes = js_sys::Uint8Array::from(&f.bytes[..]);
-        if set("file_name", &JsValue::from_str(&f.name)).is_err() || set("bytes", &bytes).is_err() {
-            return Err(ipc::UiError {
-                kind: "other".into(),
-                message: t("evidence.unreadable_any").into(),
-                ..Default::default()
-            });
-        }
-        list.push(&item);
-    }
-    let _ = js_sys::Reflect::set(&args, &JsValue::from_str("attachments"), &list);
-    Ok(args)
+/// `file_report`'s body: the report and its files laid out by `kintara_api::upload`, sent raw.
+fn report_body(report: &IncidentCreate, files: &[Picked]) -> Result<JsValue, ipc::UiError> {
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|f| (f.name.as_str(), f.bytes.as_slice()))
+        .collect();
+    let body = kintara_api::upload::encode(report, &files).map_err(|_| ipc::UiError {
+        kind: "other".into(),
+        message: t("evidence.unreadable_any").into(),
+        ..Default::default()
+    })?;
+    Ok(js_sys::Uint8Array::from(&body[..]).into())
 }
 
 /// What `file_report` answers (`src-tauri/src/commands.rs`, `Filed`).
@@ -272,7 +259,7 @@ pub fn ReportWizard() -> impl IntoView {
         spawn_local(async move {
             // The report is stored on the device before anything goes on the wire, its files
             // with it; the answer says whether the server already has the report.
-            let filed = match report_args(report, &files) {
+            let filed = match report_body(&report, &files) {
                 Ok(args) => ipc::call_js::<Filed>("file_report", args).await,
                 Err(e) => Err(e),
             };

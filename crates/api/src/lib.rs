@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod incident;
 pub mod notification;
 pub mod socket;
+pub mod upload;
 pub mod validate;
 pub mod workflow;
 
