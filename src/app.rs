@@ -191,12 +191,13 @@ pub fn App() -> impl IntoView {
     let gated = Memo::new(move |_| !ctx.key.with(KeyStatus::unlocked) && ipc::in_app());
     let framed = Memo::new(move |_| ctx.screen.get().framed() && !gated.get());
     quick_exit::listen_for_escape();
-    // The document's language follows the switch.
+    // The document's language follows the switch, and so do the shell's OS notifications.
     Effect::new(move |_| {
         let code = crate::i18n::lang().code();
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", code);
         }
+        crate::i18n::tell_shell();
     });
     view! {
         {move || quick_exit::hidden().then(|| view! { <quick_exit::Decoy/> })}

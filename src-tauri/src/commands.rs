@@ -81,6 +81,15 @@ pub async fn logout(state: State<'_, AppState>) -> Result<(), UiError> {
     Ok(state.client().logout().await?)
 }
 
+/// The language the UI now shows (`en`, `sw`): OS notifications are worded in it.
+#[tauri::command]
+pub fn set_language(state: State<'_, AppState>, lang: String) -> Result<(), UiError> {
+    let lang = kintara_i18n::Lang::from_code(&lang)
+        .ok_or_else(|| UiError::other("This app speaks English and Swahili."))?;
+    *state.lang.write().unwrap_or_else(|p| p.into_inner()) = lang;
+    Ok(())
+}
+
 /// How long `file_report` waits for the server before telling the survivor her report is kept
 /// on the device: long enough for a working connection, short enough not to leave her waiting.
 const REPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -32,6 +32,8 @@ pub struct AppState {
     data_dir: PathBuf,
     /// The sync service, outbox and cache while someone is signed in.
     live: tokio::sync::Mutex<Option<Live>>,
+    /// The language the UI shows, for the OS notifications raised here.
+    lang: RwLock<kintara_i18n::Lang>,
 }
 
 impl AppState {
@@ -225,6 +227,7 @@ pub fn run() {
                 app: app.handle().clone(),
                 data_dir,
                 live: tokio::sync::Mutex::new(None),
+                lang: RwLock::new(kintara_i18n::Lang::default()),
             });
             if signed_in {
                 let handle = app.handle().clone();
@@ -272,6 +275,7 @@ pub fn run() {
             commands::login,
             commands::logout,
             commands::file_report,
+            commands::set_language,
             commands::evidence_limits,
             commands::list_incidents,
             commands::timeline,

@@ -10,10 +10,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kintara_api::{EventType, Role};
+use kintara_api::{EventType, NotificationParams, NotificationType, Role};
 use kintara_core::sync::{SyncEvent, SyncService, SyncState};
 use kintara_core::vault::Vault;
 use kintara_core::{Cache, Client, LocalError, LocalStore, Outbox, SqliteLocal};
+use kintara_i18n::{notification, Lang};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
@@ -165,8 +166,7 @@ pub fn state_label(state: &SyncState) -> &'static str {
     }
 }
 
-/// An OS notification when nobody is looking at the app. Survivors' never carry content: their
-/// phone's lock screen may be seen by the person they are hiding from.
+/// An OS notification when nobody is looking at the app, in the language the UI shows.
 fn notify_os(app: &AppHandle, role: Option<Role>, data: &serde_json::Value) {
     let focused = app
         .get_webview_window("main")
@@ -175,20 +175,109 @@ fn notify_os(app: &AppHandle, role: Option<Role>, data: &serde_json::Value) {
     if focused {
         return;
     }
-    let disguised = app.state::<crate::AppState>().store.disguised();
-    let name = if disguised { "Notes" } else { "Kintara" };
-    let (title, body) = if role == Some(Role::Survivor) || role.is_none() || disguised {
-        (name.to_owned(), "You have a new update".to_owned())
-    } else {
-        (
-            data["subject"].as_str().unwrap_or("Kintara").to_owned(),
-            data["message"]
-                .as_str()
-                .unwrap_or("You have a new update")
-                .to_owned(),
-        )
-    };
+    let state = app.state::<crate::AppState>();
+    let lang = *state.lang.read().unwrap_or_else(|p| p.into_inner());
+    let (title, body) = os_text(lang, role, state.store.disguised(), data);
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::debug!(error = %e, "no OS notification");
+    }
+}
+
+/// An OS notification's title and text, worded as the app's feed words it. A survivor's (and
+/// anyone's while the app is disguised) never carry content: her phone's lock screen may be seen
+/// by the person she is hiding from.
+pub fn os_text(
+    lang: Lang,
+    role: Option<Role>,
+    disguised: bool,
+    data: &serde_json::Value,
+) -> (String, String) {
+    let kind = data
+        .get("notification_type")
+        .and_then(|k| serde_json::from_value::<NotificationType>(k.clone()).ok());
+    let name = if disguised { "Notes" } else { "Kintara" };
+    if role == Some(Role::Survivor) || role.is_none() || disguised {
+        // A kind this app does not know is still only "an update".
+        let kind = kind.unwrap_or(NotificationType::StatusChanged);
+        return notification::for_survivor(lang, kind, name);
+    }
+    let params = data
+        .get("params")
+        .and_then(|p| serde_json::from_value::<NotificationParams>(p.clone()).ok());
+    if let (Some(kind), Some(params)) = (kind, params) {
+        if let Some(worded) = notification::from_params(lang, kind, &params) {
+            return worded;
+        }
+    }
+    // Without the values to word it (an older server), the server's own English.
+    let field = |k: &str| data.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    (
+        field("subject").unwrap_or_else(|| name.to_owned()),
+        field("message").unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A `notification` frame's data as the server sends it to a provider.
+    fn assigned() -> serde_json::Value {
+        json!({
+            "notification_type": "case_assigned",
+            "subject": "Case KIN-20261122-007 assigned to you",
+            "message": "Physical Violence (urgent). Accept or decline it.",
+            "params": {
+                "case_number": "KIN-20261122-007",
+                "incident_type": "physical",
+                "urgency": "urgent",
+            },
+        })
+    }
+
+    #[test]
+    fn staff_see_the_case_in_the_language_the_ui_shows() {
+        let provider = Some(Role::Provider);
+        let (title, body) = os_text(Lang::Sw, provider, false, &assigned());
+        assert_eq!(title, "Umekabidhiwa kesi KIN-20261122-007");
+        assert_eq!(body, "Ukatili wa kimwili (haraka). Ikubali au uikatae.");
+        let (title, _) = os_text(Lang::En, provider, false, &assigned());
+        assert_eq!(title, "Case KIN-20261122-007 assigned to you");
+        // Without values (an older server): its English, as sent.
+        let mut old = assigned();
+        old.as_object_mut().unwrap().remove("params");
+        let (title, body) = os_text(Lang::Sw, provider, false, &old);
+        assert_eq!(title, "Case KIN-20261122-007 assigned to you");
+        assert_eq!(body, "Physical Violence (urgent). Accept or decline it.");
+    }
+
+    #[test]
+    fn survivors_and_a_disguised_app_show_no_content() {
+        let message = json!({
+            "notification_type": "new_message",
+            "subject": "New message",
+            "message": "Dr. Achieng sent you a message.",
+            "params": {"sender_name": "Dr. Achieng"},
+        });
+        for (role, disguised) in [
+            (Some(Role::Survivor), false),
+            (None, false),
+            (Some(Role::Provider), true),
+        ] {
+            for data in [&message, &assigned()] {
+                for lang in [Lang::En, Lang::Sw] {
+                    let (title, body) = os_text(lang, role, disguised, data);
+                    assert_eq!(title, if disguised { "Notes" } else { "Kintara" });
+                    assert!(
+                        !body.contains("Achieng") && !body.contains("KIN-"),
+                        "{body}"
+                    );
+                    assert!(!body.contains("Physical"), "{body}");
+                }
+            }
+        }
+        let (_, body) = os_text(Lang::Sw, Some(Role::Survivor), false, &message);
+        assert_eq!(body, "Una ujumbe mpya.");
     }
 }

@@ -1,14 +1,13 @@
 //! The notification feed: tap one to mark it read and open its room or case.
 
-use kintara_api::{
-    IncidentStatus, Notification, NotificationParams, NotificationType, Role, UrgencyLevel,
-};
+use kintara_api::{Notification, Role};
+use kintara_i18n::notification;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::app::{ctx, Ctx, Screen};
-use crate::i18n::{self, t, tf};
+use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::live;
 use crate::screens::chat::open_case_room;
@@ -136,94 +135,8 @@ fn worded(ctx: Ctx, n: &Notification) -> (String, String) {
         } else {
             "Kintara"
         };
-        return for_survivor(n.notification_type, app);
+        return notification::for_survivor(i18n::lang(), n.notification_type, app);
     }
-    from_params(n.notification_type, &n.params)
+    notification::from_params(i18n::lang(), n.notification_type, &n.params)
         .unwrap_or_else(|| (n.subject.clone(), n.message.clone()))
-}
-
-/// A survivor's notification: a fixed sentence by kind, never anything the server sent, so
-/// nothing of her case can show to whoever holds her phone (the server sends her none anyway).
-fn for_survivor(kind: NotificationType, app: &str) -> (String, String) {
-    let message = if kind == NotificationType::NewMessage {
-        t("notif.you_have_message")
-    } else {
-        t("notif.case_update")
-    };
-    (app.to_owned(), message.to_owned())
-}
-
-/// A staff notification worded from its values, or `None` when a value its type needs is
-/// missing (a row stored before the server sent values; a type this app does not word), so the
-/// server's English shows instead.
-fn from_params(kind: NotificationType, p: &NotificationParams) -> Option<(String, String)> {
-    let num = || p.case_number.as_deref();
-    Some(match kind {
-        NotificationType::IncidentCreated => {
-            let next = if p.status? == IncidentStatus::Assigned {
-                "notif.sent_to_rescue"
-            } else {
-                "notif.waiting_triage"
-            };
-            (
-                new_report(num()?, p.urgency?),
-                tf(next, &[("what", &what(p)?)]),
-            )
-        }
-        NotificationType::CaseAssigned => (
-            tf("notif.assigned", &[("num", num()?)]),
-            tf("notif.answer_it", &[("what", &what(p)?)]),
-        ),
-        NotificationType::AssignmentAccepted => (
-            tf("notif.accepted", &[("num", num()?)]),
-            tf(
-                "notif.accepted_by",
-                &[("name", p.provider_name.as_deref()?)],
-            ),
-        ),
-        NotificationType::AssignmentRejected => (
-            tf("notif.declined", &[("num", num()?)]),
-            tf(
-                "notif.declined_by",
-                &[("name", p.provider_name.as_deref()?)],
-            ),
-        ),
-        NotificationType::NewMessage => (
-            t("notif.new_message").to_owned(),
-            tf("notif.message_from", &[("name", p.sender_name.as_deref()?)]),
-        ),
-        // Only survivors are told of status changes.
-        NotificationType::StatusChanged => return None,
-    })
-}
-
-/// "New report KIN-…", or "Urgent report KIN-…" for the loud ones.
-fn new_report(num: &str, urgency: UrgencyLevel) -> String {
-    if urgency == UrgencyLevel::Routine {
-        return tf("notif.new_report", &[("num", num)]);
-    }
-    // The urgency is mid-sentence in Swahili ("Ripoti ya haraka") and first in English, so it
-    // goes in lower case and the subject's first letter is raised.
-    let urgency = i18n::urgency(urgency).to_lowercase();
-    capitalised(&tf(
-        "notif.loud_report",
-        &[("urgency", &urgency), ("num", num)],
-    ))
-}
-
-/// "Physical Violence (urgent)", in the current language.
-fn what(p: &NotificationParams) -> Option<String> {
-    Some(format!(
-        "{} ({})",
-        i18n::incident_type(p.incident_type?),
-        i18n::urgency(p.urgency?).to_lowercase()
-    ))
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

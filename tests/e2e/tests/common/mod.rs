@@ -64,7 +64,7 @@ pub fn free_port() -> u16 {
 pub struct Group(Child);
 
 impl Group {
-    fn spawn(cmd: &mut Command) -> Group {
+    pub fn spawn(cmd: &mut Command) -> Group {
         Group(
             cmd.process_group(0)
                 .spawn()
@@ -110,7 +110,10 @@ impl Drop for Server {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let lines: Vec<&str> = log.lines().collect();
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|l| !l.contains("started processing request"))
+                .collect();
             let tail = lines[lines.len().saturating_sub(60)..].join("\n");
             eprintln!("--- the end of the server's log ---\n{tail}\n---");
         }

@@ -1,0 +1,226 @@
+//! OS notifications over the real desktop notification protocol: each app runs on a D-Bus
+//! session bus of its own (a real `dbus-daemon`), and `dbus-monitor` records every
+//! `org.freedesktop.Notifications.Notify` call the app makes. A provider who chose Swahili is
+//! told of a case offered to them in Swahili; a survivor is told only that there is an update,
+//! in her language, with nothing of her case.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{App, Group, Server, DEMO_PASSWORD};
+use serde_json::{json, Value};
+
+/// A session bus and a monitor of the notification calls on it.
+struct NotificationBus {
+    address: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+    // Dropped first: the monitor, then the bus.
+    _monitor: Group,
+    _daemon: Group,
+}
+
+impl NotificationBus {
+    fn start() -> NotificationBus {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("bus");
+        let address = format!("unix:path={}", socket.display());
+        let daemon = Group::spawn(
+            Command::new("dbus-daemon")
+                .args(["--session", "--nofork", "--nopidfile"])
+                .arg(format!("--address={address}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            assert!(Instant::now() < deadline, "dbus-daemon did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = dir.path().join("monitor.log");
+        let out = std::fs::File::create(&log).expect("monitor log");
+        let monitor = Group::spawn(
+            Command::new("dbus-monitor")
+                .args(["--address", &address])
+                .arg("type='method_call',interface='org.freedesktop.Notifications',member='Notify'")
+                .stdout(out)
+                .stderr(Stdio::null()),
+        );
+        // The monitor is listening once it has said hello to the bus (its first lines).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0) == 0 {
+            assert!(Instant::now() < deadline, "dbus-monitor did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        NotificationBus {
+            address,
+            log,
+            _dir: dir,
+            _monitor: monitor,
+            _daemon: daemon,
+        }
+    }
+
+    /// Every `Notify` call so far: (summary, body).
+    fn notifications(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut out = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if !line.contains("member=Notify") {
+                continue;
+            }
+            // app_name, replaces_id, app_icon, summary, body.
+            let args: Vec<&str> = lines.by_ref().take(5).collect();
+            let string = |l: Option<&&str>| {
+                l.and_then(|l| l.trim().strip_prefix("string \""))
+                    .and_then(|l| l.strip_suffix('"'))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            out.push((string(args.get(3)), string(args.get(4))));
+        }
+        out
+    }
+
+    /// Waits for a notification whose summary and body contain the needles.
+    async fn wait_for(&self, summary: &str, body: &str) -> (String, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let all = self.notifications();
+            if let Some(n) = all
+                .iter()
+                .find(|(s, b)| s.contains(summary) && b.contains(body))
+            {
+                return n.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no notification ({summary:?}, {body:?}) among {all:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn user_id(server: &Server, token: &str) -> String {
+    server
+        .api(token, reqwest::Method::GET, "/api/auth/me/", Value::Null)
+        .await["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_owned()
+}
+
+/// Launches the app on `bus`, switches it to Swahili on the sign-in screen and signs in.
+async fn signed_in_in_swahili(server: &Server, bus: &NotificationBus, email: &str) -> App {
+    let app = App::launch_with_env(&[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())]).await;
+    app.find("#login-email").await;
+    app.connect_to(&server.url).await;
+    app.click("#signin-lang").await;
+    app.sign_in(email, DEMO_PASSWORD).await;
+    app.wait_text("#home-title", "Habari").await;
+    app.wait_text("#conn-state", "Mtandaoni").await;
+    app
+}
+
+#[tokio::test]
+async fn os_notifications_speak_the_apps_language_and_keep_a_survivors_secrets() {
+    let server = Server::start();
+    let provider_bus = NotificationBus::start();
+    let survivor_bus = NotificationBus::start();
+    let provider = signed_in_in_swahili(&server, &provider_bus, "healthcare@kintara.test").await;
+    let survivor = signed_in_in_swahili(&server, &survivor_bus, "survivor@kintara.test").await;
+    // A window the app does not own in front of both, as when the person is using another
+    // program: an app is told nothing while its own window has the focus (the last one opened
+    // has it here).
+    let in_front = App::launch().await;
+    in_front.find("#login-email").await;
+
+    // She files a routine report (it waits for a dispatcher), who offers it to the provider.
+    let survivor_token = server.login("survivor@kintara.test").await;
+    let incident = server
+        .api(
+            &survivor_token,
+            reqwest::Method::POST,
+            "/api/incidents/",
+            json!({
+                "type": "physical",
+                "incident_date": "2026-11-20",
+                "description": "He hit me and took my phone.",
+                "location": {"address": "Kibera, Nairobi"},
+                "support_services": ["medical"],
+                "urgency_level": "routine"
+            }),
+        )
+        .await;
+    let case_number = incident["case_number"].as_str().expect("case number");
+    let provider_token = server.login("healthcare@kintara.test").await;
+    let provider_id = user_id(&server, &provider_token).await;
+    let dispatcher = server.login("dispatcher@kintara.test").await;
+    server
+        .api(
+            &dispatcher,
+            reqwest::Method::POST,
+            &format!(
+                "/api/dispatch/cases/{}/assign/",
+                incident["id"].as_str().unwrap()
+            ),
+            json!({"provider_ids": [provider_id]}),
+        )
+        .await;
+
+    // The provider: the case and what to do, in Swahili.
+    let (summary, body) = provider_bus
+        .wait_for(
+            &format!("Umekabidhiwa kesi {case_number}"),
+            "Ikubali au uikatae",
+        )
+        .await;
+    assert!(
+        body.contains("Ukatili wa kimwili (kawaida)"),
+        "the case's type and urgency in Swahili: {body}"
+    );
+    assert!(
+        !summary.contains("assigned") && !body.contains("Physical"),
+        "{summary} / {body}"
+    );
+
+    // The provider accepts; the survivor is told that there is an update, in Swahili, and nothing
+    // of her case, whatever came.
+    server
+        .api(
+            &provider_token,
+            reqwest::Method::PATCH,
+            &format!(
+                "/api/incidents/{}/accept/",
+                incident["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    let (summary, _) = survivor_bus
+        .wait_for("Kintara", "Kesi yako ina taarifa mpya.")
+        .await;
+    assert_eq!(summary, "Kintara");
+    for (summary, body) in survivor_bus.notifications() {
+        for secret in [case_number, "Ukatili", "Physical", "Kibera", "phone", "Dr."] {
+            assert!(
+                !summary.contains(secret) && !body.contains(secret),
+                "{secret:?} shown to the survivor: {summary} / {body}"
+            );
+        }
+    }
+    // Each app tells only its own bus.
+    assert!(provider_bus
+        .notifications()
+        .iter()
+        .all(|(s, _)| s != "Kintara"));
+
+    let _ = provider.close().await;
+    let _ = survivor.close().await;
+    let _ = in_front.close().await;
+}
