@@ -61,14 +61,20 @@ pub async fn call_js<R: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<R,
         Ok(value) => {
             serde_wasm_bindgen::from_value(value).map_err(|e| UiError::local(e.to_string()))
         }
-        Err(err) => Err(
-            serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
-                UiError::local(
-                    err.as_string()
-                        .unwrap_or_else(|| "The app could not do that.".into()),
-                )
-            }),
-        ),
+        Err(err) => {
+            let mut e =
+                serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
+                    UiError::local(
+                        err.as_string()
+                            .unwrap_or_else(|| "The app could not do that.".into()),
+                    )
+                });
+            // In the user's language where this app knows the sentence.
+            e.message = leptos::prelude::untrack(|| {
+                crate::i18n::server_text(&e.message, crate::i18n::ERRORS)
+            });
+            Err(e)
+        }
     }
 }
 

@@ -1,7 +1,11 @@
 //! Dispatcher home: dashboard numbers, the review queue with assignment from the server's
 //! suggestions, and all cases.
 
-use kintara_api::{CaseView, DashboardStats, IncidentStatus, ProviderSuggestion, UrgencyLevel};
+use std::collections::HashSet;
+
+use kintara_api::{
+    CaseView, DashboardStats, IncidentStatus, IncidentType, ProviderSuggestion, UrgencyLevel,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
@@ -11,6 +15,7 @@ use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::screens::directory::{reasons_text, reassignable, ProviderDirectory, Reassign};
 use crate::screens::provider::{case_key, CaseSummary};
+use crate::screens::timeline::Timeline;
 
 #[derive(Serialize)]
 struct CasesArgs {
@@ -39,8 +44,22 @@ pub fn DispatcherHome() -> impl IntoView {
     // The case being assigned: (id, case number).
     let assigning = RwSignal::new(None::<(String, String)>);
     let reload = RwSignal::new(0u32);
-    // "All cases" shows one status, or every status when empty.
+    // "All cases" shows one status, or every status when empty (the server filters)...
     let filter = RwSignal::new(String::new());
+    // ...and one urgency and one type, or all (filtered here, on what the server sent).
+    let urgency_filter = RwSignal::new(None::<UrgencyLevel>);
+    let type_filter = RwSignal::new(None::<IncidentType>);
+    let shown_cases = move || {
+        let (u, k) = (urgency_filter.get(), type_filter.get());
+        all.get()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| u.is_none_or(|u| c.incident.urgency_level == u))
+            .filter(|c| k.is_none_or(|k| c.incident.kind == k))
+            .collect::<Vec<_>>()
+    };
+    // Cases whose history is open, kept across live refreshes.
+    let open_history = RwSignal::new(HashSet::<String>::new());
     Effect::new(move |_| {
         ctx.tick.track();
         reload.track();
@@ -137,9 +156,29 @@ pub fn DispatcherHome() -> impl IntoView {
                             }).collect_view()}
                         </select>
                     </label>
+                    <label class="filter">
+                        <span class="visually-hidden">{move || t("dispatch.filter_urgency")}</span>
+                        <select id="cases-urgency"
+                            on:change=move |ev| urgency_filter.set(UrgencyLevel::parse(&event_target_value(&ev)))>
+                            <option value="">{move || t("dispatch.every_urgency")}</option>
+                            {UrgencyLevel::ALL.iter().map(|u| view! {
+                                <option value=u.as_str()>{move || i18n::urgency(*u)}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="filter">
+                        <span class="visually-hidden">{move || t("dispatch.filter_type")}</span>
+                        <select id="cases-type"
+                            on:change=move |ev| type_filter.set(IncidentType::parse(&event_target_value(&ev)))>
+                            <option value="">{move || t("dispatch.every_type")}</option>
+                            {IncidentType::ALL.iter().map(|k| view! {
+                                <option value=k.as_str()>{move || i18n::incident_type(*k)}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
                 </div>
                 <ul id="all-cases" class="cards compact">
-                    <For each=move || all.get().unwrap_or_default() key=all_key let:c>
+                    <For each=shown_cases key=all_key let:c>
                         <li class="case-card card" data-incident=c.incident.id.to_string()>
                             <CaseSummary case=c.clone()/>
                             {(!c.assigned_providers.is_empty()).then(|| view! {
@@ -151,6 +190,7 @@ pub fn DispatcherHome() -> impl IntoView {
                                 </div>
                             })}
                             {reassignable(&c).then(|| view! { <Reassign case=c.clone() reload=reload/> })}
+                            <Timeline incident=c.incident.id.to_string() open=open_history/>
                         </li>
                     </For>
                 </ul>

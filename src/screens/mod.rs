@@ -14,5 +14,6 @@ pub mod reports;
 pub mod room_live;
 pub mod safety;
 pub mod settings;
+pub mod timeline;
 pub mod unlock;
 pub mod wizard;

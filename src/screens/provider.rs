@@ -1,6 +1,6 @@
 //! Provider home: cases offered (accept / decline with a reason) and cases accepted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use kintara_api::{AssignmentStatus, CaseView, IncidentStatus};
 use leptos::prelude::*;
@@ -13,6 +13,7 @@ use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::screens::availability::AvailabilityToggle;
 use crate::screens::chat::open_case_room;
+use crate::screens::timeline::Timeline;
 
 #[derive(Serialize)]
 struct AnswerArgs {
@@ -48,6 +49,8 @@ pub fn ProviderHome() -> impl IntoView {
     let ctx = ctx();
     let cases = RwSignal::new(None::<Vec<CaseView>>);
     let error = RwSignal::new(None::<String>);
+    // Active cases whose history is open, kept across live refreshes.
+    let open_history = RwSignal::new(HashSet::<String>::new());
     Effect::new(move |_| {
         ctx.tick.track();
         ctx.outbox.with(|o| o.len());
@@ -87,7 +90,7 @@ pub fn ProviderHome() -> impl IntoView {
                 <h2 id="active-title">{move || t("provider.active_title")}</h2>
                 <ul id="active-list" class="cards">
                     <For each=move || with_status(AssignmentStatus::Accepted) key=case_key let:c>
-                        <ActiveCard case=c/>
+                        <ActiveCard case=c open_history=open_history/>
                     </For>
                 </ul>
                 {move || (cases.get().is_some() && with_status(AssignmentStatus::Accepted).is_empty())
@@ -190,7 +193,7 @@ fn PendingCard(case: CaseView) -> impl IntoView {
 }
 
 #[component]
-fn ActiveCard(case: CaseView) -> impl IntoView {
+fn ActiveCard(case: CaseView, open_history: RwSignal<HashSet<String>>) -> impl IntoView {
     let ctx = ctx();
     let id = case.incident.id.to_string();
     let status = case.incident.status;
@@ -233,6 +236,7 @@ fn ActiveCard(case: CaseView) -> impl IntoView {
                         on:click=move |_| set_status(to)>{move || t(label)}</button>
                 })}
             </div>
+            <Timeline incident=id.clone() open=open_history/>
         </li>
     }
 }

@@ -4,13 +4,14 @@
 
 use std::collections::HashSet;
 
-use kintara_api::{ChatRoom, Incident, IncidentCreate, StatusChange};
+use kintara_api::{ChatRoom, Incident, IncidentCreate};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::app::{ctx, Notice, Screen};
 use crate::i18n::{self, t, tf, Lang};
 use crate::ipc::{self, NoArgs};
+use crate::screens::timeline::Timeline;
 
 /// The words for a report still on this device, by its outbox state.
 fn waiting_label(state: &str) -> &'static str {
@@ -219,67 +220,5 @@ pub fn MyReports() -> impl IntoView {
                 }.into_any(),
             }}
         </section>
-    }
-}
-
-#[derive(serde::Serialize)]
-struct IncidentArg {
-    incident: String,
-}
-
-/// A report's status history, behind a toggle (loaded when opened, and again on every live
-/// event while open).
-#[component]
-fn Timeline(incident: String, open: RwSignal<HashSet<String>>) -> impl IntoView {
-    let changes = RwSignal::new(None::<Result<Vec<StatusChange>, String>>);
-    let id = incident.clone();
-    let is_open = Memo::new(move |_| open.with(|o| o.contains(&id)));
-    let id = incident.clone();
-    Effect::new(move |_| {
-        if !open.with(|o| o.contains(&id)) {
-            return;
-        }
-        let arg = IncidentArg {
-            incident: id.clone(),
-        };
-        spawn_local(async move {
-            let got = ipc::call::<_, Vec<StatusChange>>("timeline", &arg).await;
-            changes.set(Some(got.map_err(|e| e.message)));
-        });
-    });
-    let id = incident.clone();
-    let toggle = move |_| {
-        open.update(|o| {
-            if !o.remove(&id) {
-                o.insert(id.clone());
-            }
-        })
-    };
-    let label = move || {
-        if is_open.get() {
-            t("reports.hide_history")
-        } else {
-            t("reports.history")
-        }
-    };
-    view! {
-        <button class="show-timeline link" aria-expanded=move || is_open.get().to_string() on:click=toggle>
-            {label}
-        </button>
-        {move || is_open.get().then(|| match changes.get() {
-            None => view! { <p class="loading">{move || t("reports.loading")}</p> }.into_any(),
-            Some(Err(e)) => view! { <p class="error-banner" role="alert">{e}</p> }.into_any(),
-            Some(Ok(list)) => view! {
-                <ol class="timeline">
-                    {list.into_iter().map(|c| view! {
-                        <li class="timeline-entry">
-                            <span class="timeline-status">{move || i18n::incident_status(c.to)}</span>
-                            " · "
-                            <time>{move || format!("{} UTC", i18n::day_time(&c.at))}</time>
-                        </li>
-                    }).collect_view()}
-                </ol>
-            }.into_any(),
-        })}
     }
 }

@@ -148,6 +148,10 @@ static EN: &[(&str, &str)] = &[
     ("dispatch.all_title", "All cases"),
     ("dispatch.filter", "Show cases"),
     ("dispatch.every_status", "Every status"),
+    ("dispatch.filter_urgency", "Show urgency"),
+    ("dispatch.every_urgency", "Every urgency"),
+    ("dispatch.filter_type", "Show type"),
+    ("dispatch.every_type", "Every type"),
     ("dispatch.assign_title", "Assign "),
     ("dispatch.close", "Close"),
     ("dispatch.loading", "Loading suggestions…"),
@@ -362,6 +366,39 @@ static EN: &[(&str, &str)] = &[
     ("chat.typing_many", "{names} are typing…"),
     ("chat.online", "online"),
     ("chat.offline", "offline"),
+    // The server's and the shell's own sentences, by their exact English (the UI reads the
+    // values back out of it; `src/i18n.rs`, ERRORS).
+    ("error.wrong_password", "Wrong e-mail or password."),
+    ("error.locked", "Too many failed sign-in attempts. Try again in {n} minutes."),
+    ("error.disabled", "This account is disabled."),
+    ("error.session_ended", "This session has ended; please sign in again."),
+    ("error.session_ended_short", "This session has ended; sign in again."),
+    (
+        "error.session_elsewhere",
+        "This sign-in was used from somewhere else, so it has been ended. Please sign in again.",
+    ),
+    ("error.email_taken", "An account with this e-mail already exists."),
+    ("error.not_found", "Not found."),
+    ("error.sign_in", "Sign in to continue."),
+    ("error.sign_in_do", "Sign in to do this."),
+    ("error.sign_in_see", "Sign in to see this."),
+    (
+        "error.unreachable",
+        "Cannot reach the Kintara server. Check the server address and your connection.",
+    ),
+    ("error.logged_out", "Your session has ended. Please sign in again."),
+    (
+        "error.busy",
+        "The server is busy. Nothing was changed; it will be tried again shortly.",
+    ),
+    (
+        "error.internal",
+        "Something went wrong on our side. Nothing was changed; please try again.",
+    ),
+    (
+        "error.uploading",
+        "Other files are still uploading; this one will follow shortly.",
+    ),
 ];
 
 static SW: &[(&str, &str)] = &[
@@ -479,6 +516,10 @@ static SW: &[(&str, &str)] = &[
     ("dispatch.all_title", "Kesi zote"),
     ("dispatch.filter", "Onyesha kesi"),
     ("dispatch.every_status", "Hali zote"),
+    ("dispatch.filter_urgency", "Onyesha uharaka"),
+    ("dispatch.every_urgency", "Uharaka wote"),
+    ("dispatch.filter_type", "Onyesha aina"),
+    ("dispatch.every_type", "Aina zote"),
     ("dispatch.assign_title", "Kabidhi "),
     ("dispatch.close", "Funga"),
     ("dispatch.loading", "Inapakia mapendekezo…"),
@@ -690,6 +731,40 @@ static SW: &[(&str, &str)] = &[
     ("chat.typing_many", "{names} wanaandika…"),
     ("chat.online", "yuko mtandaoni"),
     ("chat.offline", "hayuko mtandaoni"),
+    ("error.wrong_password", "Barua pepe au nenosiri si sahihi."),
+    (
+        "error.locked",
+        "Majaribio mengi ya kuingia yameshindwa. Jaribu tena baada ya dakika {n}.",
+    ),
+    ("error.disabled", "Akaunti hii imezimwa."),
+    ("error.session_ended", "Kipindi hiki kimekwisha; tafadhali ingia tena."),
+    ("error.session_ended_short", "Kipindi hiki kimekwisha; ingia tena."),
+    (
+        "error.session_elsewhere",
+        "Kuingia huku kulitumika mahali pengine, kwa hiyo kumesitishwa. Tafadhali ingia tena.",
+    ),
+    ("error.email_taken", "Tayari kuna akaunti yenye barua pepe hii."),
+    ("error.not_found", "Haikupatikana."),
+    ("error.sign_in", "Ingia ili kuendelea."),
+    ("error.sign_in_do", "Ingia ili kufanya hivi."),
+    ("error.sign_in_see", "Ingia ili kuona hiki."),
+    (
+        "error.unreachable",
+        "Haiwezekani kufikia seva ya Kintara. Angalia anwani ya seva na muunganisho wako.",
+    ),
+    ("error.logged_out", "Kipindi chako kimekwisha. Tafadhali ingia tena."),
+    (
+        "error.busy",
+        "Seva ina shughuli nyingi. Hakuna kilichobadilishwa; itajaribiwa tena hivi karibuni.",
+    ),
+    (
+        "error.internal",
+        "Hitilafu imetokea upande wetu. Hakuna kilichobadilishwa; tafadhali jaribu tena.",
+    ),
+    (
+        "error.uploading",
+        "Faili nyingine bado zinapakiwa; hii itafuata hivi karibuni.",
+    ),
 ];
 
 fn lookup(table: &[(&'static str, &'static str)], key: &str) -> Option<&'static str> {

@@ -2,8 +2,8 @@
 //! review queue, the directory and the notification feed (worded by the app from the values the
 //! server sends with each notification) in Swahili, and still in Swahili after a restart; a provider switches on the sign-in screen,
 //! before signing in, and sees the cases offered to them and their notifications in Swahili.
-//! A survivor switches on the sign-in screen and sees the report wizard and "My reports" in
-//! Swahili.
+//! A survivor switches on the sign-in screen and sees the server's refusal of a wrong password,
+//! the report wizard and "My reports" in Swahili.
 
 mod common;
 
@@ -213,6 +213,13 @@ async fn survivor_reports_in_swahili() {
     app.connect_to(&server.url).await;
     app.click("#signin-lang").await;
     app.wait_text("#login-submit", "Ingia").await;
+    // The server's refusal, in Swahili.
+    app.sign_in("survivor@kintara.test", "not her password")
+        .await;
+    let refused = app
+        .wait_text("#login-error", "Barua pepe au nenosiri si sahihi.")
+        .await;
+    assert!(!refused.contains("Wrong"), "English left: {refused}");
     app.sign_in("survivor@kintara.test", DEMO_PASSWORD).await;
     app.wait_text("#home-title", "Habari").await;
 

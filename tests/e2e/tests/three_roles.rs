@@ -180,18 +180,35 @@ async fn a_report_travels_from_survivor_to_dispatcher_to_provider_live() {
         .await;
     let filter = dispatcher.find("#cases-filter").await;
     filter.select_by_value("").await.expect("every status");
+    // By urgency and type too: not among the routine cases, nor the sexual violence ones.
+    let card = format!("#all-cases .case-card[data-incident='{incident}']");
+    for (select, other, its) in [
+        ("#cases-urgency", "routine", "urgent"),
+        ("#cases-type", "sexual", "physical"),
+    ] {
+        let filter = dispatcher.find(select).await;
+        filter.select_by_value(other).await.expect("filter");
+        dispatcher.wait_gone(&card).await;
+        let filter = dispatcher.find(select).await;
+        filter.select_by_value(its).await.expect("filter");
+        dispatcher.wait_text(&card, &case_number).await;
+        let filter = dispatcher.find(select).await;
+        filter.select_by_value("").await.expect("every one");
+    }
 
     // The provider's app shows the offer live and accepts it.
     let offer = format!("#pending-list .case-card[data-incident='{incident}']");
     provider.wait_text(&offer, &case_number).await;
     shots(&provider, "provider").await;
     provider.click(&format!("{offer} .accept")).await;
-    provider
-        .wait_text(
-            &format!("#active-list .case-card[data-incident='{incident}']"),
-            &case_number,
-        )
+    let active = format!("#active-list .case-card[data-incident='{incident}']");
+    provider.wait_text(&active, &case_number).await;
+    // The case's history on the provider's card.
+    provider.click(&format!("{active} .show-timeline")).await;
+    let history = provider
+        .wait_text(&format!("{active} .timeline"), "In progress")
         .await;
+    assert!(history.contains("Assigned"), "{history}");
 
     // The survivor sees it accepted and the case chat opens.
     survivor
