@@ -121,38 +121,14 @@ impl ApiError {
             // done, so the client may simply come back.
             ApiError::Db(sqlx::Error::PoolTimedOut) => {
                 tracing::warn!("database pool exhausted; answering 503");
-                let body = ErrorEnvelope {
-                    success: false,
-                    message: "The server is busy. Nothing was changed; it will be tried again \
-                              shortly."
-                        .into(),
-                    code: codes::SERVICE_UNAVAILABLE.into(),
-                    errors: BTreeMap::new(),
-                };
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    body,
-                    Some(OVERLOAD_RETRY_SECS),
-                )
+                busy(OVERLOAD_RETRY_SECS)
             }
             // Two transactions each waiting for rows the other holds (PostgreSQL breaks the tie
             // by failing one), or a lock SQLite would not wait for: rolled back whole, so the
             // client may simply try again.
             ApiError::Db(sqlx::Error::Database(d)) if lost_a_lock_race(d.as_ref()) => {
                 tracing::warn!(code = ?d.code(), "a transaction lost a lock race; answering 503");
-                let body = ErrorEnvelope {
-                    success: false,
-                    message: "The server is busy. Nothing was changed; it will be tried again \
-                              shortly."
-                        .into(),
-                    code: codes::SERVICE_UNAVAILABLE.into(),
-                    errors: BTreeMap::new(),
-                };
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    body,
-                    Some(LOCK_RACE_RETRY_SECS),
-                )
+                busy(LOCK_RACE_RETRY_SECS)
             }
             ApiError::Db(e) => {
                 tracing::error!(error = %e, "database error");
@@ -180,6 +156,21 @@ impl IntoResponse for ApiError {
 
 /// What a client waits after losing a lock race: the winner is done by then.
 const LOCK_RACE_RETRY_SECS: u64 = 1;
+
+/// 503 with `Retry-After`: nothing of the request stands, so the client may simply come back.
+fn busy(retry_after_secs: u64) -> (StatusCode, ErrorEnvelope, Option<u64>) {
+    let body = ErrorEnvelope {
+        success: false,
+        message: "The server is busy. Nothing was changed; it will be tried again shortly.".into(),
+        code: codes::SERVICE_UNAVAILABLE.into(),
+        errors: BTreeMap::new(),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        body,
+        Some(retry_after_secs),
+    )
+}
 
 /// PostgreSQL's deadlock and serialization failures (SQLSTATE 40P01, 40001) and SQLite's
 /// SQLITE_BUSY (5): the transaction was rolled back and nothing of it stands.

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{App, Group, Server, DEMO_PASSWORD};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// A session bus and a monitor of the notification calls on it.
 struct NotificationBus {
@@ -106,15 +106,6 @@ impl NotificationBus {
     }
 }
 
-async fn user_id(server: &Server, token: &str) -> String {
-    server
-        .api(token, reqwest::Method::GET, "/api/auth/me/", Value::Null)
-        .await["user"]["id"]
-        .as_str()
-        .expect("user id")
-        .to_owned()
-}
-
 /// Launches the app on `bus`, switches it to Swahili on the sign-in screen and signs in.
 async fn signed_in_in_swahili(server: &Server, bus: &NotificationBus, email: &str) -> App {
     let app = App::launch_with_env(&[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())]).await;
@@ -142,33 +133,15 @@ async fn os_notifications_speak_the_apps_language_and_keep_a_survivors_secrets()
 
     // She files a routine report (it waits for a dispatcher), who offers it to the provider.
     let survivor_token = server.login("survivor@kintara.test").await;
-    let incident = server
-        .api(
-            &survivor_token,
-            reqwest::Method::POST,
-            "/api/incidents/",
-            json!({
-                "type": "physical",
-                "incident_date": "2026-11-20",
-                "description": "He hit me and took my phone.",
-                "location": {"address": "Kibera, Nairobi"},
-                "support_services": ["medical"],
-                "urgency_level": "routine"
-            }),
-        )
-        .await;
-    let case_number = incident["case_number"].as_str().expect("case number");
+    let (incident, case_number) = server.file_routine_report(&survivor_token).await;
     let provider_token = server.login("healthcare@kintara.test").await;
-    let provider_id = user_id(&server, &provider_token).await;
+    let provider_id = server.user_id(&provider_token).await;
     let dispatcher = server.login("dispatcher@kintara.test").await;
     server
         .api(
             &dispatcher,
             reqwest::Method::POST,
-            &format!(
-                "/api/dispatch/cases/{}/assign/",
-                incident["id"].as_str().unwrap()
-            ),
+            &format!("/api/dispatch/cases/{incident}/assign/"),
             json!({"provider_ids": [provider_id]}),
         )
         .await;
@@ -195,10 +168,7 @@ async fn os_notifications_speak_the_apps_language_and_keep_a_survivors_secrets()
         .api(
             &provider_token,
             reqwest::Method::PATCH,
-            &format!(
-                "/api/incidents/{}/accept/",
-                incident["id"].as_str().unwrap()
-            ),
+            &format!("/api/incidents/{incident}/accept/"),
             json!({}),
         )
         .await;
@@ -207,7 +177,14 @@ async fn os_notifications_speak_the_apps_language_and_keep_a_survivors_secrets()
         .await;
     assert_eq!(summary, "Kintara");
     for (summary, body) in survivor_bus.notifications() {
-        for secret in [case_number, "Ukatili", "Physical", "Kibera", "phone", "Dr."] {
+        for secret in [
+            case_number.as_str(),
+            "Ukatili",
+            "Physical",
+            "Kibera",
+            "phone",
+            "Dr.",
+        ] {
             assert!(
                 !summary.contains(secret) && !body.contains(secret),
                 "{secret:?} shown to the survivor: {summary} / {body}"

@@ -8,53 +8,17 @@
 mod common;
 
 use common::{App, Server, DEMO_PASSWORD};
-use serde_json::{json, Value};
-
-/// A routine report, which waits for a dispatcher (urgent ones may be assigned on their own).
-async fn file_report(server: &Server, survivor: &str) -> (String, String) {
-    let incident = server
-        .api(
-            survivor,
-            reqwest::Method::POST,
-            "/api/incidents/",
-            json!({
-                "type": "physical",
-                "incident_date": "2026-11-20",
-                "description": "He hit me and took my phone.",
-                "location": {"address": "Kibera, Nairobi"},
-                "support_services": ["medical"],
-                "urgency_level": "routine"
-            }),
-        )
-        .await;
-    (
-        incident["id"].as_str().expect("incident id").to_owned(),
-        incident["case_number"]
-            .as_str()
-            .expect("case number")
-            .to_owned(),
-    )
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn dispatcher_and_provider_work_in_swahili() {
     let server = Server::start();
     // One case waits in the queue; another is offered to the healthcare provider.
     let survivor = server.login("survivor@kintara.test").await;
-    let (_, queued) = file_report(&server, &survivor).await;
-    let (offered_id, offered) = file_report(&server, &survivor).await;
+    let (_, queued) = server.file_routine_report(&survivor).await;
+    let (offered_id, offered) = server.file_routine_report(&survivor).await;
     let provider_token = server.login("healthcare@kintara.test").await;
-    let provider_id = server
-        .api(
-            &provider_token,
-            reqwest::Method::GET,
-            "/api/auth/me/",
-            Value::Null,
-        )
-        .await["user"]["id"]
-        .as_str()
-        .expect("provider id")
-        .to_owned();
+    let provider_id = server.user_id(&provider_token).await;
     let dispatcher_token = server.login("dispatcher@kintara.test").await;
     server
         .api(
@@ -206,7 +170,7 @@ async fn dispatcher_and_provider_work_in_swahili() {
 async fn survivor_reports_in_swahili() {
     let server = Server::start();
     let survivor = server.login("survivor@kintara.test").await;
-    let (_, case_number) = file_report(&server, &survivor).await;
+    let (_, case_number) = server.file_routine_report(&survivor).await;
 
     let app = App::launch().await;
     app.find("#login-email").await;

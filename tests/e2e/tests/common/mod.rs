@@ -181,6 +181,37 @@ impl Server {
         resp.bytes().await.expect("body").to_vec()
     }
 
+    /// Files a routine report (which waits for a dispatcher; urgent ones may be assigned on
+    /// their own) as the survivor with `token`; returns its id and case number.
+    pub async fn file_routine_report(&self, token: &str) -> (String, String) {
+        let incident = self
+            .api(
+                token,
+                reqwest::Method::POST,
+                "/api/incidents/",
+                json!({
+                    "type": "physical",
+                    "incident_date": "2026-11-20",
+                    "description": "He hit me and took my phone.",
+                    "location": {"address": "Kibera, Nairobi"},
+                    "support_services": ["medical"],
+                    "urgency_level": "routine"
+                }),
+            )
+            .await;
+        let field = |k: &str| incident[k].as_str().expect(k).to_owned();
+        (field("id"), field("case_number"))
+    }
+
+    /// The id of the user signed in with `token`.
+    pub async fn user_id(&self, token: &str) -> String {
+        self.api(token, reqwest::Method::GET, "/api/auth/me/", Value::Null)
+            .await["user"]["id"]
+            .as_str()
+            .expect("user id")
+            .to_owned()
+    }
+
     /// Signs in over HTTP and returns the access token.
     pub async fn login(&self, email: &str) -> String {
         let resp: Value = reqwest::Client::new()
