@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{App, Server, DEMO_PASSWORD};
+use common::{App, Server};
 use serde_json::{json, Value};
 
 /// More than the newest page (100) and the next page back (50): three pages in all.
@@ -110,10 +110,8 @@ async fn a_long_room_opens_on_its_newest_page_and_pages_back_to_its_first_messag
     }
 
     let app = App::launch().await;
-    app.find("#login-email").await;
-    app.connect_to(&server.url).await;
-    app.sign_in("healthcare@kintara.test", DEMO_PASSWORD).await;
-    app.wait_text("#home-title", "Hello").await;
+    app.sign_in_to(&server.url, "healthcare@kintara.test", "Hello")
+        .await;
 
     // The switch reads the server: off, although a new device would start "available".
     app.find("#availability:enabled:not(:checked)").await;

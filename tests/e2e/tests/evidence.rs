@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{App, Server, DEMO_PASSWORD};
+use common::{App, Server};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -31,10 +31,8 @@ fn statement_pdf() -> Vec<u8> {
 async fn survivor_attaches_files_and_a_voice_note_where_the_web_view_can_record() {
     let server = Server::start();
     let app = App::launch_with_env(&[("KINTARA_MOCK_CAPTURE", "1")]).await;
-    app.find("#login-email").await;
-    app.connect_to(&server.url).await;
-    app.sign_in("survivor@kintara.test", DEMO_PASSWORD).await;
-    app.wait_text("#home-title", "Amani").await;
+    app.sign_in_to(&server.url, "survivor@kintara.test", "Amani")
+        .await;
     app.click("#new-report").await;
 
     app.click("#type-physical").await;
@@ -246,10 +244,8 @@ async fn survivor_attaches_files_and_a_voice_note_where_the_web_view_can_record(
 async fn swahili_tabs_keep_whole_words_on_a_phone() {
     let server = Server::start();
     let app = App::launch().await;
-    app.find("#login-email").await;
-    app.connect_to(&server.url).await;
-    app.sign_in("survivor@kintara.test", DEMO_PASSWORD).await;
-    app.wait_text("#home-title", "Amani").await;
+    app.sign_in_to(&server.url, "survivor@kintara.test", "Amani")
+        .await;
     app.click("#lang").await;
     app.wait_text("#nav-outbox", "Zinazosubiri").await;
     app.client

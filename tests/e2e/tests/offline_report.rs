@@ -219,10 +219,8 @@ async fn file_report(app: &App, report: Value) -> Value {
 async fn a_report_the_server_refuses_comes_back_with_its_field_errors_and_leaves_no_trace() {
     let server = common::Server::start();
     let app = App::launch().await;
-    app.find("#login-email").await;
-    app.connect_to(&server.url).await;
-    app.sign_in("survivor@kintara.test", DEMO_PASSWORD).await;
-    app.wait_text("#home-title", "Amani").await;
+    app.sign_in_to(&server.url, "survivor@kintara.test", "Amani")
+        .await;
 
     let report = json!({
         "type": "physical",

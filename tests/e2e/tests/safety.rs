@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{App, Server, DEMO_PASSWORD};
+use common::{App, Server};
 use fantoccini::Locator;
 use serde_json::Value;
 
@@ -22,10 +22,8 @@ async fn body_text(app: &App) -> String {
 async fn survivor_safety_screen_quick_exit_contacts_language_and_privacy() {
     let server = Server::start();
     let app = App::launch().await;
-    app.find("#login-email").await;
-    app.connect_to(&server.url).await;
-    app.sign_in("survivor@kintara.test", DEMO_PASSWORD).await;
-    app.wait_text("#home-title", "Amani").await;
+    app.sign_in_to(&server.url, "survivor@kintara.test", "Amani")
+        .await;
 
     // Quick exit: a neutral page with nothing about Kintara, until she taps "Back".
     app.click("#quick-exit").await;

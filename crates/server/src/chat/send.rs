@@ -1,7 +1,8 @@
 //! The one way a chat message is stored, whether it came over REST or a socket.
 //!
-//! Sends queue in one queue per server instance, emptied by one worker on SQLite (a few on
-//! PostgreSQL, see `workers`). A worker takes whatever sends are waiting (up to
+//! Sends queue per worker: one on SQLite, a few on PostgreSQL (see `workers`), a room always on
+//! the same one so its sends are stored in the order queued. A worker takes whatever sends are
+//! waiting (up to
 //! `MAX_BATCH`) and stores them in one transaction whose number of statements does not grow with
 //! the batch: the rooms, their people and earlier sends of the same client ids are read once,
 //! every message is planned in memory in arrival order (exactly as if they had been sent one

@@ -154,8 +154,9 @@ fn error(reference: Option<String>, e: ApiError) -> ControlFrame {
 async fn act(state: &AppState, user: AuthUser, frame: ClientFrame) -> ApiResult<serde_json::Value> {
     let st = || State(state.clone());
     match frame {
+        // `read` answers pings and queues sends itself, so `act_now` never gets them; were it
+        // to, they would do the same here.
         ClientFrame::Ping => Ok(serde_json::json!({})),
-        // `read` queues these itself; this is the same call.
         ClientFrame::SendMessage(m) => json(chat::send(st(), user, ValidJson(m)).await?.1 .0),
         ClientFrame::Typing(t) => {
             let req = TypingRequest {

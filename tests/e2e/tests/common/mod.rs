@@ -461,6 +461,15 @@ impl App {
         path
     }
 
+    /// From the sign-in screen: points the app at `server`, signs in with the demo password and
+    /// waits for the home screen's title to contain `home`.
+    pub async fn sign_in_to(&self, server: &str, email: &str, home: &str) {
+        self.find("#login-email").await;
+        self.connect_to(server).await;
+        self.sign_in(email, DEMO_PASSWORD).await;
+        self.wait_text("#home-title", home).await;
+    }
+
     /// Points the app at `server` through the server-address screen.
     pub async fn connect_to(&self, server: &str) {
         self.click("#goto-server").await;
