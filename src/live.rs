@@ -1,7 +1,7 @@
 //! Live updates: Tauri events from the core (`sync-state`, `kintara-event`, `outbox`) turned
 //! into signals. Screens refetch their data when `Ctx::tick` changes.
 
-use kintara_api::{EventFrame, EventType};
+use kintara_api::Event;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
@@ -72,16 +72,12 @@ pub fn start(ctx: Ctx) {
         on_state.forget();
 
         let on_event = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-            let frame = serde_wasm_bindgen::from_value::<EventFrame>(payload(&ev)).ok();
-            match frame.as_ref().map(|f| f.r#type) {
+            let event = serde_wasm_bindgen::from_value::<Event>(payload(&ev)).ok();
+            match &event {
                 // Typing and presence change no screen's data: no refetch for them.
-                Some(EventType::Typing | EventType::Presence) => {
-                    if let Some(f) = &frame {
-                        presence::on_frame(ctx, f);
-                    }
-                    return;
-                }
-                Some(EventType::Notification) => refresh_unread(ctx),
+                Some(Event::Typing(t)) => return presence::on_typing(ctx, t),
+                Some(Event::Presence(p)) => return presence::on_presence(ctx, p),
+                Some(Event::Notification(_)) => refresh_unread(ctx),
                 _ => {}
             }
             ctx.tick.update(|t| *t += 1);

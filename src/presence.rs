@@ -2,7 +2,7 @@
 //! `presence` frames; neither makes the screens refetch their data.
 
 use chrono::{DateTime, Duration, Utc};
-use kintara_api::{EventFrame, EventType};
+use kintara_api::{PresenceEvent, TypingEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -20,34 +20,23 @@ pub struct Typist {
 /// How long a "typing" lasts when the server's `until` cannot be trusted (clocks disagree).
 const TYPING_FALLBACK_SECS: i64 = 6;
 
-pub fn on_frame(ctx: Ctx, frame: &EventFrame) {
-    match frame.r#type {
-        EventType::Typing => on_typing(ctx, &frame.data, Utc::now()),
-        EventType::Presence => {
-            let user = frame.data["user_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let online = frame.data["online"].as_bool().unwrap_or(false);
-            ctx.online.update(|o| {
-                o.retain(|u| *u != user);
-                if online {
-                    o.push(user);
-                }
-            });
-            refresh_online(ctx);
+pub fn on_presence(ctx: Ctx, p: &PresenceEvent) {
+    let user = p.user_id.to_string();
+    ctx.online.update(|o| {
+        o.retain(|u| *u != user);
+        if p.online {
+            o.push(user);
         }
-        _ => {}
-    }
+    });
+    refresh_online(ctx);
 }
 
-fn on_typing(ctx: Ctx, data: &serde_json::Value, now: DateTime<Utc>) {
-    let text = |k: &str| data[k].as_str().unwrap_or_default().to_owned();
-    let (room, user) = (text("room"), text("user_id"));
-    let typing = data["is_typing"].as_bool().unwrap_or(false);
-    let until = data["until"]
-        .as_str()
-        .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+pub fn on_typing(ctx: Ctx, t: &TypingEvent) {
+    let now = Utc::now();
+    let (room, user) = (t.room.to_string(), t.user_id.to_string());
+    let typing = t.is_typing;
+    let until = t
+        .until
         .filter(|u| *u > now && *u < now + Duration::seconds(60))
         .unwrap_or(now + Duration::seconds(TYPING_FALLBACK_SECS));
     ctx.typing.update(|t| {

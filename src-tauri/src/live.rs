@@ -1,7 +1,7 @@
 //! The signed-in runtime: the core's sync service, outbox and cache running for this device,
 //! and their news forwarded to the UI as Tauri events:
 //! - `sync-state`: "connecting" | "online" | "polling" | "offline" | "logged_out";
-//! - `kintara-event`: every frame of the event stream, after the cache has applied it;
+//! - `kintara-event`: every frame's `Event` (a resync too), after the cache has applied it;
 //! - `outbox`: the outbox items (queued / sending / failed), for the outbox view and local echo.
 //!
 //! It also raises OS notifications for notification frames while the window is not focused.
@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kintara_api::{EventType, NotificationParams, NotificationType, Role};
+use kintara_api::{Event, Notification, Role};
 use kintara_core::sync::{SyncEvent, SyncService, SyncState};
 use kintara_core::vault::Vault;
 use kintara_core::{Cache, Client, LocalError, LocalStore, Outbox, SqliteLocal};
@@ -95,16 +95,13 @@ impl Live {
                 }
                 match &event {
                     SyncEvent::Frame(frame) => {
-                        if frame.r#type == EventType::Notification {
-                            notify_os(&emit_app, role, &frame.data);
+                        if let Event::Notification(n) = &frame.event {
+                            notify_os(&emit_app, role, n);
                         }
-                        let _ = emit_app.emit("kintara-event", frame);
+                        let _ = emit_app.emit("kintara-event", &frame.event);
                     }
                     SyncEvent::ResyncRequired => {
-                        let _ = emit_app.emit(
-                            "kintara-event",
-                            serde_json::json!({"type": "resync_required"}),
-                        );
+                        let _ = emit_app.emit("kintara-event", Event::ResyncRequired {});
                     }
                 }
             }
@@ -167,7 +164,7 @@ pub fn state_label(state: &SyncState) -> &'static str {
 }
 
 /// An OS notification when nobody is looking at the app, in the language the UI shows.
-fn notify_os(app: &AppHandle, role: Option<Role>, data: &serde_json::Value) {
+fn notify_os(app: &AppHandle, role: Option<Role>, n: &Notification) {
     let focused = app
         .get_webview_window("main")
         .and_then(|w| w.is_focused().ok())
@@ -177,7 +174,7 @@ fn notify_os(app: &AppHandle, role: Option<Role>, data: &serde_json::Value) {
     }
     let state = app.state::<crate::AppState>();
     let lang = *state.lang.read().unwrap_or_else(|p| p.into_inner());
-    let (title, body) = os_text(lang, role, state.store.disguised(), data);
+    let (title, body) = os_text(lang, role, state.store.disguised(), n);
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::debug!(error = %e, "no OS notification");
     }
@@ -190,41 +187,42 @@ pub fn os_text(
     lang: Lang,
     role: Option<Role>,
     disguised: bool,
-    data: &serde_json::Value,
+    n: &Notification,
 ) -> (String, String) {
-    let kind = data
-        .get("notification_type")
-        .and_then(|k| serde_json::from_value::<NotificationType>(k.clone()).ok());
     let name = if disguised { "Notes" } else { "Kintara" };
     if role == Some(Role::Survivor) || role.is_none() || disguised {
-        // A kind this app does not know is still only "an update".
-        let kind = kind.unwrap_or(NotificationType::StatusChanged);
-        return notification::for_survivor(lang, kind, name);
+        return notification::for_survivor(lang, n.notification_type, name);
     }
-    let params = data
-        .get("params")
-        .and_then(|p| serde_json::from_value::<NotificationParams>(p.clone()).ok());
-    if let (Some(kind), Some(params)) = (kind, params) {
-        if let Some(worded) = notification::from_params(lang, kind, &params) {
-            return worded;
-        }
+    if let Some(worded) = notification::from_params(lang, n.notification_type, &n.params) {
+        return worded;
     }
     // Without the values to word it (an older server), the server's own English.
-    let field = |k: &str| data.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-    (
-        field("subject").unwrap_or_else(|| name.to_owned()),
-        field("message").unwrap_or_default(),
-    )
+    (n.subject.clone(), n.message.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kintara_api::NotificationParams;
     use serde_json::json;
 
+    /// A notification as the server sends it, from the fields that matter here.
+    fn note(fields: serde_json::Value) -> Notification {
+        let mut n = json!({
+            "id": uuid::Uuid::nil(), "recipient": uuid::Uuid::nil(),
+            "notification_type_display": "", "priority": "normal", "incident": null,
+            "conversation": null, "channels": {}, "is_read": false, "read_at": null,
+            "created_at": "2026-11-22T10:00:00Z",
+        });
+        for (k, v) in fields.as_object().expect("fields") {
+            n[k] = v.clone();
+        }
+        serde_json::from_value(n).expect("a notification")
+    }
+
     /// A `notification` frame's data as the server sends it to a provider.
-    fn assigned() -> serde_json::Value {
-        json!({
+    fn assigned() -> Notification {
+        note(json!({
             "notification_type": "case_assigned",
             "subject": "Case KIN-20261122-007 assigned to you",
             "message": "Physical Violence (urgent). Accept or decline it.",
@@ -233,7 +231,7 @@ mod tests {
                 "incident_type": "physical",
                 "urgency": "urgent",
             },
-        })
+        }))
     }
 
     #[test]
@@ -246,7 +244,7 @@ mod tests {
         assert_eq!(title, "Case KIN-20261122-007 assigned to you");
         // Without values (an older server): its English, as sent.
         let mut old = assigned();
-        old.as_object_mut().unwrap().remove("params");
+        old.params = NotificationParams::default();
         let (title, body) = os_text(Lang::Sw, provider, false, &old);
         assert_eq!(title, "Case KIN-20261122-007 assigned to you");
         assert_eq!(body, "Physical Violence (urgent). Accept or decline it.");
@@ -254,12 +252,12 @@ mod tests {
 
     #[test]
     fn survivors_and_a_disguised_app_show_no_content() {
-        let message = json!({
+        let message = note(json!({
             "notification_type": "new_message",
             "subject": "New message",
             "message": "Dr. Achieng sent you a message.",
             "params": {"sender_name": "Dr. Achieng"},
-        });
+        }));
         for (role, disguised) in [
             (Some(Role::Survivor), false),
             (None, false),

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod endpoint;
 pub mod error;
 pub mod events;
 pub mod evidence;

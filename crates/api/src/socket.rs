@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::validate::{FieldErrors, Validate};
-use crate::{ErrorEnvelope, EventFrame, SendMessage, MAX_REASON};
+use crate::{Cursor, ErrorEnvelope, EventFrame, SendMessage, MAX_REASON};
 
 /// The server pings this often; a client that is silent for three intervals is dropped.
 pub const PING_INTERVAL_SECS: u64 = 25;
@@ -165,7 +165,7 @@ pub enum ControlFrame {
 pub struct Established {
     pub user_id: Uuid,
     /// Where the stream starts: the `since` given, or the log's end when none was.
-    pub cursor: String,
+    pub cursor: Cursor,
     pub ping_interval_secs: u64,
 }
 
@@ -239,7 +239,7 @@ mod tests {
 
     #[test]
     fn server_frames_tell_events_from_control() {
-        let event = r#"{"type":"typing","data":{},"cursor":"3"}"#;
+        let event = r#"{"type":"resync_required","data":{},"cursor":"3"}"#;
         assert!(matches!(
             ServerFrame::parse(event),
             Ok(ServerFrame::Event(_))

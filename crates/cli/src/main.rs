@@ -378,7 +378,7 @@ async fn tail(
                     eprintln!("[cache: {e}]");
                 }
                 println!("{}", serde_json::to_string(&f)?);
-                if f.r#type == kintara_api::EventType::NewMessage {
+                if f.kind() == kintara_api::EventType::NewMessage {
                     seen += 1;
                     if messages.is_some_and(|n| seen >= n) {
                         break;

@@ -3,7 +3,7 @@
 //! and when the server says `resync_required`) and kept current by the event stream (`apply`).
 //! Applying a frame twice is harmless: everything is keyed by what it is about.
 
-use kintara_api::{ChatMessage, ChatRoom, EventType, Incident, Notification};
+use kintara_api::{ChatMessage, ChatRoom, Event, Incident, Notification};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
@@ -76,27 +76,29 @@ impl<S: LocalStore> Cache<S> {
             SyncEvent::ResyncRequired => return Ok(true),
             SyncEvent::Frame(f) => f,
         };
-        match frame.r#type {
-            EventType::NewMessage => {
-                let m: ChatMessage = serde_json::from_value(frame.data.clone())?;
-                self.put_message(&m).await?;
+        let (incident, status) = match &frame.event {
+            Event::NewMessage(m) => {
+                self.put_message(m).await?;
+                return Ok(false);
             }
-            EventType::Notification => {
-                let n: Notification = serde_json::from_value(frame.data.clone())?;
-                self.put(NOTIFICATIONS, &n.id.to_string(), &n).await?;
+            Event::Notification(n) => {
+                self.put(NOTIFICATIONS, &n.id.to_string(), n).await?;
+                return Ok(false);
             }
-            EventType::CaseUpdated | EventType::IncidentUpdated => {
-                // The frame carries the status (never the report's content): update what is
-                // cached, the rest is refetched when the case is opened.
-                let id = frame.data["incident_id"].as_str().unwrap_or_default();
-                if let Some(mut case) = self.get::<serde_json::Value>(CASES, id).await? {
-                    if let Some(status) = frame.data.get("status") {
-                        case["status"] = status.clone();
-                    }
-                    self.put(CASES, id, &case).await?;
-                }
-            }
-            _ => {}
+            Event::CaseUpdated(c) => (c.incident_id, c.status),
+            Event::IncidentUpdated(c) => (c.incident_id, c.status),
+            Event::MessageRead(_)
+            | Event::Typing(_)
+            | Event::Presence(_)
+            | Event::CaseAssigned(_)
+            | Event::ResyncRequired {} => return Ok(false),
+        };
+        // The frame carries the status (never the report's content): update what is cached,
+        // the rest is refetched when the case is opened.
+        let id = incident.to_string();
+        if let Some(mut case) = self.get::<Incident>(CASES, &id).await? {
+            case.status = status;
+            self.put(CASES, &id, &case).await?;
         }
         Ok(false)
     }

@@ -2,18 +2,21 @@
 //! refreshes the access token once on a 401 and retries; concurrent callers share one refresh,
 //! because a second refresh with the same (now spent) token would make the server end the session.
 
+use std::fmt::Display;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kintara_api::endpoint::{self, Endpoint};
 use kintara_api::{
     AcceptRequest, AssignRequest, AuthResponse, AvailabilityRequest, CaseView, ChatMessage,
-    ChatMessagePage, ChatRoomList, ChatSettings, DashboardStats, Device, DeviceRegistration,
-    DirectoryProvider, ErrorEnvelope, EventsPage, Evidence, HealthResponse, Heartbeat,
-    HeartbeatResult, Incident, IncidentCreate, IncidentPatch, LoginRequest, MarkReadResult,
-    MarkedAll, MarkedOne, MeResponse, NotificationPage, OnlineUsers, ProviderSuggestion,
-    ReassignRequest, RefreshRequest, RefreshResponse, RegisterRequest, RejectRequest, SendMessage,
-    StatusChange, StatusUpdateRequest, TokenPair, TypingRequest, TypingResult, UnreadCount,
-    UpdateMeRequest, User,
+    ChatMessagePage, ChatRoomList, ChatSettings, Cursor, DashboardStats, Device,
+    DeviceRegistration, DirectoryProvider, ErrorEnvelope, EventsPage, Evidence, HealthResponse,
+    Heartbeat, HeartbeatResult, Incident, IncidentCreate, IncidentPatch, LoginRequest,
+    MarkReadResult, MarkedAll, MarkedOne, MeResponse, NotificationPage, OnlineUsers,
+    ProviderSuggestion, ReassignRequest, RefreshRequest, RefreshResponse, RegisterRequest,
+    RejectRequest, SendMessage, StatusChange, StatusUpdateRequest, TokenPair, TypingRequest,
+    TypingResult, UnreadCount, UpdateMeRequest, User,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -30,6 +33,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 pub type Result<T> = std::result::Result<T, CoreError>;
+
+/// The HTTP method endpoint `E` is declared with.
+fn method<E: Endpoint>() -> Method {
+    match E::METHOD {
+        endpoint::Method::Get => Method::GET,
+        endpoint::Method::Post => Method::POST,
+        endpoint::Method::Put => Method::PUT,
+        endpoint::Method::Patch => Method::PATCH,
+        endpoint::Method::Delete => Method::DELETE,
+    }
+}
 
 pub struct Client {
     http: reqwest::Client,
@@ -106,12 +120,20 @@ impl Client {
     // ---- sessions ----
 
     pub async fn health(&self) -> Result<HealthResponse> {
-        decode(self.request(Method::GET, "api/auth/health/").send().await?).await
+        decode(
+            self.request(method::<endpoint::Health>(), &endpoint::Health::path(&[]))
+                .send()
+                .await?,
+        )
+        .await
     }
 
     pub async fn register(&self, req: &RegisterRequest) -> Result<User> {
         let resp = self
-            .request(Method::POST, "api/auth/register/")
+            .request(
+                method::<endpoint::Register>(),
+                &endpoint::Register::path(&[]),
+            )
             .json(req)
             .send()
             .await?;
@@ -125,7 +147,7 @@ impl Client {
             password: password.into(),
         };
         let resp = self
-            .request(Method::POST, "api/auth/login/")
+            .request(method::<endpoint::Login>(), &endpoint::Login::path(&[]))
             .json(&body)
             .send()
             .await?;
@@ -151,7 +173,7 @@ impl Client {
         let forget = self.forget_session();
         if let Some(refresh) = refresh {
             let sent = self
-                .request(Method::POST, "api/auth/logout/")
+                .request(method::<endpoint::Logout>(), &endpoint::Logout::path(&[]))
                 .json(&RefreshRequest { refresh })
                 .send()
                 .await;
@@ -176,17 +198,13 @@ impl Client {
     }
 
     pub async fn me(&self) -> Result<User> {
-        let me: MeResponse = self
-            .send_authed(Method::GET, "api/auth/me/", None::<&()>)
-            .await?;
+        let me: MeResponse = self.call::<endpoint::Me>(&[], "", None).await?;
         self.update_cached_user(&me.user)?;
         Ok(me.user)
     }
 
     pub async fn update_me(&self, req: &UpdateMeRequest) -> Result<User> {
-        let me: MeResponse = self
-            .send_authed(Method::PUT, "api/auth/me/update/", Some(req))
-            .await?;
+        let me: MeResponse = self.call::<endpoint::UpdateMe>(&[], "", Some(req)).await?;
         self.update_cached_user(&me.user)?;
         Ok(me.user)
     }
@@ -203,38 +221,32 @@ impl Client {
     // ---- incidents ----
 
     pub async fn create_incident(&self, report: &IncidentCreate) -> Result<Incident> {
-        self.send_authed(Method::POST, "api/incidents/", Some(report))
+        self.call::<endpoint::CreateIncident>(&[], "", Some(report))
             .await
     }
 
     pub async fn list_incidents(&self) -> Result<Vec<Incident>> {
-        self.send_authed(Method::GET, "api/incidents/", None::<&()>)
-            .await
+        self.call::<endpoint::ListIncidents>(&[], "", None).await
     }
 
     pub async fn get_incident(&self, id: Uuid) -> Result<Incident> {
-        self.send_authed(Method::GET, &format!("api/incidents/{id}/"), None::<&()>)
-            .await
+        self.call::<endpoint::GetIncident>(&[&id], "", None).await
     }
 
     pub async fn update_incident(&self, id: Uuid, patch: &IncidentPatch) -> Result<Incident> {
-        self.send_authed(Method::PATCH, &format!("api/incidents/{id}/"), Some(patch))
+        self.call::<endpoint::PatchIncident>(&[&id], "", Some(patch))
             .await
     }
 
     /// The case's status changes, oldest first (a survivor's come without reasons).
     pub async fn timeline(&self, id: Uuid) -> Result<Vec<StatusChange>> {
-        let path = format!("api/incidents/{id}/timeline/");
-        self.send_authed(Method::GET, &path, None::<&()>).await
+        self.call::<endpoint::Timeline>(&[&id], "", None).await
     }
 
     pub async fn delete_incident(&self, id: Uuid) -> Result<()> {
-        let path = format!("api/incidents/{id}/");
-        check(
-            self.send_authed_raw(Method::DELETE, &path, None::<&()>)
-                .await?,
-        )
-        .await
+        let path = endpoint::DeleteIncident::path(&[&id]);
+        let method = method::<endpoint::DeleteIncident>();
+        check(self.send_authed_raw(method, &path, None::<&()>).await?).await
     }
 
     // ---- evidence ----
@@ -249,7 +261,7 @@ impl Client {
         description: Option<&str>,
         bytes: Vec<u8>,
     ) -> Result<Evidence> {
-        let path = format!("api/incidents/{incident}/evidence/");
+        let path = endpoint::UploadEvidence::path(&[&incident]);
         // Shared, not copied, between the first try and the one after a token refresh.
         let bytes = bytes::Bytes::from(bytes);
         let attempt = |access: String| {
@@ -263,7 +275,7 @@ impl Client {
                 bytes.len() as u64,
             )
             .file_name(file_name.to_owned());
-            self.request(Method::POST, &path)
+            self.request(method::<endpoint::UploadEvidence>(), &path)
                 .bearer_auth(access)
                 .timeout(UPLOAD_TIMEOUT)
                 .multipart(form.part("file", file))
@@ -285,16 +297,15 @@ impl Client {
 
     /// The live evidence of a case, oldest first.
     pub async fn list_evidence(&self, incident: Uuid) -> Result<Vec<Evidence>> {
-        let path = format!("api/incidents/{incident}/evidence/");
-        self.send_authed(Method::GET, &path, None::<&()>).await
+        self.call::<endpoint::ListEvidence>(&[&incident], "", None)
+            .await
     }
 
     /// A file's bytes.
     pub async fn download_evidence(&self, id: Uuid) -> Result<Vec<u8>> {
-        let path = format!("api/evidence/{id}/download/");
-        let resp = self
-            .send_authed_raw(Method::GET, &path, None::<&()>)
-            .await?;
+        let path = endpoint::DownloadEvidence::path(&[&id]);
+        let method = method::<endpoint::DownloadEvidence>();
+        let resp = self.send_authed_raw(method, &path, None::<&()>).await?;
         if !resp.status().is_success() {
             let refused = check(resp).await.err();
             return Err(refused.unwrap_or_else(|| CoreError::Protocol("no download".into())));
@@ -305,8 +316,7 @@ impl Client {
     // ---- chat ----
 
     pub async fn rooms(&self) -> Result<ChatRoomList> {
-        self.send_authed(Method::GET, "api/chat/rooms/", None::<&()>)
-            .await
+        self.call::<endpoint::Rooms>(&[], "", None).await
     }
 
     /// Messages of `room` newer than `after` (a message `seq`), oldest first.
@@ -316,11 +326,11 @@ impl Client {
         after: Option<i64>,
         limit: u32,
     ) -> Result<ChatMessagePage> {
-        let mut path = format!("api/chat/messages/?room_id={room}&limit={limit}");
+        let mut query = format!("room_id={room}&limit={limit}");
         if let Some(a) = after {
-            path.push_str(&format!("&after={a}"));
+            query.push_str(&format!("&after={a}"));
         }
-        self.send_authed(Method::GET, &path, None::<&()>).await
+        self.call::<endpoint::Messages>(&[], &query, None).await
     }
 
     /// One page of `room`'s history: messages older than `before` (a message `seq`), oldest
@@ -331,19 +341,17 @@ impl Client {
         before: i64,
         limit: u32,
     ) -> Result<ChatMessagePage> {
-        let path = format!("api/chat/messages/?room_id={room}&before={before}&limit={limit}");
-        self.send_authed(Method::GET, &path, None::<&()>).await
+        let query = format!("room_id={room}&before={before}&limit={limit}");
+        self.call::<endpoint::Messages>(&[], &query, None).await
     }
 
     /// Sends a message; with a `client_id`, a retry returns the first message instead of a copy.
     pub async fn send_message(&self, req: &SendMessage) -> Result<ChatMessage> {
-        self.send_authed(Method::POST, "api/chat/messages/", Some(req))
-            .await
+        self.call::<endpoint::SendMessage>(&[], "", Some(req)).await
     }
 
     pub async fn mark_room_read(&self, room: Uuid) -> Result<MarkReadResult> {
-        let path = format!("api/chat/rooms/{room}/mark_read/");
-        self.send_authed(Method::POST, &path, Some(&serde_json::json!({})))
+        self.call::<endpoint::MarkRoomRead>(&[&room], "", None)
             .await
     }
 
@@ -352,32 +360,29 @@ impl Client {
             room_id: room,
             timestamp: None,
         };
-        self.send_authed(Method::POST, "api/chat/heartbeat/", Some(&body))
-            .await
+        self.call::<endpoint::Heartbeat>(&[], "", Some(&body)).await
     }
 
     /// Tells the room's others that the caller is typing (lasts a few seconds) or stopped.
     pub async fn typing(&self, room: Uuid, is_typing: bool) -> Result<TypingResult> {
-        let path = format!("api/chat/rooms/{room}/typing/");
-        self.send_authed(Method::POST, &path, Some(&TypingRequest { is_typing }))
+        let body = TypingRequest { is_typing };
+        self.call::<endpoint::Typing>(&[&room], "", Some(&body))
             .await
     }
 
     /// People who share a room with the caller and are online now.
     pub async fn online_users(&self) -> Result<OnlineUsers> {
-        self.send_authed(Method::GET, "api/chat/online-users/", None::<&()>)
-            .await
+        self.call::<endpoint::OnlineUsers>(&[], "", None).await
     }
 
     /// What the caller shares in chat: read receipts, typing, presence.
     pub async fn chat_settings(&self) -> Result<ChatSettings> {
-        self.send_authed(Method::GET, "api/chat/settings/", None::<&()>)
-            .await
+        self.call::<endpoint::GetChatSettings>(&[], "", None).await
     }
 
     /// Saves what the caller shares in chat.
     pub async fn put_chat_settings(&self, settings: &ChatSettings) -> Result<ChatSettings> {
-        self.send_authed(Method::PUT, "api/chat/settings/", Some(settings))
+        self.call::<endpoint::PutChatSettings>(&[], "", Some(settings))
             .await
     }
 
@@ -388,14 +393,14 @@ impl Client {
         incident: Uuid,
         notes: Option<String>,
     ) -> Result<CaseView> {
-        let path = format!("api/incidents/{incident}/accept/");
-        self.send_authed(Method::PATCH, &path, Some(&AcceptRequest { notes }))
+        let body = AcceptRequest { notes };
+        self.call::<endpoint::Accept>(&[&incident], "", Some(&body))
             .await
     }
 
     pub async fn reject_assignment(&self, incident: Uuid, reason: String) -> Result<CaseView> {
-        let path = format!("api/incidents/{incident}/reject/");
-        self.send_authed(Method::PATCH, &path, Some(&RejectRequest { reason }))
+        let body = RejectRequest { reason };
+        self.call::<endpoint::Reject>(&[&incident], "", Some(&body))
             .await
     }
 
@@ -404,58 +409,51 @@ impl Client {
         incident: Uuid,
         req: &StatusUpdateRequest,
     ) -> Result<CaseView> {
-        let path = format!("api/providers/cases/{incident}/status/");
-        self.send_authed(Method::PATCH, &path, Some(req)).await
+        self.call::<endpoint::UpdateStatus>(&[&incident], "", Some(req))
+            .await
     }
 
     /// Dispatchers: offer a case to providers.
     pub async fn assign(&self, incident: Uuid, req: &AssignRequest) -> Result<CaseView> {
-        let path = format!("api/dispatch/cases/{incident}/assign/");
-        self.send_authed(Method::POST, &path, Some(req)).await
+        self.call::<endpoint::Assign>(&[&incident], "", Some(req))
+            .await
     }
 
     /// Providers: the cases offered to or accepted by the caller.
     pub async fn assigned_cases(&self) -> Result<Vec<CaseView>> {
-        self.send_authed(Method::GET, "api/providers/assigned-cases/", None::<&()>)
-            .await
+        self.call::<endpoint::AssignedCases>(&[], "", None).await
     }
 
     /// Dispatchers: live counts for the dashboard.
     pub async fn dashboard(&self) -> Result<DashboardStats> {
-        self.send_authed(Method::GET, "api/dispatch/dashboard/", None::<&()>)
-            .await
+        self.call::<endpoint::Dashboard>(&[], "", None).await
     }
 
     /// Dispatchers: every case, newest first; `status` filters (e.g. the queue).
     pub async fn dispatch_cases(&self, status: Option<&str>) -> Result<Vec<CaseView>> {
-        let path = match status {
-            Some(s) => format!("api/dispatch/cases/?status={s}"),
-            None => "api/dispatch/cases/".to_owned(),
-        };
-        self.send_authed(Method::GET, &path, None::<&()>).await
+        let query = status.map(|s| format!("status={s}")).unwrap_or_default();
+        self.call::<endpoint::Cases>(&[], &query, None).await
     }
 
     pub async fn dispatch_providers(&self) -> Result<Vec<DirectoryProvider>> {
-        self.send_authed(Method::GET, "api/dispatch/providers/", None::<&()>)
-            .await
+        self.call::<endpoint::Providers>(&[], "", None).await
     }
 
     /// Providers suited to a case, best first.
     pub async fn recommendations(&self, incident: Uuid) -> Result<Vec<ProviderSuggestion>> {
-        let path = format!("api/dispatch/cases/{incident}/recommendations/");
-        self.send_authed(Method::GET, &path, None::<&()>).await
+        self.call::<endpoint::Recommendations>(&[&incident], "", None)
+            .await
     }
 
     /// Dispatchers: move a case to another provider, with a reason.
     pub async fn reassign(&self, incident: Uuid, req: &ReassignRequest) -> Result<CaseView> {
-        let path = format!("api/dispatch/cases/{incident}/reassign/");
-        self.send_authed(Method::POST, &path, Some(req)).await
+        self.call::<endpoint::Reassign>(&[&incident], "", Some(req))
+            .await
     }
 
     /// Providers: the caller's availability for new cases as the server has it.
     pub async fn availability(&self) -> Result<DirectoryProvider> {
-        self.send_authed(Method::GET, "api/providers/availability/", None::<&()>)
-            .await
+        self.call::<endpoint::GetAvailability>(&[], "", None).await
     }
 
     /// Providers: turn the caller's availability for new cases on or off.
@@ -463,7 +461,7 @@ impl Client {
         let body = AvailabilityRequest {
             is_currently_available: available,
         };
-        self.send_authed(Method::PATCH, "api/providers/availability/", Some(&body))
+        self.call::<endpoint::SetAvailability>(&[], "", Some(&body))
             .await
     }
 
@@ -471,43 +469,43 @@ impl Client {
 
     /// Registers this device's push token for the session (registering again is harmless).
     pub async fn register_device(&self, req: &DeviceRegistration) -> Result<Device> {
-        self.send_authed(Method::POST, "api/devices/", Some(req))
+        self.call::<endpoint::RegisterDevice>(&[], "", Some(req))
             .await
     }
 
     // ---- notifications ----
 
     pub async fn notifications(&self) -> Result<NotificationPage> {
-        self.send_authed(Method::GET, "api/notifications/", None::<&()>)
-            .await
+        self.call::<endpoint::Notifications>(&[], "", None).await
     }
 
     pub async fn unread_notifications(&self) -> Result<UnreadCount> {
-        self.send_authed(Method::GET, "api/notifications/unread_count/", None::<&()>)
-            .await
+        self.call::<endpoint::UnreadCount>(&[], "", None).await
     }
 
     pub async fn mark_notification_read(&self, id: Uuid) -> Result<MarkedOne> {
-        let path = format!("api/notifications/{id}/mark_as_read/");
-        self.send_authed(Method::POST, &path, Some(&serde_json::json!({})))
+        self.call::<endpoint::MarkNotificationRead>(&[&id], "", None)
             .await
     }
 
     pub async fn mark_all_notifications_read(&self) -> Result<MarkedAll> {
-        let path = "api/notifications/mark_all_as_read/";
-        self.send_authed(Method::POST, path, Some(&serde_json::json!({})))
+        self.call::<endpoint::MarkAllNotificationsRead>(&[], "", None)
             .await
     }
 
     // ---- realtime ----
 
     /// The caller's frames after `since`, waiting up to `timeout` for some (the long-poll).
-    pub async fn poll_events(&self, since: &str, timeout: Duration) -> Result<EventsPage> {
-        let path = format!("api/events/?since={since}&timeout={}", timeout.as_secs());
+    pub async fn poll_events(&self, since: Cursor, timeout: Duration) -> Result<EventsPage> {
+        let path = format!(
+            "{}?since={since}&timeout={}",
+            endpoint::Events::path(&[]),
+            timeout.as_secs()
+        );
         // The request may take the whole wait: give it that plus the usual margin.
         let access = self.access_token()?;
         let attempt = |access: String| {
-            self.request(Method::GET, &path)
+            self.request(method::<endpoint::Events>(), &path)
                 .bearer_auth(access)
                 .timeout(timeout + REQUEST_TIMEOUT)
                 .send()
@@ -536,13 +534,13 @@ impl Client {
     }
 
     /// The WebSocket address for this server: `ws(s)://host/ws/?since=...` (without the token).
-    pub fn socket_url(&self, since: Option<&str>) -> Url {
+    pub fn socket_url(&self, since: Option<Cursor>) -> Url {
         let mut url = self.url("ws/");
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
         url.set_scheme(scheme)
             .expect("ws and wss are valid schemes");
         if let Some(s) = since {
-            url.query_pairs_mut().append_pair("since", s);
+            url.query_pairs_mut().append_pair("since", &s.to_string());
         }
         url
     }
@@ -553,6 +551,27 @@ impl Client {
     }
 
     // ---- the authenticated request path ----
+
+    /// Calls endpoint `E` as `kintara_api::endpoint` declares it: its method, its path with
+    /// `args` filled in, `query` (without `?`) appended, and a body of its request type.
+    fn call<'a, E>(
+        &'a self,
+        args: &[&(dyn Display + Sync)],
+        query: &str,
+        body: Option<&'a E::Request>,
+    ) -> impl Future<Output = Result<E::Response>> + Send + 'a
+    where
+        E: Endpoint,
+        E::Request: Serialize + Sync,
+        E::Response: DeserializeOwned,
+    {
+        let mut path = E::path(args);
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(query);
+        }
+        async move { self.send_authed(method::<E>(), &path, body).await }
+    }
 
     async fn send_authed<T: DeserializeOwned, B: Serialize>(
         &self,
@@ -619,7 +638,7 @@ impl Client {
             return Ok(());
         }
         let resp = self
-            .request(Method::POST, "api/auth/refresh/")
+            .request(method::<endpoint::Refresh>(), &endpoint::Refresh::path(&[]))
             .json(&RefreshRequest {
                 refresh: tokens.refresh,
             })

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use kintara_api::{
-    close_code, ClientEnvelope, ClientFrame, ControlFrame, EventFrame, EventType, ServerFrame,
+    close_code, ClientEnvelope, ClientFrame, ControlFrame, Cursor, Event, EventFrame, ServerFrame,
 };
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::{sleep, timeout, Instant};
@@ -88,21 +88,21 @@ pub enum SyncEvent {
 
 /// Where the cursor survives restarts.
 pub trait CursorStore: Send + Sync + 'static {
-    fn load_cursor(&self) -> impl Future<Output = Result<Option<String>, String>> + Send;
-    fn save_cursor(&self, cursor: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn load_cursor(&self) -> impl Future<Output = Result<Option<Cursor>, String>> + Send;
+    fn save_cursor(&self, cursor: Cursor) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// A cursor kept in memory only (tools and tests that do not resume across runs).
 #[derive(Default)]
-pub struct MemoryCursor(std::sync::Mutex<Option<String>>);
+pub struct MemoryCursor(std::sync::Mutex<Option<Cursor>>);
 
 impl CursorStore for MemoryCursor {
-    async fn load_cursor(&self) -> Result<Option<String>, String> {
-        Ok(self.0.lock().map_err(|e| e.to_string())?.clone())
+    async fn load_cursor(&self) -> Result<Option<Cursor>, String> {
+        Ok(*self.0.lock().map_err(|e| e.to_string())?)
     }
 
-    async fn save_cursor(&self, cursor: &str) -> Result<(), String> {
-        *self.0.lock().map_err(|e| e.to_string())? = Some(cursor.to_owned());
+    async fn save_cursor(&self, cursor: Cursor) -> Result<(), String> {
+        *self.0.lock().map_err(|e| e.to_string())? = Some(cursor);
         Ok(())
     }
 }
@@ -289,9 +289,7 @@ impl<S: CursorStore> SyncService<S> {
             Ok(c) => c,
             Err(e) => return Ended::Storage(e),
         };
-        let mut url = self
-            .client
-            .socket_url(Some(cursor.as_deref().unwrap_or("0")));
+        let mut url = self.client.socket_url(Some(cursor.unwrap_or_default()));
         url.query_pairs_mut().append_pair("token", &access);
         let request = match url.as_str().into_client_request() {
             Ok(r) => r,
@@ -322,7 +320,7 @@ impl<S: CursorStore> SyncService<S> {
                 Ok(Err(e)) => return failed(e.to_string(), true),
                 Ok(Ok((s, _))) => s,
             };
-        let mut cursor = cursor.unwrap_or_else(|| "0".into());
+        let mut cursor = cursor.unwrap_or_default();
         let mut ping_due = Instant::now() + self.config.ping_every;
         let mut pong_deadline: Option<Instant> = None;
         let mut established = false;
@@ -386,7 +384,7 @@ impl<S: CursorStore> SyncService<S> {
     async fn poll_session(&self, failures: &mut u32, socket_allowed: bool) -> Ended {
         let started = Instant::now();
         let mut cursor = match self.store.load_cursor().await {
-            Ok(c) => c.unwrap_or_else(|| "0".into()),
+            Ok(c) => c.unwrap_or_default(),
             Err(e) => return Ended::Storage(e),
         };
         loop {
@@ -400,11 +398,7 @@ impl<S: CursorStore> SyncService<S> {
             {
                 return failed("the socket is allowed again".into(), false);
             }
-            let page = match self
-                .client
-                .poll_events(&cursor, self.config.poll_wait)
-                .await
-            {
+            let page = match self.client.poll_events(cursor, self.config.poll_wait).await {
                 Ok(p) => p,
                 Err(e) => {
                     return match e.class() {
@@ -430,23 +424,20 @@ impl<S: CursorStore> SyncService<S> {
     /// Hands a frame to the app once: frames at or before the cursor are repeats and dropped.
     /// The cursor is saved after the frame is handed over, so a crash in between repeats at most
     /// that frame (the app applies frames idempotently, keyed by what they are about).
-    async fn deliver(&self, cursor: &mut String, frame: EventFrame) -> Result<(), Ended> {
-        let seq = |c: &str| c.parse::<u64>().unwrap_or(0);
-        if frame.r#type != EventType::ResyncRequired && seq(&frame.cursor) <= seq(cursor) {
+    async fn deliver(&self, cursor: &mut Cursor, frame: EventFrame) -> Result<(), Ended> {
+        let resync = matches!(frame.event, Event::ResyncRequired {});
+        if !resync && frame.cursor <= *cursor {
             return Ok(());
         }
-        let next = frame.cursor.clone();
-        let event = if frame.r#type == EventType::ResyncRequired {
+        let next = frame.cursor;
+        let event = if resync {
             SyncEvent::ResyncRequired
         } else {
             SyncEvent::Frame(frame)
         };
         // No receiver is fine (nobody is looking); the cursor still moves.
         let _ = self.events.send(event);
-        self.store
-            .save_cursor(&next)
-            .await
-            .map_err(Ended::Storage)?;
+        self.store.save_cursor(next).await.map_err(Ended::Storage)?;
         *cursor = next;
         Ok(())
     }
@@ -471,12 +462,20 @@ fn close_reason(code: Option<CloseCode>) -> String {
 
 /// The device's local store keeps the cursor with everything else it persists.
 impl<T: crate::local::LocalStore> CursorStore for T {
-    async fn load_cursor(&self) -> Result<Option<String>, String> {
-        self.cursor().await.map_err(|e| e.to_string())
+    async fn load_cursor(&self) -> Result<Option<Cursor>, String> {
+        match self.cursor().await.map_err(|e| e.to_string())? {
+            None => Ok(None),
+            // A cursor this store never wrote: refuse it rather than replay or skip frames.
+            Some(c) => Cursor::parse(&c)
+                .map(Some)
+                .map_err(|e| format!("the saved cursor {c:?}: {e}")),
+        }
     }
 
-    async fn save_cursor(&self, cursor: &str) -> Result<(), String> {
-        self.set_cursor(cursor).await.map_err(|e| e.to_string())
+    async fn save_cursor(&self, cursor: Cursor) -> Result<(), String> {
+        self.set_cursor(&cursor.to_string())
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 

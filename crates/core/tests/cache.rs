@@ -82,7 +82,7 @@ async fn the_cache_follows_the_stream_and_reads_offline_after_the_server_is_gone
             .expect("frames")
             .unwrap();
         if let SyncEvent::Frame(f) = &ev {
-            if f.r#type == kintara_api::EventType::NewMessage {
+            if f.kind() == kintara_api::EventType::NewMessage {
                 seen += 1;
             }
         }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kintara_api::{AssignRequest, EventType, SendMessage};
+use kintara_api::{AssignRequest, Event, EventFrame, EventType, SendMessage};
 use kintara_core::sync::{MemoryCursor, SyncConfig, SyncEvent, SyncService, SyncState};
 use kintara_core::{Client, MemoryStore, TokenStore};
 use kintara_server::{Config, Running};
@@ -113,10 +113,12 @@ async fn messages(
                 )
             })
             .expect("the stream goes on");
-        if let SyncEvent::Frame(f) = ev {
-            if f.r#type == EventType::NewMessage {
-                out.push(f.data["content"].as_str().expect("content").to_owned());
-            }
+        if let SyncEvent::Frame(EventFrame {
+            event: Event::NewMessage(m),
+            ..
+        }) = ev
+        {
+            out.push(m.content.expect("content"));
         }
     }
     out
@@ -158,7 +160,7 @@ async fn frames_arrive_in_order_and_once_over_the_socket() {
     let extra = tokio::time::timeout(Duration::from_millis(500), async {
         loop {
             if let Ok(SyncEvent::Frame(f)) = rx.recv().await {
-                if f.r#type == EventType::NewMessage {
+                if f.kind() == EventType::NewMessage {
                     return f;
                 }
             }

@@ -129,11 +129,50 @@ impl Db {
     /// IMMEDIATE`): a transaction that read first and wrote later would have to upgrade its read
     /// lock, and SQLite refuses an upgrade at once, without waiting, when a checkpoint holds the
     /// write lock while it waits for that very reader ("database is locked").
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.write.begin().await,
-        }
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let frames_from = crate::events::mark();
+        let tx = match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        };
+        Ok(WriteTx { tx, frames_from })
+    }
+}
+
+/// A write transaction that knows which event frames it appended: `commit` declares them
+/// committed, so they are delivered straight to this instance's sockets after the request
+/// (`events::publish`). Dropped without `commit` it rolls back, and its frames only wake their
+/// readers, who find nothing: a rolled-back frame can never be delivered. No call site marks
+/// frames by hand. Derefs to the connection every storage function takes.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// Where the request's collected frames stood when this transaction began.
+    frames_from: usize,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        crate::events::committed_since(self.frames_from);
+        Ok(())
+    }
+
+    /// Ends the transaction without storing anything (as dropping it does, but at once).
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
     }
 }
 

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
+use kintara_api::endpoint;
 use kintara_api::{Device, DeviceRegistration, ErrorEnvelope, Platform, PushKind};
 use sqlx::Row;
 use uuid::Uuid;
@@ -17,7 +18,7 @@ use crate::extract::{IdPath, ValidJson};
 use crate::state::AppState;
 
 /// Register this device's push token for the signed-in session.
-#[utoipa::path(post, path = "/api/devices/", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::RegisterDevice::PATH, tag = "devices", security(("bearer" = [])),
     request_body = DeviceRegistration,
     responses(
         (status = 201, description = "Registered", body = Device),
@@ -61,7 +62,7 @@ pub async fn register(
 }
 
 /// Remove one of the caller's devices.
-#[utoipa::path(delete, path = "/api/devices/{id}/", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(delete, path = endpoint::RemoveDevice::PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Device id")),
     responses(
         (status = 204, description = "Removed"),

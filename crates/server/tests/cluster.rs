@@ -11,9 +11,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{report, Account, TestServer};
+use common::{report, Account, FrameData, TestServer};
 use futures::{SinkExt, StreamExt};
-use kintara_api::{ControlFrame, EventFrame, EventType, EventsPage, ServerFrame};
+use kintara_api::{ControlFrame, Event, EventFrame, EventType, EventsPage, ServerFrame};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -126,7 +126,9 @@ async fn connect(server: &TestServer, who: &Account, since: Option<&str>) -> (So
         .await
         .expect("the socket opens");
     match next(&mut socket).await {
-        ServerFrame::Control(ControlFrame::ConnectionEstablished(e)) => (socket, e.cursor),
+        ServerFrame::Control(ControlFrame::ConnectionEstablished(e)) => {
+            (socket, e.cursor.to_string())
+        }
         other => panic!("expected connection_established, got {other:?}"),
     }
 }
@@ -153,7 +155,7 @@ async fn next_of(socket: &mut Socket, kind: EventType, within: Duration) -> Even
             .await
             .unwrap_or_else(|_| panic!("no {kind:?} frame within {within:?}"));
         if let ServerFrame::Event(e) = frame {
-            if e.r#type == kind {
+            if e.kind() == kind {
                 return e;
             }
         }
@@ -161,7 +163,10 @@ async fn next_of(socket: &mut Socket, kind: EventType, within: Duration) -> Even
 }
 
 fn content(frame: &EventFrame) -> &str {
-    frame.data["content"].as_str().expect("message content")
+    match &frame.event {
+        Event::NewMessage(m) => m.content.as_deref().expect("message content"),
+        other => panic!("not a message: {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,7 +207,7 @@ async fn a_message_sent_through_one_instance_reaches_a_socket_and_a_poll_on_the_
     let sent = send(&c.one, &survivor, room, "Through instance one").await;
     let frame = next_of(&mut socket, EventType::NewMessage, LIVE).await;
     assert!(sent_at.elapsed() < LIVE);
-    assert_eq!(frame.data["id"], sent["id"]);
+    assert_eq!(frame.data()["id"], sent["id"]);
     assert_eq!(content(&frame), "Through instance one");
 
     let (page, waited) = poll.await.expect("poll task");
@@ -213,7 +218,7 @@ async fn a_message_sent_through_one_instance_reaches_a_socket_and_a_poll_on_the_
     assert!(page
         .events
         .iter()
-        .any(|e| e.r#type == EventType::NewMessage && e.data["id"] == sent["id"]));
+        .any(|e| e.kind() == EventType::NewMessage && e.data()["id"] == sent["id"]));
 
     // And the other way: a reply through instance two reaches the survivor on instance one.
     let (mut survivor_socket, _) = connect(&c.one, &survivor, None).await;
@@ -239,7 +244,7 @@ async fn a_client_moving_between_instances_resumes_from_its_cursor_without_loss_
         send(&c.one, &survivor, room, &format!("before {i}")).await;
         let f = next_of(&mut socket, EventType::NewMessage, LIVE).await;
         assert_eq!(content(&f), format!("before {i}"));
-        cursor = f.cursor.clone();
+        cursor = f.cursor.to_string();
     }
     drop(socket);
 
@@ -260,7 +265,7 @@ async fn a_client_moving_between_instances_resumes_from_its_cursor_without_loss_
             format!("while away {i}"),
             "in order, none lost"
         );
-        let seq: i64 = f.cursor.parse().expect("numeric cursor");
+        let seq: i64 = f.cursor.seq();
         assert!(seq > last, "cursors only move forward");
         last = seq;
     }
@@ -281,7 +286,7 @@ async fn a_client_moving_between_instances_resumes_from_its_cursor_without_loss_
     let messages: Vec<&str> = page
         .events
         .iter()
-        .filter(|e| e.r#type == EventType::NewMessage)
+        .filter(|e| e.kind() == EventType::NewMessage)
         .map(content)
         .collect();
     assert_eq!(

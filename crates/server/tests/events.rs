@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{report, Account, TestServer};
+use common::{report, Account, FrameData, TestServer};
 use kintara_api::{EventFrame, EventType, EventsPage, Incident};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -36,7 +36,7 @@ impl World {
         }
     }
 
-    async fn poll(&self, who: &Account, since: &str, timeout: u64) -> EventsPage {
+    async fn poll(&self, who: &Account, since: impl std::fmt::Display, timeout: u64) -> EventsPage {
         let resp = self
             .server
             .get(
@@ -113,7 +113,7 @@ impl World {
 }
 
 fn seq(frame: &EventFrame) -> i64 {
-    frame.cursor.parse().expect("a numeric cursor")
+    frame.cursor.seq()
 }
 
 fn assert_increasing(frames: &[EventFrame]) {
@@ -123,7 +123,7 @@ fn assert_increasing(frames: &[EventFrame]) {
 }
 
 fn of_type(frames: &[EventFrame], t: EventType) -> Vec<&EventFrame> {
-    frames.iter().filter(|f| f.r#type == t).collect()
+    frames.iter().filter(|f| f.kind() == t).collect()
 }
 
 #[tokio::test]
@@ -131,16 +131,16 @@ async fn an_urgent_report_reaches_the_rescue_provider_in_order_and_once() {
     let w = World::new().await;
     let incident = w.urgent("urgent events case").await;
     let page = w.all(&w.rescue).await;
-    let types: Vec<EventType> = page.events.iter().map(|f| f.r#type).collect();
+    let types: Vec<EventType> = page.events.iter().map(|f| f.kind()).collect();
     assert_eq!(
         types,
         [EventType::CaseAssigned, EventType::Notification],
         "{page:?}"
     );
     assert_increasing(&page.events);
-    assert_eq!(page.events[0].data["incident_id"], json!(incident.id));
+    assert_eq!(page.events[0].data()["incident_id"], json!(incident.id));
     assert_eq!(
-        page.events[1].data["notification_type"],
+        page.events[1].data()["notification_type"],
         json!("case_assigned")
     );
     assert_eq!(page.cursor, page.events[1].cursor);
@@ -150,7 +150,7 @@ async fn an_urgent_report_reaches_the_rescue_provider_in_order_and_once() {
         .get("/api/notifications/", Some(&w.rescue.access))
         .await;
     feed.expect(200);
-    assert_eq!(feed.json()["results"][0], page.events[1].data);
+    assert_eq!(feed.json()["results"][0], page.events[1].data());
 
     // From the returned cursor: nothing again, and the cursor stays.
     let again = w.poll(&w.rescue, &page.cursor, 0).await;
@@ -197,7 +197,7 @@ async fn a_long_poll_times_out_empty_with_its_cursor() {
     let page = w.poll(&w.healthcare, "0", 1).await;
     assert!(began.elapsed() >= Duration::from_millis(900));
     assert!(page.events.is_empty());
-    assert_eq!(page.cursor, "0");
+    assert_eq!(page.cursor.to_string(), "0");
 }
 
 #[tokio::test]
@@ -242,11 +242,8 @@ async fn a_rolled_back_change_leaves_no_frames_and_no_gap() {
         .await
         .expect(200);
     let after = w.poll(&w.healthcare, &before.cursor, 0).await;
-    assert_eq!(
-        seq(&after.events[0]),
-        before.cursor.parse::<i64>().unwrap() + 1
-    );
-    assert_eq!(after.events[0].r#type, EventType::CaseAssigned);
+    assert_eq!(seq(&after.events[0]), before.cursor.seq() + 1);
+    assert_eq!(after.events[0].kind(), EventType::CaseAssigned);
 }
 
 #[tokio::test]
@@ -272,14 +269,14 @@ async fn concurrent_messages_arrive_exactly_once_in_send_order() {
         assert_eq!(messages.len(), 50, "one frame per message from the other");
         let seqs: Vec<i64> = messages
             .iter()
-            .map(|f| f.data["seq"].as_i64().expect("seq"))
+            .map(|f| f.data()["seq"].as_i64().expect("seq"))
             .collect();
         assert!(seqs.windows(2).all(|p| p[0] < p[1]), "send order: {seqs:?}");
-        let mut ids: Vec<&Value> = messages.iter().map(|f| &f.data["id"]).collect();
-        let mut expected: Vec<&Value> = sent
+        let mut ids: Vec<Value> = messages.iter().map(|f| f.data()["id"].clone()).collect();
+        let mut expected: Vec<Value> = sent
             .iter()
             .filter(|m| m["sender"]["id"] == json!(sender.user.id))
-            .map(|m| &m["id"])
+            .map(|m| m["id"].clone())
             .collect();
         ids.sort_by_key(|v| v.to_string());
         expected.sort_by_key(|v| v.to_string());
@@ -304,8 +301,8 @@ async fn an_old_cursor_after_retention_gets_one_resync_then_continues() {
     // A client behind retention: exactly one resync, pointing at the log's end.
     let stale = w.poll(&w.rescue, "0", 0).await;
     assert_eq!(stale.events.len(), 1, "{stale:?}");
-    assert_eq!(stale.events[0].r#type, EventType::ResyncRequired);
-    assert_eq!(stale.events[0].data, json!({}));
+    assert_eq!(stale.events[0].kind(), EventType::ResyncRequired);
+    assert_eq!(stale.events[0].data(), json!({}));
     assert_eq!(stale.events[0].cursor, seen.cursor);
     assert_eq!(stale.cursor, seen.cursor);
     // A client that was up to date is not disturbed.
@@ -314,11 +311,11 @@ async fn an_old_cursor_after_retention_gets_one_resync_then_continues() {
     // And both continue normally from there.
     w.urgent("after retention").await;
     let next = w.poll(&w.rescue, &stale.cursor, 0).await;
-    assert_eq!(next.events[0].r#type, EventType::CaseAssigned);
+    assert_eq!(next.events[0].kind(), EventType::CaseAssigned);
     assert_eq!(seq(&next.events[0]), seq(&stale.events[0]) + 1);
     // A cursor from beyond the end (another server's) also resyncs instead of waiting forever.
     let ahead = w.poll(&w.rescue, "999999", 0).await;
-    assert_eq!(ahead.events[0].r#type, EventType::ResyncRequired);
+    assert_eq!(ahead.events[0].kind(), EventType::ResyncRequired);
     assert_eq!(ahead.cursor, next.cursor);
 }
 
@@ -400,19 +397,20 @@ async fn nobody_reads_anyone_elses_frames_and_survivors_see_no_details() {
         "no description in survivor frames"
     );
     for f in of_type(&mine.events, EventType::CaseUpdated) {
-        let keys: Vec<&String> = f.data.as_object().expect("object").keys().collect();
+        let data = f.data();
+        let keys: Vec<&String> = data.as_object().expect("object").keys().collect();
         assert_eq!(keys, ["case_number", "incident_id", "status"]);
-        assert_eq!(f.data["incident_id"], json!(incident.id));
+        assert_eq!(f.data()["incident_id"], json!(incident.id));
     }
     // The provider's log has the case updates and her message, and nobody else's business.
     let theirs = w.all(&w.healthcare).await;
     assert!(of_type(&theirs.events, EventType::CaseUpdated)
         .iter()
-        .any(|f| f.data["status"] == json!("completed")));
+        .any(|f| f.data()["status"] == json!("completed")));
     // The other survivor's log stayed empty through all of it.
     let empty = w.all(&other).await;
     assert!(empty.events.is_empty(), "{empty:?}");
-    assert_eq!(empty.cursor, "0");
+    assert_eq!(empty.cursor.to_string(), "0");
     // Nobody else's frames either: the rescue provider had no part in this case.
     assert!(w.all(&w.rescue).await.events.is_empty());
 }
@@ -447,8 +445,8 @@ async fn dispatchers_follow_every_case_and_an_edited_report_reaches_its_provider
     let updates = |page: &EventsPage| -> Vec<Value> {
         of_type(&page.events, EventType::IncidentUpdated)
             .into_iter()
-            .filter(|f| f.data["incident_id"] == json!(incident.id))
-            .map(|f| f.data.clone())
+            .filter(|f| f.data()["incident_id"] == json!(incident.id))
+            .map(|f| f.data().clone())
             .collect()
     };
     // Filed (queue), assigned, accepted: the dispatcher's queue and dashboard hear of each.
@@ -496,8 +494,8 @@ async fn presence_frames_tell_room_mates_when_someone_comes_online_or_signs_off(
     let presence_of = |page: &EventsPage, who: &Account| -> Vec<bool> {
         of_type(&page.events, EventType::Presence)
             .into_iter()
-            .filter(|f| f.data["user_id"] == json!(who.user.id))
-            .map(|f| f.data["online"].as_bool().expect("online flag"))
+            .filter(|f| f.data()["user_id"] == json!(who.user.id))
+            .map(|f| f.data()["online"].as_bool().expect("online flag"))
             .collect()
     };
     let server = &w.server;

@@ -8,7 +8,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use common::{report, Account, TestServer};
+use common::{report, Account, FrameData, TestServer};
 use futures::{SinkExt, StreamExt};
 use kintara_api::{
     close_code, codes, ControlFrame, Established, EventFrame, EventType, EventsPage, Incident,
@@ -258,7 +258,7 @@ fn send_message(room: Uuid, content: &str, client_id: Option<&str>) -> Value {
 }
 
 fn seq(frame: &EventFrame) -> i64 {
-    frame.cursor.parse().expect("a numeric cursor")
+    frame.cursor.seq()
 }
 
 fn assert_increasing(frames: &[EventFrame]) {
@@ -268,7 +268,7 @@ fn assert_increasing(frames: &[EventFrame]) {
 }
 
 fn of_type(frames: &[EventFrame], t: EventType) -> Vec<&EventFrame> {
-    frames.iter().filter(|f| f.r#type == t).collect()
+    frames.iter().filter(|f| f.kind() == t).collect()
 }
 
 struct World {
@@ -298,7 +298,7 @@ impl World {
         }
     }
 
-    async fn poll(&self, who: &Account, since: &str) -> EventsPage {
+    async fn poll(&self, who: &Account, since: impl std::fmt::Display) -> EventsPage {
         let resp = self
             .server
             .get(
@@ -312,7 +312,7 @@ impl World {
 
     /// The end of `who`'s log now.
     async fn log_end(&self, who: &Account) -> String {
-        self.poll(who, "0").await.cursor
+        self.poll(who, "0").await.cursor.to_string()
     }
 
     /// A routine report by the survivor, assigned to `provider` (not yet accepted).
@@ -467,10 +467,10 @@ async fn the_handshake_refuses_strangers_and_accepts_every_way_in() {
     // The notifications alias is the same stream, starting at the log's end.
     let end = w.log_end(&w.survivor).await;
     let (mut ws, hello) = open_at(s, &w.survivor, "/ws/notifications/", "").await;
-    assert_eq!(hello.cursor, end);
+    assert_eq!(hello.cursor.to_string(), end);
     ping_pong(&mut ws).await;
     let (_, hello) = open_at(s, &w.survivor, "/ws/notifications/", "since=0").await;
-    assert_eq!(hello.cursor, "0");
+    assert_eq!(hello.cursor.to_string(), "0");
 
     // A room that is not yours does not exist; nor does a made-up one.
     let (_, room) = w.accepted_case(&w.healthcare, "handshake room").await;
@@ -530,13 +530,13 @@ async fn messages_arrive_live_and_socket_sends_are_acked_once() {
     let sent = w.send(&w.survivor, room, "hello over rest").await;
     let end = w.log_end(&w.healthcare).await;
     let frames = events_until(&mut provider, &end).await;
-    assert!(seq(&frames[0]) > hello.cursor.parse::<i64>().unwrap());
+    assert!(seq(&frames[0]) > hello.cursor.seq());
     assert_increasing(&frames);
     let messages = of_type(&frames, EventType::NewMessage);
     assert_eq!(messages.len(), 1, "{frames:?}");
-    assert_eq!(messages[0].data["id"], sent["id"]);
-    assert_eq!(messages[0].data["content"], json!("hello over rest"));
-    assert_eq!(messages[0].data["room"], json!(room));
+    assert_eq!(messages[0].data()["id"], sent["id"]);
+    assert_eq!(messages[0].data()["content"], json!("hello over rest"));
+    assert_eq!(messages[0].data()["room"], json!(room));
 
     // Over the socket: the ack carries the message, as REST would return it.
     let frame = send_message(room, "hello over socket", Some("client-1"));
@@ -573,7 +573,7 @@ async fn messages_arrive_live_and_socket_sends_are_acked_once() {
         1,
         "one new_message for a retried send: {frames:?}"
     );
-    assert_eq!(messages[0].data["id"], id);
+    assert_eq!(messages[0].data()["id"], id);
     assert_silent(&mut provider, "after the retried send").await;
 }
 
@@ -586,7 +586,7 @@ async fn a_reconnect_with_since_gets_exactly_what_was_missed() {
     let w = World::new().await;
     let (_, room) = w.accepted_case(&w.healthcare, "resume room").await;
     let (mut ws, hello) = open(&w.server, &w.healthcare, "since=0").await;
-    assert_eq!(hello.cursor, "0");
+    assert_eq!(hello.cursor.to_string(), "0");
     // From 0: the whole log so far (the assignment), the same as polling returns.
     for i in 0..3 {
         w.send(&w.survivor, room, &format!("online {i}")).await;
@@ -602,7 +602,7 @@ async fn a_reconnect_with_since_gets_exactly_what_was_missed() {
     for i in 0..4 {
         w.send(&w.survivor, room, &format!("offline {i}")).await;
     }
-    let missed = w.poll(&w.healthcare, &last).await.events;
+    let missed = w.poll(&w.healthcare, last).await.events;
     assert!(
         of_type(&missed, EventType::NewMessage).len() >= 4,
         "{missed:?}"
@@ -613,7 +613,7 @@ async fn a_reconnect_with_since_gets_exactly_what_was_missed() {
     let end = w.log_end(&w.healthcare).await;
     let replayed = events_until(&mut ws, &end).await;
     assert_increasing(&replayed);
-    assert!(seq(&replayed[0]) > last.parse::<i64>().unwrap());
+    assert!(seq(&replayed[0]) > last.seq());
     assert_eq!(replayed, missed, "exactly the missed frames, in order");
     assert_silent(&mut ws, "no repeats after the replay").await;
 
@@ -623,12 +623,12 @@ async fn a_reconnect_with_since_gets_exactly_what_was_missed() {
     let live = events_until(&mut ws, &end).await;
     assert_eq!(
         live,
-        w.poll(&w.healthcare, &replayed.last().unwrap().cursor)
+        w.poll(&w.healthcare, replayed.last().unwrap().cursor)
             .await
             .events
     );
     assert_eq!(
-        of_type(&live, EventType::NewMessage)[0].data["id"],
+        of_type(&live, EventType::NewMessage)[0].data()["id"],
         sent["id"]
     );
 }
@@ -644,7 +644,7 @@ async fn a_chat_socket_shows_only_its_room() {
     let (_, room_b) = w.accepted_case(&w.rescue, "room b").await;
     let start = w.log_end(&w.survivor).await;
     let (mut ws, hello) = open_at(&w.server, &w.survivor, &format!("/ws/chat/{room_a}/"), "").await;
-    assert_eq!(hello.cursor, start);
+    assert_eq!(hello.cursor.to_string(), start);
 
     w.send(&w.rescue, room_b, "b1").await;
     w.send(&w.healthcare, room_a, "a1").await;
@@ -653,17 +653,17 @@ async fn a_chat_socket_shows_only_its_room() {
 
     let all = w.poll(&w.survivor, &start).await.events;
     assert!(
-        all.iter().any(|f| f.data["room"] == json!(room_b)),
+        all.iter().any(|f| f.data()["room"] == json!(room_b)),
         "the log has room b: {all:?}"
     );
     let expected: Vec<EventFrame> = all
         .into_iter()
-        .filter(|f| f.data["room"] == json!(room_a))
+        .filter(|f| f.data()["room"] == json!(room_a))
         .collect();
     let mut got = Vec::new();
     loop {
         let f = next_event(&mut ws).await;
-        let done = f.r#type == EventType::NewMessage && f.data["id"] == last["id"];
+        let done = f.kind() == EventType::NewMessage && f.data()["id"] == last["id"];
         got.push(f);
         if done {
             break;
@@ -676,7 +676,7 @@ async fn a_chat_socket_shows_only_its_room() {
     let (mut full, _) = open(&w.server, &w.survivor, &format!("since={start}")).await;
     let end = w.log_end(&w.survivor).await;
     let everything = events_until(&mut full, &end).await;
-    assert!(everything.iter().any(|f| f.data["room"] == json!(room_b)));
+    assert!(everything.iter().any(|f| f.data()["room"] == json!(room_b)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -801,7 +801,7 @@ async fn providers_answer_assignments_over_the_socket() {
     assert!(
         updates
             .iter()
-            .any(|f| f.data["incident_id"] == json!(accepted.id)),
+            .any(|f| f.data()["incident_id"] == json!(accepted.id)),
         "{frames:?}"
     );
     // The case is no longer pending, as REST shows the survivor.
@@ -834,10 +834,10 @@ async fn typing_and_read_receipts_over_the_socket_reach_the_other_side() {
     .await;
     assert_eq!(ack_result(reply)["is_typing"], json!(true));
     let f = next_event(&mut survivor).await;
-    assert_eq!(f.r#type, EventType::Typing, "{f:?}");
-    assert_eq!(f.data["room"], json!(room));
-    assert_eq!(f.data["user_id"], json!(w.healthcare.user.id));
-    assert_eq!(f.data["is_typing"], json!(true));
+    assert_eq!(f.kind(), EventType::Typing, "{f:?}");
+    assert_eq!(f.data()["room"], json!(room));
+    assert_eq!(f.data()["user_id"], json!(w.healthcare.user.id));
+    assert_eq!(f.data()["is_typing"], json!(true));
 
     let (reply, _) = request(
         &mut provider,
@@ -851,9 +851,9 @@ async fn typing_and_read_receipts_over_the_socket_reach_the_other_side() {
     let frames = events_until(&mut survivor, &end).await;
     let reads = of_type(&frames, EventType::MessageRead);
     assert_eq!(reads.len(), 1, "{frames:?}");
-    assert_eq!(reads[0].data["room"], json!(room));
-    assert_eq!(reads[0].data["user_id"], json!(w.healthcare.user.id));
-    assert_eq!(reads[0].data["last_read_seq"], message["seq"]);
+    assert_eq!(reads[0].data()["room"], json!(room));
+    assert_eq!(reads[0].data()["user_id"], json!(w.healthcare.user.id));
+    assert_eq!(reads[0].data()["last_read_seq"], message["seq"]);
 
     // The survivor shares nothing by default: her typing is acked but the provider sees nothing.
     let (reply, _) = request(
@@ -886,8 +886,8 @@ async fn typing_and_read_receipts_over_the_socket_reach_the_other_side() {
     .await;
     assert_eq!(ack_result(reply)["is_typing"], json!(true));
     let f = next_event(&mut provider).await;
-    assert_eq!(f.r#type, EventType::Typing, "{f:?}");
-    assert_eq!(f.data["user_id"], json!(w.survivor.user.id));
+    assert_eq!(f.kind(), EventType::Typing, "{f:?}");
+    assert_eq!(f.data()["user_id"], json!(w.survivor.user.id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -963,7 +963,15 @@ async fn a_client_that_stops_reading_is_cut_off_and_others_are_unaffected() {
     let count: i64 = 400;
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     for i in 1..=count {
-        let data = json!({"notification_type": "test", "n": i, "padding": padding}).to_string();
+        // A real notification's payload, its message padded to 64 KB.
+        let data = json!({
+            "id": uuid::Uuid::new_v4(), "recipient": user, "notification_type": "new_message",
+            "notification_type_display": "New message", "priority": "normal",
+            "subject": format!("test {i}"), "message": padding, "params": {}, "incident": null,
+            "conversation": null, "channels": {}, "is_read": false, "read_at": null,
+            "created_at": created,
+        })
+        .to_string();
         w.server
             .exec(
                 &format!(
@@ -1020,7 +1028,7 @@ async fn a_client_that_stops_reading_is_cut_off_and_others_are_unaffected() {
     );
     // The server is healthy: a reconnect resumes right after what arrived.
     let (mut again, hello) = open(&w.server, &w.healthcare, &format!("since={}", base + got)).await;
-    assert_eq!(hello.cursor, (base + got).to_string());
+    assert_eq!(hello.cursor.to_string(), (base + got).to_string());
     let next = next_event(&mut again).await;
     assert_eq!(seq(&next), base + got + 1);
     drop(again);
@@ -1094,17 +1102,17 @@ async fn concurrent_socket_senders_reach_the_recipient_once_each_in_order() {
     let (sent, frames) = tokio::join!(futures::future::join_all(runs), reader);
     let sent: BTreeSet<String> = sent.into_iter().flatten().collect();
     assert_eq!(sent.len(), 100);
-    assert!(seq(&frames[0]) > hello.cursor.parse::<i64>().unwrap());
+    assert!(seq(&frames[0]) > hello.cursor.seq());
     assert_increasing(&frames);
     let got: Vec<String> = of_type(&frames, EventType::NewMessage)
         .iter()
-        .map(|f| f.data["id"].as_str().unwrap().to_owned())
+        .map(|f| f.data()["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(got.len(), 100);
     assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), sent);
     // Nothing more than the log holds.
     let end = w.log_end(&w.survivor).await;
-    if frames.last().unwrap().cursor != end {
+    if frames.last().unwrap().cursor.to_string() != end {
         let rest = events_until(&mut recipient, &end).await;
         assert!(of_type(&rest, EventType::NewMessage).is_empty(), "{rest:?}");
     }
@@ -1197,9 +1205,9 @@ async fn frames_sent_in_a_burst_are_stored_and_answered_in_order() {
     // The provider gets each message once, in the order sent.
     let end = w.log_end(&w.healthcare).await;
     let got = events_until(&mut provider, &end).await;
-    let contents: Vec<&str> = of_type(&got, EventType::NewMessage)
+    let contents: Vec<String> = of_type(&got, EventType::NewMessage)
         .iter()
-        .map(|f| f.data["content"].as_str().expect("content"))
+        .map(|f| f.data()["content"].as_str().expect("content").to_owned())
         .collect();
     let sent: Vec<String> = (0..30).map(|i| format!("burst {i}")).collect();
     assert_eq!(contents, sent);

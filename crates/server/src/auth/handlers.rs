@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
+use kintara_api::endpoint;
 use kintara_api::{
     codes, AuthResponse, ErrorEnvelope, HealthResponse, LoginRequest, MeResponse, OkResponse,
     RefreshRequest, RefreshResponse, RegisterRequest, TokenPair, UpdateMeRequest, User,
@@ -21,7 +22,7 @@ pub const MAX_FAILED_LOGINS: i64 = 5;
 pub const LOCKOUT_MINUTES: i64 = 15;
 
 /// Register a survivor or provider account.
-#[utoipa::path(post, path = "/api/auth/register/", tag = "auth",
+#[utoipa::path(post, path = endpoint::Register::PATH, tag = "auth",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created and signed in", body = AuthResponse),
@@ -89,7 +90,7 @@ pub async fn register(
 }
 
 /// Sign in with e-mail and password.
-#[utoipa::path(post, path = "/api/auth/login/", tag = "auth",
+#[utoipa::path(post, path = endpoint::Login::PATH, tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = AuthResponse),
@@ -170,7 +171,7 @@ fn refresh_ttl(state: &AppState) -> chrono::Duration {
 
 /// Exchange a refresh token for a new pair. The presented token is spent; presenting it again
 /// ends the session.
-#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth",
+#[utoipa::path(post, path = endpoint::Refresh::PATH, tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = RefreshResponse),
@@ -203,7 +204,7 @@ pub async fn refresh(
 
 /// End the session the refresh token belongs to. Works with an expired access token, since
 /// holding the refresh token proves the session.
-#[utoipa::path(post, path = "/api/auth/logout/", tag = "auth",
+#[utoipa::path(post, path = endpoint::Logout::PATH, tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "Signed out", body = OkResponse),
@@ -228,7 +229,7 @@ pub async fn logout(
 }
 
 /// The signed-in user.
-#[utoipa::path(get, path = "/api/auth/me/", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Me::PATH, tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = MeResponse),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
@@ -241,7 +242,7 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json
 }
 
 /// Change the signed-in user's name.
-#[utoipa::path(put, path = "/api/auth/me/update/", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(put, path = endpoint::UpdateMe::PATH, tag = "auth", security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses(
         (status = 200, description = "Updated", body = MeResponse),
@@ -273,7 +274,7 @@ async fn load_user(state: &AppState, user: &AuthUser) -> ApiResult<User> {
 }
 
 /// Liveness and the database backend in use.
-#[utoipa::path(get, path = "/api/auth/health/", tag = "auth",
+#[utoipa::path(get, path = endpoint::Health::PATH, tag = "auth",
     responses((status = 200, description = "The service is up", body = HealthResponse)))]
 pub async fn health(State(state): State<AppState>) -> ApiResult<Json<HealthResponse>> {
     sqlx::query("SELECT 1").execute(&state.db.read).await?;

@@ -10,6 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use kintara_api::endpoint::{Access, Endpoint};
 use kintara_api::{codes, ProviderType, Role};
 use sqlx::Row;
 use uuid::Uuid;
@@ -33,6 +34,21 @@ impl AuthUser {
     /// Dispatchers and admins see every case.
     pub fn is_staff(&self) -> bool {
         matches!(self.role, Role::Dispatcher | Role::Admin)
+    }
+
+    /// The role gate of endpoint `E` (its declared `ACCESS`): 403, and nothing done, for a role
+    /// it does not admit. Every handler of a role-gated endpoint calls it first.
+    pub fn may<E: Endpoint>(&self) -> Result<(), ApiError> {
+        if E::ACCESS.allows(Some(self.role)) {
+            return Ok(());
+        }
+        let only = match E::ACCESS {
+            Access::Roles(roles) if roles.contains(&Role::Dispatcher) => "dispatchers",
+            Access::Roles(roles) if roles.contains(&Role::Provider) => "providers",
+            Access::Roles(roles) if roles.contains(&Role::Survivor) => "survivors",
+            _ => "some accounts",
+        };
+        Err(ApiError::forbidden(format!("Only {only} can do this.")))
     }
 }
 

@@ -5,11 +5,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{Duration, Utc};
+use kintara_api::endpoint;
 use kintara_api::{
     ChatMessage, ChatMessagePage, ChatRoom, ChatRoomList, ChatSettings, CreateDirectChat,
-    ErrorEnvelope, EventType, Heartbeat, HeartbeatResult, MarkReadResult, OfflineResult,
-    OnlineUsers, Role, RoomType, SendMessage, TypingRequest, TypingResult, DEFAULT_MESSAGE_PAGE,
-    MAX_MESSAGE_PAGE, ONLINE_SECONDS, TYPING_SECONDS,
+    ErrorEnvelope, Event, Heartbeat, HeartbeatResult, MarkReadResult, MessageReadEvent,
+    OfflineResult, OnlineUsers, PresenceEvent, Role, RoomType, SendMessage, TypingEvent,
+    TypingRequest, TypingResult, DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE, ONLINE_SECONDS,
+    TYPING_SECONDS,
 };
 use serde::Deserialize;
 use sqlx::AnyConnection;
@@ -83,7 +85,7 @@ async fn member_room(
 }
 
 /// The caller's rooms, most recently active first.
-#[utoipa::path(get, path = "/api/chat/rooms/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Rooms::PATH, tag = "chat", security(("bearer" = [])),
     responses((status = 200, description = "The caller's rooms", body = ChatRoomList)))]
 pub async fn rooms(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<ChatRoomList>> {
     let mut conn = state.db.read.acquire().await?;
@@ -97,7 +99,7 @@ pub async fn rooms(State(state): State<AppState>, user: AuthUser) -> ApiResult<J
 
 /// Opens (or returns) the direct room with another user. Allowed between a survivor and a
 /// provider on one of her cases, two providers on one case, and a dispatcher and a provider.
-#[utoipa::path(post, path = "/api/chat/rooms/create_direct_chat/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::CreateDirectChat::PATH, tag = "chat", security(("bearer" = [])),
     request_body = CreateDirectChat,
     responses(
         (status = 201, description = "Created", body = ChatRoom),
@@ -114,7 +116,6 @@ pub async fn create_direct_chat(
         return Err(ChatError::WithSelf.into());
     }
     let mut tx = state.db.begin_write().await?;
-    let frames = events::mark();
     // An unknown user is refused like a stranger, so this cannot probe for accounts.
     let other = repo::active_role(&mut tx, req.user_id)
         .await?
@@ -143,7 +144,6 @@ pub async fn create_direct_chat(
     let room = member_room(&mut tx, id, user.id).await?;
     let view = room_view(&mut tx, &user, &room).await?;
     tx.commit().await?;
-    events::committed_since(frames);
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -154,7 +154,7 @@ pub async fn create_direct_chat(
 
 /// Leaves a direct room: it disappears from the caller's list until a new message arrives.
 /// Case rooms cannot be left (409).
-#[utoipa::path(delete, path = "/api/chat/rooms/{id}/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(delete, path = endpoint::LeaveRoom::PATH, tag = "chat", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Room id")),
     responses(
         (status = 204, description = "Hidden"),
@@ -167,14 +167,12 @@ pub async fn leave_room(
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let frames = events::mark();
     let room = member_room(&mut tx, id, user.id).await?;
     if room.kind == RoomType::Case {
         return Err(ChatError::CaseRoom.into());
     }
     repo::set_hidden(&mut tx, id, user.id, Some(Utc::now())).await?;
     tx.commit().await?;
-    events::committed_since(frames);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,7 +202,7 @@ fn parse_cursor(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
 
 /// A room's messages, oldest first: the newest page by default, or older than `before`, or newer
 /// than `after`.
-#[utoipa::path(get, path = "/api/chat/messages/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Messages::PATH, tag = "chat", security(("bearer" = [])),
     params(MessagesQuery),
     responses(
         (status = 200, description = "A page of messages", body = ChatMessagePage),
@@ -251,7 +249,10 @@ pub async fn messages(
     let (rows, older, newer) = repo::page(&mut conn, room.id, cursor, limit).await?;
     let cast = Cast::load(&mut conn, (&user).into(), &room).await?;
     let url = |dir: &str, seq: i64| {
-        format!("/api/chat/messages/?room_id={room_id}&{dir}={seq}&limit={limit}")
+        format!(
+            "{}?room_id={room_id}&{dir}={seq}&limit={limit}",
+            endpoint::Messages::PATH
+        )
     };
     let previous_cursor = rows.first().filter(|_| older).map(|m| m.seq.to_string());
     let next_cursor = rows.last().filter(|_| newer).map(|m| m.seq.to_string());
@@ -266,7 +267,7 @@ pub async fn messages(
 
 /// Sends a message. A retry with the same `client_id` returns the first message (200) and
 /// stores nothing new.
-#[utoipa::path(post, path = "/api/chat/messages/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::SendMessage::PATH, tag = "chat", security(("bearer" = [])),
     request_body = SendMessage,
     responses(
         (status = 201, description = "Sent", body = ChatMessage),
@@ -295,7 +296,7 @@ async fn others_in(conn: &mut AnyConnection, room: Uuid, user: Uuid) -> ApiResul
 }
 
 /// Deletes one of the caller's messages: it keeps its place, shown as deleted, without content.
-#[utoipa::path(delete, path = "/api/chat/messages/{id}/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(delete, path = endpoint::DeleteMessage::PATH, tag = "chat", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Message id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -308,7 +309,6 @@ pub async fn delete_message(
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let frames = events::mark();
     let m = repo::message(&mut tx, id)
         .await?
         .ok_or(ChatError::NotFound)?;
@@ -318,7 +318,6 @@ pub async fn delete_message(
     }
     repo::soft_delete(&mut tx, id, Utc::now()).await?;
     tx.commit().await?;
-    events::committed_since(frames);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -329,7 +328,6 @@ async fn mark_read_to(
     seq: Option<i64>,
 ) -> ApiResult<MarkReadResult> {
     let mut tx = state.db.begin_write().await?;
-    let frames = events::mark();
     let r = member_room(&mut tx, room, user.id).await?;
     let target = seq.unwrap_or(r.last_seq).min(r.last_seq);
     let updated_count = if target > r.last_read_seq {
@@ -343,12 +341,15 @@ async fn mark_read_to(
         .await?
         .is_some_and(|s| s.read_receipts);
     if target > r.last_read_seq && shares {
-        let data = serde_json::json!({"room": room, "user_id": user.id, "last_read_seq": target});
+        let event = Event::MessageRead(MessageReadEvent {
+            room,
+            user_id: user.id,
+            last_read_seq: target,
+        });
         let others = others_in(&mut tx, room, user.id).await?;
-        events::append_all(&mut tx, others, EventType::MessageRead, &data).await?;
+        events::append_all(&mut tx, others, &event).await?;
     }
     tx.commit().await?;
-    events::committed_since(frames);
     Ok(MarkReadResult {
         message: "Marked as read.".into(),
         room,
@@ -358,7 +359,7 @@ async fn mark_read_to(
 }
 
 /// Marks everything in the room read for the caller.
-#[utoipa::path(post, path = "/api/chat/rooms/{id}/mark_read/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::MarkRoomRead::PATH, tag = "chat", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Room id")),
     responses(
         (status = 200, description = "Read position moved", body = MarkReadResult),
@@ -373,7 +374,7 @@ pub async fn mark_room_read(
 }
 
 /// Marks the room read up to this message (never moves the read position back).
-#[utoipa::path(post, path = "/api/chat/messages/{id}/mark_read/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::MarkMessageRead::PATH, tag = "chat", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Message id")),
     responses(
         (status = 200, description = "Read position moved", body = MarkReadResult),
@@ -394,7 +395,7 @@ pub async fn mark_message_read(
 
 /// Reports typing; it lasts 6 seconds unless repeated. Ignored when the caller does not share
 /// typing.
-#[utoipa::path(post, path = "/api/chat/rooms/{id}/typing/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::Typing::PATH, tag = "chat", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Room id")),
     request_body = TypingRequest,
     responses(
@@ -409,7 +410,6 @@ pub async fn typing(
     ValidJson(req): ValidJson<TypingRequest>,
 ) -> ApiResult<Json<TypingResult>> {
     let mut tx = state.db.begin_write().await?;
-    let frames = events::mark();
     let room = member_room(&mut tx, id, user.id).await?;
     if !room.is_active {
         return Err(ChatError::ReadOnly.into());
@@ -421,14 +421,16 @@ pub async fn typing(
     repo::set_typing(&mut tx, id, user.id, until).await?;
     // Someone who does not share typing sends no frames at all, not even "stopped".
     if shares {
-        let data = serde_json::json!({
-            "room": id, "user_id": user.id, "is_typing": until.is_some(), "until": until,
+        let event = Event::Typing(TypingEvent {
+            room: id,
+            user_id: user.id,
+            is_typing: until.is_some(),
+            until,
         });
         let others = others_in(&mut tx, id, user.id).await?;
-        events::append_all(&mut tx, others, EventType::Typing, &data).await?;
+        events::append_all(&mut tx, others, &event).await?;
     }
     tx.commit().await?;
-    events::committed_since(frames);
     Ok(Json(TypingResult {
         is_typing: until.is_some(),
         until,
@@ -436,7 +438,7 @@ pub async fn typing(
 }
 
 /// Keeps the caller online; `room_id` names the room on screen (no notifications for it).
-#[utoipa::path(post, path = "/api/chat/heartbeat/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::Heartbeat::PATH, tag = "chat", security(("bearer" = [])),
     request_body = Heartbeat,
     responses(
         (status = 200, description = "Recorded", body = HeartbeatResult),
@@ -449,14 +451,12 @@ pub async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatResult>> {
     let now = Utc::now();
     let mut tx = state.db.begin_write().await?;
-    let frames = events::mark();
     if let Some(room) = req.room_id {
         member_room(&mut tx, room, user.id).await?;
         repo::mark_reading(&mut tx, room, user.id, now).await?;
     }
     set_presence(&mut tx, &user, now, true).await?;
     tx.commit().await?;
-    events::committed_since(frames);
     Ok(Json(HeartbeatResult {
         status: "success".into(),
         last_activity: now,
@@ -480,15 +480,19 @@ async fn set_presence(
         .await?
         .is_some_and(|s| s.presence);
     if shares {
-        let data = serde_json::json!({"user_id": user.id, "online": online, "last_seen_at": now});
+        let event = Event::Presence(PresenceEvent {
+            user_id: user.id,
+            online,
+            last_seen_at: now,
+        });
         let mates = repo::room_mates(conn, user.id).await?;
-        events::append_all(conn, mates, EventType::Presence, &data).await?;
+        events::append_all(conn, mates, &event).await?;
     }
     Ok(())
 }
 
 /// People who share a room with the caller, are online, and share their presence.
-#[utoipa::path(get, path = "/api/chat/online-users/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::OnlineUsers::PATH, tag = "chat", security(("bearer" = [])),
     responses((status = 200, description = "Online user ids", body = OnlineUsers)))]
 pub async fn online_users(
     State(state): State<AppState>,
@@ -501,24 +505,22 @@ pub async fn online_users(
 }
 
 /// Signs the caller off: offline at once, reading no room, typing nowhere.
-#[utoipa::path(post, path = "/api/chat/mark-offline/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::MarkOffline::PATH, tag = "chat", security(("bearer" = [])),
     responses((status = 200, description = "Offline", body = OfflineResult)))]
 pub async fn mark_offline(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<OfflineResult>> {
     let mut tx = state.db.begin_write().await?;
-    let frames = events::mark();
     set_presence(&mut tx, &user, Utc::now(), false).await?;
     tx.commit().await?;
-    events::committed_since(frames);
     Ok(Json(OfflineResult {
         status: "offline".into(),
     }))
 }
 
 /// What the caller lets others see (survivors start with everything off).
-#[utoipa::path(get, path = "/api/chat/settings/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::GetChatSettings::PATH, tag = "chat", security(("bearer" = [])),
     responses((status = 200, description = "The caller's chat settings", body = ChatSettings)))]
 pub async fn get_settings(
     State(state): State<AppState>,
@@ -530,7 +532,7 @@ pub async fn get_settings(
     Ok(Json(s))
 }
 
-#[utoipa::path(put, path = "/api/chat/settings/", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(put, path = endpoint::PutChatSettings::PATH, tag = "chat", security(("bearer" = [])),
     request_body = ChatSettings,
     responses(
         (status = 200, description = "Saved", body = ChatSettings),
@@ -542,9 +544,7 @@ pub async fn put_settings(
     ValidJson(req): ValidJson<ChatSettings>,
 ) -> ApiResult<Json<ChatSettings>> {
     let mut tx = state.db.begin_write().await?;
-    let frames = events::mark();
     repo::put_settings(&mut tx, user.id, req, Utc::now()).await?;
     tx.commit().await?;
-    events::committed_since(frames);
     Ok(Json(req))
 }

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use kintara_api::{
-    ChatMessage, EventType, MessageType, Notification, NotificationType, Role, RoomType,
-    SendMessage, READING_SECONDS,
+    ChatMessage, Event, MessageType, Notification, NotificationType, Role, RoomType, SendMessage,
+    READING_SECONDS,
 };
 use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
@@ -163,13 +163,12 @@ struct Plan {
     typing_done: BTreeSet<(Uuid, Uuid)>,
     notifications: Vec<Notification>,
     /// Every recipient's frames, in the order they happen.
-    frames: Vec<(Uuid, EventType, serde_json::Value)>,
+    frames: Vec<(Uuid, Event)>,
 }
 
 /// The batch's transaction. `Err`: nothing was stored. `Ok`: every send's own answer.
 async fn store(db: &Db, jobs: &[Job]) -> ApiResult<Vec<ApiResult<Sent>>> {
     let mut tx = db.begin_write().await?;
-    let frames = events::mark();
     let now = Utc::now();
     let pairs: Vec<(Uuid, Uuid)> = jobs
         .iter()
@@ -236,7 +235,6 @@ async fn store(db: &Db, jobs: &[Job]) -> ApiResult<Vec<ApiResult<Sent>>> {
     notifications::repo::insert_many(&mut tx, &plan.notifications).await?;
     events::append_many(&mut tx, &plan.frames).await?;
     tx.commit().await?;
-    events::committed_since(frames);
     Ok(answers)
 }
 
@@ -305,13 +303,11 @@ impl Sending<'_> {
             let view = Cast::of(conn, viewer, room, people.to_vec())
                 .await?
                 .message(p.id, &row);
-            let data = serde_json::to_value(&view).map_err(ApiError::internal)?;
-            plan.frames.push((p.id, EventType::NewMessage, data));
+            plan.frames.push((p.id, Event::NewMessage(view)));
         }
         for n in self.notifications(people, &row) {
-            let data = serde_json::to_value(&n).map_err(ApiError::internal)?;
             plan.frames
-                .push((n.recipient, EventType::Notification, data));
+                .push((n.recipient, Event::Notification(n.clone())));
             plan.notifications.push(n);
         }
         let view = Cast::of(conn, user.into(), room, people.to_vec())

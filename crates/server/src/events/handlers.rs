@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
+use kintara_api::endpoint;
 use kintara_api::{ErrorEnvelope, EventsPage, DEFAULT_EVENTS_TIMEOUT, MAX_EVENTS_TIMEOUT};
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -29,7 +30,7 @@ pub struct EventsQuery {
 
 fn parse(q: &EventsQuery) -> ApiResult<(Cursor, Duration)> {
     let cursor = match q.since.as_deref() {
-        None => Cursor(0),
+        None => Cursor::START,
         Some(s) => Cursor::parse(s)
             .map_err(|_| ApiError::field("since", "A cursor is a non-negative integer."))?,
     };
@@ -52,7 +53,7 @@ fn parse(q: &EventsQuery) -> ApiResult<(Cursor, Duration)> {
 /// The caller's frames after `since`, in order. Answers at once when there are any; otherwise
 /// waits up to `timeout` seconds for the next ones, and answers `{events: [], cursor: since}`
 /// if none come. A cursor older than retention gets one `resync_required` frame.
-#[utoipa::path(get, path = "/api/events/", tag = "events", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Events::PATH, tag = "events", security(("bearer" = [])),
     params(EventsQuery),
     responses(
         (status = 200, description = "Frames after the cursor, and the next cursor", body = EventsPage),
@@ -83,7 +84,7 @@ pub async fn poll(
         if !events.is_empty() || now >= deadline || state.events.is_closing() {
             return Ok(Json(EventsPage {
                 events,
-                cursor: next.to_string(),
+                cursor: next,
             }));
         }
         let wait = (deadline - now).min(RECHECK);
@@ -107,7 +108,7 @@ mod tests {
     #[test]
     fn timeouts_are_whole_seconds_up_to_a_minute() {
         assert_eq!(parse(&q(None, None)).unwrap().1, Duration::from_secs(25));
-        assert_eq!(parse(&q(Some("7"), Some("0"))).unwrap().0, Cursor(7));
+        assert_eq!(parse(&q(Some("7"), Some("0"))).unwrap().0, Cursor::after(7));
         assert_eq!(
             parse(&q(None, Some("60"))).unwrap().1,
             Duration::from_secs(60)

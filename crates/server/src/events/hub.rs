@@ -83,12 +83,12 @@ impl Subscription<'_> {
         // Kept in seq order: take the run that starts right after the cursor.
         let next: Vec<Delivered> = recent
             .iter()
-            .filter(|d| d.seq > cursor.0)
-            .zip(cursor.0 + 1..)
+            .filter(|d| d.seq > cursor.seq())
+            .zip(cursor.seq() + 1..)
             .take_while(|(d, want)| d.seq == *want)
             .map(|(d, _)| d.clone())
             .collect();
-        match (next.is_empty(), recent.iter().any(|d| d.seq > cursor.0)) {
+        match (next.is_empty(), recent.iter().any(|d| d.seq > cursor.seq())) {
             (true, false) => Found::Nothing,
             (true, true) => Found::Gap,
             (false, _) => Found::Next(next),
@@ -234,13 +234,11 @@ mod tests {
     }
 
     fn frame(seq: i64) -> (i64, EventFrame) {
-        let data = serde_json::json!({ "room": "r1" });
         (
             seq,
             EventFrame {
-                r#type: kintara_api::EventType::NewMessage,
-                data,
-                cursor: seq.to_string(),
+                cursor: Cursor::after(seq),
+                event: kintara_api::Event::ResyncRequired {},
             },
         )
     }
@@ -261,15 +259,15 @@ mod tests {
         // Published out of order (6 before 5): kept in seq order.
         hub.deliver(user, vec![frame(6)]);
         assert_eq!(
-            seqs(sub.after(Cursor(4))),
+            seqs(sub.after(Cursor::after(4))),
             Err("gap"),
             "5 is missing: read the log"
         );
         hub.deliver(user, vec![frame(5), frame(5)]);
-        assert_eq!(seqs(sub.after(Cursor(4))), Ok(vec![5, 6]));
-        assert_eq!(seqs(sub.after(Cursor(6))), Err("nothing"));
+        assert_eq!(seqs(sub.after(Cursor::after(4))), Ok(vec![5, 6]));
+        assert_eq!(seqs(sub.after(Cursor::after(6))), Err("nothing"));
         assert_eq!(
-            seqs(sub.after(Cursor(3))),
+            seqs(sub.after(Cursor::after(3))),
             Err("gap"),
             "4 was never delivered"
         );
@@ -279,8 +277,8 @@ mod tests {
         assert!(!sub.must_reread(), "seen once");
         // Bounded: the oldest go first.
         hub.deliver(user, (7..7 + RECENT as i64).map(frame).collect());
-        assert_eq!(seqs(sub.after(Cursor(5))), Err("gap"));
-        assert_eq!(seqs(sub.after(Cursor(6))).unwrap().len(), RECENT);
+        assert_eq!(seqs(sub.after(Cursor::after(5))), Err("gap"));
+        assert_eq!(seqs(sub.after(Cursor::after(6))).unwrap().len(), RECENT);
         // Nobody waits: nothing is kept.
         drop(sub);
         hub.deliver(Uuid::new_v4(), vec![frame(1)]);

@@ -11,10 +11,10 @@ mod publish;
 mod repo;
 
 pub use hub::{Found, Hub};
-pub use publish::{
-    collect, committed_since, mark, publish_after_commit, wake_after_commit, Published,
-};
-pub use repo::{append, append_all, append_many, end, prune, since, Cursor, EventsError};
+pub use kintara_api::Cursor;
+pub use publish::{collect, publish_after_commit, wake_after_commit, Published};
+pub(crate) use publish::{committed_since, mark};
+pub use repo::{append, append_all, append_many, end, prune, since};
 
 /// How long frames are kept before `prune` removes them (a client away longer must resync).
 pub const RETENTION_DAYS: i64 = 7;

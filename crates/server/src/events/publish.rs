@@ -6,9 +6,9 @@
 //! - a **wake** ("look again"): waiters re-read the database. A wake after a rollback is harmless:
 //!   they find nothing new.
 //! - a **delivery**: the frames themselves, handed to this instance's waiters so that they need
-//!   not read them back. Only frames a handler has declared committed (`committed_since`) are
-//!   delivered; any other frame of the request turns its user's publication into a wake, so a
-//!   rolled-back frame can never be delivered.
+//!   not read them back. Only frames whose `db::WriteTx` committed are delivered (its `commit`
+//!   declares them); any other frame of the request turns its user's publication into a wake,
+//!   so a rolled-back frame can never be delivered.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,10 +31,17 @@ tokio::task_local! {
 /// What one request wrote, in order.
 #[derive(Default)]
 struct Collected {
-    /// Frames appended, with whether a handler declared them committed.
-    frames: Vec<(Uuid, i64, EventFrame, bool)>,
+    frames: Vec<Appended>,
     /// Users to wake without frames (a sign-out, say).
     woken: Vec<Uuid>,
+}
+
+/// A frame appended to `user`'s log as number `seq`, and whether its transaction committed.
+struct Appended {
+    user: Uuid,
+    seq: i64,
+    frame: EventFrame,
+    committed: bool,
 }
 
 /// What to publish once the request has finished.
@@ -73,23 +80,30 @@ pub fn wake_after_commit(user: Uuid) {
 
 /// Records a frame `append` wrote for `user` (not yet committed).
 pub(super) fn record_frame(user: Uuid, seq: i64, frame: EventFrame) {
-    with_collected(|c| c.frames.push((user, seq, frame, false)));
+    with_collected(|c| {
+        c.frames.push(Appended {
+            user,
+            seq,
+            frame,
+            committed: false,
+        })
+    });
 }
 
-/// Where the current request's frames stand now: pass it to `committed_since` after the commit
-/// of a transaction begun after this call.
-pub fn mark() -> usize {
+/// Where the current request's frames stand now. Only `db::WriteTx` calls it, at its begin, and
+/// passes it to `committed_since` after its commit.
+pub(crate) fn mark() -> usize {
     COLLECTED
         .try_with(|c| c.lock().unwrap_or_else(|e| e.into_inner()).frames.len())
         .unwrap_or(0)
 }
 
 /// Declares the frames appended since `mark` committed, so they are delivered rather than only
-/// announced. Call it right after `commit()` returned Ok, for a transaction begun after `mark`.
-pub fn committed_since(mark: usize) {
+/// announced (`db::WriteTx::commit`, right after the commit returned Ok).
+pub(crate) fn committed_since(mark: usize) {
     with_collected(|c| {
         for f in c.frames.iter_mut().skip(mark) {
-            f.3 = true;
+            f.committed = true;
         }
     });
 }
@@ -106,11 +120,14 @@ impl Collected {
     fn into_published(self) -> Published {
         let mut out = Published::default();
         let mut wake: Vec<Uuid> = self.woken;
-        for (user, seq, frame, committed) in self.frames {
-            if committed {
-                out.deliveries.entry(user).or_default().push((seq, frame));
+        for f in self.frames {
+            if f.committed {
+                out.deliveries
+                    .entry(f.user)
+                    .or_default()
+                    .push((f.seq, f.frame));
             } else {
-                wake.push(user);
+                wake.push(f.user);
             }
         }
         wake.sort();
@@ -138,13 +155,12 @@ pub async fn publish_after_commit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kintara_api::EventType;
+    use kintara_api::{Cursor, Event};
 
     fn frame(seq: i64) -> EventFrame {
         EventFrame {
-            r#type: EventType::NewMessage,
-            data: serde_json::json!({}),
-            cursor: seq.to_string(),
+            cursor: Cursor::after(seq),
+            event: Event::ResyncRequired {},
         }
     }
 

@@ -3,50 +3,21 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use kintara_api::{EventFrame, EventType};
+use kintara_api::{Cursor, Event, EventFrame};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::publish;
 use crate::db::{get_uuid, json_ids, json_rows, json_strings, ts};
 
-/// A position in one user's log: the seq of the last frame seen ("0" = from the start).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Cursor(pub i64);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum EventsError {
-    #[error("a cursor is a non-negative integer")]
-    BadCursor,
-}
-
-impl Cursor {
-    pub fn parse(s: &str) -> Result<Cursor, EventsError> {
-        // Digits only: no sign, no spaces, no exponent; and it must fit.
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(EventsError::BadCursor);
-        }
-        s.parse::<i64>()
-            .map(Cursor)
-            .map_err(|_| EventsError::BadCursor)
-    }
-}
-
-impl std::fmt::Display for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
 /// Appends one frame to `user`'s log and returns its seq. Call it only inside the transaction of
 /// the change it describes (see `append_many`).
 pub async fn append(
     conn: &mut AnyConnection,
     user: Uuid,
-    kind: EventType,
-    data: &serde_json::Value,
+    event: &Event,
 ) -> Result<i64, sqlx::Error> {
-    let seqs = append_many(conn, &[(user, kind, data.clone())]).await?;
+    let seqs = append_many(conn, &[(user, event.clone())]).await?;
     Ok(seqs[0])
 }
 
@@ -54,13 +25,12 @@ pub async fn append(
 pub async fn append_all(
     conn: &mut AnyConnection,
     users: impl IntoIterator<Item = Uuid>,
-    kind: EventType,
-    data: &serde_json::Value,
+    event: &Event,
 ) -> Result<(), sqlx::Error> {
     let mut users: Vec<Uuid> = users.into_iter().collect();
     users.sort();
     users.dedup();
-    let frames: Vec<_> = users.into_iter().map(|u| (u, kind, data.clone())).collect();
+    let frames: Vec<_> = users.into_iter().map(|u| (u, event.clone())).collect();
     append_many(conn, &frames).await?;
     Ok(())
 }
@@ -76,10 +46,10 @@ pub async fn append_all(
 /// users are woken, or the frames delivered, after the request finishes (see `publish`).
 pub async fn append_many(
     conn: &mut AnyConnection,
-    frames: &[(Uuid, EventType, serde_json::Value)],
+    frames: &[(Uuid, Event)],
 ) -> Result<Vec<i64>, sqlx::Error> {
     let mut counts: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for (user, _, _) in frames {
+    for (user, _) in frames {
         *counts.entry(*user).or_default() += 1;
     }
     if counts.is_empty() {
@@ -118,14 +88,14 @@ pub async fn append_many(
     let now = ts(Utc::now());
     let mut seqs = Vec::with_capacity(frames.len());
     let mut json = Vec::with_capacity(frames.len());
-    for (user, kind, data) in frames {
+    for (user, event) in frames {
         let seq = next.get_mut(user).ok_or(sqlx::Error::RowNotFound)?;
         seqs.push(*seq);
         json.push(serde_json::json!({
             "u": user.to_string(),
             "s": *seq,
-            "t": kind.as_str(),
-            "d": data.to_string(),
+            "t": event.kind().as_str(),
+            "d": event.data_json().to_string(),
         }));
         *seq += 1;
     }
@@ -140,14 +110,13 @@ pub async fn append_many(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    for ((user, kind, data), seq) in frames.iter().zip(&seqs) {
+    for ((user, event), seq) in frames.iter().zip(&seqs) {
         publish::record_frame(
             *user,
             *seq,
             EventFrame {
-                r#type: *kind,
-                data: data.clone(),
-                cursor: seq.to_string(),
+                cursor: Cursor::after(*seq),
+                event: event.clone(),
             },
         );
     }
@@ -171,7 +140,7 @@ pub async fn since(
          WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
     .bind(user.to_string())
-    .bind(cursor.0)
+    .bind(cursor.seq())
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
@@ -183,13 +152,12 @@ pub async fn since(
         Some(r) => (r.try_get("event_seq")?, r.try_get("event_floor")?),
         None => (0, 0),
     };
-    if cursor.0 < floor || cursor.0 > end {
+    if cursor.seq() < floor || cursor.seq() > end {
         let frame = EventFrame {
-            r#type: EventType::ResyncRequired,
-            data: serde_json::json!({}),
-            cursor: end.to_string(),
+            cursor: Cursor::after(end),
+            event: Event::ResyncRequired {},
         };
-        return Ok((vec![frame], Cursor(end)));
+        return Ok((vec![frame], Cursor::after(end)));
     }
     let mut next = cursor;
     let mut frames = Vec::with_capacity(rows.len());
@@ -197,14 +165,24 @@ pub async fn since(
         let seq: i64 = row.try_get("seq")?;
         let kind: String = row.try_get("event_type")?;
         let data: String = row.try_get("data")?;
-        let kind = EventType::parse(&kind).ok_or_else(|| decode("event_type", "unknown type"))?;
-        let data = serde_json::from_str(&data).map_err(|_| decode("data", "not JSON"))?;
+        // A frame this version cannot read (written by another version, say) is not skipped in
+        // silence: the reader is told to refetch what it shows, and goes on after it.
+        let event = serde_json::from_str(&data)
+            .ok()
+            .and_then(|data| Event::from_parts(&kind, data).ok())
+            .unwrap_or_else(|| {
+                tracing::warn!(
+                    seq,
+                    kind,
+                    "an unreadable frame in the log, sent as resync_required"
+                );
+                Event::ResyncRequired {}
+            });
         frames.push(EventFrame {
-            r#type: kind,
-            data,
-            cursor: seq.to_string(),
+            cursor: Cursor::after(seq),
+            event,
         });
-        next = Cursor(seq);
+        next = Cursor::after(seq);
     }
     Ok((frames, next))
 }
@@ -218,14 +196,7 @@ pub async fn end(conn: &mut AnyConnection, user: Uuid) -> Result<Cursor, sqlx::E
         .await?
         .map(|r| r.try_get("event_seq"))
         .transpose()?;
-    Ok(Cursor(seq.unwrap_or(0)))
-}
-
-fn decode(col: &str, what: &'static str) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: col.to_owned(),
-        source: what.into(),
-    }
+    Ok(Cursor::after(seq.unwrap_or(0)))
 }
 
 /// Retention: removes frames created before `older_than`, one user at a time, raising each
@@ -263,27 +234,4 @@ pub async fn prune(
             .rows_affected();
     }
     Ok(removed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_are_plain_non_negative_integers() {
-        assert_eq!(Cursor::parse("0"), Ok(Cursor(0)));
-        assert_eq!(Cursor::parse("42"), Ok(Cursor(42)));
-        for bad in [
-            "",
-            "-1",
-            "+1",
-            " 1",
-            "1.0",
-            "1e3",
-            "abc",
-            "99999999999999999999",
-        ] {
-            assert_eq!(Cursor::parse(bad), Err(EventsError::BadCursor), "{bad:?}");
-        }
-    }
 }

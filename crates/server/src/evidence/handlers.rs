@@ -14,6 +14,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use futures_util::{stream, StreamExt, TryStreamExt};
+use kintara_api::endpoint;
 use kintara_api::{
     codes, evidence_description, ErrorEnvelope, Evidence, EvidenceKind, FieldErrors,
     IncidentStatus, MAX_CLIENT_ID, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_DESCRIPTION,
@@ -59,7 +60,7 @@ pub struct FileBytes(pub Vec<u8>);
 
 /// Add a photo, voice recording or document to a case (the survivor who filed it, or a provider
 /// who accepted it). Stored encrypted.
-#[utoipa::path(post, path = "/api/incidents/{id}/evidence/", tag = "evidence",
+#[utoipa::path(post, path = endpoint::UploadEvidence::PATH, tag = "evidence",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     request_body(content = inline(EvidenceUploadForm), content_type = "multipart/form-data"),
@@ -390,7 +391,7 @@ async fn commit(
 }
 
 /// The live evidence of a case, oldest first, as a bare array.
-#[utoipa::path(get, path = "/api/incidents/{id}/evidence/", tag = "evidence",
+#[utoipa::path(get, path = endpoint::ListEvidence::PATH, tag = "evidence",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     responses(
@@ -412,7 +413,7 @@ pub async fn list(
 
 /// The file itself, decrypted as it streams, as an attachment. A file that fails its integrity
 /// check part-way ends the response early, so a client never takes damaged bytes for the file.
-#[utoipa::path(get, path = "/api/evidence/{id}/download/", tag = "evidence",
+#[utoipa::path(get, path = endpoint::DownloadEvidence::PATH, tag = "evidence",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Evidence id")),
     responses(
@@ -484,7 +485,7 @@ pub async fn download(
 
 /// Delete a piece of evidence (the survivor who filed the case, or whoever added it). The file
 /// is removed from disk; the row is kept, marked deleted, for the case history.
-#[utoipa::path(delete, path = "/api/evidence/{id}/", tag = "evidence",
+#[utoipa::path(delete, path = endpoint::DeleteEvidence::PATH, tag = "evidence",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Evidence id")),
     responses(

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use kintara_api::endpoint;
 use kintara_api::{
     ErrorEnvelope, Incident, IncidentCreate, IncidentPatch, IncidentStatus, IncidentType, Role,
     StatusChange,
@@ -19,7 +20,7 @@ use crate::state::AppState;
 use crate::workflow::views::with_helpers;
 
 /// File a report (survivors).
-#[utoipa::path(post, path = "/api/incidents/", tag = "incidents", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::CreateIncident::PATH, tag = "incidents", security(("bearer" = [])),
     request_body = IncidentCreate,
     responses(
         (status = 201, description = "Filed; it waits for a dispatcher", body = Incident),
@@ -32,9 +33,7 @@ pub async fn create(
     user: AuthUser,
     ValidJson(new): ValidJson<IncidentCreate>,
 ) -> ApiResult<(StatusCode, Json<Incident>)> {
-    if user.role != Role::Survivor {
-        return Err(ApiError::forbidden("Only survivors file reports."));
-    }
+    user.may::<endpoint::CreateIncident>()?;
     let mut tx = state.db.begin_write().await?;
     let client_id = new.client_id.as_deref().map(str::trim);
     if let Some(c) = client_id {
@@ -83,7 +82,7 @@ pub struct ListQuery {
 
 /// The caller's incidents (survivors: their own; dispatchers and admins: all), newest first,
 /// as a bare array.
-#[utoipa::path(get, path = "/api/incidents/", tag = "incidents", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::ListIncidents::PATH, tag = "incidents", security(("bearer" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "Incidents, newest first", body = [Incident]),
@@ -114,7 +113,7 @@ pub async fn list(
 }
 
 /// One incident.
-#[utoipa::path(get, path = "/api/incidents/{id}/", tag = "incidents", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::GetIncident::PATH, tag = "incidents", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     responses(
         (status = 200, description = "The incident", body = Incident),
@@ -132,7 +131,7 @@ pub async fn get(
 
 /// Change the description, requested services or contact preferences of one's own report while
 /// the case is open.
-#[utoipa::path(patch, path = "/api/incidents/{id}/", tag = "incidents", security(("bearer" = [])),
+#[utoipa::path(patch, path = endpoint::PatchIncident::PATH, tag = "incidents", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     request_body = IncidentPatch,
     responses(
@@ -176,7 +175,7 @@ pub async fn patch(
 
 /// The case's status changes, oldest first. Its survivor sees when it moved and where to, never
 /// the reasons (they can name providers or quote why one declined).
-#[utoipa::path(get, path = "/api/incidents/{id}/timeline/", tag = "incidents", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Timeline::PATH, tag = "incidents", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     responses(
         (status = 200, description = "Status changes, oldest first", body = [StatusChange]),
@@ -199,7 +198,7 @@ pub async fn timeline(
 }
 
 /// Withdraw one's own report (soft delete: it disappears from every list).
-#[utoipa::path(delete, path = "/api/incidents/{id}/", tag = "incidents", security(("bearer" = [])),
+#[utoipa::path(delete, path = endpoint::DeleteIncident::PATH, tag = "incidents", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     responses(
         (status = 204, description = "Withdrawn"),

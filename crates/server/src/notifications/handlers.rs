@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use kintara_api::endpoint;
 use kintara_api::{
     ChannelPreference, ErrorEnvelope, MarkedAll, MarkedOne, NotificationPage,
     NotificationPreferences, NotificationType, UnreadCount, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
@@ -63,7 +64,7 @@ fn page_url(p: &Parsed, page: u32) -> String {
     if let Some(i) = p.filter.incident {
         parts.push(format!("incident={i}"));
     }
-    format!("/api/notifications/?{}", parts.join("&"))
+    format!("{}?{}", endpoint::Notifications::PATH, parts.join("&"))
 }
 
 async fn list_page(state: &AppState, user: &AuthUser, p: Parsed) -> ApiResult<NotificationPage> {
@@ -85,7 +86,7 @@ async fn list_page(state: &AppState, user: &AuthUser, p: Parsed) -> ApiResult<No
 }
 
 /// The caller's notifications, newest first.
-#[utoipa::path(get, path = "/api/notifications/", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Notifications::PATH, tag = "notifications", security(("bearer" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "A page of notifications", body = NotificationPage),
@@ -100,7 +101,7 @@ pub async fn list(
 }
 
 /// The caller's unread notifications (the same as `?is_read=false`).
-#[utoipa::path(get, path = "/api/notifications/unread/", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::UnreadNotifications::PATH, tag = "notifications", security(("bearer" = [])),
     params(ListQuery),
     responses((status = 200, description = "A page of unread notifications", body = NotificationPage)))]
 pub async fn unread(
@@ -114,7 +115,7 @@ pub async fn unread(
 }
 
 /// How many unread, in all and per type: the bell's badge.
-#[utoipa::path(get, path = "/api/notifications/unread_count/", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::UnreadCount::PATH, tag = "notifications", security(("bearer" = [])),
     responses((status = 200, description = "Unread counts", body = UnreadCount)))]
 pub async fn unread_count(
     State(state): State<AppState>,
@@ -128,7 +129,7 @@ pub async fn unread_count(
 }
 
 /// Mark one of the caller's notifications read.
-#[utoipa::path(post, path = "/api/notifications/{id}/mark_as_read/", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::MarkNotificationRead::PATH, tag = "notifications", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Notification id")),
     responses(
         (status = 200, description = "Marked read", body = MarkedOne),
@@ -151,7 +152,7 @@ pub async fn mark_as_read(
 }
 
 /// Mark all the caller's unread notifications read, optionally only of one type or incident.
-#[utoipa::path(post, path = "/api/notifications/mark_all_as_read/", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::MarkAllNotificationsRead::PATH, tag = "notifications", security(("bearer" = [])),
     params(ListQuery),
     responses((status = 200, description = "How many were marked", body = MarkedAll)))]
 pub async fn mark_all_as_read(
@@ -183,7 +184,7 @@ async fn load_preferences(state: &AppState, user: &AuthUser) -> ApiResult<Notifi
 }
 
 /// The channels each event type goes to (the in-app feed always keeps every notification).
-#[utoipa::path(get, path = "/api/notifications/preferences/", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::GetNotificationPreferences::PATH, tag = "notifications", security(("bearer" = [])),
     responses((status = 200, description = "Per-type channels", body = NotificationPreferences)))]
 pub async fn get_preferences(
     State(state): State<AppState>,
@@ -193,7 +194,7 @@ pub async fn get_preferences(
 }
 
 /// Choose the channels of some event types; types not named keep their setting.
-#[utoipa::path(put, path = "/api/notifications/preferences/", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(put, path = endpoint::PutNotificationPreferences::PATH, tag = "notifications", security(("bearer" = [])),
     request_body = NotificationPreferences,
     responses(
         (status = 200, description = "The preferences now", body = NotificationPreferences),

@@ -8,8 +8,8 @@ pub mod repo;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kintara_api::{
-    default_channels, Channel, ChannelDelivery, DeliveryState, EventType, IncidentStatus,
-    Notification, NotificationParams, NotificationType, Priority, Role, UrgencyLevel,
+    default_channels, Channel, ChannelDelivery, DeliveryState, Event, IncidentStatus, Notification,
+    NotificationParams, NotificationType, Priority, Role, UrgencyLevel,
 };
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use crate::events;
 use crate::incidents::repo::IncidentRow;
 
 /// What happened, with what the texts need.
-pub enum Event<'a> {
+pub enum Cause<'a> {
     IncidentCreated(&'a IncidentRow),
     CaseAssigned {
         incident: &'a IncidentRow,
@@ -67,11 +67,11 @@ pub const SURVIVOR_SUBJECT: &str = "Kintara";
 pub const SURVIVOR_MESSAGE: &str = "Your case has an update.";
 pub const SURVIVOR_NEW_MESSAGE: &str = "You have a new message.";
 
-/// Stores the notifications `event` causes, each with its `notification` frame in the
+/// Stores the notifications `cause` brings, each with its `notification` frame in the
 /// recipient's event log (the same JSON as the feed, so feed and stream agree). Call it inside
 /// the transaction of the change.
-pub async fn notify(conn: &mut AnyConnection, event: Event<'_>) -> Result<(), sqlx::Error> {
-    let mut drafts = drafts(conn, event).await?;
+pub async fn notify(conn: &mut AnyConnection, cause: Cause<'_>) -> Result<(), sqlx::Error> {
+    let mut drafts = drafts(conn, cause).await?;
     drafts.sort_by_key(|d| d.recipient);
     let mut recipients: Vec<Uuid> = drafts.iter().map(|d| d.recipient).collect();
     recipients.dedup();
@@ -92,10 +92,7 @@ pub async fn store(conn: &mut AnyConnection, rows: &[Notification]) -> Result<()
     repo::insert_many(conn, rows).await?;
     let frames: Vec<_> = rows
         .iter()
-        .map(|n| {
-            let data = serde_json::to_value(n).expect("a notification serialises");
-            (n.recipient, EventType::Notification, data)
-        })
+        .map(|n| (n.recipient, Event::Notification(n.clone())))
         .collect();
     events::append_many(conn, &frames).await?;
     Ok(())
@@ -175,7 +172,7 @@ pub fn new_message_drafts(
         .collect()
 }
 
-async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>, sqlx::Error> {
+async fn drafts(conn: &mut AnyConnection, cause: Cause<'_>) -> Result<Vec<Draft>, sqlx::Error> {
     let staff = |incident: Uuid, kind, priority, texts: Texts| {
         move |recipient| Draft {
             recipient,
@@ -198,8 +195,8 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
         incident: Some(incident.id),
         conversation: None,
     };
-    Ok(match event {
-        Event::IncidentCreated(i) => {
+    Ok(match cause {
+        Cause::IncidentCreated(i) => {
             let loud = i.urgency_level != UrgencyLevel::Routine;
             let priority = if loud {
                 Priority::High
@@ -214,7 +211,7 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
             );
             dispatchers(conn).await?.into_iter().map(make).collect()
         }
-        Event::CaseAssigned {
+        Cause::CaseAssigned {
             incident: i,
             provider,
         } => {
@@ -231,7 +228,7 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
             );
             vec![make(provider)]
         }
-        Event::AssignmentAccepted {
+        Cause::AssignmentAccepted {
             incident: i,
             provider,
         } => {
@@ -246,7 +243,7 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
             v.push(survivor(i, NotificationType::AssignmentAccepted));
             v
         }
-        Event::AssignmentRejected {
+        Cause::AssignmentRejected {
             incident: i,
             provider,
         } => {
@@ -259,10 +256,10 @@ async fn drafts(conn: &mut AnyConnection, event: Event<'_>) -> Result<Vec<Draft>
             );
             dispatchers(conn).await?.into_iter().map(make).collect()
         }
-        Event::StatusChanged { incident: i, .. } => {
+        Cause::StatusChanged { incident: i, .. } => {
             vec![survivor(i, NotificationType::StatusChanged)]
         }
-        Event::NewMessage {
+        Cause::NewMessage {
             conversation,
             incident,
             sender_name,

@@ -6,9 +6,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use kintara_api::{
-    close_code, ControlFrame, Established, EventFrame, EventType, PING_INTERVAL_SECS,
-};
+use kintara_api::{close_code, ControlFrame, Established, Event, EventFrame, PING_INTERVAL_SECS};
 use tokio::time::{interval_at, sleep_until, timeout, Instant};
 use uuid::Uuid;
 
@@ -78,7 +76,7 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
     };
     let hello = ControlFrame::ConnectionEstablished(Established {
         user_id,
-        cursor: cursor.to_string(),
+        cursor,
         ping_interval_secs: PING_INTERVAL_SECS,
     });
     if let Err(end) = send_json(socket, &hello).await {
@@ -121,7 +119,7 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
                                     return end;
                                 }
                             }
-                            cursor = Cursor(d.seq);
+                            cursor = Cursor::after(d.seq);
                         }
                     }
                 }
@@ -247,8 +245,7 @@ async fn pump(
 /// Whether a socket filtered to `room` (if any) gets `frame`.
 fn about(room: Option<Uuid>, frame: &EventFrame) -> bool {
     room.is_none_or(|r| {
-        frame.r#type == EventType::ResyncRequired
-            || frame.data.get("room").and_then(|v| v.as_str()) == Some(&r.to_string())
+        matches!(frame.event, Event::ResyncRequired {}) || frame.event.room() == Some(r)
     })
 }
 

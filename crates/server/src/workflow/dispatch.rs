@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
+use kintara_api::endpoint;
 use kintara_api::{
     AssignRequest, AssignmentStatus, CasePage, CaseView, CasesByStatus, DashboardStats,
     DirectoryProvider, ErrorEnvelope, IncidentStatus, IncidentType, ProviderSuggestion,
@@ -21,19 +22,11 @@ use crate::db::ts;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{query, IdPath, ValidJson, ValidQuery};
 use crate::incidents::repo::{self as incidents, IncidentRow, ListFilter};
-use crate::notifications::{self, Event};
+use crate::notifications::{self, Cause};
 use crate::state::AppState;
 
-fn require_staff(user: &AuthUser) -> ApiResult<()> {
-    if user.is_staff() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("Only dispatchers can do this."))
-    }
-}
-
 /// Counts for the dispatcher's dashboard.
-#[utoipa::path(get, path = "/api/dispatch/dashboard/", tag = "dispatch", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Dashboard::PATH, tag = "dispatch", security(("bearer" = [])),
     responses(
         (status = 200, description = "Live counts", body = DashboardStats),
         (status = 403, description = "Not a dispatcher", body = ErrorEnvelope),
@@ -42,7 +35,7 @@ pub async fn dashboard(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<DashboardStats>> {
-    require_staff(&user)?;
+    user.may::<endpoint::Dashboard>()?;
     let mut conn = state.db.read.acquire().await?;
     let mut stats = DashboardStats::default();
     let rows = sqlx::query(
@@ -148,7 +141,7 @@ pub struct CasesQuery {
 }
 
 /// All cases with filters, newest first: a bare array, or a page when `page` is given.
-#[utoipa::path(get, path = "/api/dispatch/cases/", tag = "dispatch", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Cases::PATH, tag = "dispatch", security(("bearer" = [])),
     params(CasesQuery),
     responses(
         (status = 200, description = "Cases (a `CasePage` when `page` is given)", body = [CaseView]),
@@ -160,7 +153,7 @@ pub async fn cases(
     user: AuthUser,
     ValidQuery(q): ValidQuery<CasesQuery>,
 ) -> ApiResult<Response> {
-    require_staff(&user)?;
+    user.may::<endpoint::Cases>()?;
     let page = query::number("page", q.page.as_deref(), 1_000_000)?.map(i64::from);
     let page_size = query::number("page_size", q.page_size.as_deref(), 100)?.map_or(20, i64::from);
     let mut filter = ListFilter {
@@ -191,7 +184,7 @@ pub async fn cases(
                 query.push(format!("{k}={v}"));
             }
         }
-        format!("/api/dispatch/cases/?{}", query.join("&"))
+        format!("{}?{}", endpoint::Cases::PATH, query.join("&"))
     };
     let last = ((count + page_size - 1) / page_size).max(1);
     Ok(Json(CasePage {
@@ -210,7 +203,7 @@ async fn staff_case(conn: &mut AnyConnection, id: Uuid) -> ApiResult<IncidentRow
 }
 
 /// One case with its assignments.
-#[utoipa::path(get, path = "/api/dispatch/cases/{id}/", tag = "dispatch", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Case::PATH, tag = "dispatch", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     responses(
         (status = 200, description = "The case", body = CaseView),
@@ -221,7 +214,7 @@ pub async fn case(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<CaseView>> {
-    require_staff(&user)?;
+    user.may::<endpoint::Case>()?;
     let mut conn = state.db.read.acquire().await?;
     let row = staff_case(&mut conn, id).await?;
     Ok(Json(
@@ -263,12 +256,12 @@ async fn offer(
     }
     repo::insert_assignment(conn, incident.id, provider, Some(by), notes).await?;
     super::announce_assignment(conn, incident, provider).await?;
-    notifications::notify(conn, Event::CaseAssigned { incident, provider }).await?;
+    notifications::notify(conn, Cause::CaseAssigned { incident, provider }).await?;
     Ok(())
 }
 
 /// Assign one or more providers. All or nothing: if one cannot take it, nobody is assigned.
-#[utoipa::path(post, path = "/api/dispatch/cases/{id}/assign/", tag = "dispatch", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::Assign::PATH, tag = "dispatch", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     request_body = AssignRequest,
     responses(
@@ -283,7 +276,7 @@ pub async fn assign(
     IdPath(id): IdPath,
     ValidJson(req): ValidJson<AssignRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    require_staff(&user)?;
+    user.may::<endpoint::Assign>()?;
     let mut tx = state.db.begin_write().await?;
     let incident = staff_case(&mut tx, id).await?;
     if !matches!(
@@ -324,7 +317,7 @@ pub async fn assign(
 
 /// Move a case to another provider: the old assignment (or all live ones) is withdrawn with the
 /// reason, the new provider gets it. All or nothing.
-#[utoipa::path(post, path = "/api/dispatch/cases/{id}/reassign/", tag = "dispatch", security(("bearer" = [])),
+#[utoipa::path(post, path = endpoint::Reassign::PATH, tag = "dispatch", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     request_body = ReassignRequest,
     responses(
@@ -338,7 +331,7 @@ pub async fn reassign(
     IdPath(id): IdPath,
     ValidJson(req): ValidJson<ReassignRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    require_staff(&user)?;
+    user.may::<endpoint::Reassign>()?;
     let mut tx = state.db.begin_write().await?;
     let incident = staff_case(&mut tx, id).await?;
     if !matches!(
@@ -420,7 +413,7 @@ pub struct ProvidersQuery {
 }
 
 /// The provider directory with availability and load.
-#[utoipa::path(get, path = "/api/dispatch/providers/", tag = "dispatch", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Providers::PATH, tag = "dispatch", security(("bearer" = [])),
     params(ProvidersQuery),
     responses(
         (status = 200, description = "Providers", body = [DirectoryProvider]),
@@ -431,7 +424,7 @@ pub async fn providers(
     user: AuthUser,
     ValidQuery(q): ValidQuery<ProvidersQuery>,
 ) -> ApiResult<Json<Vec<DirectoryProvider>>> {
-    require_staff(&user)?;
+    user.may::<endpoint::Providers>()?;
     let ptype = query::choice(
         "provider_type",
         q.provider_type.as_deref(),
@@ -536,7 +529,7 @@ pub fn rank(incident: &IncidentRow, providers: Vec<DirectoryProvider>) -> Vec<Pr
 }
 
 /// Providers suggested for a case, best first, with the reasons.
-#[utoipa::path(get, path = "/api/dispatch/cases/{id}/recommendations/", tag = "dispatch", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::Recommendations::PATH, tag = "dispatch", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     responses(
         (status = 200, description = "Suggestions, best first", body = [ProviderSuggestion]),
@@ -547,7 +540,7 @@ pub async fn recommendations(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Vec<ProviderSuggestion>>> {
-    require_staff(&user)?;
+    user.may::<endpoint::Recommendations>()?;
     let mut conn = state.db.read.acquire().await?;
     let incident = staff_case(&mut conn, id).await?;
     let already: Vec<Uuid> = repo::assignments_of(&mut conn, &[id])

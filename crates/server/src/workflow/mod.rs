@@ -16,14 +16,16 @@ pub mod provider;
 pub mod repo;
 pub mod views;
 
-use kintara_api::{EventType, IncidentStatus, UrgencyLevel};
+use kintara_api::{
+    CaseAssignedEvent, CaseUpdatedEvent, Event, IncidentStatus, IncidentUpdatedEvent, UrgencyLevel,
+};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::incidents::repo::{record_status, IncidentRow};
-use crate::notifications::{self, Event};
+use crate::notifications::{self, Cause};
 
 /// The legal moves of an incident's status.
 pub fn allowed(from: IncidentStatus, to: IncidentStatus) -> bool {
@@ -94,18 +96,18 @@ pub async fn announce_incident(
     let row = crate::incidents::repo::find(conn, incident)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let data = serde_json::json!({
-        "incident_id": incident,
-        "case_number": row.case_number,
-        "status": row.status.as_str(),
-        "urgency_level": row.urgency_level.as_str(),
+    let event = Event::IncidentUpdated(IncidentUpdatedEvent {
+        incident_id: incident,
+        case_number: row.case_number,
+        status: row.status,
+        urgency_level: row.urgency_level,
     });
     let mut people = crate::notifications::dispatchers(conn).await?;
     if audience == Audience::Everyone {
         people.push(row.survivor_id);
         people.extend(live_providers(conn, incident).await?);
     }
-    events::append_all(conn, people, EventType::IncidentUpdated, &data).await?;
+    events::append_all(conn, people, &event).await?;
     Ok(())
 }
 
@@ -120,14 +122,14 @@ async fn announce_status(
     let row = crate::incidents::repo::find(conn, incident)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let data = serde_json::json!({
-        "incident_id": incident,
-        "status": to.as_str(),
-        "case_number": row.case_number,
+    let event = Event::CaseUpdated(CaseUpdatedEvent {
+        incident_id: incident,
+        status: to,
+        case_number: row.case_number,
     });
     let providers = live_providers(conn, incident).await?;
     let people = std::iter::once(row.survivor_id).chain(providers);
-    events::append_all(conn, people, EventType::CaseUpdated, &data).await?;
+    events::append_all(conn, people, &event).await?;
     Ok(())
 }
 
@@ -149,12 +151,12 @@ pub async fn announce_assignment(
     incident: &IncidentRow,
     provider: Uuid,
 ) -> ApiResult<()> {
-    let data = serde_json::json!({
-        "incident_id": incident.id,
-        "case_number": incident.case_number,
-        "urgency_level": incident.urgency_level.as_str(),
+    let event = Event::CaseAssigned(CaseAssignedEvent {
+        incident_id: incident.id,
+        case_number: incident.case_number.clone(),
+        urgency_level: incident.urgency_level,
     });
-    events::append(conn, provider, EventType::CaseAssigned, &data).await?;
+    events::append(conn, provider, &event).await?;
     Ok(())
 }
 
@@ -181,7 +183,7 @@ pub async fn route_new(
     };
     let Some(provider) = provider else {
         announce_incident(conn, incident.id, Audience::Staff).await?;
-        notifications::notify(conn, Event::IncidentCreated(incident)).await?;
+        notifications::notify(conn, Cause::IncidentCreated(incident)).await?;
         return Ok(incident.status);
     };
     // The move first, then the offer: the provider's first frame is `case_assigned`, not a
@@ -200,10 +202,10 @@ pub async fn route_new(
         .await?
         .ok_or_else(ApiError::not_found)?;
     announce_assignment(conn, &routed, provider).await?;
-    notifications::notify(conn, Event::IncidentCreated(&routed)).await?;
+    notifications::notify(conn, Cause::IncidentCreated(&routed)).await?;
     notifications::notify(
         conn,
-        Event::CaseAssigned {
+        Cause::CaseAssigned {
             incident: &routed,
             provider,
         },

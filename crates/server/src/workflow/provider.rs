@@ -3,9 +3,10 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
+use kintara_api::endpoint;
 use kintara_api::{
     AcceptRequest, AssignmentStatus, AvailabilityRequest, CaseView, DirectoryProvider,
-    ErrorEnvelope, IncidentStatus, RejectRequest, Role, StatusUpdateRequest,
+    ErrorEnvelope, IncidentStatus, RejectRequest, StatusUpdateRequest,
 };
 use serde::Deserialize;
 use sqlx::AnyConnection;
@@ -18,16 +19,8 @@ use crate::db::{get_uuid, ts};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::incidents::{self, Access};
-use crate::notifications::{self, Event};
+use crate::notifications::{self, Cause};
 use crate::state::AppState;
-
-fn require_provider(user: &AuthUser) -> ApiResult<()> {
-    if user.role == Role::Provider {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("Only providers can do this."))
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AssignedQuery {
@@ -36,7 +29,7 @@ pub struct AssignedQuery {
 }
 
 /// The caller's cases (providers), newest assignment first, as a bare array.
-#[utoipa::path(get, path = "/api/providers/assigned-cases/", tag = "providers", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::AssignedCases::PATH, tag = "providers", security(("bearer" = [])),
     params(AssignedQuery),
     responses(
         (status = 200, description = "Cases assigned to the caller", body = [CaseView]),
@@ -47,7 +40,7 @@ pub async fn assigned_cases(
     user: AuthUser,
     ValidQuery(q): ValidQuery<AssignedQuery>,
 ) -> ApiResult<Json<Vec<CaseView>>> {
-    require_provider(&user)?;
+    user.may::<endpoint::AssignedCases>()?;
     // Only live assignments show a case: a provider who declined it or was taken off it no
     // longer reads what the survivor wrote.
     let statuses: Vec<AssignmentStatus> = match q.status.as_deref().filter(|s| !s.is_empty()) {
@@ -109,7 +102,7 @@ async fn view_of(conn: &mut AnyConnection, user: &AuthUser, id: Uuid) -> ApiResu
 }
 
 /// Accept a case assigned to the caller. The case goes in progress and its conversation opens.
-#[utoipa::path(patch, path = "/api/incidents/{id}/accept/", tag = "providers", security(("bearer" = [])),
+#[utoipa::path(patch, path = endpoint::Accept::PATH, tag = "providers", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     request_body = AcceptRequest,
     responses(
@@ -123,7 +116,7 @@ pub async fn accept(
     IdPath(id): IdPath,
     ValidJson(req): ValidJson<AcceptRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    require_provider(&user)?;
+    user.may::<endpoint::Accept>()?;
     let mut tx = state.db.begin_write().await?;
     let assignment = pending_assignment(&mut tx, &user, id).await?;
     let accepted = repo::set_assignment_status(
@@ -164,7 +157,7 @@ pub async fn accept(
     open_conversation(&mut tx, &incident, user.id).await?;
     notifications::notify(
         &mut tx,
-        Event::AssignmentAccepted {
+        Cause::AssignmentAccepted {
             incident: &incident,
             provider: user.id,
         },
@@ -208,7 +201,7 @@ async fn open_conversation(
 
 /// Decline a case assigned to the caller. Without other live assignments the case returns to
 /// the dispatcher queue.
-#[utoipa::path(patch, path = "/api/incidents/{id}/reject/", tag = "providers", security(("bearer" = [])),
+#[utoipa::path(patch, path = endpoint::Reject::PATH, tag = "providers", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     request_body = RejectRequest,
     responses(
@@ -223,7 +216,7 @@ pub async fn reject(
     IdPath(id): IdPath,
     ValidJson(req): ValidJson<RejectRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    require_provider(&user)?;
+    user.may::<endpoint::Reject>()?;
     let mut tx = state.db.begin_write().await?;
     let assignment = pending_assignment(&mut tx, &user, id).await?;
     let rejected = repo::set_assignment_status(
@@ -253,7 +246,7 @@ pub async fn reject(
     .await?;
     notifications::notify(
         &mut tx,
-        Event::AssignmentRejected {
+        Cause::AssignmentRejected {
             incident: &incident,
             provider: user.id,
         },
@@ -295,7 +288,7 @@ pub async fn back_to_queue_if_unassigned(
 }
 
 /// Move a case the caller accepted forward: `in_progress`, `completed`, then `closed`.
-#[utoipa::path(patch, path = "/api/providers/cases/{id}/status/", tag = "providers", security(("bearer" = [])),
+#[utoipa::path(patch, path = endpoint::UpdateStatus::PATH, tag = "providers", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
     request_body = StatusUpdateRequest,
     responses(
@@ -310,7 +303,7 @@ pub async fn update_status(
     IdPath(id): IdPath,
     ValidJson(req): ValidJson<StatusUpdateRequest>,
 ) -> ApiResult<Json<CaseView>> {
-    require_provider(&user)?;
+    user.may::<endpoint::UpdateStatus>()?;
     let mut tx = state.db.begin_write().await?;
     let (incident, access) = incidents::readable(&mut tx, &user, id).await?;
     if access != (Access::Provider { accepted: true }) {
@@ -356,7 +349,7 @@ pub async fn update_status(
         .ok_or_else(ApiError::not_found)?;
     notifications::notify(
         &mut tx,
-        Event::StatusChanged {
+        Cause::StatusChanged {
             incident: &updated,
             to: req.status,
         },
@@ -403,7 +396,7 @@ async fn own_entry(state: &AppState, user: &AuthUser) -> ApiResult<DirectoryProv
 
 /// The caller's availability as the server has it, so every device of theirs shows the same
 /// switch (the same body as setting it).
-#[utoipa::path(get, path = "/api/providers/availability/", tag = "providers", security(("bearer" = [])),
+#[utoipa::path(get, path = endpoint::GetAvailability::PATH, tag = "providers", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's directory entry", body = DirectoryProvider),
         (status = 403, description = "Not a provider", body = ErrorEnvelope),
@@ -412,12 +405,12 @@ pub async fn get_availability(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<DirectoryProvider>> {
-    require_provider(&user)?;
+    user.may::<endpoint::GetAvailability>()?;
     own_entry(&state, &user).await.map(Json)
 }
 
 /// Turn the caller's availability on or off.
-#[utoipa::path(patch, path = "/api/providers/availability/", tag = "providers", security(("bearer" = [])),
+#[utoipa::path(patch, path = endpoint::SetAvailability::PATH, tag = "providers", security(("bearer" = [])),
     request_body = AvailabilityRequest,
     responses(
         (status = 200, description = "The caller's directory entry", body = DirectoryProvider),
@@ -428,7 +421,7 @@ pub async fn set_availability(
     user: AuthUser,
     ValidJson(req): ValidJson<AvailabilityRequest>,
 ) -> ApiResult<Json<DirectoryProvider>> {
-    require_provider(&user)?;
+    user.may::<endpoint::SetAvailability>()?;
     let mut tx = state.db.begin_write().await?;
     repo::set_availability(&mut tx, user.id, req.is_currently_available).await?;
     tx.commit().await?;

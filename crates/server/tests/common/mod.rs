@@ -372,3 +372,15 @@ pub fn with_claims(token: &str, claims: &Value) -> String {
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
+
+/// A frame's `data` as its JSON, for assertions about what went over the wire.
+#[allow(dead_code)] // not every suite reads frames
+pub trait FrameData {
+    fn data(&self) -> serde_json::Value;
+}
+
+impl FrameData for kintara_api::EventFrame {
+    fn data(&self) -> serde_json::Value {
+        self.event.data_json()
+    }
+}
