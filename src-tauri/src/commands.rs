@@ -156,7 +156,7 @@ pub async fn file_report(
         let l = live
             .as_ref()
             .ok_or_else(|| UiError::other("Sign in to do this."))?;
-        l.outbox.clone()
+        l.account.outbox.clone()
     };
     // Listening before the report is queued, so no outcome can slip past.
     let mut delivered = outbox.events();
@@ -238,7 +238,7 @@ pub async fn list_incidents(state: State<'_, AppState>) -> Result<Vec<Incident>,
 pub async fn sync_state(state: State<'_, AppState>) -> Result<String, UiError> {
     let live = state.live.lock().await;
     Ok(match live.as_ref() {
-        Some(l) => live::state_label(&l.sync.state().borrow()).to_owned(),
+        Some(l) => live::state_label(&l.account.sync.state().borrow()).to_owned(),
         None => "logged_out".to_owned(),
     })
 }
@@ -471,7 +471,7 @@ pub async fn assign(
 pub async fn outbox_items(state: State<'_, AppState>) -> Result<Vec<OutboxItem>, UiError> {
     let live = state.live.lock().await;
     match live.as_ref() {
-        Some(l) => Ok(l.outbox.items().await?),
+        Some(l) => Ok(l.account.outbox.items().await?),
         None => Ok(Vec::new()),
     }
 }
@@ -479,7 +479,7 @@ pub async fn outbox_items(state: State<'_, AppState>) -> Result<Vec<OutboxItem>,
 #[tauri::command]
 pub async fn outbox_retry(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
     if let Some(l) = state.live.lock().await.as_ref() {
-        l.outbox.retry(id).await?;
+        l.account.outbox.retry(id).await?;
     }
     Ok(())
 }
@@ -487,7 +487,7 @@ pub async fn outbox_retry(state: State<'_, AppState>, id: i64) -> Result<(), UiE
 #[tauri::command]
 pub async fn outbox_discard(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
     if let Some(l) = state.live.lock().await.as_ref() {
-        l.outbox.discard(id).await?;
+        l.account.outbox.discard(id).await?;
     }
     Ok(())
 }

@@ -97,7 +97,7 @@ impl AppState {
             l.stop(wipe).await;
         }
         if wipe {
-            live::remove_local_store(&self.data_dir);
+            kintara_core::account::remove_local_store(&self.data_dir);
             let keys = self.keys.clone();
             let _ = tauri::async_runtime::spawn_blocking(move || keys.forget()).await;
         }
@@ -119,12 +119,12 @@ impl AppState {
         }
     }
 
-    async fn cache(&self) -> Result<Cache<SqliteLocal>, UiError> {
+    async fn cache(&self) -> Result<Arc<Cache<SqliteLocal>>, UiError> {
         let live = self.live.lock().await;
         let l = live
             .as_ref()
             .ok_or_else(|| UiError::other("Sign in to see this."))?;
-        Ok(Cache::new(l.local.clone()))
+        Ok(l.account.cache.clone())
     }
 
     async fn enqueue(&self, action: OutboxAction) -> Result<OutboxItem, UiError> {
@@ -132,7 +132,7 @@ impl AppState {
         let l = live
             .as_ref()
             .ok_or_else(|| UiError::other("Sign in to do this."))?;
-        Ok(l.outbox.enqueue(action).await?)
+        Ok(l.account.outbox.enqueue(action).await?)
     }
 }
 
@@ -254,8 +254,8 @@ pub fn run() {
                 let app = window.app_handle().clone();
                 tauri::async_runtime::spawn(async move {
                     if let Some(live) = app.state::<AppState>().live.lock().await.as_ref() {
-                        live.sync.wake();
-                        live.outbox.wake();
+                        live.account.sync.wake();
+                        live.account.outbox.wake();
                     }
                 });
             }

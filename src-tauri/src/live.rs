@@ -11,18 +11,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kintara_api::{Event, Notification, Role};
-use kintara_core::sync::{SyncEvent, SyncService, SyncState};
+use kintara_core::account::{Account, Running};
+use kintara_core::sync::{SyncEvent, SyncState};
 use kintara_core::vault::Vault;
-use kintara_core::{Cache, Client, LocalError, LocalStore, Outbox, SqliteLocal};
+use kintara_core::Client;
 use kintara_i18n::{notification, Lang};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
+/// The signed-in runtime: the core's `Account` running, and its news forwarded to the UI.
 pub struct Live {
-    pub local: Arc<SqliteLocal>,
-    pub outbox: Arc<Outbox<SqliteLocal>>,
-    pub sync: Arc<SyncService<SqliteLocal>>,
-    tasks: Vec<tauri::async_runtime::JoinHandle<()>>,
+    pub account: Account,
+    running: Running,
+    forwarders: Vec<tauri::async_runtime::JoinHandle<()>>,
 }
 
 impl Live {
@@ -34,37 +35,17 @@ impl Live {
         dir: &Path,
         vault: Vault,
     ) -> Result<Live, String> {
-        let path = dir.join("local.db");
-        let local = match SqliteLocal::open(&path, vault.clone()).await {
-            Ok(l) => l,
-            // Sealed with a key that is gone (wiped at sign-out, cleared from the keystore):
-            // nothing in it can ever be read again, so it makes way for a new store.
-            Err(LocalError::WrongKey) => {
-                tracing::warn!(
-                    "the local store was sealed with a previous device key; starting a new one"
-                );
-                remove_local_store(dir);
-                SqliteLocal::open(&path, vault)
-                    .await
-                    .map_err(|e| e.to_string())?
-            }
-            Err(e) => return Err(e.to_string()),
-        };
-        let local = Arc::new(local);
-        let outbox = Arc::new(Outbox::new(local.clone(), client.clone()));
-        let sync = SyncService::new(client.clone(), local.clone());
-        let mut tasks = Vec::new();
+        let account = Account::open(client.clone(), dir, vault)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (running, mut events) = account.run();
+        let mut forwarders = Vec::new();
 
-        let mut states = sync.state();
+        let mut states = account.sync.state();
         let emit_app = app.clone();
-        let outbox_for_state = outbox.clone();
-        tasks.push(tauri::async_runtime::spawn(async move {
+        forwarders.push(tauri::async_runtime::spawn(async move {
             loop {
                 let state = states.borrow_and_update().clone();
-                // Back online: whatever waited in the outbox goes now.
-                if state == SyncState::Online || state == SyncState::Polling {
-                    outbox_for_state.wake();
-                }
                 let _ = emit_app.emit("sync-state", state_label(&state));
                 if states.changed().await.is_err() {
                     return;
@@ -72,27 +53,18 @@ impl Live {
             }
         }));
 
-        let mut events = sync.events();
-        let cache = Cache::new(local.clone());
         let emit_app = app.clone();
         let role = client.current_user().map(|u| u.role);
-        let cache_client = client.clone();
-        tasks.push(tauri::async_runtime::spawn(async move {
+        forwarders.push(tauri::async_runtime::spawn(async move {
             loop {
                 let event = match events.recv().await {
                     Ok(e) => e,
+                    // Fell behind: the screens refetch as after a resync.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         SyncEvent::ResyncRequired
                     }
                     Err(_) => return,
                 };
-                match cache.apply(&event).await {
-                    Ok(true) => {
-                        let _ = cache.refresh_all(&cache_client).await;
-                    }
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "the cache could not apply a frame"),
-                }
                 match &event {
                     SyncEvent::Frame(frame) => {
                         if let Event::Notification(n) = &frame.event {
@@ -107,9 +79,9 @@ impl Live {
             }
         }));
 
-        let mut items = outbox.subscribe();
+        let mut items = account.outbox.subscribe();
         let emit_app = app.clone();
-        tasks.push(tauri::async_runtime::spawn(async move {
+        forwarders.push(tauri::async_runtime::spawn(async move {
             loop {
                 let list = items.borrow_and_update().clone();
                 let _ = emit_app.emit("outbox", &list);
@@ -119,36 +91,23 @@ impl Live {
             }
         }));
 
-        tasks.push(tauri::async_runtime::spawn(outbox.clone().run()));
-        tasks.push(tauri::async_runtime::spawn(sync.clone().run()));
         Ok(Live {
-            local,
-            outbox,
-            sync,
-            tasks,
+            account,
+            running,
+            forwarders,
         })
     }
 
     /// Stops the tasks; with `wipe`, the local data goes too (sign-out, panic wipe).
     pub async fn stop(self, wipe: bool) {
-        for t in &self.tasks {
+        self.running.stop();
+        for t in &self.forwarders {
             t.abort();
         }
         if wipe {
-            if let Err(e) = self.local.wipe().await {
+            if let Err(e) = self.account.wipe().await {
                 tracing::warn!(error = %e, "wiping local data failed");
             }
-        }
-    }
-}
-
-/// Removes the local store's files (after a wipe, with the key that sealed it gone).
-pub fn remove_local_store(dir: &Path) {
-    for name in ["local.db", "local.db-wal", "local.db-shm"] {
-        match std::fs::remove_file(dir.join(name)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(error = %e, "removing the local store failed"),
         }
     }
 }

@@ -6,12 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use kintara_core::account::Account;
 use kintara_core::vault::{DeviceKey, KeySource, KeyState, Vault};
-use kintara_core::{Client, LocalStore, Outbox, SealedFileStore, SqliteLocal};
+use kintara_core::{Client, SealedFileStore};
 
 pub struct Device {
-    pub client: Arc<Client>,
-    pub local: Arc<SqliteLocal>,
+    /// The signed-in account's parts, wired by the core (`kintara_core::account`).
+    pub account: Account,
     dir: std::path::PathBuf,
     key: DeviceKey,
 }
@@ -38,18 +39,13 @@ impl Device {
         let key = DeviceKey::new(dir);
         let vault = device_vault(&key)?;
         let session = SealedFileStore::new(dir.join("session.sealed"), vault.clone());
-        let client = Client::new(&server, Arc::new(session))?;
-        let local = SqliteLocal::open(&dir.join("local.db"), vault).await?;
+        let client = Arc::new(Client::new(&server, Arc::new(session))?);
+        let account = Account::open(client, dir, vault).await?;
         Ok(Device {
-            client: Arc::new(client),
-            local: Arc::new(local),
+            account,
             dir: dir.to_owned(),
             key,
         })
-    }
-
-    pub fn outbox(&self) -> Arc<Outbox<SqliteLocal>> {
-        Arc::new(Outbox::new(self.local.clone(), self.client.clone()))
     }
 }
 
@@ -100,14 +96,13 @@ impl Device {
     /// the local store and the session file go, and the device key last (its keystore item
     /// too), so nothing left behind can be opened. The next command starts a new key.
     pub async fn wipe_all(&self) -> anyhow::Result<()> {
-        self.local.wipe().await?;
-        for name in ["session.sealed", "local.db", "local.db-wal", "local.db-shm"] {
-            match std::fs::remove_file(self.dir.join(name)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+        self.account.wipe().await?;
+        match std::fs::remove_file(self.dir.join("session.sealed")) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
         }
+        kintara_core::account::remove_local_store(&self.dir);
         self.key.destroy()?;
         Ok(())
     }

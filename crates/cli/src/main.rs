@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use kintara_api::{IncidentCreate, IncidentType, Location, SupportService, UrgencyLevel};
-use kintara_core::sync::{SyncEvent, SyncService, SyncState};
+use kintara_core::sync::{SyncEvent, SyncState};
 use kintara_core::{Outbox, OutboxAction, OutboxState};
 
 use device::Device;
@@ -154,13 +154,13 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let user = device.client.login(&email, &password).await?;
+            let user = device.account.client.login(&email, &password).await?;
             println!("signed in as {} ({})", user.email, user.role);
             Ok(0)
         }
         Command::Logout => {
             // Local data goes even when the server cannot be told.
-            let told = device.client.logout().await;
+            let told = device.account.client.logout().await;
             device.wipe_all().await?;
             told.context("signed out here, but the server could not be told")?;
             println!("signed out; local data wiped");
@@ -168,7 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Wipe => {
             let told = tokio::spawn({
-                let client = device.client.clone();
+                let client = device.account.client.clone();
                 async move { client.logout().await }
             });
             device.destroy().await?;
@@ -184,12 +184,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         // Handled before the device is opened (see above).
         Command::Pin => unreachable!("handled before opening the device"),
         Command::Whoami => {
-            let user = device.client.me().await?;
+            let user = device.account.client.me().await?;
             println!("{} {} ({})", user.id, user.email, user.role);
             Ok(0)
         }
         Command::Rooms => {
-            for room in device.client.rooms().await?.results {
+            for room in device.account.client.rooms().await?.results {
                 let last = room
                     .last_message
                     .as_ref()
@@ -208,7 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 vec![text]
             };
-            let outbox = device.outbox();
+            let outbox = device.account.outbox.clone();
             for content in lines.into_iter().filter(|l| !l.trim().is_empty()) {
                 outbox
                     .enqueue(OutboxAction::SendMessage { room, content })
@@ -249,12 +249,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 is_anonymous: false,
                 client_id: None,
             };
-            let outbox = device.outbox();
+            let outbox = device.account.outbox.clone();
             outbox.enqueue_report(report, attachments).await?;
             deliver(outbox, wait).await
         }
         Command::Accept { incident, wait } => {
-            let outbox = device.outbox();
+            let outbox = device.account.outbox.clone();
             outbox
                 .enqueue(OutboxAction::Accept {
                     incident,
@@ -264,17 +264,14 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             deliver(outbox, wait).await
         }
         Command::Cached { room } => {
-            for m in kintara_core::Cache::new(device.local.clone())
-                .messages(room)
-                .await?
-            {
+            for m in device.account.cache.messages(room).await? {
                 let who = m.sender.map(|s| s.full_name).unwrap_or_default();
                 println!("{}\t{}\t{}", m.seq, who, m.content.unwrap_or_default());
             }
             Ok(0)
         }
         Command::Outbox => {
-            for item in device.outbox().items().await? {
+            for item in device.account.outbox.clone().items().await? {
                 println!(
                     "{}\t{}\t{:?}\tattempts {}\t{}",
                     item.id,
@@ -286,7 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Flush { wait } => deliver(device.outbox(), wait).await,
+        Command::Flush { wait } => deliver(device.account.outbox.clone(), wait).await,
         Command::Tail {
             messages,
             timeout,
@@ -334,11 +331,10 @@ async fn tail(
     timeout: Option<u64>,
     poll: bool,
 ) -> anyhow::Result<i32> {
-    if device.client.current_user().is_none() {
+    if device.account.client.current_user().is_none() {
         bail!("not signed in");
     }
-    let cache = kintara_core::Cache::new(device.local.clone());
-    let sync = SyncService::new(device.client.clone(), device.local.clone());
+    let (cache, sync) = (&device.account.cache, device.account.sync.clone());
     sync.set_socket_allowed(!poll);
     let mut events = sync.events();
     let mut state = sync.state();
@@ -387,7 +383,7 @@ async fn tail(
             }
             Some(Ok(SyncEvent::ResyncRequired)) => {
                 println!(r#"{{"type":"resync_required"}}"#);
-                if let Err(e) = cache.refresh_all(&device.client).await {
+                if let Err(e) = cache.refresh_all(&device.account.client).await {
                     eprintln!("[cache refetch failed: {e}]");
                 }
             }

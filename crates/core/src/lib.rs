@@ -2,6 +2,7 @@
 //! server, keeps the session (and refreshes it), and seals secrets before they touch the disk.
 //! No Tauri or UI dependency, so all of it is tested headless against a real server.
 
+pub mod account;
 pub mod cache;
 pub mod client;
 pub mod error;

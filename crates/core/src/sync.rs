@@ -77,8 +77,10 @@ pub enum SyncState {
     LoggedOut,
 }
 
-/// What the service hands to the app, in order.
+/// What the service hands to the app, in order. Not boxed: a frame is moved once into the
+/// broadcast channel, and the resync that makes the enum uneven is rare.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum SyncEvent {
     /// A frame of the log, after the previous one and exactly once.
     Frame(EventFrame),

@@ -594,7 +594,7 @@ async fn a_reconnect_with_since_gets_exactly_what_was_missed() {
     let end = w.log_end(&w.healthcare).await;
     let seen = events_until(&mut ws, &end).await;
     assert_eq!(seen, w.poll(&w.healthcare, "0").await.events);
-    let last = seen.last().unwrap().cursor.clone();
+    let last = seen.last().unwrap().cursor;
     ws.close(None).await.ok();
     drop(ws);
 
