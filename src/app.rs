@@ -1,15 +1,15 @@
 //! The app frame: which screen shows, and who is signed in.
 
+use kintara_api::app::{cmd, OutboxItem, SyncStatus, UiErrorKind};
 use kintara_api::User;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 
 use crate::ipc::{self, NoArgs};
-use crate::live::{self, OutboxItem};
+use crate::live;
 use crate::presence::Typist;
 use crate::quick_exit;
-use crate::screens::unlock::{self, KeyStatus};
+use crate::screens::unlock::{self, Key};
 use crate::screens::{auth, frame, wizard};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,8 +51,8 @@ pub struct Ctx {
     pub notice: RwSignal<Option<String>>,
     /// Bumped on every live event; screens refetch when it changes.
     pub tick: RwSignal<u64>,
-    /// "connecting" | "online" | "polling" | "offline" | "logged_out".
-    pub sync: RwSignal<String>,
+    /// The connection, as the frame shows it.
+    pub sync: RwSignal<SyncStatus>,
     /// The outbox: what is waiting to be sent, or failed.
     pub outbox: RwSignal<Vec<OutboxItem>>,
     /// Unread notifications.
@@ -65,7 +65,7 @@ pub struct Ctx {
     pub online: RwSignal<Vec<String>>,
     /// Where the device key stands; every screen waits behind the unlock (or choose-a-PIN)
     /// screen until it is "unlocked".
-    pub key: RwSignal<KeyStatus>,
+    pub key: RwSignal<Key>,
 }
 
 impl Ctx {
@@ -81,13 +81,13 @@ impl Ctx {
         self.online.set(Vec::new());
         self.outbox.set(Vec::new());
         self.unread.set(0);
-        self.sync.set("logged_out".into());
+        self.sync.set(SyncStatus::LoggedOut);
         self.notice.set(why);
         self.screen.set(Screen::SignIn);
         // Signing out takes the device key with it: the next sign-in may need a new PIN first.
         // Until the shell says, nothing shows (so the notice is not spent on a passing screen).
         let key = self.key;
-        key.set(KeyStatus::default());
+        key.set(None);
         spawn_local(async move { key.set(unlock::fetch_status().await) });
     }
 
@@ -100,7 +100,7 @@ impl Ctx {
     /// Handles an error from a command: signs out when the session ended, else returns the
     /// message to show.
     pub fn fail(&self, e: ipc::UiError) -> String {
-        if e.kind == "logged_out" {
+        if e.kind == UiErrorKind::LoggedOut {
             self.signed_out(Some(e.message.clone()));
         }
         e.message
@@ -119,15 +119,9 @@ pub fn ctx() -> Ctx {
     expect_context::<Ctx>()
 }
 
-#[derive(Deserialize)]
-struct AppInfo {
-    server_url: String,
-    user: Option<User>,
-}
-
 /// The first screen behind the key: home with a kept session, else sign-in.
 async fn open_app(ctx: Ctx) {
-    match ipc::call::<_, AppInfo>("app_info", &NoArgs {}).await {
+    match ipc::invoke::<cmd::AppInfo>(&NoArgs {}).await {
         Ok(info) => {
             ctx.server_url.set(info.server_url);
             let signed_in = info.user.is_some();
@@ -160,13 +154,13 @@ pub fn App() -> impl IntoView {
         server_url: RwSignal::new(String::new()),
         notice: RwSignal::new(None),
         tick: RwSignal::new(0),
-        sync: RwSignal::new("connecting".into()),
+        sync: RwSignal::new(SyncStatus::Connecting),
         outbox: RwSignal::new(Vec::new()),
         unread: RwSignal::new(0),
         room: RwSignal::new(None),
         typing: RwSignal::new(Vec::new()),
         online: RwSignal::new(Vec::new()),
-        key: RwSignal::new(KeyStatus::default()),
+        key: RwSignal::new(None),
     };
     provide_context(ctx);
     live::start(ctx);
@@ -177,18 +171,18 @@ pub fn App() -> impl IntoView {
     });
     spawn_local(async move {
         // Tells the shell the UI is up (it measures cold start from this).
-        let _ = ipc::call::<_, ()>("ui_ready", &NoArgs {}).await;
-        if let Ok(on) = ipc::call::<_, bool>("disguise", &NoArgs {}).await {
+        let _ = ipc::invoke::<cmd::UiReady>(&NoArgs {}).await;
+        if let Ok(on) = ipc::invoke::<cmd::Disguise>(&NoArgs {}).await {
             ctx.disguised.set(on);
         }
         let key = unlock::fetch_status().await;
-        if key.unlocked() || !ipc::in_app() {
+        if unlock::unlocked(&key) || !ipc::in_app() {
             open_app(ctx).await;
         }
         ctx.key.set(key);
     });
     // Behind the key (locked, no PIN yet): only the key's screens show.
-    let gated = Memo::new(move |_| !ctx.key.with(KeyStatus::unlocked) && ipc::in_app());
+    let gated = Memo::new(move |_| !ctx.key.with(unlock::unlocked) && ipc::in_app());
     let framed = Memo::new(move |_| ctx.screen.get().framed() && !gated.get());
     quick_exit::listen_for_escape();
     // The document's language follows the switch, and so do the shell's OS notifications.

@@ -43,13 +43,10 @@ pub fn set_lang(lang: Lang) {
 /// Tells the shell the current language, so the OS notifications it raises speak it too (the
 /// app calls this at start and at every switch).
 pub fn tell_shell() {
-    #[derive(serde::Serialize)]
-    struct Args {
-        lang: &'static str,
-    }
-    let lang = LANG.with(|l| l.get_untracked()).code();
+    let lang = LANG.with(|l| l.get_untracked()).code().to_owned();
     leptos::task::spawn_local(async move {
-        let _ = crate::ipc::call::<_, ()>("set_language", &Args { lang }).await;
+        let args = kintara_api::app::LanguageArgs { lang };
+        let _ = crate::ipc::invoke::<kintara_api::app::cmd::SetLanguage>(&args).await;
     });
 }
 

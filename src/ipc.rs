@@ -1,34 +1,17 @@
-//! The only way out of the UI: Tauri commands, which run in the Rust core.
+//! The only way out of the UI: the shell's commands, each declared once in
+//! `kintara_api::app::cmd` with its argument and result types. `invoke::<cmd::X>(&args)` is
+//! the one way to call one; no command is named by a string here.
 
-use std::collections::BTreeMap;
-
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use kintara_api::app::{Args, Command, Output, RawBody, UiErrorKind};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+pub use kintara_api::app::{NoArgs, UiError};
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], catch)]
-    async fn invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
-}
-
-/// A command's error, as `src-tauri/src/ui_error.rs` sends it.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct UiError {
-    pub kind: String,
-    pub message: String,
-    #[serde(default)]
-    pub fields: BTreeMap<String, Vec<String>>,
-}
-
-impl UiError {
-    fn local(message: impl Into<String>) -> Self {
-        UiError {
-            kind: "other".into(),
-            message: message.into(),
-            fields: BTreeMap::new(),
-        }
-    }
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
+    async fn invoke_js(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
 }
 
 /// Whether the page runs inside the Kintara app (and not in a plain browser).
@@ -36,35 +19,45 @@ pub fn in_app() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("__TAURI__")).unwrap_or(false)
 }
 
-/// Named arguments as the JS object `invoke` takes.
-fn to_js<A: Serialize>(args: &A) -> Result<JsValue, UiError> {
+fn local(message: impl Into<String>) -> UiError {
+    UiError::new(UiErrorKind::Other, message)
+}
+
+/// The shell's commands take their argument as `args`.
+#[derive(Serialize)]
+struct Wrapped<'a, A> {
+    args: &'a A,
+}
+
+/// Calls command `C` with its declared argument; answers its declared result.
+pub async fn invoke<C: Command>(args: &Args<C>) -> Result<Output<C>, UiError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    args.serialize(&serializer)
-        .map_err(|e| UiError::local(e.to_string()))
+    let js = Wrapped { args }
+        .serialize(&serializer)
+        .map_err(|e| local(e.to_string()))?;
+    call::<C>(js).await
 }
 
-/// Calls a Tauri command with named arguments.
-pub async fn call<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, UiError> {
-    call_js(cmd, to_js(args)?).await
+/// Calls command `C`, whose argument is the raw IPC body, with `bytes` (a `Uint8Array` goes as
+/// the body itself; nested in an object it would go as an array of numbers).
+pub async fn invoke_raw<C: Command<Args = RawBody>>(
+    bytes: js_sys::Uint8Array,
+) -> Result<Output<C>, UiError> {
+    call::<C>(bytes.into()).await
 }
 
-/// Calls a Tauri command with arguments already made into a JS value: named arguments as an
-/// object, or a `Uint8Array` sent as the raw body (for a command that reads
-/// `tauri::ipc::Request`; a `Uint8Array` nested in an object would go as an array of numbers).
-pub async fn call_js<R: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<R, UiError> {
+async fn call<C: Command>(args: JsValue) -> Result<Output<C>, UiError> {
     if !in_app() {
-        return Err(UiError::local(
+        return Err(local(
             "Open Kintara in its app: this page cannot work on its own.",
         ));
     }
-    match invoke(cmd, args).await {
-        Ok(value) => {
-            serde_wasm_bindgen::from_value(value).map_err(|e| UiError::local(e.to_string()))
-        }
+    match invoke_js(C::NAME, args).await {
+        Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| local(e.to_string())),
         Err(err) => {
             let mut e =
                 serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
-                    UiError::local(
+                    local(
                         err.as_string()
                             .unwrap_or_else(|| "The app could not do that.".into()),
                     )
@@ -78,6 +71,9 @@ pub async fn call_js<R: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<R,
     }
 }
 
-/// No arguments.
-#[derive(Serialize)]
-pub struct NoArgs {}
+/// An id the UI keeps as text (in signals and DOM attributes) back as the `Uuid` it came from.
+/// Every such text was made from a server's `Uuid`; one that is not (a bug) becomes the nil id,
+/// which the server knows nothing about and refuses.
+pub fn id(text: &str) -> uuid::Uuid {
+    uuid::Uuid::parse_str(text).unwrap_or_default()
+}

@@ -2,6 +2,7 @@
 //! `presence` frames; neither makes the screens refetch their data.
 
 use chrono::{DateTime, Duration, Utc};
+use kintara_api::app::cmd;
 use kintara_api::{PresenceEvent, TypingEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -50,8 +51,8 @@ pub fn on_typing(ctx: Ctx, t: &TypingEvent) {
 /// Who is online now, from the server.
 pub fn refresh_online(ctx: Ctx) {
     spawn_local(async move {
-        if let Ok(list) = ipc::call::<_, Vec<String>>("online_users", &NoArgs {}).await {
-            ctx.online.set(list);
+        if let Ok(list) = ipc::invoke::<cmd::OnlineUsers>(&NoArgs {}).await {
+            ctx.online.set(list.iter().map(|u| u.to_string()).collect());
         }
     });
 }

@@ -2,31 +2,20 @@
 
 use std::sync::Arc;
 
-use kintara_api::{
-    AssignRequest, CaseView, ChatMessage, ChatMessagePage, ChatRoom, DashboardStats,
-    HealthResponse, Incident, Notification, ProviderSuggestion, RegisterRequest, SendMessage,
-    StatusUpdateRequest, User, Validate,
+use kintara_api::app::{
+    cmd, AppInfo, Args, EvidenceLimits, Filed, Output, SyncStatus, UiErrorKind,
 };
-use kintara_core::{
-    Attachment, Client, CoreError, ErrorClass, OutboxAction, OutboxItem, OutboxState,
-};
-use serde::Serialize;
+use kintara_api::{AssignRequest, ChatMessage, ChatMessagePage, SendMessage, Validate};
+use kintara_core::{Attachment, Client, CoreError, ErrorClass, OutboxAction, OutboxState};
 use tauri::State;
-use uuid::Uuid;
 
 use crate::live;
 use crate::ui_error::UiError;
 use crate::AppState;
 
-#[derive(Serialize)]
-pub struct AppInfo {
-    pub server_url: String,
-    pub user: Option<User>,
-}
-
 /// What the UI needs to pick its first screen.
 #[tauri::command]
-pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+pub fn app_info(state: State<'_, AppState>) -> Output<cmd::AppInfo> {
     let client = state.client();
     AppInfo {
         server_url: client.base_url().to_string(),
@@ -38,8 +27,9 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 #[tauri::command]
 pub async fn set_server(
     state: State<'_, AppState>,
-    url: String,
-) -> Result<HealthResponse, UiError> {
+    args: Args<cmd::SetServer>,
+) -> Result<Output<cmd::SetServer>, UiError> {
+    let url = args.url;
     let candidate = Client::new(&url, Arc::new(kintara_core::MemoryStore::default()))?;
     let health = candidate.health().await?;
     let current = state.client();
@@ -58,24 +48,25 @@ pub async fn set_server(
 #[tauri::command]
 pub async fn register(
     state: State<'_, AppState>,
-    request: RegisterRequest,
-) -> Result<User, UiError> {
+    args: Args<cmd::Register>,
+) -> Result<Output<cmd::Register>, UiError> {
+    let request = args;
     Ok(state.client().register(&request).await?)
 }
 
 #[tauri::command]
 pub async fn login(
     state: State<'_, AppState>,
-    email: String,
-    password: String,
-) -> Result<User, UiError> {
+    args: Args<cmd::Login>,
+) -> Result<Output<cmd::Login>, UiError> {
+    let (email, password) = (args.email, args.password);
     let user = state.client().login(&email, &password).await?;
     state.go_live().await;
     Ok(user)
 }
 
 #[tauri::command]
-pub async fn logout(state: State<'_, AppState>) -> Result<(), UiError> {
+pub async fn logout(state: State<'_, AppState>) -> Result<Output<cmd::Logout>, UiError> {
     // Local data goes even when the server cannot be told.
     state.stop_live(true).await;
     Ok(state.client().logout().await?)
@@ -83,7 +74,11 @@ pub async fn logout(state: State<'_, AppState>) -> Result<(), UiError> {
 
 /// The language the UI now shows (`en`, `sw`): OS notifications are worded in it.
 #[tauri::command]
-pub fn set_language(state: State<'_, AppState>, lang: String) -> Result<(), UiError> {
+pub fn set_language(
+    state: State<'_, AppState>,
+    args: Args<cmd::SetLanguage>,
+) -> Result<Output<cmd::SetLanguage>, UiError> {
+    let lang = args.lang;
     let lang = kintara_i18n::Lang::from_code(&lang)
         .ok_or_else(|| UiError::other("This app speaks English and Swahili."))?;
     *state.lang.write().unwrap_or_else(|p| p.into_inner()) = lang;
@@ -94,27 +89,10 @@ pub fn set_language(state: State<'_, AppState>, lang: String) -> Result<(), UiEr
 /// on the device: long enough for a working connection, short enough not to leave her waiting.
 const REPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// What became of a report within `REPORT_WAIT`.
-#[derive(Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Filed {
-    /// The server has it: the case, with its number and status.
-    Sent { incident: Box<Incident> },
-    /// Saved on this device; the outbox sends it when the server can be reached, and "My
-    /// reports" shows it until then.
-    Queued,
-}
-
+#[tauri::command]
 /// The limits on a report's files, for the wizard to check before it reads a file: the core's
 /// (which `file_report` applies again) and `kintara-api`'s, the server's largest.
-#[derive(Serialize)]
-pub struct EvidenceLimits {
-    pub max_files: usize,
-    pub max_bytes: u64,
-}
-
-#[tauri::command]
-pub fn evidence_limits() -> EvidenceLimits {
+pub fn evidence_limits() -> Output<cmd::EvidenceLimits> {
     EvidenceLimits {
         max_files: kintara_core::MAX_ATTACHMENTS,
         max_bytes: kintara_api::MAX_EVIDENCE_BYTES,
@@ -138,7 +116,7 @@ pub fn evidence_limits() -> EvidenceLimits {
 pub async fn file_report(
     state: State<'_, AppState>,
     request: tauri::ipc::Request<'_>,
-) -> Result<Filed, UiError> {
+) -> Result<Output<cmd::FileReport>, UiError> {
     let tauri::ipc::InvokeBody::Raw(body) = request.body() else {
         return Err(UiError::other(
             "Your report could not be saved: it did not reach the app whole.",
@@ -227,7 +205,9 @@ fn refused(error: &CoreError) -> UiError {
 }
 
 #[tauri::command]
-pub async fn list_incidents(state: State<'_, AppState>) -> Result<Vec<Incident>, UiError> {
+pub async fn list_incidents(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::ListIncidents>, UiError> {
     Ok(state.client().list_incidents().await?)
 }
 
@@ -235,17 +215,17 @@ pub async fn list_incidents(state: State<'_, AppState>) -> Result<Vec<Incident>,
 
 /// What the connection is doing: "connecting", "online", "polling", "offline", "logged_out".
 #[tauri::command]
-pub async fn sync_state(state: State<'_, AppState>) -> Result<String, UiError> {
+pub async fn sync_state(state: State<'_, AppState>) -> Result<Output<cmd::SyncState>, UiError> {
     let live = state.live.lock().await;
     Ok(match live.as_ref() {
-        Some(l) => live::state_label(&l.account.sync.state().borrow()).to_owned(),
-        None => "logged_out".to_owned(),
+        Some(l) => live::state_label(&l.account.sync.state().borrow()),
+        None => SyncStatus::LoggedOut,
     })
 }
 
 /// The caller's rooms: from the server, or from the device's cache when offline.
 #[tauri::command]
-pub async fn rooms(state: State<'_, AppState>) -> Result<Vec<ChatRoom>, UiError> {
+pub async fn rooms(state: State<'_, AppState>) -> Result<Output<cmd::Rooms>, UiError> {
     match state.client().rooms().await {
         Ok(list) => Ok(list.results),
         Err(e) if e.class() == ErrorClass::Network => Ok(state.cache().await?.rooms().await?),
@@ -277,7 +257,11 @@ fn cached_page(results: Vec<ChatMessage>) -> ChatMessagePage {
 /// A room's newest page, oldest first (offline: the cached ones); `previous_cursor` is set when
 /// there is more history.
 #[tauri::command]
-pub async fn messages(state: State<'_, AppState>, room: Uuid) -> Result<ChatMessagePage, UiError> {
+pub async fn messages(
+    state: State<'_, AppState>,
+    args: Args<cmd::Messages>,
+) -> Result<Output<cmd::Messages>, UiError> {
+    let room = args.room;
     match state.client().messages(room, None, NEWEST_PAGE).await {
         Ok(page) => Ok(page),
         Err(e) if e.class() == ErrorClass::Network => {
@@ -292,9 +276,9 @@ pub async fn messages(state: State<'_, AppState>, room: Uuid) -> Result<ChatMess
 #[tauri::command]
 pub async fn older_messages(
     state: State<'_, AppState>,
-    room: Uuid,
-    before: i64,
-) -> Result<ChatMessagePage, UiError> {
+    args: Args<cmd::OlderMessages>,
+) -> Result<Output<cmd::OlderMessages>, UiError> {
+    let (room, before) = (args.room, args.before);
     if before < 1 {
         let mut fields = std::collections::BTreeMap::new();
         fields.insert(
@@ -323,12 +307,10 @@ fn older_from_cache(cached: Vec<ChatMessage>, before: i64) -> Result<ChatMessage
     let skip = older.len().saturating_sub(OLDER_PAGE as usize);
     let older: Vec<ChatMessage> = older.into_iter().skip(skip).collect();
     if older.is_empty() {
-        return Err(UiError {
-            kind: "network",
-            message: "You are offline: earlier messages load once the connection is back."
-                .to_owned(),
-            fields: Default::default(),
-        });
+        return Err(UiError::new(
+            UiErrorKind::Network,
+            "You are offline: earlier messages load once the connection is back.",
+        ));
     }
     Ok(cached_page(older))
 }
@@ -337,9 +319,9 @@ fn older_from_cache(cached: Vec<ChatMessage>, before: i64) -> Result<ChatMessage
 #[tauri::command]
 pub async fn send_message(
     state: State<'_, AppState>,
-    room: Uuid,
-    content: String,
-) -> Result<OutboxItem, UiError> {
+    args: Args<cmd::SendMessage>,
+) -> Result<Output<cmd::SendMessage>, UiError> {
+    let (room, content) = (args.room, args.content);
     let request = SendMessage {
         room,
         content,
@@ -355,13 +337,19 @@ pub async fn send_message(
 }
 
 #[tauri::command]
-pub async fn mark_room_read(state: State<'_, AppState>, room: Uuid) -> Result<(), UiError> {
+pub async fn mark_room_read(
+    state: State<'_, AppState>,
+    args: Args<cmd::MarkRoomRead>,
+) -> Result<Output<cmd::MarkRoomRead>, UiError> {
+    let room = args.room;
     state.client().mark_room_read(room).await?;
     Ok(())
 }
 
 #[tauri::command]
-pub async fn notifications(state: State<'_, AppState>) -> Result<Vec<Notification>, UiError> {
+pub async fn notifications(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::Notifications>, UiError> {
     match state.client().notifications().await {
         Ok(page) => Ok(page.results),
         Err(e) if e.class() == ErrorClass::Network => {
@@ -372,25 +360,33 @@ pub async fn notifications(state: State<'_, AppState>) -> Result<Vec<Notificatio
 }
 
 #[tauri::command]
-pub async fn unread_count(state: State<'_, AppState>) -> Result<i64, UiError> {
+pub async fn unread_count(state: State<'_, AppState>) -> Result<Output<cmd::UnreadCount>, UiError> {
     Ok(state.client().unread_notifications().await?.count)
 }
 
 #[tauri::command]
-pub async fn mark_notification_read(state: State<'_, AppState>, id: Uuid) -> Result<(), UiError> {
+pub async fn mark_notification_read(
+    state: State<'_, AppState>,
+    args: Args<cmd::MarkNotificationRead>,
+) -> Result<Output<cmd::MarkNotificationRead>, UiError> {
+    let id = args.id;
     state.client().mark_notification_read(id).await?;
     Ok(())
 }
 
 #[tauri::command]
-pub async fn mark_all_notifications_read(state: State<'_, AppState>) -> Result<(), UiError> {
+pub async fn mark_all_notifications_read(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::MarkAllNotificationsRead>, UiError> {
     state.client().mark_all_notifications_read().await?;
     Ok(())
 }
 
 /// Providers: cases offered to or accepted by the caller.
 #[tauri::command]
-pub async fn assigned_cases(state: State<'_, AppState>) -> Result<Vec<CaseView>, UiError> {
+pub async fn assigned_cases(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::AssignedCases>, UiError> {
     Ok(state.client().assigned_cases().await?)
 }
 
@@ -398,10 +394,9 @@ pub async fn assigned_cases(state: State<'_, AppState>) -> Result<Vec<CaseView>,
 #[tauri::command]
 pub async fn answer_assignment(
     state: State<'_, AppState>,
-    incident: Uuid,
-    accepted: bool,
-    reason: Option<String>,
-) -> Result<OutboxItem, UiError> {
+    args: Args<cmd::AnswerAssignment>,
+) -> Result<Output<cmd::AnswerAssignment>, UiError> {
+    let (incident, accepted, reason) = (args.incident, args.accepted, args.reason);
     let action = if accepted {
         OutboxAction::Accept {
             incident,
@@ -423,16 +418,16 @@ pub async fn answer_assignment(
 #[tauri::command]
 pub async fn update_case_status(
     state: State<'_, AppState>,
-    incident: Uuid,
-    request: StatusUpdateRequest,
-) -> Result<OutboxItem, UiError> {
+    args: Args<cmd::UpdateCaseStatus>,
+) -> Result<Output<cmd::UpdateCaseStatus>, UiError> {
+    let (incident, request) = (args.incident, args.request);
     state
         .enqueue(OutboxAction::UpdateStatus { incident, request })
         .await
 }
 
 #[tauri::command]
-pub async fn dashboard(state: State<'_, AppState>) -> Result<DashboardStats, UiError> {
+pub async fn dashboard(state: State<'_, AppState>) -> Result<Output<cmd::Dashboard>, UiError> {
     Ok(state.client().dashboard().await?)
 }
 
@@ -441,16 +436,21 @@ pub async fn dashboard(state: State<'_, AppState>) -> Result<DashboardStats, UiE
 #[tauri::command]
 pub async fn dispatch_cases(
     state: State<'_, AppState>,
-    status: Option<String>,
-) -> Result<Vec<CaseView>, UiError> {
-    Ok(state.client().dispatch_cases(status.as_deref()).await?)
+    args: Args<cmd::DispatchCases>,
+) -> Result<Output<cmd::DispatchCases>, UiError> {
+    let status = args.status;
+    Ok(state
+        .client()
+        .dispatch_cases(status.map(|s| s.as_str()))
+        .await?)
 }
 
 #[tauri::command]
 pub async fn recommendations(
     state: State<'_, AppState>,
-    incident: Uuid,
-) -> Result<Vec<ProviderSuggestion>, UiError> {
+    args: Args<cmd::Recommendations>,
+) -> Result<Output<cmd::Recommendations>, UiError> {
+    let incident = args.incident;
     Ok(state.client().recommendations(incident).await?)
 }
 
@@ -458,9 +458,9 @@ pub async fn recommendations(
 #[tauri::command]
 pub async fn assign(
     state: State<'_, AppState>,
-    incident: Uuid,
-    provider_ids: Vec<Uuid>,
-) -> Result<CaseView, UiError> {
+    args: Args<cmd::Assign>,
+) -> Result<Output<cmd::Assign>, UiError> {
+    let (incident, provider_ids) = (args.incident, args.provider_ids);
     let request: AssignRequest =
         serde_json::from_value(serde_json::json!({ "provider_ids": provider_ids }))
             .map_err(|e| UiError::other(e.to_string()))?;
@@ -468,7 +468,7 @@ pub async fn assign(
 }
 
 #[tauri::command]
-pub async fn outbox_items(state: State<'_, AppState>) -> Result<Vec<OutboxItem>, UiError> {
+pub async fn outbox_items(state: State<'_, AppState>) -> Result<Output<cmd::OutboxItems>, UiError> {
     let live = state.live.lock().await;
     match live.as_ref() {
         Some(l) => Ok(l.account.outbox.items().await?),
@@ -477,7 +477,11 @@ pub async fn outbox_items(state: State<'_, AppState>) -> Result<Vec<OutboxItem>,
 }
 
 #[tauri::command]
-pub async fn outbox_retry(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
+pub async fn outbox_retry(
+    state: State<'_, AppState>,
+    args: Args<cmd::OutboxRetry>,
+) -> Result<Output<cmd::OutboxRetry>, UiError> {
+    let id = args.id;
     if let Some(l) = state.live.lock().await.as_ref() {
         l.account.outbox.retry(id).await?;
     }
@@ -485,7 +489,11 @@ pub async fn outbox_retry(state: State<'_, AppState>, id: i64) -> Result<(), UiE
 }
 
 #[tauri::command]
-pub async fn outbox_discard(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
+pub async fn outbox_discard(
+    state: State<'_, AppState>,
+    args: Args<cmd::OutboxDiscard>,
+) -> Result<Output<cmd::OutboxDiscard>, UiError> {
+    let id = args.id;
     if let Some(l) = state.live.lock().await.as_ref() {
         l.account.outbox.discard(id).await?;
     }
@@ -499,23 +507,27 @@ pub async fn outbox_discard(state: State<'_, AppState>, id: i64) -> Result<(), U
 #[tauri::command]
 pub async fn typing(
     state: State<'_, AppState>,
-    room: Uuid,
-    is_typing: bool,
-) -> Result<(), UiError> {
+    args: Args<cmd::Typing>,
+) -> Result<Output<cmd::Typing>, UiError> {
+    let (room, is_typing) = (args.room, args.is_typing);
     state.client().typing(room, is_typing).await?;
     Ok(())
 }
 
 /// Keeps the caller online; `room` is the room on screen (no notifications for what is read there).
 #[tauri::command]
-pub async fn heartbeat(state: State<'_, AppState>, room: Option<Uuid>) -> Result<(), UiError> {
+pub async fn heartbeat(
+    state: State<'_, AppState>,
+    args: Args<cmd::Heartbeat>,
+) -> Result<Output<cmd::Heartbeat>, UiError> {
+    let room = args.room;
     state.client().heartbeat(room).await?;
     Ok(())
 }
 
 /// Ids of people who share a room with the caller and are online.
 #[tauri::command]
-pub async fn online_users(state: State<'_, AppState>) -> Result<Vec<Uuid>, UiError> {
+pub async fn online_users(state: State<'_, AppState>) -> Result<Output<cmd::OnlineUsers>, UiError> {
     Ok(state.client().online_users().await?.online_users)
 }
 
@@ -523,7 +535,7 @@ pub async fn online_users(state: State<'_, AppState>) -> Result<Vec<Uuid>, UiErr
 #[tauri::command]
 pub async fn availability(
     state: State<'_, AppState>,
-) -> Result<kintara_api::DirectoryProvider, UiError> {
+) -> Result<Output<cmd::Availability>, UiError> {
     Ok(state.client().availability().await?)
 }
 
@@ -531,8 +543,9 @@ pub async fn availability(
 #[tauri::command]
 pub async fn set_availability(
     state: State<'_, AppState>,
-    available: bool,
-) -> Result<kintara_api::DirectoryProvider, UiError> {
+    args: Args<cmd::SetAvailability>,
+) -> Result<Output<cmd::SetAvailability>, UiError> {
+    let available = args.available;
     Ok(state.client().set_availability(available).await?)
 }
 
@@ -540,7 +553,7 @@ pub async fn set_availability(
 #[tauri::command]
 pub async fn dispatch_providers(
     state: State<'_, AppState>,
-) -> Result<Vec<kintara_api::DirectoryProvider>, UiError> {
+) -> Result<Output<cmd::DispatchProviders>, UiError> {
     Ok(state.client().dispatch_providers().await?)
 }
 
@@ -548,10 +561,9 @@ pub async fn dispatch_providers(
 #[tauri::command]
 pub async fn reassign(
     state: State<'_, AppState>,
-    incident: Uuid,
-    new_provider_id: Uuid,
-    reason: String,
-) -> Result<CaseView, UiError> {
+    args: Args<cmd::Reassign>,
+) -> Result<Output<cmd::Reassign>, UiError> {
+    let (incident, new_provider_id, reason) = (args.incident, args.new_provider_id, args.reason);
     let request = kintara_api::ReassignRequest {
         new_provider_id,
         from_provider_id: None,
@@ -565,7 +577,7 @@ pub async fn reassign(
 #[tauri::command]
 pub async fn chat_settings(
     state: State<'_, AppState>,
-) -> Result<kintara_api::ChatSettings, UiError> {
+) -> Result<Output<cmd::ChatSettings>, UiError> {
     Ok(state.client().chat_settings().await?)
 }
 
@@ -573,8 +585,9 @@ pub async fn chat_settings(
 #[tauri::command]
 pub async fn set_chat_settings(
     state: State<'_, AppState>,
-    settings: kintara_api::ChatSettings,
-) -> Result<kintara_api::ChatSettings, UiError> {
+    args: Args<cmd::SetChatSettings>,
+) -> Result<Output<cmd::SetChatSettings>, UiError> {
+    let settings = args;
     Ok(state.client().put_chat_settings(&settings).await?)
 }
 
@@ -582,20 +595,25 @@ pub async fn set_chat_settings(
 #[tauri::command]
 pub async fn timeline(
     state: State<'_, AppState>,
-    incident: Uuid,
-) -> Result<Vec<kintara_api::StatusChange>, UiError> {
+    args: Args<cmd::Timeline>,
+) -> Result<Output<cmd::Timeline>, UiError> {
+    let incident = args.incident;
     Ok(state.client().timeline(incident).await?)
 }
 
 /// Whether the app shows itself as "Notes".
 #[tauri::command]
-pub fn disguise(state: State<'_, AppState>) -> bool {
+pub fn disguise(state: State<'_, AppState>) -> Output<cmd::Disguise> {
     state.store.disguised()
 }
 
 /// Shows the app as "Notes" (window title, header, OS notification titles), or as itself.
 #[tauri::command]
-pub fn set_disguise(state: State<'_, AppState>, on: bool) -> Result<(), UiError> {
+pub fn set_disguise(
+    state: State<'_, AppState>,
+    args: Args<cmd::SetDisguise>,
+) -> Result<Output<cmd::SetDisguise>, UiError> {
+    let on = args.on;
     state
         .store
         .set_disguised(on)
@@ -610,7 +628,7 @@ mod tests {
 
     fn message(seq: i64) -> ChatMessage {
         serde_json::from_value(serde_json::json!({
-            "id": Uuid::new_v4(), "room": Uuid::nil(), "seq": seq, "sender": null,
+            "id": uuid::Uuid::new_v4(), "room": uuid::Uuid::nil(), "seq": seq, "sender": null,
             "message_type": "system_event", "content": format!("m{seq}"),
             "created_at": "2026-11-22T10:00:00Z", "is_read": true, "read_by": [],
             "is_deleted": false
@@ -633,8 +651,8 @@ mod tests {
         assert_eq!(seqs(&page), (41..=50).collect::<Vec<_>>());
         // Older than 41 exists on the server but not here: offline says so.
         let refused = older_from_cache(cached, 41).expect_err("nothing cached");
-        assert_eq!(refused.kind, "network");
-        assert!(refused.message.contains("offline"));
+        assert_eq!(refused.0.kind, UiErrorKind::Network);
+        assert!(refused.0.message.contains("offline"));
         // The room's first message cached: nothing older to offer.
         let page = older_from_cache((1..=10).map(message).collect(), 5).expect("cached");
         assert_eq!(seqs(&page), vec![1, 2, 3, 4]);

@@ -314,3 +314,25 @@ pub fn run() {
         .run(tauri::generate_context!())
         .expect("the Kintara app failed to start");
 }
+
+#[cfg(test)]
+mod tests {
+    /// The handler list registers exactly the commands `kintara_api::app::cmd` declares, under
+    /// the declared names (a command's name is its function's), so the UI's typed calls always
+    /// reach a handler and nothing else is reachable.
+    #[test]
+    fn the_registered_commands_are_the_declared_ones() {
+        let source = include_str!("lib.rs");
+        let start = source.find("generate_handler![").expect("a handler list") + 18;
+        let list = &source[start..start + source[start..].find(']').expect("its end")];
+        let mut registered: Vec<&str> = list
+            .split(',')
+            .map(|p| p.trim().rsplit("::").next().unwrap_or_default())
+            .filter(|n| !n.is_empty())
+            .collect();
+        registered.sort_unstable();
+        let mut declared = kintara_api::app::cmd::ALL.to_vec();
+        declared.sort_unstable();
+        assert_eq!(registered, declared);
+    }
+}

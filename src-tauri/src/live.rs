@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use kintara_api::app::{event, AppEvent, SyncStatus};
 use kintara_api::{Event, Notification, Role};
 use kintara_core::account::{Account, Running};
 use kintara_core::sync::{SyncEvent, SyncState};
@@ -46,7 +47,7 @@ impl Live {
         forwarders.push(tauri::async_runtime::spawn(async move {
             loop {
                 let state = states.borrow_and_update().clone();
-                let _ = emit_app.emit("sync-state", state_label(&state));
+                let _ = emit_app.emit(event::SyncStateChanged::NAME, state_label(&state));
                 if states.changed().await.is_err() {
                     return;
                 }
@@ -70,10 +71,10 @@ impl Live {
                         if let Event::Notification(n) = &frame.event {
                             notify_os(&emit_app, role, n);
                         }
-                        let _ = emit_app.emit("kintara-event", &frame.event);
+                        let _ = emit_app.emit(event::Received::NAME, &frame.event);
                     }
                     SyncEvent::ResyncRequired => {
-                        let _ = emit_app.emit("kintara-event", Event::ResyncRequired {});
+                        let _ = emit_app.emit(event::Received::NAME, Event::ResyncRequired {});
                     }
                 }
             }
@@ -84,7 +85,7 @@ impl Live {
         forwarders.push(tauri::async_runtime::spawn(async move {
             loop {
                 let list = items.borrow_and_update().clone();
-                let _ = emit_app.emit("outbox", &list);
+                let _ = emit_app.emit(event::OutboxChanged::NAME, &list);
                 if items.changed().await.is_err() {
                     return;
                 }
@@ -112,13 +113,14 @@ impl Live {
     }
 }
 
-pub fn state_label(state: &SyncState) -> &'static str {
+/// The core's sync state as the frame shows it.
+pub fn state_label(state: &SyncState) -> SyncStatus {
     match state {
-        SyncState::Idle | SyncState::Connecting => "connecting",
-        SyncState::Online => "online",
-        SyncState::Polling => "polling",
-        SyncState::Offline { .. } => "offline",
-        SyncState::LoggedOut => "logged_out",
+        SyncState::Idle | SyncState::Connecting => SyncStatus::Connecting,
+        SyncState::Online => SyncStatus::Online,
+        SyncState::Polling => SyncStatus::Polling,
+        SyncState::Offline { .. } => SyncStatus::Offline,
+        SyncState::LoggedOut => SyncStatus::LoggedOut,
     }
 }
 

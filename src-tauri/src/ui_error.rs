@@ -1,37 +1,32 @@
-//! The error shape every command returns, for the UI to show.
+//! The error every command returns: `kintara_api::app::UiError` (the one shape the UI reads),
+//! wrapped so the shell can say how each of its failures becomes one.
 
 use std::collections::BTreeMap;
 
+use kintara_api::app::{self, UiErrorKind};
 use kintara_core::CoreError;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
-pub struct UiError {
-    /// `network`, `validation`, `auth`, `logged_out`, `locked`, or `other`.
-    pub kind: &'static str,
-    pub message: String,
-    /// Messages per field, for forms.
-    pub fields: BTreeMap<String, Vec<String>>,
-}
+#[serde(transparent)]
+pub struct UiError(pub app::UiError);
 
 impl UiError {
-    pub fn other(message: impl Into<String>) -> Self {
-        UiError {
-            kind: "other",
-            message: message.into(),
-            fields: BTreeMap::new(),
-        }
+    pub fn new(kind: UiErrorKind, message: impl Into<String>) -> Self {
+        UiError(app::UiError::new(kind, message))
     }
-}
 
-impl UiError {
+    pub fn other(message: impl Into<String>) -> Self {
+        UiError::new(UiErrorKind::Other, message)
+    }
+
     /// A form's field errors.
     pub fn validation(fields: BTreeMap<String, Vec<String>>) -> Self {
-        UiError {
-            kind: "validation",
+        UiError(app::UiError {
+            kind: UiErrorKind::Validation,
             message: "Some fields need attention.".into(),
             fields,
-        }
+        })
     }
 }
 
@@ -50,21 +45,21 @@ impl From<kintara_core::CacheError> for UiError {
 impl From<CoreError> for UiError {
     fn from(e: CoreError) -> Self {
         let (kind, fields) = match &e {
-            CoreError::Network(_) => ("network", BTreeMap::new()),
-            CoreError::LoggedOut(_) => ("logged_out", BTreeMap::new()),
-            CoreError::InvalidUrl(_) => ("validation", BTreeMap::new()),
+            CoreError::Network(_) => (UiErrorKind::Network, BTreeMap::new()),
+            CoreError::LoggedOut(_) => (UiErrorKind::LoggedOut, BTreeMap::new()),
+            CoreError::InvalidUrl(_) => (UiErrorKind::Validation, BTreeMap::new()),
             CoreError::Api {
                 status, envelope, ..
             } => {
                 let kind = match status {
-                    401 => "auth",
-                    429 => "locked",
-                    400 | 409 | 413 | 415 | 422 => "validation",
-                    _ => "other",
+                    401 => UiErrorKind::Auth,
+                    429 => UiErrorKind::Locked,
+                    400 | 409 | 413 | 415 | 422 => UiErrorKind::Validation,
+                    _ => UiErrorKind::Other,
                 };
                 (kind, envelope.errors.clone())
             }
-            CoreError::Storage(_) | CoreError::Protocol(_) => ("other", BTreeMap::new()),
+            CoreError::Storage(_) | CoreError::Protocol(_) => (UiErrorKind::Other, BTreeMap::new()),
         };
         let message = match &e {
             CoreError::Network(_) => {
@@ -74,11 +69,11 @@ impl From<CoreError> for UiError {
             CoreError::LoggedOut(_) => "Your session has ended. Please sign in again.".to_owned(),
             other => other.to_string(),
         };
-        UiError {
+        UiError(app::UiError {
             kind,
             message,
             fields,
-        }
+        })
     }
 }
 
@@ -102,22 +97,26 @@ mod tests {
 
     #[test]
     fn screens_get_a_kind_a_sentence_and_the_field_errors() {
-        let e = UiError::from(api(409, "email_taken"));
+        let e = UiError::from(api(409, "email_taken")).0;
         assert_eq!(
             (e.kind, e.message.as_str()),
-            ("validation", "server says email_taken")
+            (UiErrorKind::Validation, "server says email_taken")
         );
         assert_eq!(e.fields["email"], vec!["taken".to_owned()]);
-        assert_eq!(UiError::from(api(429, "account_locked")).kind, "locked");
-        assert_eq!(UiError::from(api(401, "invalid_credentials")).kind, "auth");
-        let offline = UiError::from(CoreError::Network("connection refused".into()));
-        assert_eq!(offline.kind, "network");
+        let kind = |e: CoreError| UiError::from(e).0.kind;
+        assert_eq!(kind(api(429, "account_locked")), UiErrorKind::Locked);
+        assert_eq!(kind(api(401, "invalid_credentials")), UiErrorKind::Auth);
+        let offline = UiError::from(CoreError::Network("connection refused".into())).0;
+        assert_eq!(offline.kind, UiErrorKind::Network);
         assert!(offline
             .message
             .starts_with("Cannot reach the Kintara server"));
         assert_eq!(
-            UiError::from(CoreError::LoggedOut("x".into())).kind,
-            "logged_out"
+            kind(CoreError::LoggedOut("x".into())),
+            UiErrorKind::LoggedOut
         );
+        // On the wire the UI reads the shared shape, not a wrapper.
+        let json = serde_json::to_value(UiError::other("x")).unwrap();
+        assert_eq!(json["kind"], "other");
     }
 }

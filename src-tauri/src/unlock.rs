@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::RwLock;
 
+use kintara_api::app::{self, cmd, Args, Output, UiErrorKind};
 use kintara_core::vault::{DeviceKey, KeySource, KeyState, Vault, VaultError};
-use serde::Serialize;
 use tauri::State;
 
 use crate::ui_error::UiError;
@@ -31,22 +31,6 @@ enum Phase {
     NewPin,
     /// The key is in a keystore that cannot be reached now.
     Unavailable,
-}
-
-/// What the UI needs to choose between the unlock screen, the PIN choice and the app.
-#[derive(Serialize)]
-pub struct KeyStatus {
-    /// "unlocked", "locked" (enter the PIN), "new_pin" (choose one before sign-in) or
-    /// "unavailable" (the keystore that holds the key does not answer).
-    pub state: &'static str,
-    /// "keystore" or "pin", once there is a key.
-    pub source: Option<&'static str>,
-    /// Seconds before the next PIN may be tried.
-    pub retry_after: u64,
-    /// Whether the unlock screen offers biometrics (Android, once set up).
-    pub biometric: bool,
-    /// Whether Settings may offer to set biometric unlock up (Android, key under a PIN).
-    pub biometric_setup: bool,
 }
 
 /// The device key of the app's data directory and, once opened, its vault.
@@ -92,17 +76,18 @@ impl Keys {
         *self.state.write().expect("not poisoned") = (Phase::Unlocked, Some(vault));
     }
 
-    pub fn status(&self) -> KeyStatus {
-        KeyStatus {
+    /// What the UI needs to choose between the unlock screen, the PIN choice and the app.
+    pub fn status(&self) -> app::KeyStatus {
+        app::KeyStatus {
             state: match self.phase() {
-                Phase::Unlocked => "unlocked",
-                Phase::Locked => "locked",
-                Phase::NewPin => "new_pin",
-                Phase::Unavailable => "unavailable",
+                Phase::Unlocked => app::KeyState::Unlocked,
+                Phase::Locked => app::KeyState::Locked,
+                Phase::NewPin => app::KeyState::NewPin,
+                Phase::Unavailable => app::KeyState::Unavailable,
             },
             source: self.key.source().map(|s| match s {
-                KeySource::Keystore => "keystore",
-                KeySource::Pin => "pin",
+                KeySource::Keystore => app::KeySource::Keystore,
+                KeySource::Pin => app::KeySource::Pin,
             }),
             retry_after: self.key.retry_after(),
             biometric: cfg!(target_os = "android") && self.key.biometric_wrap().is_some(),
@@ -128,22 +113,22 @@ impl Keys {
 fn key_error(e: VaultError) -> UiError {
     let mut fields = BTreeMap::new();
     let kind = match &e {
-        VaultError::WrongPin => "wrong_pin",
+        VaultError::WrongPin => UiErrorKind::WrongPin,
         VaultError::TooManyAttempts { wait_secs } => {
             fields.insert("retry_after".to_owned(), vec![wait_secs.to_string()]);
-            "wait"
+            UiErrorKind::Wait
         }
         VaultError::WeakPin => {
             fields.insert("pin".to_owned(), vec![e.to_string()]);
-            "validation"
+            UiErrorKind::Validation
         }
-        _ => "other",
+        _ => UiErrorKind::Other,
     };
-    UiError {
+    UiError(kintara_api::app::UiError {
         kind,
         message: e.to_string(),
         fields,
-    }
+    })
 }
 
 /// Runs a blocking key operation (Argon2id takes a noticeable moment) off the async runtime.
@@ -157,13 +142,13 @@ async fn blocking<T: Send + 'static>(
 }
 
 #[tauri::command]
-pub fn key_status(state: State<'_, AppState>) -> KeyStatus {
+pub fn key_status(state: State<'_, AppState>) -> Output<cmd::KeyStatus> {
     state.keys.status()
 }
 
 /// Tries again to reach the keystore that holds the key (after "unavailable").
 #[tauri::command]
-pub async fn key_retry(state: State<'_, AppState>) -> Result<KeyStatus, UiError> {
+pub async fn key_retry(state: State<'_, AppState>) -> Result<Output<cmd::KeyRetry>, UiError> {
     let keys = state.keys.clone();
     tauri::async_runtime::spawn_blocking(move || keys.reopen())
         .await
@@ -174,7 +159,11 @@ pub async fn key_retry(state: State<'_, AppState>) -> Result<KeyStatus, UiError>
 
 /// Opens the key with the PIN, then the kept session.
 #[tauri::command]
-pub async fn unlock(state: State<'_, AppState>, pin: String) -> Result<(), UiError> {
+pub async fn unlock(
+    state: State<'_, AppState>,
+    args: Args<cmd::Unlock>,
+) -> Result<Output<cmd::Unlock>, UiError> {
+    let pin = args.pin;
     let key = state.keys.key.clone();
     let vault = blocking(move || key.unlock(&pin)).await?;
     state.keys.opened(vault);
@@ -186,9 +175,9 @@ pub async fn unlock(state: State<'_, AppState>, pin: String) -> Result<(), UiErr
 #[tauri::command]
 pub async fn choose_pin(
     state: State<'_, AppState>,
-    pin: String,
-    confirm: String,
-) -> Result<(), UiError> {
+    args: Args<cmd::ChoosePin>,
+) -> Result<Output<cmd::ChoosePin>, UiError> {
+    let (pin, confirm) = (args.pin, args.confirm);
     if pin != confirm {
         let mut fields = BTreeMap::new();
         fields.insert(
@@ -209,10 +198,9 @@ pub async fn choose_pin(
 #[tauri::command]
 pub async fn change_pin(
     state: State<'_, AppState>,
-    old: String,
-    pin: String,
-    confirm: String,
-) -> Result<(), UiError> {
+    args: Args<cmd::ChangePin>,
+) -> Result<Output<cmd::ChangePin>, UiError> {
+    let (old, pin, confirm) = (args.old, args.pin, args.confirm);
     if pin != confirm {
         let mut fields = BTreeMap::new();
         fields.insert(
@@ -227,7 +215,9 @@ pub async fn change_pin(
 
 /// Android: unlocks with the fingerprint or face (the OS releases the device key).
 #[tauri::command]
-pub async fn unlock_biometric(state: State<'_, AppState>) -> Result<(), UiError> {
+pub async fn unlock_biometric(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::UnlockBiometric>, UiError> {
     let wrapped = state
         .keys
         .key
@@ -243,7 +233,11 @@ pub async fn unlock_biometric(state: State<'_, AppState>) -> Result<(), UiError>
 
 /// Android: sets up biometric unlock (asks for the PIN, then the fingerprint or face).
 #[tauri::command]
-pub async fn enable_biometric(state: State<'_, AppState>, pin: String) -> Result<(), UiError> {
+pub async fn enable_biometric(
+    state: State<'_, AppState>,
+    args: Args<cmd::EnableBiometric>,
+) -> Result<Output<cmd::EnableBiometric>, UiError> {
+    let pin = args.pin;
     let vault = state
         .keys
         .vault()

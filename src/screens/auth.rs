@@ -1,19 +1,14 @@
 //! Server address, sign in, register.
 
-use kintara_api::{HealthResponse, ProviderType, RegisterRequest, Role, User, Validate};
+use kintara_api::app::{cmd, NoArgs, ServerArgs};
+use kintara_api::{LoginRequest, ProviderType, RegisterRequest, Role, Validate};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::{ctx, Notice, Screen};
 use crate::fields::{ErrorBanner, Errors, FieldError};
 use crate::i18n::{self, t, Lang};
 use crate::ipc;
-
-#[derive(Serialize)]
-struct UrlArgs {
-    url: String,
-}
 
 #[component]
 pub fn ServerScreen() -> impl IntoView {
@@ -26,18 +21,13 @@ pub fn ServerScreen() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let args = UrlArgs {
+            let args = ServerArgs {
                 url: url.get_untracked(),
             };
-            match ipc::call::<_, HealthResponse>("set_server", &args).await {
+            match ipc::invoke::<cmd::SetServer>(&args).await {
                 Ok(_) => {
-                    let info: Result<serde_json::Value, _> =
-                        ipc::call("app_info", &ipc::NoArgs {}).await;
-                    if let Some(u) = info
-                        .ok()
-                        .and_then(|v| v["server_url"].as_str().map(String::from))
-                    {
-                        ctx.server_url.set(u);
+                    if let Ok(info) = ipc::invoke::<cmd::AppInfo>(&NoArgs {}).await {
+                        ctx.server_url.set(info.server_url);
                     }
                     ctx.user.set(None);
                     ctx.go(Screen::SignIn);
@@ -80,12 +70,6 @@ fn LangSwitch() -> impl IntoView {
     }
 }
 
-#[derive(Serialize)]
-struct LoginArgs {
-    email: String,
-    password: String,
-}
-
 #[component]
 pub fn SignIn() -> impl IntoView {
     let ctx = ctx();
@@ -102,11 +86,11 @@ pub fn SignIn() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let args = LoginArgs {
+            let args = LoginRequest {
                 email: email.get_untracked(),
                 password: password.get_untracked(),
             };
-            match ipc::call::<_, User>("login", &args).await {
+            match ipc::invoke::<cmd::Login>(&args).await {
                 Ok(user) => {
                     password.set(String::new());
                     ctx.user.set(Some(user));
@@ -146,11 +130,6 @@ pub fn SignIn() -> impl IntoView {
             </p>
         </section>
     }
-}
-
-#[derive(Serialize)]
-struct RegisterArgs {
-    request: RegisterRequest,
 }
 
 #[component]
@@ -194,7 +173,7 @@ pub fn Register() -> impl IntoView {
         error.set(None);
         busy.set(true);
         spawn_local(async move {
-            match ipc::call::<_, User>("register", &RegisterArgs { request }).await {
+            match ipc::invoke::<cmd::Register>(&request).await {
                 Ok(user) => {
                     ctx.user.set(Some(user));
                     ctx.go(Screen::Home);

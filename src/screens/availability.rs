@@ -2,19 +2,13 @@
 //! device or a reinstall shows the same state); the device keeps the last answer per account only
 //! to show something while offline (a new account starts available).
 
-use kintara_api::DirectoryProvider;
+use kintara_api::app::{cmd, AvailabilityArgs, UiErrorKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::ctx;
 use crate::i18n::t;
 use crate::ipc::{self, NoArgs};
-
-#[derive(Serialize)]
-struct AvailabilityArgs {
-    available: bool,
-}
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
@@ -48,13 +42,13 @@ pub fn AvailabilityToggle() -> impl IntoView {
     // Offline: the state shown is the device's last known one, and says so.
     let stale = RwSignal::new(false);
     spawn_local(async move {
-        match ipc::call::<_, DirectoryProvider>("availability", &NoArgs {}).await {
+        match ipc::invoke::<cmd::Availability>(&NoArgs {}).await {
             Ok(p) => {
                 let now = p.profile.is_currently_available;
                 remember(&me.get_value(), now);
                 available.set(now);
             }
-            Err(e) if e.kind == "network" => stale.set(true),
+            Err(e) if e.kind == UiErrorKind::Network => stale.set(true),
             Err(e) => error.set(Some(ctx.fail(e))),
         }
         busy.set(false);
@@ -64,7 +58,7 @@ pub fn AvailabilityToggle() -> impl IntoView {
         error.set(None);
         spawn_local(async move {
             let args = AvailabilityArgs { available: want };
-            match ipc::call::<_, DirectoryProvider>("set_availability", &args).await {
+            match ipc::invoke::<cmd::SetAvailability>(&args).await {
                 Ok(p) => {
                     let now = p.profile.is_currently_available;
                     remember(&me.get_value(), now);

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use kintara_api::app::{cmd, OlderArgs, OutboxAction, OutboxItem, RoomArgs, SendArgs};
 use kintara_api::{ChatMessage, ChatMessagePage, ChatRoom, MessageType};
 use leptos::html::Ol;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::{ctx, Ctx};
 use crate::fields::{Errors, FieldError};
@@ -18,28 +18,15 @@ use crate::screens::room_live::{
     anyone_online, keep_reading, PresenceDot, TypingLine, TypingSender,
 };
 
-#[derive(Serialize)]
-struct RoomArgs {
-    room: String,
-}
-
-#[derive(Serialize)]
-struct OlderArgs {
-    room: String,
-    /// The `seq` of the oldest message shown.
-    before: i64,
-}
-
-#[derive(Serialize)]
-struct SendArgs {
-    room: String,
-    content: String,
+/// A message to `room` still in the outbox.
+fn sending_to(it: &OutboxItem, room: uuid::Uuid) -> bool {
+    matches!(&it.action, OutboxAction::SendMessage { room: r, .. } if *r == room)
 }
 
 /// Opens the chat room of case `incident`, or says it is not open yet.
 pub fn open_case_room(ctx: Ctx, incident: String, error: RwSignal<Option<String>>) {
     spawn_local(async move {
-        match ipc::call::<_, Vec<ChatRoom>>("rooms", &NoArgs {}).await {
+        match ipc::invoke::<cmd::Rooms>(&NoArgs {}).await {
             Ok(rooms) => {
                 match rooms
                     .into_iter()
@@ -65,7 +52,7 @@ pub fn Chat() -> impl IntoView {
         ctx.tick.track();
         ctx.outbox.with(|o| o.len());
         spawn_local(async move {
-            match ipc::call::<_, Vec<ChatRoom>>("rooms", &NoArgs {}).await {
+            match ipc::invoke::<cmd::Rooms>(&NoArgs {}).await {
                 Ok(list) => {
                     error.set(None);
                     rooms.set(Some(list));
@@ -217,20 +204,18 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
     keep_reading(id.clone());
     // Opening the room marks it read.
     {
-        let room = id.clone();
+        let room = ipc::id(&id);
         spawn_local(async move {
-            let _ = ipc::call::<_, ()>("mark_room_read", &RoomArgs { room }).await;
+            let _ = ipc::invoke::<cmd::MarkRoomRead>(&RoomArgs { room }).await;
         });
     }
     Effect::new(move |_| {
         ctx.tick.track();
         // A message leaving the outbox has reached the server: fetch it.
         ctx.outbox.with(|o| o.len());
-        let room = room_id.get_value();
+        let room = ipc::id(&room_id.get_value());
         spawn_local(async move {
-            match ipc::call::<_, ChatMessagePage>("messages", &RoomArgs { room: room.clone() })
-                .await
-            {
+            match ipc::invoke::<cmd::Messages>(&RoomArgs { room }).await {
                 Ok(page) => {
                     let me = me_v.get_value();
                     let unseen = page.results.iter().any(|m| {
@@ -247,7 +232,7 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                     messages.set(Some(list));
                     has_older.set(older);
                     if unseen {
-                        let _ = ipc::call::<_, ()>("mark_room_read", &RoomArgs { room }).await;
+                        let _ = ipc::invoke::<cmd::MarkRoomRead>(&RoomArgs { room }).await;
                     }
                 }
                 Err(e) => error.set(Some(ctx.fail(e))),
@@ -258,14 +243,10 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
     // History loading above changes neither, so it never scrolls the list.
     let newest = Memo::new(move |_| {
         let last = messages.with(|m| m.as_ref().and_then(|m| m.last().map(|m| m.seq)));
-        let room = room_id.get_value();
-        let sending = ctx.outbox.with(|o| {
-            o.iter()
-                .filter(|it| {
-                    it.kind() == "send_message" && it.data_str("room").as_deref() == Some(&room)
-                })
-                .count()
-        });
+        let room = ipc::id(&room_id.get_value());
+        let sending = ctx
+            .outbox
+            .with(|o| o.iter().filter(|it| sending_to(it, room)).count());
         (last, sending)
     });
     // Keep the newest message in view while the reader is there, and after they send one.
@@ -297,10 +278,10 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
         history_error.set(None);
         spawn_local(async move {
             let args = OlderArgs {
-                room: room_id.get_value(),
+                room: ipc::id(&room_id.get_value()),
                 before,
             };
-            match ipc::call::<_, ChatMessagePage>("older_messages", &args).await {
+            match ipc::invoke::<cmd::OlderMessages>(&args).await {
                 Ok(page) => {
                     let count = page.results.len();
                     // The distance from the bottom does not change when messages go in above,
@@ -362,18 +343,17 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
             .collect::<Vec<_>>()
     });
     let pending = move || {
-        let id = room_id.get_value();
+        let id = ipc::id(&room_id.get_value());
         let sent: Vec<String> = messages.with(|m| {
             m.iter()
                 .flatten()
                 .filter_map(|m| m.client_id.clone())
                 .collect()
         });
-        ctx.outbox.get().into_iter().filter(move |it| {
-            it.kind() == "send_message"
-                && it.data_str("room").as_deref() == Some(id.as_str())
-                && !sent.contains(&it.client_id)
-        })
+        ctx.outbox
+            .get()
+            .into_iter()
+            .filter(move |it| sending_to(it, id) && !sent.contains(&it.client_id))
     };
     let send = move || {
         let content = draft.get_untracked();
@@ -383,11 +363,11 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
         errors.set(Errors::new());
         typer.stopped();
         let args = SendArgs {
-            room: room_id.get_value(),
+            room: ipc::id(&room_id.get_value()),
             content,
         };
         spawn_local(async move {
-            match ipc::call::<_, serde_json::Value>("send_message", &args).await {
+            match ipc::invoke::<cmd::SendMessage>(&args).await {
                 Ok(_) => draft.set(String::new()),
                 Err(e) if !e.fields.is_empty() => errors.set(e.fields),
                 Err(e) => error.set(Some(ctx.fail(e))),
@@ -463,10 +443,14 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
                     }
                 }).collect_view()}
                 {move || pending().map(|it| {
-                    let failed = it.state == "failed";
+                    let failed = it.is_failed();
+                    let content = match &it.action {
+                        OutboxAction::SendMessage { content, .. } => content.clone(),
+                        _ => String::new(),
+                    };
                     view! {
                         <li class=if failed { "message mine failed" } else { "message mine sending" } data-client=it.client_id.clone()>
-                            <span class="text">{it.data_str("content").unwrap_or_default()}</span>
+                            <span class="text">{content}</span>
                             <span class="when">{
                                 let why = it.last_error.clone().unwrap_or_default();
                                 move || if failed {

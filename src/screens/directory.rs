@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use kintara_api::app::{cmd, IncidentArgs, ReassignArgs};
 use kintara_api::{
     AssignmentStatus, CaseView, DirectoryProvider, IncidentStatus, ProviderSuggestion,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::ctx;
 use crate::i18n::{self, t};
@@ -16,19 +16,6 @@ use crate::ipc::{self, NoArgs};
 
 /// Availability changes raise no event: the directory also looks again this often.
 const DIRECTORY_EVERY: Duration = Duration::from_secs(30);
-
-#[derive(Serialize)]
-struct IncidentArgs {
-    incident: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ReassignArgs {
-    incident: String,
-    new_provider_id: String,
-    reason: String,
-}
 
 #[component]
 pub fn ProviderDirectory() -> impl IntoView {
@@ -44,7 +31,7 @@ pub fn ProviderDirectory() -> impl IntoView {
         ctx.tick.track();
         again.track();
         spawn_local(async move {
-            match ipc::call::<_, Vec<DirectoryProvider>>("dispatch_providers", &NoArgs {}).await {
+            match ipc::invoke::<cmd::DispatchProviders>(&NoArgs {}).await {
                 Ok(l) => {
                     error.set(None);
                     list.set(Some(l));
@@ -135,9 +122,9 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
         if now {
             spawn_local(async move {
                 let args = IncidentArgs {
-                    incident: incident.get_value(),
+                    incident: ipc::id(&incident.get_value()),
                 };
-                match ipc::call::<_, Vec<ProviderSuggestion>>("recommendations", &args).await {
+                match ipc::invoke::<cmd::Recommendations>(&args).await {
                     Ok(l) => {
                         let skip = current.get_value();
                         let l = l
@@ -163,12 +150,12 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
         busy.set(true);
         error.set(None);
         let args = ReassignArgs {
-            incident: incident.get_value(),
-            new_provider_id: provider,
+            incident: ipc::id(&incident.get_value()),
+            new_provider_id: ipc::id(&provider),
             reason: why,
         };
         spawn_local(async move {
-            match ipc::call::<_, serde_json::Value>("reassign", &args).await {
+            match ipc::invoke::<cmd::Reassign>(&args).await {
                 Ok(_) => {
                     open.set(false);
                     reason.set(String::new());

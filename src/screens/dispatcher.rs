@@ -3,12 +3,12 @@
 
 use std::collections::HashSet;
 
+use kintara_api::app::{cmd, AssignArgs, CasesArgs, IncidentArgs};
 use kintara_api::{
     CaseView, DashboardStats, IncidentStatus, IncidentType, ProviderSuggestion, UrgencyLevel,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::ctx;
 use crate::i18n::{self, t};
@@ -16,23 +16,6 @@ use crate::ipc::{self, NoArgs};
 use crate::screens::directory::{reasons_text, reassignable, ProviderDirectory, Reassign};
 use crate::screens::provider::{case_key, CaseSummary};
 use crate::screens::timeline::Timeline;
-
-#[derive(Serialize)]
-struct CasesArgs {
-    status: Option<String>,
-}
-
-#[derive(Serialize)]
-struct IncidentArgs {
-    incident: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AssignArgs {
-    incident: String,
-    provider_ids: Vec<String>,
-}
 
 #[component]
 pub fn DispatcherHome() -> impl IntoView {
@@ -65,14 +48,14 @@ pub fn DispatcherHome() -> impl IntoView {
         reload.track();
         let shown = filter.get();
         spawn_local(async move {
-            match ipc::call::<_, DashboardStats>("dashboard", &NoArgs {}).await {
+            match ipc::invoke::<cmd::Dashboard>(&NoArgs {}).await {
                 Ok(s) => stats.set(Some(s)),
                 Err(e) => error.set(Some(ctx.fail(e))),
             }
             let args = CasesArgs {
-                status: Some("pending_dispatcher_review".into()),
+                status: Some(IncidentStatus::PendingDispatcherReview),
             };
-            match ipc::call::<_, Vec<CaseView>>("dispatch_cases", &args).await {
+            match ipc::invoke::<cmd::DispatchCases>(&args).await {
                 Ok(mut l) => {
                     // Urgent first, then the longest waiting.
                     l.sort_by_key(|c| {
@@ -86,9 +69,9 @@ pub fn DispatcherHome() -> impl IntoView {
                 Err(e) => error.set(Some(ctx.fail(e))),
             }
             let args = CasesArgs {
-                status: (!shown.is_empty()).then_some(shown),
+                status: IncidentStatus::parse(&shown),
             };
-            match ipc::call::<_, Vec<CaseView>>("dispatch_cases", &args).await {
+            match ipc::invoke::<cmd::DispatchCases>(&args).await {
                 Ok(l) => all.set(Some(l)),
                 Err(e) => error.set(Some(ctx.fail(e))),
             }
@@ -243,14 +226,9 @@ fn AssignPanel(
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     {
-        let incident = id.clone();
+        let incident = ipc::id(&id);
         spawn_local(async move {
-            match ipc::call::<_, Vec<ProviderSuggestion>>(
-                "recommendations",
-                &IncidentArgs { incident },
-            )
-            .await
-            {
+            match ipc::invoke::<cmd::Recommendations>(&IncidentArgs { incident }).await {
                 Ok(l) => suggestions.set(Some(l)),
                 Err(e) => error.set(Some(ctx.fail(e))),
             }
@@ -261,11 +239,11 @@ fn AssignPanel(
         busy.set(true);
         error.set(None);
         let args = AssignArgs {
-            incident: incident.get_value(),
-            provider_ids: vec![provider],
+            incident: ipc::id(&incident.get_value()),
+            provider_ids: vec![ipc::id(&provider)],
         };
         spawn_local(async move {
-            match ipc::call::<_, serde_json::Value>("assign", &args).await {
+            match ipc::invoke::<cmd::Assign>(&args).await {
                 Ok(_) => {
                     assigning.set(None);
                     reload.update(|r| *r += 1);

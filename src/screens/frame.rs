@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use kintara_api::app::SyncStatus;
 use kintara_api::Role;
 
 use crate::app::{ctx, Screen};
@@ -22,7 +23,7 @@ pub fn Frame() -> impl IntoView {
             live::refresh_unread(ctx);
         }
     });
-    let state = move || ctx.sync.get();
+    let state = move || ctx.sync.get().as_str();
     let unread = move || ctx.unread.get();
     let waiting = move || ctx.outbox.with(|o| o.len());
     let survivor = move || {
@@ -54,7 +55,7 @@ pub fn Frame() -> impl IntoView {
                 </span>
                 <span id="conn-state" class="conn" data-state=state role="status">
                     <span class="dot" aria-hidden="true"></span>
-                    {move || conn_label(&state())}
+                    {move || conn_label(ctx.sync.get())}
                 </span>
                 <button id="lang" class="lang" type="button"
                     aria-label=move || t("frame.language")
@@ -96,12 +97,12 @@ pub fn Frame() -> impl IntoView {
 }
 
 /// The header's words for a sync state.
-fn conn_label(state: &str) -> &'static str {
+fn conn_label(state: SyncStatus) -> &'static str {
     t(match state {
-        "online" => "conn.online",
-        "offline" => "conn.offline",
-        "polling" => "conn.polling",
-        "logged_out" => "conn.logged_out",
-        _ => "conn.connecting",
+        SyncStatus::Online => "conn.online",
+        SyncStatus::Offline => "conn.offline",
+        SyncStatus::Polling => "conn.polling",
+        SyncStatus::LoggedOut => "conn.logged_out",
+        SyncStatus::Connecting => "conn.connecting",
     })
 }

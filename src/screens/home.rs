@@ -1,6 +1,7 @@
 //! The signed-in home: for survivors, filing and following reports, with help always visible;
 //! for providers and dispatchers, their case screens.
 
+use kintara_api::app::cmd;
 use kintara_api::Role;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,7 +16,7 @@ pub fn sign_out() {
     let ctx = ctx();
     spawn_local(async move {
         // The core forgets the session even when the server cannot be told.
-        let _ = ipc::call::<_, ()>("logout", &NoArgs {}).await;
+        let _ = ipc::invoke::<cmd::Logout>(&NoArgs {}).await;
         ctx.signed_out(Some(t("home.signed_out").into()));
     });
 }

@@ -1,21 +1,16 @@
 //! The notification feed: tap one to mark it read and open its room or case.
 
+use kintara_api::app::{cmd, IdArgs};
 use kintara_api::{Notification, Role};
 use kintara_i18n::notification;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::{ctx, Ctx, Screen};
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::live;
 use crate::screens::chat::open_case_room;
-
-#[derive(Serialize)]
-struct IdArgs {
-    id: String,
-}
 
 #[component]
 pub fn Notifications() -> impl IntoView {
@@ -29,7 +24,7 @@ pub fn Notifications() -> impl IntoView {
         ctx.tick.track();
         reload.track();
         spawn_local(async move {
-            match ipc::call::<_, Vec<Notification>>("notifications", &NoArgs {}).await {
+            match ipc::invoke::<cmd::Notifications>(&NoArgs {}).await {
                 Ok(l) => {
                     error.set(None);
                     list.set(Some(l));
@@ -40,7 +35,7 @@ pub fn Notifications() -> impl IntoView {
     });
     let mark_all = move |_| {
         spawn_local(async move {
-            match ipc::call::<_, ()>("mark_all_notifications_read", &NoArgs {}).await {
+            match ipc::invoke::<cmd::MarkAllNotificationsRead>(&NoArgs {}).await {
                 Ok(()) => {
                     live::refresh_unread(ctx);
                     reload.update(|r| *r += 1);
@@ -52,13 +47,7 @@ pub fn Notifications() -> impl IntoView {
     let open = move |n: Notification| {
         spawn_local(async move {
             if !n.is_read {
-                let _ = ipc::call::<_, ()>(
-                    "mark_notification_read",
-                    &IdArgs {
-                        id: n.id.to_string(),
-                    },
-                )
-                .await;
+                let _ = ipc::invoke::<cmd::MarkNotificationRead>(&IdArgs { id: n.id }).await;
                 live::refresh_unread(ctx);
                 reload.update(|r| *r += 1);
             }

@@ -1,29 +1,28 @@
 //! The outbox: what this device has not sent yet, and what the server refused.
 
+use kintara_api::app::{cmd, OutboxAction, OutboxIdArgs, OutboxItem, OutboxState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::ctx;
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
-use crate::live::OutboxItem;
-
-#[derive(Serialize)]
-struct IdArgs {
-    id: i64,
-}
 
 #[component]
 pub fn OutboxView() -> impl IntoView {
     let ctx = ctx();
     let error = RwSignal::new(None::<String>);
-    let act = move |cmd: &'static str, id: i64| {
+    let act = move |retry: bool, id: i64| {
         spawn_local(async move {
-            match ipc::call::<_, ()>(cmd, &IdArgs { id }).await {
+            let args = OutboxIdArgs { id };
+            let done = if retry {
+                ipc::invoke::<cmd::OutboxRetry>(&args).await
+            } else {
+                ipc::invoke::<cmd::OutboxDiscard>(&args).await
+            };
+            match done {
                 Ok(()) => {
-                    if let Ok(l) = ipc::call::<_, Vec<OutboxItem>>("outbox_items", &NoArgs {}).await
-                    {
+                    if let Ok(l) = ipc::invoke::<cmd::OutboxItems>(&NoArgs {}).await {
                         ctx.outbox.set(l);
                     }
                 }
@@ -38,12 +37,12 @@ pub fn OutboxView() -> impl IntoView {
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <ul id="outbox" class="cards">
                 {move || ctx.outbox.get().into_iter().map(|it| {
-                    let failed = it.state == "failed";
+                    let failed = it.is_failed();
                     let id = it.id;
-                    let (what, state) = (it.clone(), it.state.clone());
+                    let (what, state) = (it.clone(), it.state);
                     let attempts = it.attempts.to_string();
                     view! {
-                        <li class=format!("outbox-item card state-{}", it.state) data-id=id.to_string()>
+                        <li class=format!("outbox-item card state-{}", it.state.as_str()) data-id=id.to_string()>
                             <div class="row">
                                 <span class="what">{move || describe(&what)}</span>
                                 <span class="state">{move || state_label(&state)}</span>
@@ -52,8 +51,8 @@ pub fn OutboxView() -> impl IntoView {
                             {(it.attempts > 0).then(|| view! { <div class="meta">{move || i18n::tf("outbox.tried", &[("n", &attempts)])}</div> })}
                             {failed.then(|| view! {
                                 <div class="card-actions">
-                                    <button class="retry primary-sm" on:click=move |_| act("outbox_retry", id)>{move || t("outbox.retry")}</button>
-                                    <button class="discard secondary-sm" on:click=move |_| act("outbox_discard", id)>{move || t("outbox.discard")}</button>
+                                    <button class="retry primary-sm" on:click=move |_| act(true, id)>{move || t("outbox.retry")}</button>
+                                    <button class="discard secondary-sm" on:click=move |_| act(false, id)>{move || t("outbox.discard")}</button>
                                 </div>
                             })}
                         </li>
@@ -69,30 +68,24 @@ pub fn OutboxView() -> impl IntoView {
 
 /// What an item is, in words, in the current language.
 fn describe(it: &OutboxItem) -> String {
-    let key = match it.kind() {
-        "send_message" => {
-            return format!(
-                "{}{}",
-                t("outbox.message"),
-                it.data_str("content").unwrap_or_default()
-            )
+    let key = match &it.action {
+        OutboxAction::SendMessage { content, .. } => {
+            return format!("{}{}", t("outbox.message"), content)
         }
-        "file_report" => "outbox.report",
-        "attach_evidence" => "outbox.attachment",
-        "accept" => "outbox.accept",
-        "reject" => "outbox.reject",
-        "update_status" => "outbox.status",
-        "mark_read" => "outbox.mark_read",
-        // An action this UI does not know yet: its wire name is better than nothing.
-        other => return other.replace('_', " "),
+        OutboxAction::FileReport(_) => "outbox.report",
+        OutboxAction::AttachEvidence { .. } => "outbox.attachment",
+        OutboxAction::Accept { .. } => "outbox.accept",
+        OutboxAction::Reject { .. } => "outbox.reject",
+        OutboxAction::UpdateStatus { .. } => "outbox.status",
+        OutboxAction::MarkRead { .. } => "outbox.mark_read",
     };
     t(key).to_owned()
 }
 
-fn state_label(state: &str) -> &'static str {
+fn state_label(state: &OutboxState) -> &'static str {
     t(match state {
-        "sending" => "outbox.sending",
-        "failed" => "outbox.failed",
-        _ => "outbox.waiting",
+        OutboxState::Sending => "outbox.sending",
+        OutboxState::Failed => "outbox.failed",
+        OutboxState::Queued => "outbox.waiting",
     })
 }

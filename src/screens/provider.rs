@@ -2,10 +2,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use kintara_api::{AssignmentStatus, CaseView, IncidentStatus};
+use kintara_api::app::{cmd, AnswerArgs, CaseStatusArgs};
+use kintara_api::{AssignmentStatus, CaseView, IncidentStatus, StatusUpdateRequest};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::ctx;
 use crate::fields::{Errors, FieldError};
@@ -14,25 +14,6 @@ use crate::ipc::{self, NoArgs};
 use crate::screens::availability::AvailabilityToggle;
 use crate::screens::chat::open_case_room;
 use crate::screens::timeline::Timeline;
-
-#[derive(Serialize)]
-struct AnswerArgs {
-    incident: String,
-    accepted: bool,
-    reason: Option<String>,
-}
-
-#[derive(Serialize)]
-struct StatusRequest {
-    status: IncidentStatus,
-    notes: Option<String>,
-}
-
-#[derive(Serialize)]
-struct StatusArgs {
-    incident: String,
-    request: StatusRequest,
-}
 
 /// A key that changes when a card must be redrawn.
 pub fn case_key(c: &CaseView) -> String {
@@ -55,7 +36,7 @@ pub fn ProviderHome() -> impl IntoView {
         ctx.tick.track();
         ctx.outbox.with(|o| o.len());
         spawn_local(async move {
-            match ipc::call::<_, Vec<CaseView>>("assigned_cases", &NoArgs {}).await {
+            match ipc::invoke::<cmd::AssignedCases>(&NoArgs {}).await {
                 Ok(list) => {
                     error.set(None);
                     cases.set(Some(list));
@@ -129,14 +110,11 @@ fn PendingCard(case: CaseView) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let errors = RwSignal::new(Errors::new());
     let error = RwSignal::new(None::<String>);
-    let id_for_busy = id.clone();
+    let incident = case.incident.id;
     let busy = Memo::new(move |_| {
-        ctx.outbox.with(|o| {
-            o.iter()
-                .any(|it| it.incident().as_deref() == Some(id_for_busy.as_str()))
-        })
+        ctx.outbox
+            .with(|o| o.iter().any(|it| it.incident() == Some(incident)))
     });
-    let incident = StoredValue::new(id.clone());
     let answer = {
         move |accepted: bool| {
             let reason_text = reason.get_untracked().trim().to_owned();
@@ -150,13 +128,12 @@ fn PendingCard(case: CaseView) -> impl IntoView {
             errors.set(Errors::new());
             error.set(None);
             let args = AnswerArgs {
-                incident: incident.get_value(),
+                incident,
                 accepted,
                 reason: (!accepted).then_some(reason_text),
             };
             spawn_local(async move {
-                if let Err(e) = ipc::call::<_, serde_json::Value>("answer_assignment", &args).await
-                {
+                if let Err(e) = ipc::invoke::<cmd::AnswerAssignment>(&args).await {
                     if e.fields.is_empty() {
                         error.set(Some(ctx.fail(e)));
                     } else {
@@ -207,19 +184,18 @@ fn ActiveCard(case: CaseView, open_history: RwSignal<HashSet<String>>) -> impl I
         let id = id.clone();
         move |_| open_case_room(ctx, id.clone(), error)
     };
+    let incident = case.incident.id;
     let set_status = {
-        let id = id.clone();
         move |to: IncidentStatus| {
-            let args = StatusArgs {
-                incident: id.clone(),
-                request: StatusRequest {
+            let args = CaseStatusArgs {
+                incident,
+                request: StatusUpdateRequest {
                     status: to,
                     notes: None,
                 },
             };
             spawn_local(async move {
-                if let Err(e) = ipc::call::<_, serde_json::Value>("update_case_status", &args).await
-                {
+                if let Err(e) = ipc::invoke::<cmd::UpdateCaseStatus>(&args).await {
                     error.set(Some(ctx.fail(e)));
                 }
             });

@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 
-use kintara_api::{ChatRoom, Incident, IncidentCreate};
+use kintara_api::app::{cmd, OutboxAction, OutboxState, UiErrorKind};
+use kintara_api::{ChatRoom, Incident};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -14,11 +15,11 @@ use crate::ipc::{self, NoArgs};
 use crate::screens::timeline::Timeline;
 
 /// The words for a report still on this device, by its outbox state.
-fn waiting_label(state: &str) -> &'static str {
+fn waiting_label(state: OutboxState) -> &'static str {
     match state {
-        "sending" => t("reports.sending"),
-        "failed" => t("reports.failed"),
-        _ => t("reports.waiting"),
+        OutboxState::Sending => t("reports.sending"),
+        OutboxState::Failed => t("reports.failed"),
+        OutboxState::Queued => t("reports.waiting"),
     }
 }
 
@@ -45,17 +46,19 @@ pub fn MyReports() -> impl IntoView {
     let sent_here = RwSignal::new(0usize);
     let load = move || {
         spawn_local(async move {
-            match ipc::call::<_, Vec<Incident>>("list_incidents", &NoArgs {}).await {
+            match ipc::invoke::<cmd::ListIncidents>(&NoArgs {}).await {
                 Ok(list) => {
                     error.set(None);
                     reports.set(Some(list));
                 }
-                Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),
+                Err(e) if e.kind == UiErrorKind::LoggedOut => ctx.signed_out(Some(e.message)),
                 // Offline is no fault of hers, and her reports on this device are safe.
-                Err(e) if e.kind == "network" => error.set(Some(t("reports.offline").into())),
+                Err(e) if e.kind == UiErrorKind::Network => {
+                    error.set(Some(t("reports.offline").into()))
+                }
                 Err(e) => error.set(Some(e.message)),
             }
-            if let Ok(list) = ipc::call::<_, Vec<ChatRoom>>("rooms", &NoArgs {}).await {
+            if let Ok(list) = ipc::invoke::<cmd::Rooms>(&NoArgs {}).await {
                 rooms.set(list);
             }
         });
@@ -69,7 +72,7 @@ pub fn MyReports() -> impl IntoView {
     let waiting = Memo::new(move |_| {
         ctx.outbox.with(|o| {
             o.iter()
-                .filter(|i| i.kind() == "file_report")
+                .filter(|i| matches!(i.action, OutboxAction::FileReport(_)))
                 .cloned()
                 .collect::<Vec<_>>()
         })
@@ -80,7 +83,7 @@ pub fn MyReports() -> impl IntoView {
     Effect::new(move |before: Option<Vec<(String, bool)>>| {
         let now: Vec<(String, bool)> = waiting.with(|w| {
             w.iter()
-                .map(|i| (i.client_id.clone(), i.state == "failed"))
+                .map(|i| (i.client_id.clone(), i.is_failed()))
                 .collect()
         });
         let gone: Vec<bool> = before
@@ -132,19 +135,22 @@ pub fn MyReports() -> impl IntoView {
             // goes.
             <ul id="reports-queued" class="cards" aria-live="polite" aria-label=move || t("reports.queued")>
                 {move || waiting.get().into_iter().map(|it| {
-                    let report = serde_json::from_value::<IncidentCreate>(it.action["data"].clone()).ok();
-                    let failed = it.state == "failed";
+                    let report = match &it.action {
+                        OutboxAction::FileReport(r) => Some(r.clone()),
+                        _ => None,
+                    };
+                    let failed = it.is_failed();
                     let saved = chrono::DateTime::from_timestamp_millis(it.created_at);
                     let saved = move || saved.as_ref().map(stamp).unwrap_or_default();
                     let kind = report.as_ref().map(|r| r.kind);
                     let urgency = report.as_ref().map(|r| r.urgency_level);
-                    let state = it.state.clone();
-                    let state_label = move || waiting_label(&state);
+                    let state = it.state;
+                    let state_label = move || waiting_label(state);
                     view! {
-                        <li class=format!("report card queued state-{}", it.state) data-client=it.client_id.clone()>
+                        <li class=format!("report card queued state-{}", it.state.as_str()) data-client=it.client_id.clone()>
                             <div class="row">
                                 <span class="case-number">{move || t("reports.not_sent_yet")}</span>
-                                <span class=format!("status status-{}", it.state)>{state_label}</span>
+                                <span class=format!("status status-{}", it.state.as_str())>{state_label}</span>
                             </div>
                             <div class="kind">{move || kind.map(i18n::incident_type).unwrap_or_else(|| t("reports.a_report"))}</div>
                             <div class="meta">{move || t("reports.saved")} {saved}

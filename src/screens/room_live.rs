@@ -4,26 +4,14 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use kintara_api::app::{cmd, HeartbeatArgs, TypingArgs};
 use kintara_api::ChatParticipant;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::ctx;
 use crate::i18n::{t, tf};
 use crate::ipc;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TypingArgs {
-    room: String,
-    is_typing: bool,
-}
-
-#[derive(Serialize)]
-struct HeartbeatArgs {
-    room: Option<String>,
-}
 
 /// "Typing" is sent at most this often while keys come.
 const TYPING_EVERY_MS: f64 = 3000.0;
@@ -68,18 +56,19 @@ impl TypingSender {
 
     fn send(&self, is_typing: bool) {
         let args = TypingArgs {
-            room: self.room.get_value(),
+            room: ipc::id(&self.room.get_value()),
             is_typing,
         };
         spawn_local(async move {
-            let _ = ipc::call::<_, ()>("typing", &args).await;
+            let _ = ipc::invoke::<cmd::Typing>(&args).await;
         });
     }
 }
 
 fn beat(room: Option<String>) {
+    let room = room.as_deref().map(ipc::id);
     spawn_local(async move {
-        let _ = ipc::call::<_, ()>("heartbeat", &HeartbeatArgs { room }).await;
+        let _ = ipc::invoke::<cmd::Heartbeat>(&HeartbeatArgs { room }).await;
     });
 }
 

@@ -2,20 +2,15 @@
 //! disguise, and the PIN (where the device key is under one).
 //! The sharing switches live on the server; survivors start with all three off.
 
+use kintara_api::app::{cmd, SwitchArgs};
 use kintara_api::ChatSettings;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use crate::app::ctx;
 use crate::i18n::t;
 use crate::ipc::{self, NoArgs};
 use crate::screens::unlock::{BiometricSetup, ChangePin};
-
-#[derive(Serialize)]
-struct SetArgs {
-    settings: ChatSettings,
-}
 
 /// The three sharing switches, loaded from and saved to the server.
 #[component]
@@ -24,7 +19,7 @@ pub fn PrivacySwitches() -> impl IntoView {
     let settings: RwSignal<Option<ChatSettings>> = RwSignal::new(None);
     let status: RwSignal<Option<String>> = RwSignal::new(None);
     spawn_local(async move {
-        match ipc::call::<_, ChatSettings>("chat_settings", &NoArgs {}).await {
+        match ipc::invoke::<cmd::ChatSettings>(&NoArgs {}).await {
             Ok(s) => settings.set(Some(s)),
             Err(e) => status.set(Some(ctx.fail(e))),
         }
@@ -34,9 +29,7 @@ pub fn PrivacySwitches() -> impl IntoView {
         settings.set(Some(next));
         status.set(None);
         spawn_local(async move {
-            match ipc::call::<_, ChatSettings>("set_chat_settings", &SetArgs { settings: next })
-                .await
-            {
+            match ipc::invoke::<cmd::SetChatSettings>(&next).await {
                 Ok(s) => {
                     settings.set(Some(s));
                     status.set(Some(t("privacy.saved").into()));
@@ -98,11 +91,6 @@ pub fn Settings() -> impl IntoView {
     }
 }
 
-#[derive(Serialize)]
-struct DisguiseArgs {
-    on: bool,
-}
-
 /// Shows the app as "Notes": its window title, its header and the title of its OS notifications
 /// (a phone's home-screen icon needs the mobile build's alternate icons).
 #[component]
@@ -112,7 +100,7 @@ fn Disguise() -> impl IntoView {
     let toggle = move |ev: leptos::ev::Event| {
         let on = event_target_checked(&ev);
         spawn_local(async move {
-            match ipc::call::<_, ()>("set_disguise", &DisguiseArgs { on }).await {
+            match ipc::invoke::<cmd::SetDisguise>(&SwitchArgs { on }).await {
                 Ok(()) => {
                     error.set(None);
                     ctx.disguised.set(on);

@@ -2,17 +2,13 @@
 
 use std::collections::HashSet;
 
+use kintara_api::app::{cmd, IncidentArgs};
 use kintara_api::StatusChange;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::i18n::{self, t};
 use crate::ipc;
-
-#[derive(serde::Serialize)]
-struct IncidentArg {
-    incident: String,
-}
 
 /// A case's status history, behind a toggle (loaded when opened, and again whenever the card is
 /// redrawn by a live change). `open` holds the cases whose history is open, kept by the list so
@@ -28,11 +24,11 @@ pub fn Timeline(incident: String, open: RwSignal<HashSet<String>>) -> impl IntoV
         if !open.with(|o| o.contains(&id)) {
             return;
         }
-        let arg = IncidentArg {
-            incident: id.clone(),
+        let arg = IncidentArgs {
+            incident: ipc::id(&id),
         };
         spawn_local(async move {
-            let got = ipc::call::<_, Vec<StatusChange>>("timeline", &arg).await;
+            let got = ipc::invoke::<cmd::Timeline>(&arg).await;
             changes.set(Some(got.map_err(|e| e.message)));
         });
     });

@@ -2,41 +2,28 @@
 //! before sign-in on a device with no OS keystore, and Settings → Change PIN. The shell decides
 //! which one shows (`key_status`); the PIN itself never leaves the shell's commands.
 
+use kintara_api::app::{
+    cmd, ChangePinArgs, KeySource, KeyState, KeyStatus, NewPinArgs, PinArgs, UiErrorKind,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::{Deserialize, Serialize};
 
 use crate::app::{ctx, Notice};
 use crate::fields::{ErrorBanner, Errors, FieldError};
 use crate::i18n::t;
 use crate::ipc::{self, NoArgs};
 
-/// What the shell says about the device key (`src-tauri/src/unlock.rs`).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub struct KeyStatus {
-    /// "unlocked", "locked", "new_pin", "unavailable"; "" until the shell answered.
-    pub state: String,
-    /// "keystore" or "pin".
-    pub source: Option<String>,
-    #[serde(default)]
-    pub retry_after: u64,
-    #[serde(default)]
-    pub biometric: bool,
-    #[serde(default)]
-    pub biometric_setup: bool,
-}
+/// What the shell says about the device key (`src-tauri/src/unlock.rs`); `None` until it
+/// answered.
+pub type Key = Option<KeyStatus>;
 
-impl KeyStatus {
-    pub fn unlocked(&self) -> bool {
-        self.state == "unlocked"
-    }
+pub fn unlocked(key: &Key) -> bool {
+    key.is_some_and(|k| k.state == KeyState::Unlocked)
 }
 
 /// Asks the shell where the key stands.
-pub async fn fetch_status() -> KeyStatus {
-    ipc::call::<_, KeyStatus>("key_status", &NoArgs {})
-        .await
-        .unwrap_or_default()
+pub async fn fetch_status() -> Key {
+    ipc::invoke::<cmd::KeyStatus>(&NoArgs {}).await.ok()
 }
 
 /// The same rule the core applies (`kintara_core::vault::check_new_pin`), checked here first for
@@ -49,9 +36,9 @@ pub fn pin_ok(pin: &str) -> bool {
 
 /// A localised sentence for a key command's error.
 fn explain(e: &ipc::UiError) -> String {
-    match e.kind.as_str() {
-        "wrong_pin" => t("unlock.wrong").to_owned(),
-        "wait" => {
+    match e.kind {
+        UiErrorKind::WrongPin => t("unlock.wrong").to_owned(),
+        UiErrorKind::Wait => {
             let secs = e
                 .fields
                 .get("retry_after")
@@ -60,8 +47,8 @@ fn explain(e: &ipc::UiError) -> String {
                 .unwrap_or_default();
             t("unlock.wait").replace("{n}", &secs)
         }
-        "validation" if e.fields.contains_key("confirm") => t("pin.mismatch").to_owned(),
-        "validation" => t("pin.rule").to_owned(),
+        UiErrorKind::Validation if e.fields.contains_key("confirm") => t("pin.mismatch").to_owned(),
+        UiErrorKind::Validation => t("pin.rule").to_owned(),
         _ => e.message.clone(),
     }
 }
@@ -70,11 +57,11 @@ fn explain(e: &ipc::UiError) -> String {
 #[component]
 pub fn KeyGate() -> impl IntoView {
     let ctx = ctx();
-    move || match ctx.key.with(|k| k.state.clone()).as_str() {
-        "locked" => view! { <Unlock/> }.into_any(),
-        "new_pin" => view! { <ChoosePin/> }.into_any(),
-        "unavailable" => view! { <Unavailable/> }.into_any(),
-        _ => view! { <p class="loading">"…"</p> }.into_any(),
+    move || match ctx.key.with(|k| k.map(|k| k.state)) {
+        Some(KeyState::Locked) => view! { <Unlock/> }.into_any(),
+        Some(KeyState::NewPin) => view! { <ChoosePin/> }.into_any(),
+        Some(KeyState::Unavailable) => view! { <Unavailable/> }.into_any(),
+        Some(KeyState::Unlocked) | None => view! { <p class="loading">"…"</p> }.into_any(),
     }
 }
 
@@ -88,18 +75,13 @@ fn brand() -> impl IntoView {
     }
 }
 
-#[derive(Serialize)]
-struct PinArgs {
-    pin: String,
-}
-
 #[component]
 fn Unlock() -> impl IntoView {
     let ctx = ctx();
     let pin = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let biometric = ctx.key.with_untracked(|k| k.biometric);
+    let biometric = ctx.key.with_untracked(|k| k.is_some_and(|k| k.biometric));
     let done = move |result: Result<(), ipc::UiError>| {
         pin.set(String::new());
         match result {
@@ -120,14 +102,14 @@ fn Unlock() -> impl IntoView {
             let args = PinArgs {
                 pin: pin.get_untracked(),
             };
-            done(ipc::call::<_, ()>("unlock", &args).await);
+            done(ipc::invoke::<cmd::Unlock>(&args).await);
         });
     };
     let with_biometrics = move |_| {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            done(ipc::call::<_, ()>("unlock_biometric", &NoArgs {}).await);
+            done(ipc::invoke::<cmd::UnlockBiometric>(&NoArgs {}).await);
         });
     };
     view! {
@@ -152,12 +134,6 @@ fn Unlock() -> impl IntoView {
             })}
         </section>
     }
-}
-
-#[derive(Serialize)]
-struct ChooseArgs {
-    pin: String,
-    confirm: String,
 }
 
 /// Two PIN fields and their checks; `Errors` under `pin` and `confirm`.
@@ -190,11 +166,11 @@ fn ChoosePin() -> impl IntoView {
         error.set(None);
         busy.set(true);
         spawn_local(async move {
-            let args = ChooseArgs {
+            let args = NewPinArgs {
                 pin: pin.get_untracked(),
                 confirm: confirm.get_untracked(),
             };
-            match ipc::call::<_, ()>("choose_pin", &args).await {
+            match ipc::invoke::<cmd::ChoosePin>(&args).await {
                 Ok(()) => {
                     pin.set(String::new());
                     confirm.set(String::new());
@@ -238,11 +214,11 @@ fn Unavailable() -> impl IntoView {
     let retry = move |_| {
         busy.set(true);
         spawn_local(async move {
-            if let Ok(status) = ipc::call::<_, KeyStatus>("key_retry", &NoArgs {}).await {
-                if status.unlocked() {
+            if let Ok(status) = ipc::invoke::<cmd::KeyRetry>(&NoArgs {}).await {
+                if status.state == KeyState::Unlocked {
                     crate::app::key_opened(ctx).await;
                 } else {
-                    ctx.key.set(status);
+                    ctx.key.set(Some(status));
                 }
             }
             busy.set(false);
@@ -257,13 +233,6 @@ fn Unavailable() -> impl IntoView {
             </button>
         </section>
     }
-}
-
-#[derive(Serialize)]
-struct ChangeArgs {
-    old: String,
-    pin: String,
-    confirm: String,
 }
 
 /// Settings → Change PIN (only where the key is under a PIN).
@@ -287,12 +256,12 @@ pub fn ChangePin() -> impl IntoView {
         status.set(None);
         busy.set(true);
         spawn_local(async move {
-            let args = ChangeArgs {
+            let args = ChangePinArgs {
                 old: old.get_untracked(),
                 pin: pin.get_untracked(),
                 confirm: confirm.get_untracked(),
             };
-            let result = ipc::call::<_, ()>("change_pin", &args).await;
+            let result = ipc::invoke::<cmd::ChangePin>(&args).await;
             for s in [old, pin, confirm] {
                 s.set(String::new());
             }
@@ -312,7 +281,7 @@ pub fn ChangePin() -> impl IntoView {
         }
     };
     view! {
-        <Show when=move || ctx.key.with(|k| k.source.as_deref() == Some("pin"))>
+        <Show when=move || ctx.key.with(|k| k.is_some_and(|k| k.source == Some(KeySource::Pin)))>
             <form id="change-pin" class="privacy card" on:submit=submit>
                 <h2>{move || t("pin.change_title")}</h2>
                 {field("pin-old", "pin.old", old)}
@@ -345,7 +314,7 @@ pub fn BiometricSetup() -> impl IntoView {
             let args = PinArgs {
                 pin: pin.get_untracked(),
             };
-            let result = ipc::call::<_, ()>("enable_biometric", &args).await;
+            let result = ipc::invoke::<cmd::EnableBiometric>(&args).await;
             pin.set(String::new());
             match result {
                 Ok(()) => {
@@ -358,7 +327,7 @@ pub fn BiometricSetup() -> impl IntoView {
         });
     };
     view! {
-        <Show when=move || ctx.key.with(|k| k.biometric_setup)>
+        <Show when=move || ctx.key.with(|k| k.is_some_and(|k| k.biometric_setup))>
             <form id="biometric-setup" class="privacy card" on:submit=submit>
                 <h2>{move || t("biometric.title")}</h2>
                 <label for="biometric-pin">{move || t("pin.old")}</label>

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime};
+use kintara_api::app::{cmd, Filed, NoArgs, UiErrorKind};
 use kintara_api::{
-    CommunicationMethod, EvidenceKind, Incident, IncidentCreate, IncidentStatus, IncidentType,
-    Location, ProviderPreferences, Severity, SupportService, UrgencyLevel, MAX_EVIDENCE_BYTES,
+    CommunicationMethod, EvidenceKind, IncidentCreate, IncidentStatus, IncidentType, Location,
+    ProviderPreferences, Severity, SupportService, UrgencyLevel, MAX_EVIDENCE_BYTES,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -149,27 +149,17 @@ fn errors_for_step(draft: &Draft, step: usize) -> Errors {
 }
 
 /// `file_report`'s body: the report and its files laid out by `kintara_api::upload`, sent raw.
-fn report_body(report: &IncidentCreate, files: &[Picked]) -> Result<JsValue, ipc::UiError> {
+fn report_body(
+    report: &IncidentCreate,
+    files: &[Picked],
+) -> Result<js_sys::Uint8Array, ipc::UiError> {
     let files: Vec<(&str, &[u8])> = files
         .iter()
         .map(|f| (f.name.as_str(), f.bytes.as_slice()))
         .collect();
-    let body = kintara_api::upload::encode(report, &files).map_err(|_| ipc::UiError {
-        kind: "other".into(),
-        message: t("evidence.unreadable_any").into(),
-        ..Default::default()
-    })?;
-    Ok(js_sys::Uint8Array::from(&body[..]).into())
-}
-
-/// What `file_report` answers (`src-tauri/src/commands.rs`, `Filed`).
-#[derive(Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-enum Filed {
-    /// The server has it.
-    Sent { incident: Incident },
-    /// Kept on this device; the app sends it by itself when the server can be reached.
-    Queued,
+    let body = kintara_api::upload::encode(report, &files)
+        .map_err(|_| ipc::UiError::other(t("evidence.unreadable_any")))?;
+    Ok(js_sys::Uint8Array::from(&body[..]))
 }
 
 /// The messages of the shared validation (`kintara-api`, also the server's), by the keys whose
@@ -260,7 +250,7 @@ pub fn ReportWizard() -> impl IntoView {
             // The report is stored on the device before anything goes on the wire, its files
             // with it; the answer says whether the server already has the report.
             let filed = match report_body(&report, &files) {
-                Ok(args) => ipc::call_js::<Filed>("file_report", args).await,
+                Ok(body) => ipc::invoke_raw::<cmd::FileReport>(body).await,
                 Err(e) => Err(e),
             };
             match filed {
@@ -281,7 +271,7 @@ pub fn ReportWizard() -> impl IntoView {
                     ctx.notice.set(Some(t("wizard.saved").into()));
                     ctx.go(Screen::Reports);
                 }
-                Err(e) if e.kind == "logged_out" => ctx.signed_out(Some(e.message)),
+                Err(e) if e.kind == UiErrorKind::LoggedOut => ctx.signed_out(Some(e.message)),
                 Err(e) => {
                     server_errors.set(e.fields.clone());
                     error.set(Some(e.message));
@@ -550,11 +540,6 @@ struct EvidenceState {
     voice_notes: StoredValue<u32>,
 }
 
-#[derive(Deserialize)]
-struct Limits {
-    max_files: usize,
-}
-
 impl EvidenceState {
     fn new() -> Self {
         let state = EvidenceState {
@@ -569,7 +554,7 @@ impl EvidenceState {
             voice_notes: StoredValue::new(0),
         };
         spawn_local(async move {
-            if let Ok(l) = ipc::call::<_, Limits>("evidence_limits", &ipc::NoArgs {}).await {
+            if let Ok(l) = ipc::invoke::<cmd::EvidenceLimits>(&NoArgs {}).await {
                 let _ = state.max_files.try_set(Some(l.max_files));
             }
         });

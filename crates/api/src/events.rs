@@ -277,8 +277,8 @@ mod tests {
 
     #[test]
     fn frames_keep_the_wire_shape_type_data_cursor() {
-        let room = Uuid::new_v4();
-        let user = Uuid::new_v4();
+        let room = Uuid::from_u128(1);
+        let user = Uuid::from_u128(2);
         let frame = EventFrame {
             cursor: Cursor(3),
             event: Event::Typing(TypingEvent {
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn stored_parts_make_the_same_event() {
         let e = Event::CaseUpdated(CaseUpdatedEvent {
-            incident_id: Uuid::new_v4(),
+            incident_id: Uuid::from_u128(3),
             status: IncidentStatus::InProgress,
             case_number: "KIN-1".into(),
         });

@@ -3,6 +3,7 @@
 //!
 //! Compiles for wasm32 (the UI uses it); OpenAPI schemas are behind the `openapi` feature.
 
+pub mod app;
 pub mod auth;
 pub mod chat;
 pub mod endpoint;

@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn client_frames_read_with_their_ref() {
-        let room = Uuid::new_v4();
+        let room = Uuid::from_u128(7);
         let text = json!({"type": "typing", "data": {"room": room, "is_typing": true}, "ref": "7"})
             .to_string();
         let env = ClientEnvelope::parse(&text).unwrap();

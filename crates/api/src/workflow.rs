@@ -99,7 +99,7 @@ impl Validate for RejectRequest {
 }
 
 /// `PATCH providers/cases/{id}/status/`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusUpdateRequest {
     pub status: IncidentStatus,

@@ -7,10 +7,7 @@ mod sqlite;
 
 use std::future::Future;
 
-use kintara_api::{IncidentCreate, StatusUpdateRequest};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
+pub use kintara_api::app::{OutboxAction, OutboxItem, OutboxState};
 pub use memory::MemoryLocal;
 pub use sqlite::SqliteLocal;
 
@@ -34,91 +31,6 @@ pub enum LocalError {
 impl From<sqlx::Error> for LocalError {
     fn from(e: sqlx::Error) -> Self {
         LocalError::Database(e.to_string())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxState {
-    /// Waiting for its turn (or for `next_attempt_at`).
-    Queued,
-    /// A request is in flight.
-    Sending,
-    /// The server refused it for good; the user may retry or discard it.
-    Failed,
-}
-
-impl OutboxState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutboxState::Queued => "queued",
-            OutboxState::Sending => "sending",
-            OutboxState::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "queued" => Some(OutboxState::Queued),
-            "sending" => Some(OutboxState::Sending),
-            "failed" => Some(OutboxState::Failed),
-            _ => None,
-        }
-    }
-}
-
-/// A mutation the user made, as it will be sent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-// Adjacently tagged: a report has its own `type` field, which an internal tag would clash with.
-#[serde(tag = "action", content = "data", rename_all = "snake_case")]
-pub enum OutboxAction {
-    SendMessage {
-        room: Uuid,
-        content: String,
-    },
-    FileReport(IncidentCreate),
-    Accept {
-        incident: Uuid,
-        notes: Option<String>,
-    },
-    Reject {
-        incident: Uuid,
-        reason: String,
-    },
-    UpdateStatus {
-        incident: Uuid,
-        request: StatusUpdateRequest,
-    },
-    MarkRead {
-        room: Uuid,
-    },
-    /// A file of a report queued before it. Its bytes were copied into the store with this item
-    /// (`LocalStore::attachment`), so the original may go; the case is found from the report's
-    /// delivery.
-    AttachEvidence {
-        /// The client id of the report it belongs to.
-        report: String,
-        file_name: String,
-        description: Option<String>,
-        size_bytes: u64,
-    },
-}
-
-impl OutboxAction {
-    /// The ordering lane: actions on one room or case are applied in the order they were made;
-    /// different lanes do not wait for each other.
-    pub fn lane(&self) -> String {
-        match self {
-            OutboxAction::SendMessage { room, .. } | OutboxAction::MarkRead { room } => {
-                format!("room:{room}")
-            }
-            OutboxAction::Accept { incident, .. }
-            | OutboxAction::Reject { incident, .. }
-            | OutboxAction::UpdateStatus { incident, .. } => format!("case:{incident}"),
-            // A report's files follow it in its lane: they need its case, and the survivor
-            // expects them in the order they were added.
-            OutboxAction::FileReport(_) | OutboxAction::AttachEvidence { .. } => "reports".into(),
-        }
     }
 }
 
@@ -179,22 +91,6 @@ impl NewOutboxItem {
             created_at: self.created_at,
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OutboxItem {
-    pub id: i64,
-    pub client_id: String,
-    pub lane: String,
-    pub action: OutboxAction,
-    pub state: OutboxState,
-    /// Tries that ended without a definite answer (network or transient failure, or a process
-    /// killed mid-send): any of them may have reached the server.
-    pub attempts: u32,
-    /// Unix milliseconds; `None` means as soon as possible.
-    pub next_attempt_at: Option<i64>,
-    pub last_error: Option<String>,
-    pub created_at: i64,
 }
 
 pub fn now_ms() -> i64 {
