@@ -319,6 +319,56 @@ async fn an_old_cursor_after_retention_gets_one_resync_then_continues() {
     assert_eq!(ahead.cursor, next.cursor);
 }
 
+/// A frame in the log that this version cannot read (another version wrote it, say) is not
+/// dropped in silence and does not stop the stream: it reaches the reader as `resync_required` at
+/// its own place, and the frames after it follow.
+#[tokio::test]
+async fn an_unreadable_frame_is_a_resync_in_its_place_and_the_stream_goes_on() {
+    let w = World::new().await;
+    w.urgent("before").await;
+    let before = w.all(&w.rescue).await;
+    let user = w.rescue.user.id.to_string();
+    let next = before.cursor.seq() + 1;
+    let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    // A payload of the wrong shape, and a type this version has never heard of.
+    for (i, (kind, data)) in [("case_updated", r#"{"status":"gone"}"#), ("shout", "{}")]
+        .into_iter()
+        .enumerate()
+    {
+        w.server
+            .exec(
+                &format!(
+                    "INSERT INTO user_events (user_id, seq, event_type, data, created_at) \
+                     VALUES ($1, {}, $2, $3, $4)",
+                    next + i as i64
+                ),
+                &[&user, kind, data, &created],
+            )
+            .await;
+    }
+    w.server
+        .exec(
+            &format!("UPDATE users SET event_seq = {} WHERE id = $1", next + 1),
+            &[&user],
+        )
+        .await;
+    w.urgent("after").await;
+    let page = w.poll(&w.rescue, &before.cursor, 0).await;
+    let kinds: Vec<EventType> = page.events.iter().map(|f| f.kind()).collect();
+    assert_eq!(
+        kinds[..3],
+        [
+            EventType::ResyncRequired,
+            EventType::ResyncRequired,
+            EventType::CaseAssigned
+        ],
+        "{page:?}"
+    );
+    assert_eq!(seq(&page.events[0]), next);
+    assert_eq!(seq(&page.events[1]), next + 1);
+    assert_increasing(&page.events);
+}
+
 #[tokio::test]
 async fn bad_parameters_are_422_and_strangers_401() {
     let w = World::new().await;

@@ -95,7 +95,7 @@ pub async fn append_many(
             "u": user.to_string(),
             "s": *seq,
             "t": event.kind().as_str(),
-            "d": event.data_json().to_string(),
+            "d": event.data_string(),
         }));
         *seq += 1;
     }
@@ -167,17 +167,14 @@ pub async fn since(
         let data: String = row.try_get("data")?;
         // A frame this version cannot read (written by another version, say) is not skipped in
         // silence: the reader is told to refetch what it shows, and goes on after it.
-        let event = serde_json::from_str(&data)
-            .ok()
-            .and_then(|data| Event::from_parts(&kind, data).ok())
-            .unwrap_or_else(|| {
-                tracing::warn!(
-                    seq,
-                    kind,
-                    "an unreadable frame in the log, sent as resync_required"
-                );
-                Event::ResyncRequired {}
-            });
+        let event = Event::from_stored(&kind, &data).unwrap_or_else(|| {
+            tracing::warn!(
+                seq,
+                kind,
+                "an unreadable frame in the log, sent as resync_required"
+            );
+            Event::ResyncRequired {}
+        });
         frames.push(EventFrame {
             cursor: Cursor::after(seq),
             event,
