@@ -6,6 +6,15 @@ use leptos::prelude::*;
 
 pub type Errors = BTreeMap<String, Vec<String>>;
 
+/// The shared rules' field errors, worded in the current language (`kintara-i18n`).
+pub fn worded(errors: kintara_api::FieldErrors) -> Errors {
+    errors
+        .0
+        .into_iter()
+        .map(|(field, list)| (field, list.iter().map(crate::i18n::field_error).collect()))
+        .collect()
+}
+
 /// The messages for `field` (and its nested fields, e.g. `location.address` under `location`).
 pub fn messages(errors: &Errors, field: &str) -> Vec<String> {
     errors

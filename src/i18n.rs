@@ -50,6 +50,11 @@ pub fn tell_shell() {
     });
 }
 
+/// A field error of the shared rules, in the current language.
+pub fn field_error(e: &kintara_api::FieldError) -> String {
+    kintara_i18n::refusal::field_error(lang(), e)
+}
+
 /// The text for `key` in the current language.
 pub fn t(key: &'static str) -> &'static str {
     kintara_i18n::text(lang(), key)
@@ -208,24 +213,3 @@ fn server_value(name: &str, value: &str) -> String {
 pub fn support_service(s: SupportService) -> &'static str {
     kintara_i18n::support_service(lang(), s)
 }
-
-/// The server's and the shell's error sentences this app says in the user's language (keys whose
-/// English is their exact wording). Others show as they came.
-pub const ERRORS: &[&str] = &[
-    "error.wrong_password",
-    "error.locked",
-    "error.disabled",
-    "error.session_ended",
-    "error.session_ended_short",
-    "error.session_elsewhere",
-    "error.email_taken",
-    "error.not_found",
-    "error.sign_in",
-    "error.sign_in_do",
-    "error.sign_in_see",
-    "error.unreachable",
-    "error.logged_out",
-    "error.busy",
-    "error.internal",
-    "error.uploading",
-];

@@ -54,20 +54,15 @@ async fn call<C: Command>(args: JsValue) -> Result<Output<C>, UiError> {
     }
     match invoke_js(C::NAME, args).await {
         Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| local(e.to_string())),
-        Err(err) => {
-            let mut e =
-                serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
-                    local(
-                        err.as_string()
-                            .unwrap_or_else(|| "The app could not do that.".into()),
-                    )
-                });
-            // In the user's language where this app knows the sentence.
-            e.message = leptos::prelude::untrack(|| {
-                crate::i18n::server_text(&e.message, crate::i18n::ERRORS)
-            });
-            Err(e)
-        }
+        // Already in the user's language: the shell words refusals from their codes.
+        Err(err) => Err(
+            serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
+                local(
+                    err.as_string()
+                        .unwrap_or_else(|| "The app could not do that.".into()),
+                )
+            }),
+        ),
     }
 }
 

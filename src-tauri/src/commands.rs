@@ -5,7 +5,9 @@ use std::sync::Arc;
 use kintara_api::app::{
     cmd, AppInfo, Args, EvidenceLimits, Filed, Output, SyncStatus, UiErrorKind,
 };
-use kintara_api::{AssignRequest, ChatMessage, ChatMessagePage, SendMessage, Validate};
+use kintara_api::{
+    AssignRequest, ChatMessage, ChatMessagePage, FieldError, FieldErrors, SendMessage, Validate,
+};
 use kintara_core::{Attachment, Client, CoreError, ErrorClass, OutboxAction, OutboxState};
 use tauri::State;
 
@@ -72,16 +74,12 @@ pub async fn logout(state: State<'_, AppState>) -> Result<Output<cmd::Logout>, U
     Ok(state.client().logout().await?)
 }
 
-/// The language the UI now shows (`en`, `sw`): OS notifications are worded in it.
+/// The language the UI now shows (`en`, `sw`): refusals and OS notifications are worded in it.
 #[tauri::command]
-pub fn set_language(
-    state: State<'_, AppState>,
-    args: Args<cmd::SetLanguage>,
-) -> Result<Output<cmd::SetLanguage>, UiError> {
-    let lang = args.lang;
-    let lang = kintara_i18n::Lang::from_code(&lang)
+pub fn set_language(args: Args<cmd::SetLanguage>) -> Result<Output<cmd::SetLanguage>, UiError> {
+    let lang = kintara_i18n::Lang::from_code(&args.lang)
         .ok_or_else(|| UiError::other("This app speaks English and Swahili."))?;
-    *state.lang.write().unwrap_or_else(|p| p.into_inner()) = lang;
+    crate::ui_error::set_language(lang);
     Ok(())
 }
 
@@ -133,7 +131,7 @@ pub async fn file_report(
         let live = state.live.lock().await;
         let l = live
             .as_ref()
-            .ok_or_else(|| UiError::other("Sign in to do this."))?;
+            .ok_or_else(|| UiError::text(UiErrorKind::Other, "error.sign_in_do"))?;
         l.account.outbox.clone()
     };
     // Listening before the report is queued, so no outcome can slip past.
@@ -280,12 +278,11 @@ pub async fn older_messages(
 ) -> Result<Output<cmd::OlderMessages>, UiError> {
     let (room, before) = (args.room, args.before);
     if before < 1 {
-        let mut fields = std::collections::BTreeMap::new();
-        fields.insert(
-            "before".to_owned(),
-            vec!["Not a message number.".to_owned()],
-        );
-        return Err(UiError::validation(fields));
+        let min_one = FieldError::OutOfRange {
+            min: 1,
+            max: i64::MAX,
+        };
+        return Err(UiError::validation(FieldErrors::one("before", min_one)));
     }
     match state
         .client()
@@ -327,7 +324,7 @@ pub async fn send_message(
         content,
         client_id: None,
     };
-    request.validate().map_err(|e| UiError::validation(e.0))?;
+    request.validate().map_err(UiError::validation)?;
     state
         .enqueue(OutboxAction::SendMessage {
             room,
@@ -405,9 +402,8 @@ pub async fn answer_assignment(
     } else {
         let reason = reason.unwrap_or_default();
         if reason.trim().is_empty() {
-            let mut fields = std::collections::BTreeMap::new();
-            fields.insert("reason".to_owned(), vec!["Say why you decline.".to_owned()]);
-            return Err(UiError::validation(fields));
+            let needed = FieldErrors::one("reason", FieldError::Required {});
+            return Err(UiError::validation(needed));
         }
         OutboxAction::Reject { incident, reason }
     };
@@ -569,7 +565,7 @@ pub async fn reassign(
         from_provider_id: None,
         reason,
     };
-    request.validate().map_err(|e| UiError::validation(e.0))?;
+    request.validate().map_err(UiError::validation)?;
     Ok(state.client().reassign(incident, &request).await?)
 }
 

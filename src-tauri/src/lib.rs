@@ -10,6 +10,7 @@ mod unlock;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use kintara_api::app::UiErrorKind;
 use kintara_api::{DeviceRegistration, Platform, PushKind};
 use kintara_core::{Cache, Client, OutboxAction, OutboxItem, SqliteLocal};
 use tauri::{AppHandle, Manager};
@@ -32,8 +33,6 @@ pub struct AppState {
     data_dir: PathBuf,
     /// The sync service, outbox and cache while someone is signed in.
     live: tokio::sync::Mutex<Option<Live>>,
-    /// The language the UI shows, for the OS notifications raised here.
-    lang: RwLock<kintara_i18n::Lang>,
 }
 
 impl AppState {
@@ -123,7 +122,7 @@ impl AppState {
         let live = self.live.lock().await;
         let l = live
             .as_ref()
-            .ok_or_else(|| UiError::other("Sign in to see this."))?;
+            .ok_or_else(|| UiError::text(UiErrorKind::Other, "error.sign_in_see"))?;
         Ok(l.account.cache.clone())
     }
 
@@ -131,7 +130,7 @@ impl AppState {
         let live = self.live.lock().await;
         let l = live
             .as_ref()
-            .ok_or_else(|| UiError::other("Sign in to do this."))?;
+            .ok_or_else(|| UiError::text(UiErrorKind::Other, "error.sign_in_do"))?;
         Ok(l.account.outbox.enqueue(action).await?)
     }
 }
@@ -227,7 +226,6 @@ pub fn run() {
                 app: app.handle().clone(),
                 data_dir,
                 live: tokio::sync::Mutex::new(None),
-                lang: RwLock::new(kintara_i18n::Lang::default()),
             });
             if signed_in {
                 let handle = app.handle().clone();

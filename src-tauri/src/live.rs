@@ -134,7 +134,7 @@ fn notify_os(app: &AppHandle, role: Option<Role>, n: &Notification) {
         return;
     }
     let state = app.state::<crate::AppState>();
-    let lang = *state.lang.read().unwrap_or_else(|p| p.into_inner());
+    let lang = crate::ui_error::language();
     let (title, body) = os_text(lang, role, state.store.disguised(), n);
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::debug!(error = %e, "no OS notification");

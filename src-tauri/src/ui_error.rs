@@ -1,11 +1,39 @@
 //! The error every command returns: `kintara_api::app::UiError` (the one shape the UI reads),
-//! wrapped so the shell can say how each of its failures becomes one.
+//! wrapped so the shell can say how each of its failures becomes one. The server's refusals
+//! arrive as codes with params and are worded here, in the language the UI shows, from
+//! `kintara-i18n`: the UI never reads a sentence back.
 
 use std::collections::BTreeMap;
+use std::sync::RwLock;
 
 use kintara_api::app::{self, UiErrorKind};
+use kintara_api::FieldErrors;
 use kintara_core::CoreError;
+use kintara_i18n::refusal::{field_error, refusal};
+use kintara_i18n::Lang;
 use serde::Serialize;
+
+/// The language the UI shows (it says so at start and at every switch): refusals and OS
+/// notifications are worded in it.
+static LANGUAGE: RwLock<Lang> = RwLock::new(Lang::En);
+
+pub fn set_language(lang: Lang) {
+    *LANGUAGE.write().unwrap_or_else(|p| p.into_inner()) = lang;
+}
+
+pub fn language() -> Lang {
+    *LANGUAGE.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Field errors, worded in the UI's language.
+pub fn worded(errors: FieldErrors) -> BTreeMap<String, Vec<String>> {
+    let lang = language();
+    errors
+        .0
+        .into_iter()
+        .map(|(field, list)| (field, list.iter().map(|e| field_error(lang, e)).collect()))
+        .collect()
+}
 
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
@@ -20,12 +48,17 @@ impl UiError {
         UiError::new(UiErrorKind::Other, message)
     }
 
-    /// A form's field errors.
-    pub fn validation(fields: BTreeMap<String, Vec<String>>) -> Self {
+    /// One of the app's own texts (`kintara-i18n`'s `key`), in the UI's language.
+    pub fn text(kind: UiErrorKind, key: &str) -> Self {
+        UiError::new(kind, kintara_i18n::text(language(), key))
+    }
+
+    /// A form's field errors (the shared rules', checked here before anything is queued).
+    pub fn validation(errors: FieldErrors) -> Self {
         UiError(app::UiError {
             kind: UiErrorKind::Validation,
-            message: "Some fields need attention.".into(),
-            fields,
+            message: refusal(language(), &kintara_api::Refusal::ValidationFailed {}),
+            fields: worded(errors),
         })
     }
 }
@@ -57,16 +90,24 @@ impl From<CoreError> for UiError {
                     400 | 409 | 413 | 415 | 422 => UiErrorKind::Validation,
                     _ => UiErrorKind::Other,
                 };
-                (kind, envelope.errors.clone())
+                let lang = language();
+                let fields = envelope
+                    .errors
+                    .iter()
+                    .map(|(field, list)| {
+                        let words = list.iter().map(|m| field_error(lang, &m.error)).collect();
+                        (field.clone(), words)
+                    })
+                    .collect();
+                (kind, fields)
             }
             CoreError::Storage(_) | CoreError::Protocol(_) => (UiErrorKind::Other, BTreeMap::new()),
         };
+        let lang = language();
         let message = match &e {
-            CoreError::Network(_) => {
-                "Cannot reach the Kintara server. Check the server address and your connection."
-                    .to_owned()
-            }
-            CoreError::LoggedOut(_) => "Your session has ended. Please sign in again.".to_owned(),
+            CoreError::Network(_) => kintara_i18n::text(lang, "error.unreachable").to_owned(),
+            CoreError::LoggedOut(_) => kintara_i18n::text(lang, "error.logged_out").to_owned(),
+            CoreError::Api { envelope, .. } => refusal(language(), &envelope.refusal),
             other => other.to_string(),
         };
         UiError(app::UiError {
@@ -80,16 +121,20 @@ impl From<CoreError> for UiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kintara_api::ErrorEnvelope;
+    use kintara_api::{ErrorEnvelope, FieldError, FieldMessage, Refusal};
 
-    fn api(status: u16, code: &str) -> CoreError {
+    fn api(status: u16, refusal: Refusal) -> CoreError {
+        let taken = FieldMessage {
+            error: FieldError::Taken {},
+            message: "This e-mail already has an account.".into(),
+        };
         CoreError::Api {
             status,
             envelope: ErrorEnvelope {
                 success: false,
-                message: format!("server says {code}"),
-                code: code.into(),
-                errors: [("email".to_owned(), vec!["taken".to_owned()])].into(),
+                message: "the server's English".into(),
+                refusal,
+                errors: [("email".to_owned(), vec![taken])].into(),
             },
             retry_after: None,
         }
@@ -97,15 +142,23 @@ mod tests {
 
     #[test]
     fn screens_get_a_kind_a_sentence_and_the_field_errors() {
-        let e = UiError::from(api(409, "email_taken")).0;
+        let e = UiError::from(api(409, Refusal::EmailTaken {})).0;
         assert_eq!(
             (e.kind, e.message.as_str()),
-            (UiErrorKind::Validation, "server says email_taken")
+            (
+                UiErrorKind::Validation,
+                "An account with this e-mail already exists."
+            )
         );
-        assert_eq!(e.fields["email"], vec!["taken".to_owned()]);
+        assert_eq!(
+            e.fields["email"],
+            vec!["This e-mail already has an account."]
+        );
         let kind = |e: CoreError| UiError::from(e).0.kind;
-        assert_eq!(kind(api(429, "account_locked")), UiErrorKind::Locked);
-        assert_eq!(kind(api(401, "invalid_credentials")), UiErrorKind::Auth);
+        let locked = Refusal::AccountLocked { minutes: 15 };
+        assert_eq!(kind(api(429, locked)), UiErrorKind::Locked);
+        let wrong = Refusal::InvalidCredentials {};
+        assert_eq!(kind(api(401, wrong)), UiErrorKind::Auth);
         let offline = UiError::from(CoreError::Network("connection refused".into())).0;
         assert_eq!(offline.kind, UiErrorKind::Network);
         assert!(offline
@@ -118,5 +171,18 @@ mod tests {
         // On the wire the UI reads the shared shape, not a wrapper.
         let json = serde_json::to_value(UiError::other("x")).unwrap();
         assert_eq!(json["kind"], "other");
+    }
+
+    /// The server's codes are worded in the language the UI shows, whatever English it sent.
+    #[test]
+    fn refusals_are_worded_in_the_uis_language() {
+        set_language(Lang::Sw);
+        let e = UiError::from(api(401, Refusal::InvalidCredentials {})).0;
+        set_language(Lang::En);
+        assert_eq!(e.message, "Barua pepe au nenosiri si sahihi.");
+        assert_eq!(
+            e.fields["email"],
+            vec!["Barua pepe hii tayari ina akaunti."]
+        );
     }
 }

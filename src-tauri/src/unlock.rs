@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 
 use kintara_api::app::{self, cmd, Args, Output, UiErrorKind};
+use kintara_api::{FieldError, FieldErrors};
 use kintara_core::vault::{DeviceKey, KeySource, KeyState, Vault, VaultError};
 use tauri::State;
 
@@ -179,12 +180,8 @@ pub async fn choose_pin(
 ) -> Result<Output<cmd::ChoosePin>, UiError> {
     let (pin, confirm) = (args.pin, args.confirm);
     if pin != confirm {
-        let mut fields = BTreeMap::new();
-        fields.insert(
-            "confirm".to_owned(),
-            vec!["The two PINs do not match.".to_owned()],
-        );
-        return Err(UiError::validation(fields));
+        let differ = FieldErrors::one("confirm", FieldError::PinsDiffer {});
+        return Err(UiError::validation(differ));
     }
     let key = state.keys.key.clone();
     let vault = blocking(move || key.set_new_pin(&pin)).await?;
@@ -202,12 +199,8 @@ pub async fn change_pin(
 ) -> Result<Output<cmd::ChangePin>, UiError> {
     let (old, pin, confirm) = (args.old, args.pin, args.confirm);
     if pin != confirm {
-        let mut fields = BTreeMap::new();
-        fields.insert(
-            "confirm".to_owned(),
-            vec!["The two PINs do not match.".to_owned()],
-        );
-        return Err(UiError::validation(fields));
+        let differ = FieldErrors::one("confirm", FieldError::PinsDiffer {});
+        return Err(UiError::validation(differ));
     }
     let key = state.keys.key.clone();
     blocking(move || key.change_pin(&old, &pin)).await

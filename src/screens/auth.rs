@@ -165,7 +165,7 @@ pub fn Register() -> impl IntoView {
         };
         // The same rules the server applies, checked here first for a quick answer.
         if let Err(e) = request.validate() {
-            errors.set(e.0);
+            errors.set(crate::fields::worded(e));
             error.set(Some(t("register.attention").into()));
             return;
         }

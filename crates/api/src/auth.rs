@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::validate::{is_plausible_email, FieldErrors, Validate};
 use crate::wire_enum;
+use crate::FieldError;
 
 pub const MAX_EMAIL: usize = 254;
 pub const MAX_NAME: usize = 100;
@@ -83,23 +84,17 @@ impl Validate for RegisterRequest {
         validate_email(&mut e, &self.email);
         let pw_len = self.password.chars().count();
         if pw_len < MIN_PASSWORD {
-            e.add(
-                "password",
-                format!("Must be at least {MIN_PASSWORD} characters."),
-            );
+            e.add("password", FieldError::TooShort { min: MIN_PASSWORD });
         } else if pw_len > MAX_PASSWORD {
-            e.add(
-                "password",
-                format!("Must be at most {MAX_PASSWORD} characters."),
-            );
+            e.add("password", FieldError::TooLong { max: MAX_PASSWORD });
         }
         if self.password != self.confirm_password {
-            e.add("confirm_password", "Passwords do not match.");
+            e.add("confirm_password", FieldError::PasswordsDiffer {});
         }
         // An anonymous survivor may leave the name empty; the server fills "Anonymous User".
         // Providers act in their own name.
         if self.is_anonymous && self.role != Role::Survivor {
-            e.add("is_anonymous", "Only survivors can register anonymously.");
+            e.add("is_anonymous", FieldError::AnonymousOnlyForSurvivors {});
         }
         if self.is_anonymous {
             e.max_len("first_name", &self.first_name, MAX_NAME);
@@ -111,13 +106,10 @@ impl Validate for RegisterRequest {
         match (self.role, self.provider_type) {
             (Role::Survivor, None) | (Role::Provider, Some(_)) => {}
             (Role::Survivor, Some(_)) => {
-                e.add("provider_type", "Only providers have a provider type.")
+                e.add("provider_type", FieldError::ProviderTypeOnlyForProviders {})
             }
-            (Role::Provider, None) => e.add("provider_type", "Choose the kind of help you give."),
-            (Role::Dispatcher | Role::Admin, _) => e.add(
-                "role",
-                "Dispatcher and admin accounts are created by an administrator.",
-            ),
+            (Role::Provider, None) => e.add("provider_type", FieldError::ProviderTypeNeeded {}),
+            (Role::Dispatcher | Role::Admin, _) => e.add("role", FieldError::NotSelfService {}),
         }
         e.into_result()
     }
@@ -125,11 +117,11 @@ impl Validate for RegisterRequest {
 
 fn validate_email(e: &mut FieldErrors, email: &str) {
     if email.trim().is_empty() {
-        e.add("email", "This field is required.");
+        e.add("email", FieldError::Required {});
     } else if email.chars().count() > MAX_EMAIL {
-        e.add("email", format!("Must be at most {MAX_EMAIL} characters."));
+        e.add("email", FieldError::TooLong { max: MAX_EMAIL });
     } else if !is_plausible_email(email.trim()) {
-        e.add("email", "Enter a valid e-mail address.");
+        e.add("email", FieldError::NotAnEmail {});
     }
 }
 
@@ -146,7 +138,7 @@ impl Validate for LoginRequest {
         let mut e = FieldErrors::default();
         e.required_text("email", &self.email, MAX_EMAIL);
         if self.password.is_empty() {
-            e.add("password", "This field is required.");
+            e.add("password", FieldError::Required {});
         }
         e.max_len("password", &self.password, MAX_PASSWORD);
         e.into_result()

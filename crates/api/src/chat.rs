@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::auth::{ProviderType, Role};
 use crate::validate::{FieldErrors, Validate};
 use crate::wire_enum;
+use crate::FieldError;
 
 /// Longest message, in characters.
 pub const MAX_MESSAGE: usize = 5000;
@@ -127,7 +128,7 @@ impl Validate for SendMessage {
         e.required_text("content", &self.content, MAX_MESSAGE);
         if let Some(c) = &self.client_id {
             if c.trim().is_empty() {
-                e.add("client_id", "Leave it out or give a non-blank value.");
+                e.add("client_id", FieldError::Blank {});
             } else {
                 e.max_len("client_id", c, MAX_CLIENT_ID);
             }

@@ -61,15 +61,15 @@ pub struct Evidence {
 
 /// The description as it will be stored: trimmed, `None` when blank, or a message when too long.
 /// The server and the app run the same check.
-pub fn evidence_description(raw: &str) -> Result<Option<String>, String> {
+pub fn evidence_description(raw: &str) -> Result<Option<String>, crate::FieldError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Ok(None);
     }
     if trimmed.chars().count() > MAX_EVIDENCE_DESCRIPTION {
-        return Err(format!(
-            "Must be at most {MAX_EVIDENCE_DESCRIPTION} characters."
-        ));
+        return Err(crate::FieldError::TooLong {
+            max: MAX_EVIDENCE_DESCRIPTION,
+        });
     }
     Ok(Some(trimmed.to_owned()))
 }

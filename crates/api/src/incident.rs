@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::validate::{FieldErrors, Validate};
 use crate::wire_enum;
+use crate::FieldError;
 
 pub const MAX_DESCRIPTION: usize = 10_000;
 pub const MAX_ADDRESS: usize = 500;
@@ -154,17 +155,17 @@ impl IncidentCreate {
         let mut e = FieldErrors::default();
         // A day of slack: the survivor's local date may be ahead of UTC.
         if self.incident_date > today + chrono::Days::new(1) {
-            e.add("incident_date", "The date cannot be in the future.");
+            e.add("incident_date", FieldError::InTheFuture {});
         }
         if self.incident_date < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
-            e.add("incident_date", "Enter a real date.");
+            e.add("incident_date", FieldError::NotARealDate {});
         }
         e.required_text("description", &self.description, MAX_DESCRIPTION);
         validate_location(&mut e, &self.location);
         validate_services(&mut e, &self.support_services);
         if let Some(c) = &self.client_id {
             if c.trim().is_empty() {
-                e.add("client_id", "Leave it out or give a non-blank value.");
+                e.add("client_id", FieldError::Blank {});
             } else {
                 e.max_len("client_id", c, crate::MAX_CLIENT_ID);
             }
@@ -181,10 +182,7 @@ impl Validate for IncidentCreate {
 
 fn validate_location(e: &mut FieldErrors, loc: &Location) {
     if loc.address.trim().is_empty() && loc.coordinates.is_none() {
-        e.add(
-            "location.address",
-            "Give an address or share your location.",
-        );
+        e.add("location.address", FieldError::NeedAPlace {});
     }
     e.max_len("location.address", &loc.address, MAX_ADDRESS);
     if let Some(d) = &loc.description {
@@ -192,29 +190,31 @@ fn validate_location(e: &mut FieldErrors, loc: &Location) {
     }
     if let Some(c) = loc.coordinates {
         if !(c.latitude.is_finite() && (-90.0..=90.0).contains(&c.latitude)) {
-            e.add(
-                "location.coordinates.latitude",
-                "Must be between -90 and 90.",
-            );
+            let range = FieldError::OutOfRange { min: -90, max: 90 };
+            e.add("location.coordinates.latitude", range);
         }
         if !(c.longitude.is_finite() && (-180.0..=180.0).contains(&c.longitude)) {
-            e.add(
-                "location.coordinates.longitude",
-                "Must be between -180 and 180.",
-            );
+            let range = FieldError::OutOfRange {
+                min: -180,
+                max: 180,
+            };
+            e.add("location.coordinates.longitude", range);
         }
     }
 }
 
 fn validate_services(e: &mut FieldErrors, services: &[SupportService]) {
     if services.is_empty() {
-        e.add("support_services", "Choose at least one kind of support.");
+        e.add("support_services", FieldError::NoneChosen {});
     }
-    let mut seen = services.to_vec();
-    seen.sort();
-    seen.dedup();
-    if seen.len() != services.len() {
-        e.add("support_services", "Each service may be listed once.");
+    let mut seen = Vec::with_capacity(services.len());
+    for s in services {
+        if seen.contains(s) {
+            let value = s.as_str().to_owned();
+            e.add("support_services", FieldError::ListedTwice { value });
+            break;
+        }
+        seen.push(*s);
     }
 }
 
@@ -244,7 +244,7 @@ impl Validate for IncidentPatch {
             && self.support_services.is_none()
             && self.provider_preferences.is_none()
         {
-            e.add("non_field_errors", "Nothing to change.");
+            e.add("non_field_errors", FieldError::NothingToChange {});
         }
         e.into_result()
     }

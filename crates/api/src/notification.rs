@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::validate::{FieldErrors, Validate};
 use crate::wire_enum;
+use crate::FieldError;
 use crate::{IncidentStatus, IncidentType, UrgencyLevel};
 
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -184,10 +185,8 @@ impl Validate for NotificationPreferences {
         let mut seen = std::collections::HashSet::new();
         for p in &self.preferences {
             if !seen.insert(p.notification_type) {
-                e.add(
-                    "preferences",
-                    format!("{} is listed twice.", p.notification_type),
-                );
+                let value = p.notification_type.as_str().to_owned();
+                e.add("preferences", FieldError::ListedTwice { value });
             }
         }
         e.into_result()
@@ -241,7 +240,7 @@ impl Validate for DeviceRegistration {
         let mut e = FieldErrors::default();
         e.required_text("token", &self.token, MAX_PUSH_TOKEN);
         if self.token.chars().any(char::is_control) {
-            e.add("token", "The token has control characters.");
+            e.add("token", FieldError::ControlCharacters {});
         }
         e.into_result()
     }

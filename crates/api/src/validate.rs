@@ -1,17 +1,24 @@
-//! Field-level validation shared by every layer: the UI shows the same messages the server sends.
+//! Field-level validation shared by every layer: the UI checks with the same rules the server
+//! applies, and both speak of a field's problem by its code (`FieldError`).
 
 use std::collections::BTreeMap;
 
-/// Messages per field name (dotted paths for nested fields, e.g. `location.address`).
+use crate::FieldError;
+
+/// Errors per field name (dotted paths for nested fields, e.g. `location.address`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
+pub struct FieldErrors(pub BTreeMap<String, Vec<FieldError>>);
 
 impl FieldErrors {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
+    pub fn add(&mut self, field: &str, error: FieldError) {
+        self.0.entry(field.to_owned()).or_default().push(error);
+    }
+
+    /// One error on one field.
+    pub fn one(field: &str, error: FieldError) -> FieldErrors {
+        let mut e = FieldErrors::default();
+        e.add(field, error);
+        e
     }
 
     pub fn is_empty(&self) -> bool {
@@ -30,7 +37,7 @@ impl FieldErrors {
     /// Requires a non-blank string of at most `max` characters.
     pub fn required_text(&mut self, field: &str, value: &str, max: usize) {
         if value.trim().is_empty() {
-            self.add(field, "This field is required.");
+            self.add(field, FieldError::Required {});
         } else {
             self.max_len(field, value, max);
         }
@@ -39,7 +46,7 @@ impl FieldErrors {
     /// Limits a string to `max` characters (not bytes, so every script gets the same limit).
     pub fn max_len(&mut self, field: &str, value: &str, max: usize) {
         if value.chars().count() > max {
-            self.add(field, format!("Must be at most {max} characters."));
+            self.add(field, FieldError::TooLong { max });
         }
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::validate::{FieldErrors, Validate};
+use crate::FieldError;
 use crate::{wire_enum, Incident, IncidentStatus, ProviderType};
 
 pub const MAX_REASON: usize = 1_000;
@@ -202,12 +203,10 @@ impl Validate for AssignRequest {
         let mut e = FieldErrors::default();
         let n = self.providers().len();
         if n == 0 {
-            e.add("provider_ids", "Choose at least one provider.");
+            e.add("provider_ids", FieldError::NoneChosen {});
         } else if n > MAX_PROVIDERS_PER_ASSIGN {
-            e.add(
-                "provider_ids",
-                format!("At most {MAX_PROVIDERS_PER_ASSIGN} at once."),
-            );
+            let max = MAX_PROVIDERS_PER_ASSIGN;
+            e.add("provider_ids", FieldError::TooMany { max });
         }
         if let Some(notes) = &self.notes {
             e.max_len("notes", notes, MAX_REASON);
@@ -232,7 +231,7 @@ impl Validate for ReassignRequest {
         let mut e = FieldErrors::default();
         e.required_text("reason", &self.reason, MAX_REASON);
         if self.from_provider_id == Some(self.new_provider_id) {
-            e.add("new_provider_id", "Choose a different provider.");
+            e.add("new_provider_id", FieldError::ChooseAnother {});
         }
         e.into_result()
     }

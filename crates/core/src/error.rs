@@ -68,10 +68,10 @@ impl CoreError {
         }
     }
 
-    /// The machine-readable code of an API error.
-    pub fn code(&self) -> Option<&str> {
+    /// Why the server refused, as a code with params.
+    pub fn refusal(&self) -> Option<&kintara_api::Refusal> {
         match self {
-            CoreError::Api { envelope, .. } => Some(&envelope.code),
+            CoreError::Api { envelope, .. } => Some(&envelope.refusal),
             _ => None,
         }
     }
@@ -128,7 +128,7 @@ mod tests {
             envelope: ErrorEnvelope {
                 success: false,
                 message: "m".into(),
-                code: "c".into(),
+                refusal: kintara_api::Refusal::ServiceUnavailable {},
                 errors: Default::default(),
             },
             retry_after,

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kintara_api::{evidence_description, IncidentCreate, SendMessage, MAX_EVIDENCE_BYTES};
+use kintara_api::{
+    evidence_description, IncidentCreate, SendMessage, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_DESCRIPTION,
+};
 use rand::Rng;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
@@ -84,9 +86,9 @@ impl Attachment {
         let name = file_name.trim().to_owned();
         check_size(&name, bytes.len() as u64)?;
         let description = match description {
-            Some(d) => evidence_description(d).map_err(|message| QueueError::Description {
+            Some(d) => evidence_description(d).map_err(|_| QueueError::Description {
                 name: name.clone(),
-                message,
+                message: format!("at most {MAX_EVIDENCE_DESCRIPTION} characters"),
             })?,
             None => None,
         };

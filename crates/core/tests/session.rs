@@ -70,7 +70,10 @@ async fn errors_say_what_went_wrong() {
         .login("survivor@kintara.test", "nope")
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Some("invalid_credentials"));
+    assert_eq!(
+        e.refusal(),
+        Some(&kintara_api::Refusal::InvalidCredentials {})
+    );
     assert!(client.current_user().is_none());
     // Nothing authenticated works before sign-in, and no request is made with a missing token.
     assert!(matches!(

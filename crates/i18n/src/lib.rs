@@ -7,6 +7,7 @@ use kintara_api::{
 };
 
 pub mod notification;
+pub mod refusal;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Lang {

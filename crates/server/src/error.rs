@@ -1,21 +1,19 @@
-//! `ApiError`: every handler's error, rendered as the one envelope of `kintara_api::ErrorEnvelope`.
-
-use std::collections::BTreeMap;
+//! `ApiError`: every handler's error, rendered as the one envelope of `kintara_api::ErrorEnvelope`
+//! (a `Refusal` code with its params, worded in English by `kintara-i18n`).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kintara_api::{codes, ErrorEnvelope, FieldErrors};
+use kintara_api::{ErrorEnvelope, FieldError, FieldErrors, FieldMessage, Refusal};
+use kintara_i18n::Lang;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The client's fault; the message is safe to show.
-    #[error("{status}: {code}: {message}")]
-    Client {
-        status: StatusCode,
-        code: &'static str,
-        message: String,
-        errors: BTreeMap<String, Vec<String>>,
+    /// The client's request is refused; nothing was changed. Worded from its code.
+    #[error("refused: {refusal:?}")]
+    Refused {
+        refusal: Refusal,
+        errors: FieldErrors,
         retry_after_secs: Option<u64>,
     },
     #[error("database: {0}")]
@@ -30,93 +28,76 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// to wait, in seconds: long enough for a burst to drain, short enough not to strand a report.
 pub const OVERLOAD_RETRY_SECS: u64 = 5;
 
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        ApiError::Refused {
+            refusal,
+            errors: FieldErrors::default(),
+            retry_after_secs: None,
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::Refused {
+            refusal: Refusal::ValidationFailed {},
+            errors,
+            retry_after_secs: None,
+        }
+    }
+}
+
 impl ApiError {
-    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Client {
-            status,
-            code,
-            message: message.into(),
-            errors: BTreeMap::new(),
-            retry_after_secs: None,
-        }
-    }
-
     pub fn validation(errors: FieldErrors) -> Self {
-        ApiError::Client {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: codes::VALIDATION_FAILED,
-            message: "Some fields need attention.".into(),
-            errors: errors.0,
-            retry_after_secs: None,
-        }
+        errors.into()
     }
 
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
-        let mut e = FieldErrors::default();
-        e.add(field, message);
-        Self::validation(e)
-    }
-
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::client(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+    /// One field's error.
+    pub fn field(field: &str, error: FieldError) -> Self {
+        FieldErrors::one(field, error).into()
     }
 
     /// Also what a user gets for something that exists but is not theirs: existence is private.
     pub fn not_found() -> Self {
-        Self::client(StatusCode::NOT_FOUND, codes::NOT_FOUND, "Not found.")
+        Refusal::NotFound {}.into()
     }
 
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::client(StatusCode::CONFLICT, codes::CONFLICT, message)
-    }
-
-    pub fn too_many(code: &'static str, message: impl Into<String>, retry_after_secs: u64) -> Self {
-        ApiError::Client {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code,
-            message: message.into(),
-            errors: BTreeMap::new(),
-            retry_after_secs: Some(retry_after_secs),
+    /// A refusal that says when to come back (`Retry-After`).
+    pub fn retry_after(refusal: Refusal, secs: u64) -> Self {
+        ApiError::Refused {
+            refusal,
+            errors: FieldErrors::default(),
+            retry_after_secs: Some(secs),
         }
     }
 
     pub fn internal(what: impl std::fmt::Display) -> Self {
         ApiError::Internal(what.to_string())
     }
-}
 
-impl ApiError {
-    /// The machine-readable code of a client error.
-    pub fn code(&self) -> Option<&'static str> {
+    /// The code of a refusal.
+    pub fn code(&self) -> Option<String> {
         match self {
-            ApiError::Client { code, .. } => Some(code),
+            ApiError::Refused { refusal, .. } => Some(refusal.code()),
             _ => None,
         }
     }
 
     /// The status and envelope a client sees; server-side details go to the log (never request
-    /// content) and the client gets a plain sentence. Also used for errors on the WebSocket.
+    /// content) and the client gets the refusal's code, params and English wording. Also used
+    /// for errors on the WebSocket.
     pub fn envelope(self) -> (StatusCode, ErrorEnvelope, Option<u64>) {
         match self {
-            ApiError::Client {
-                status,
-                code,
-                message,
+            ApiError::Refused {
+                refusal,
                 errors,
                 retry_after_secs,
-            } => {
-                let body = ErrorEnvelope {
-                    success: false,
-                    message,
-                    code: code.into(),
-                    errors,
-                };
-                (status, body, retry_after_secs)
-            }
+            } => (
+                status_of(&refusal),
+                envelope(refusal, errors),
+                retry_after_secs,
+            ),
             // Every connection busy for the pool's whole wait: overload, not a fault. Nothing was
             // done, so the client may simply come back.
             ApiError::Db(sqlx::Error::PoolTimedOut) => {
@@ -142,6 +123,34 @@ impl ApiError {
     }
 }
 
+/// The one place a refusal becomes an envelope: worded in English by `kintara-i18n`.
+fn envelope(refusal: Refusal, errors: FieldErrors) -> ErrorEnvelope {
+    let errors = errors
+        .0
+        .into_iter()
+        .map(|(field, list)| {
+            let list = list
+                .into_iter()
+                .map(|error| FieldMessage {
+                    message: kintara_i18n::refusal::field_error(Lang::En, &error),
+                    error,
+                })
+                .collect();
+            (field, list)
+        })
+        .collect();
+    ErrorEnvelope {
+        success: false,
+        message: kintara_i18n::refusal::refusal(Lang::En, &refusal),
+        refusal,
+        errors,
+    }
+}
+
+fn status_of(refusal: &Refusal) -> StatusCode {
+    StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body, retry_after_secs) = self.envelope();
@@ -159,15 +168,10 @@ const LOCK_RACE_RETRY_SECS: u64 = 1;
 
 /// 503 with `Retry-After`: nothing of the request stands, so the client may simply come back.
 fn busy(retry_after_secs: u64) -> (StatusCode, ErrorEnvelope, Option<u64>) {
-    let body = ErrorEnvelope {
-        success: false,
-        message: "The server is busy. Nothing was changed; it will be tried again shortly.".into(),
-        code: codes::SERVICE_UNAVAILABLE.into(),
-        errors: BTreeMap::new(),
-    };
+    let refusal = Refusal::ServiceUnavailable {};
     (
-        StatusCode::SERVICE_UNAVAILABLE,
-        body,
+        status_of(&refusal),
+        envelope(refusal, FieldErrors::default()),
         Some(retry_after_secs),
     )
 }
@@ -179,13 +183,12 @@ fn lost_a_lock_race(e: &dyn sqlx::error::DatabaseError) -> bool {
 }
 
 fn internal_envelope() -> (StatusCode, ErrorEnvelope, Option<u64>) {
-    let body = ErrorEnvelope {
-        success: false,
-        message: "Something went wrong on our side. Nothing was changed; please try again.".into(),
-        code: codes::INTERNAL.into(),
-        errors: BTreeMap::new(),
-    };
-    (StatusCode::INTERNAL_SERVER_ERROR, body, None)
+    let refusal = Refusal::InternalError {};
+    (
+        status_of(&refusal),
+        envelope(refusal, FieldErrors::default()),
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -201,7 +204,7 @@ mod tests {
             OVERLOAD_RETRY_SECS.to_string()
         );
         let (_, body, _) = ApiError::Db(sqlx::Error::PoolTimedOut).envelope();
-        assert_eq!(body.code, codes::SERVICE_UNAVAILABLE);
+        assert_eq!(body.code(), kintara_api::codes::SERVICE_UNAVAILABLE);
         assert!(!body.success);
     }
 
@@ -210,7 +213,7 @@ mod tests {
         let resp = ApiError::internal("boom").into_response();
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(resp.headers().get(header::RETRY_AFTER).is_none());
-        let resp = ApiError::too_many(codes::ACCOUNT_LOCKED, "locked", 60).into_response();
+        let resp = ApiError::retry_after(Refusal::AccountLocked { minutes: 1 }, 60).into_response();
         assert_eq!(resp.headers()[header::RETRY_AFTER], "60");
     }
 

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use kintara_api::{codes, FieldErrors, Validate};
+use kintara_api::{FieldError, FieldErrors, Refusal, Validate};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -33,25 +33,17 @@ where
             .and_then(|v| v.split(';').next())
             .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
         if !is_json {
-            return Err(ApiError::client(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                codes::UNSUPPORTED_MEDIA_TYPE,
-                "Send the body as application/json.",
-            ));
+            return Err(ApiError::from(Refusal::UnsupportedMediaType {
+                expected: "application/json".into(),
+            }));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::client(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    codes::PAYLOAD_TOO_LARGE,
-                    format!("The body is larger than {} KB.", MAX_JSON_BODY / 1024),
-                )
+                ApiError::from(Refusal::PayloadTooLarge {
+                    max_bytes: MAX_JSON_BODY as u64,
+                })
             } else {
-                ApiError::client(
-                    StatusCode::BAD_REQUEST,
-                    codes::INVALID_JSON,
-                    "Could not read the body.",
-                )
+                ApiError::from(Refusal::UnreadableBody {})
             }
         })?;
         let value = parse_json::<T>(&bytes)?;
@@ -62,11 +54,9 @@ where
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let invalid = |detail: &str| {
-        ApiError::client(
-            StatusCode::BAD_REQUEST,
-            codes::INVALID_JSON,
-            format!("The body is not valid JSON: {}", strip_position(detail)),
-        )
+        ApiError::from(Refusal::InvalidJson {
+            detail: strip_position(detail),
+        })
     };
     // Every body is an object: serde would otherwise fill a struct from a positional array.
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
@@ -74,9 +64,10 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // Still report broken JSON as such before complaining about its shape.
         serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
             .map_err(|e| invalid(&e.to_string()))?;
+        let detail = "the body must be a JSON object".to_owned();
         return Err(ApiError::field(
             "non_field_errors",
-            "The body must be a JSON object.",
+            FieldError::Invalid { detail },
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
@@ -103,8 +94,14 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                             path.clone()
                         }
                     });
+                let error = match missing_field(&message) {
+                    Some(_) => FieldError::Required {},
+                    None => FieldError::Invalid {
+                        detail: strip_position(&message),
+                    },
+                };
                 let mut errors = FieldErrors::default();
-                errors.add(&field, strip_position(&message));
+                errors.add(&field, error);
                 ApiError::validation(errors)
             }
             _ => invalid(&inner.to_string()),
@@ -176,7 +173,7 @@ where
                             key
                         }
                     });
-                ApiError::field(&field, format!("Invalid query parameter: {message}."))
+                ApiError::field(&field, FieldError::Invalid { detail: message })
             })
     }
 }
@@ -189,7 +186,7 @@ fn duplicate_field(message: &str) -> Option<String> {
 /// Optional query values, parsed one way everywhere: an empty value is no value, anything else
 /// that does not parse is a 422 naming the parameter.
 pub mod query {
-    use super::ApiError;
+    use super::{ApiError, FieldError};
     use uuid::Uuid;
 
     fn present(raw: Option<&str>) -> Option<&str> {
@@ -203,7 +200,7 @@ pub mod query {
         parse: impl Fn(&str) -> Option<T>,
     ) -> Result<Option<T>, ApiError> {
         present(raw)
-            .map(|s| parse(s).ok_or_else(|| ApiError::field(field, "Unknown value.")))
+            .map(|s| parse(s).ok_or_else(|| ApiError::field(field, FieldError::UnknownValue {})))
             .transpose()
     }
 
@@ -213,7 +210,7 @@ pub mod query {
             .map(|s| match s {
                 "true" | "1" => Ok(true),
                 "false" | "0" => Ok(false),
-                _ => Err(ApiError::field(field, "Use true or false.")),
+                _ => Err(ApiError::field(field, FieldError::NotABoolean {})),
             })
             .transpose()
     }
@@ -225,14 +222,22 @@ pub mod query {
                 s.parse::<u32>()
                     .ok()
                     .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| ApiError::field(field, format!("Use a number from 1 to {max}.")))
+                    .ok_or_else(|| {
+                        ApiError::field(
+                            field,
+                            FieldError::OutOfRange {
+                                min: 1,
+                                max: max as i64,
+                            },
+                        )
+                    })
             })
             .transpose()
     }
 
     pub fn id(field: &str, raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
         present(raw)
-            .map(|s| Uuid::parse_str(s).map_err(|_| ApiError::field(field, "Not a valid id.")))
+            .map(|s| Uuid::parse_str(s).map_err(|_| ApiError::field(field, FieldError::NotAnId {})))
             .transpose()
     }
 }
@@ -261,9 +266,12 @@ mod tests {
     #[test]
     fn names_the_missing_field() {
         match parse_json::<LoginRequest>(br#"{"email": "a@b.co"}"#) {
-            Err(ApiError::Client { status, errors, .. }) => {
-                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-                assert!(errors.contains_key("password"), "{errors:?}");
+            Err(ApiError::Refused {
+                refusal: Refusal::ValidationFailed {},
+                errors,
+                ..
+            }) => {
+                assert_eq!(errors.0["password"], vec![FieldError::Required {}]);
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -279,10 +287,10 @@ mod tests {
     #[test]
     fn syntax_errors_are_400() {
         match parse_json::<LoginRequest>(b"{\"email\": ") {
-            Err(ApiError::Client { status, code, .. }) => {
-                assert_eq!(status, StatusCode::BAD_REQUEST);
-                assert_eq!(code, codes::INVALID_JSON);
-            }
+            Err(ApiError::Refused {
+                refusal: Refusal::InvalidJson { .. },
+                ..
+            }) => {}
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -2,9 +2,7 @@
 //! unknown paths inside the error envelope.
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::StatusCode;
 use axum::Router;
-use kintara_api::codes;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -136,11 +134,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::socket::routes())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
-            ApiError::client(
-                StatusCode::METHOD_NOT_ALLOWED,
-                codes::METHOD_NOT_ALLOWED,
-                "This method is not allowed here.",
-            )
+            ApiError::from(kintara_api::Refusal::MethodNotAllowed {})
         })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Wakes the users whose event logs a request wrote, after its handler (and so its

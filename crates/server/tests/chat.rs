@@ -327,7 +327,9 @@ async fn direct_chats_open_only_between_people_who_work_together() {
         (&c.survivor, other.user.id),
         (&c.survivor, Uuid::new_v4()),
     ] {
-        c.direct(who, with).await.expect_error(403, "forbidden");
+        c.direct(who, with)
+            .await
+            .expect_error(403, "no_shared_case");
     }
     c.direct(&c.survivor, c.survivor.user.id)
         .await
@@ -543,7 +545,7 @@ async fn a_closed_case_room_is_read_only_but_keeps_its_history() {
     for who in [&c.survivor, &c.provider] {
         c.send(who, room, "one more", None)
             .await
-            .expect_error(409, "conflict");
+            .expect_error(409, "room_read_only");
         c.server
             .post(
                 &format!("/api/chat/rooms/{room}/typing/"),
@@ -851,7 +853,7 @@ async fn deleting_and_leaving() {
             Some(&c.survivor.access),
         )
         .await
-        .expect_error(403, "forbidden");
+        .expect_error(403, "not_the_sender");
     c.server
         .delete(
             &format!("/api/chat/messages/{}/", mine.id),
@@ -876,7 +878,7 @@ async fn deleting_and_leaving() {
             Some(&c.survivor.access),
         )
         .await
-        .expect_error(409, "conflict");
+        .expect_error(409, "case_room_stays");
 
     // A direct room can: it leaves her list until something new arrives.
     let direct: ChatRoom = c.direct(&c.survivor, c.provider.user.id).await.json_as();

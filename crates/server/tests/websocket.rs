@@ -232,7 +232,7 @@ fn ack_result(c: ControlFrame) -> Value {
 fn error_of(c: ControlFrame, code: &str) -> kintara_api::ErrorEnvelope {
     match c {
         ControlFrame::Error { error, .. } => {
-            assert_eq!(error.code, code, "{error:?}");
+            assert_eq!(error.code(), code, "{error:?}");
             assert!(!error.success);
             assert!(!error.message.trim().is_empty());
             error
@@ -695,7 +695,7 @@ async fn bad_client_frames_get_errors_and_the_socket_keeps_working() {
     match next_frame(&mut ws).await {
         ServerFrame::Control(ControlFrame::Error { reference, error }) => {
             assert_eq!(reference, None);
-            assert_eq!(error.code, codes::INVALID_JSON);
+            assert_eq!(error.code(), codes::INVALID_JSON);
         }
         other => panic!("{other:?}"),
     }

@@ -6,6 +6,16 @@ use super::*;
 
 pub(super) const STEPS: usize = 5;
 
+/// What is wrong with a field: one of the wizard's own texts (by key), or an error of the shared
+/// rules (by code). Worded where it is shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Problem {
+    Key(&'static str),
+    Field(kintara_api::FieldError),
+}
+
+pub(super) type Problems = std::collections::BTreeMap<String, Vec<Problem>>;
+
 /// The wizard's inputs, as typed.
 #[derive(Clone, Debug)]
 pub(super) struct Draft {
@@ -44,11 +54,16 @@ impl Draft {
         }
     }
 
-    /// The request this draft makes, or the field errors that stop it.
+    /// The request this draft makes, or the problems that stop it.
     /// (`today` decides what is "in the future"; the view passes the device's date.)
-    pub(super) fn to_request(&self, today: NaiveDate) -> Result<IncidentCreate, Errors> {
-        let mut errors = Errors::new();
-        let mut add = |f: &str, m: &str| errors.entry(f.to_owned()).or_default().push(m.to_owned());
+    pub(super) fn to_request(&self, today: NaiveDate) -> Result<IncidentCreate, Problems> {
+        let mut errors = Problems::new();
+        let mut add = |f: &str, key: &'static str| {
+            errors
+                .entry(f.to_owned())
+                .or_default()
+                .push(Problem::Key(key))
+        };
         if self.kind.is_none() {
             add("type", "wizard.need_type");
         }
@@ -92,6 +107,7 @@ impl Draft {
         };
         if let Err(e) = request.validate_at(today) {
             for (k, v) in e.0 {
+                let v = v.into_iter().map(Problem::Field);
                 errors.entry(k).or_default().extend(v);
             }
         }
@@ -114,9 +130,9 @@ pub(super) fn step_fields(step: usize) -> &'static [&'static str] {
 }
 
 /// The draft's errors that belong to `step` (every error on the review step).
-pub(super) fn errors_for_step(draft: &Draft, step: usize, today: NaiveDate) -> Errors {
+pub(super) fn errors_for_step(draft: &Draft, step: usize, today: NaiveDate) -> Problems {
     let Err(all) = draft.to_request(today) else {
-        return Errors::new();
+        return Problems::new();
     };
     if step >= STEPS {
         return all;
@@ -178,7 +194,7 @@ mod tests {
         let step1 = errors_for_step(&empty, 1, day());
         assert_eq!(
             step1.get("type"),
-            Some(&vec!["wizard.need_type".to_owned()])
+            Some(&vec![Problem::Key("wizard.need_type")])
         );
         assert_eq!(step1.len(), 1, "only the first step's fields: {step1:?}");
         let step2 = errors_for_step(&empty, 2, day());

@@ -52,30 +52,12 @@ fn report_body(
     Ok(js_sys::Uint8Array::from(&body[..]))
 }
 
-/// The messages of the shared validation (`kintara-api`, also the server's), by the keys whose
-/// English is their wording.
-const VALIDATION: &[&str] = &[
-    "valid.required",
-    "valid.max_len",
-    "valid.future",
-    "valid.real_date",
-    "valid.address",
-    "valid.services",
-    "valid.services_once",
-];
-
-/// Field errors in the current language: the wizard's own are text keys; those of the shared
-/// validation are in English and read back through their keys.
-fn in_lang(errors: Errors) -> Errors {
-    let word = |m: &String| match kintara_i18n::text(i18n::Lang::En, m) {
-        // A key of this app's texts.
-        english if english != m => kintara_i18n::text(i18n::lang(), m).to_owned(),
-        _ => i18n::server_text(m, VALIDATION),
-    };
-    errors
-        .into_iter()
-        .map(|(k, v)| (k, v.iter().map(word).collect()))
-        .collect()
+/// A problem in the current language.
+fn word(p: &Problem) -> String {
+    match p {
+        Problem::Key(key) => t(key).to_owned(),
+        Problem::Field(e) => i18n::field_error(e),
+    }
 }
 
 #[component]
@@ -88,13 +70,14 @@ pub fn ReportWizard() -> impl IntoView {
     let attempted = RwSignal::new(false);
     let server_errors = RwSignal::new(Errors::new());
     let errors = Signal::derive(move || {
+        // The server's are worded by the shell already; the draft's are worded here.
         let mut shown = server_errors.get();
         if attempted.get() {
             for (k, v) in errors_for_step(&draft.get(), step.get(), today()) {
-                shown.entry(k).or_default().extend(v);
+                shown.entry(k).or_default().extend(v.iter().map(word));
             }
         }
-        in_lang(shown)
+        shown
     });
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);

@@ -6,8 +6,8 @@ use axum::Json;
 use chrono::Utc;
 use kintara_api::endpoint;
 use kintara_api::{
-    codes, AuthResponse, ErrorEnvelope, HealthResponse, LoginRequest, MeResponse, OkResponse,
-    RefreshRequest, RefreshResponse, RegisterRequest, TokenPair, UpdateMeRequest, User,
+    AuthResponse, ErrorEnvelope, FieldError, FieldErrors, HealthResponse, LoginRequest, MeResponse,
+    OkResponse, RefreshRequest, RefreshResponse, RegisterRequest, TokenPair, UpdateMeRequest, User,
 };
 
 use super::{password, sessions, users, AuthUser};
@@ -15,6 +15,7 @@ use crate::db::is_unique_violation;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ValidJson;
 use crate::state::AppState;
+use kintara_api::Refusal;
 
 /// Failed logins in a row before the account locks.
 pub const MAX_FAILED_LOGINS: i64 = 5;
@@ -55,15 +56,9 @@ pub async fn register(
     let user = match users::insert(&mut tx, new).await {
         Ok(u) => u,
         Err(e) if is_unique_violation(&e) => {
-            return Err(ApiError::Client {
-                status: StatusCode::CONFLICT,
-                code: codes::EMAIL_TAKEN,
-                message: "An account with this e-mail already exists.".into(),
-                errors: [(
-                    "email".to_owned(),
-                    vec!["This e-mail already has an account.".into()],
-                )]
-                .into(),
+            return Err(ApiError::Refused {
+                refusal: Refusal::EmailTaken {},
+                errors: FieldErrors::one("email", FieldError::Taken {}),
                 retry_after_secs: None,
             })
         }
@@ -110,8 +105,7 @@ pub async fn login(
         return Err(locked(until));
     }
     let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let bad_credentials =
-        || ApiError::unauthorized(codes::INVALID_CREDENTIALS, "Wrong e-mail or password.");
+    let bad_credentials = || ApiError::from(Refusal::InvalidCredentials {});
     let Some(user) = user else {
         return Err(bad_credentials());
     };
@@ -128,10 +122,7 @@ pub async fn login(
         });
     }
     if !user.is_active {
-        return Err(ApiError::unauthorized(
-            codes::ACCOUNT_DISABLED,
-            "This account is disabled.",
-        ));
+        return Err(ApiError::from(Refusal::AccountDisabled {}));
     }
     users::record_login(&mut tx, user.id).await?;
     let session = sessions::create(&mut tx, user.id, refresh_ttl(&state)).await?;
@@ -155,14 +146,8 @@ pub async fn login(
 
 fn locked(until: chrono::DateTime<Utc>) -> ApiError {
     let secs = (until - Utc::now()).num_seconds().max(1) as u64;
-    ApiError::too_many(
-        codes::ACCOUNT_LOCKED,
-        format!(
-            "Too many failed sign-in attempts. Try again in {} minutes.",
-            secs.div_ceil(60)
-        ),
-        secs,
-    )
+    let minutes = secs.div_ceil(60);
+    ApiError::retry_after(Refusal::AccountLocked { minutes }, secs)
 }
 
 fn refresh_ttl(state: &AppState) -> chrono::Duration {
@@ -189,9 +174,7 @@ pub async fn refresh(
     let user = users::find_by_id(&mut *state.db.read.acquire().await?, rotated.user_id)
         .await?
         .filter(|u| u.is_active)
-        .ok_or_else(|| {
-            ApiError::unauthorized(codes::ACCOUNT_DISABLED, "This account is disabled.")
-        })?;
+        .ok_or_else(|| ApiError::from(Refusal::AccountDisabled {}))?;
     let access = state
         .keys
         .issue(user.id, rotated.session_id, user.role, user.provider_type)?;
@@ -217,9 +200,7 @@ pub async fn logout(
     let mut tx = state.db.begin_write().await?;
     let found = sessions::find(&mut tx, &req.refresh)
         .await?
-        .ok_or_else(|| {
-            ApiError::unauthorized(codes::INVALID_TOKEN, "The refresh token is not valid.")
-        })?;
+        .ok_or_else(|| ApiError::from(Refusal::InvalidToken {}))?;
     sessions::revoke(&mut tx, found.session_id, "logout").await?;
     tx.commit().await?;
     Ok(Json(OkResponse {

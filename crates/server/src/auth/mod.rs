@@ -11,13 +11,14 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use kintara_api::endpoint::{Access, Endpoint};
-use kintara_api::{codes, ProviderType, Role};
+use kintara_api::{ProviderType, Role};
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::db::{get_bool, get_enum};
 use crate::error::ApiError;
 use crate::state::AppState;
+use kintara_api::Refusal;
 use tokens::Claims;
 
 /// The caller, proven by a valid access token whose session is still open. Role and type come
@@ -42,13 +43,11 @@ impl AuthUser {
         if E::ACCESS.allows(Some(self.role)) {
             return Ok(());
         }
-        let only = match E::ACCESS {
-            Access::Roles(roles) if roles.contains(&Role::Dispatcher) => "dispatchers",
-            Access::Roles(roles) if roles.contains(&Role::Provider) => "providers",
-            Access::Roles(roles) if roles.contains(&Role::Survivor) => "survivors",
-            _ => "some accounts",
+        let roles = match E::ACCESS {
+            Access::Roles(roles) => roles.to_vec(),
+            Access::Public | Access::SignedIn => Vec::new(),
         };
-        Err(ApiError::forbidden(format!("Only {only} can do this.")))
+        Err(Refusal::OnlyRoles { roles }.into())
     }
 }
 
@@ -69,9 +68,8 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts).ok_or_else(|| {
-            ApiError::unauthorized(codes::NOT_AUTHENTICATED, "Sign in to continue.")
-        })?;
+        let token =
+            bearer_token(parts).ok_or_else(|| ApiError::from(Refusal::NotAuthenticated {}))?;
         authenticate(state, token).await
     }
 }
@@ -94,17 +92,9 @@ pub async fn session_user(state: &AppState, claims: &Claims) -> Result<AuthUser,
     .bind(claims.sub.to_string())
     .fetch_optional(&state.db.read)
     .await?
-    .ok_or_else(|| {
-        ApiError::unauthorized(
-            codes::SESSION_REVOKED,
-            "This session has ended; sign in again.",
-        )
-    })?;
+    .ok_or_else(|| ApiError::from(Refusal::SessionRevoked {}))?;
     if !get_bool(&row, "is_active")? {
-        return Err(ApiError::unauthorized(
-            codes::ACCOUNT_DISABLED,
-            "This account is disabled.",
-        ));
+        return Err(ApiError::from(Refusal::AccountDisabled {}));
     }
     let ptype: Option<String> = row.try_get("provider_type")?;
     Ok(AuthUser {

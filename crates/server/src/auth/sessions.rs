@@ -3,13 +3,13 @@
 //! session is revoked, so neither the thief nor the victim can keep using it.
 
 use chrono::{DateTime, Duration, Utc};
-use kintara_api::codes;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use crate::db::{get_opt_ts, get_ts, get_uuid, ts};
 use crate::error::ApiError;
+use kintara_api::Refusal;
 
 pub struct NewSession {
     pub id: Uuid,
@@ -96,24 +96,17 @@ pub async fn rotate(
     presented: &str,
     refresh_ttl: Duration,
 ) -> Result<Rotated, ApiError> {
-    let invalid =
-        || ApiError::unauthorized(codes::INVALID_TOKEN, "The refresh token is not valid.");
+    let invalid = || ApiError::from(Refusal::InvalidToken {});
     let found = find(conn, presented).await?.ok_or_else(invalid)?;
     if found.session_revoked {
-        return Err(ApiError::unauthorized(
-            codes::SESSION_REVOKED,
-            "This session has ended; please sign in again.",
-        ));
+        return Err(ApiError::from(Refusal::SessionRevoked {}));
     }
     if found.rotated_at.is_some() {
         revoke(conn, found.session_id, "refresh token reused").await?;
         return Err(reused());
     }
     if found.expires_at <= Utc::now() {
-        return Err(ApiError::unauthorized(
-            codes::TOKEN_EXPIRED,
-            "Your session has expired; please sign in again.",
-        ));
+        return Err(ApiError::from(Refusal::TokenExpired {}));
     }
     // Conditional on still being unspent: of two concurrent refreshes with one token, one wins
     // and the other is treated as reuse.
@@ -137,10 +130,7 @@ pub async fn rotate(
 }
 
 fn reused() -> ApiError {
-    ApiError::unauthorized(
-        codes::TOKEN_REUSED,
-        "This sign-in was used from somewhere else, so it has been ended. Please sign in again.",
-    )
+    ApiError::from(Refusal::TokenReused {})
 }
 
 /// Ends a session and unregisters the push tokens it registered: a signed-out phone must not

@@ -8,13 +8,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use kintara_api::{codes, ProviderType, Role};
+use kintara_api::{ProviderType, Role};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use kintara_api::Refusal;
 
 const AUDIENCE: &str = "kintara";
 const MIN_SECRET: usize = 32;
@@ -128,11 +129,8 @@ impl JwtKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => ApiError::unauthorized(
-                    codes::TOKEN_EXPIRED,
-                    "Your session token has expired; refresh it.",
-                ),
-                _ => ApiError::unauthorized(codes::INVALID_TOKEN, "The access token is not valid."),
+                ErrorKind::ExpiredSignature => ApiError::from(Refusal::TokenExpired {}),
+                _ => ApiError::from(Refusal::InvalidToken {}),
             })
     }
 }
@@ -175,7 +173,10 @@ mod tests {
             .unwrap();
         std::thread::sleep(Duration::from_millis(1100));
         match keys.verify(&t) {
-            Err(ApiError::Client { code, .. }) => assert_eq!(code, codes::TOKEN_EXPIRED),
+            Err(ApiError::Refused {
+                refusal: kintara_api::Refusal::TokenExpired {},
+                ..
+            }) => {}
             other => panic!("unexpected {other:?}"),
         }
         // alg=none and garbage are refused.

@@ -26,6 +26,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::state::AppState;
+use kintara_api::FieldError;
 
 async fn room_view(
     conn: &mut AnyConnection,
@@ -196,7 +197,7 @@ fn parse_cursor(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
             .ok()
             .filter(|n| *n >= 0)
             .map(Some)
-            .ok_or_else(|| ApiError::field(field, "Not a cursor.")),
+            .ok_or_else(|| ApiError::field(field, FieldError::NotACursor {})),
     }
 }
 
@@ -215,8 +216,10 @@ pub async fn messages(
     ValidQuery(q): ValidQuery<MessagesQuery>,
 ) -> ApiResult<Json<ChatMessagePage>> {
     let room_id = match q.room_id.as_deref().filter(|s| !s.is_empty()) {
-        None => return Err(ApiError::field("room_id", "This parameter is required.")),
-        Some(s) => Uuid::parse_str(s).map_err(|_| ApiError::field("room_id", "Not a room id."))?,
+        None => return Err(ApiError::field("room_id", FieldError::Required {})),
+        Some(s) => {
+            Uuid::parse_str(s).map_err(|_| ApiError::field("room_id", FieldError::NotAnId {}))?
+        }
     };
     let before = parse_cursor("before", q.before.as_deref())?;
     let after = parse_cursor("after", q.after.as_deref())?;
@@ -229,17 +232,15 @@ pub async fn messages(
             .ok_or_else(|| {
                 ApiError::field(
                     "limit",
-                    format!("Use a number from 1 to {MAX_MESSAGE_PAGE}."),
+                    FieldError::OutOfRange {
+                        min: 1,
+                        max: MAX_MESSAGE_PAGE as i64,
+                    },
                 )
             })?,
     };
     let cursor = match (before, after) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::field(
-                "before",
-                "Give either before or after, not both.",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(ApiError::field("before", FieldError::OneOrTheOther {})),
         (Some(b), None) => Cursor::Before(b),
         (None, Some(a)) => Cursor::After(a),
         (None, None) => Cursor::Latest,

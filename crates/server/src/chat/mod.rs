@@ -11,6 +11,8 @@ pub use cast::ANONYMOUS;
 pub use send::SendQueue;
 
 use crate::error::ApiError;
+use kintara_api::FieldError;
+use kintara_api::Refusal;
 
 /// Why a chat request was refused. Converted to the error envelope at the handler boundary.
 #[derive(Debug, thiserror::Error)]
@@ -36,17 +38,11 @@ impl From<ChatError> for ApiError {
     fn from(e: ChatError) -> Self {
         match e {
             ChatError::NotFound => ApiError::not_found(),
-            ChatError::ReadOnly => ApiError::conflict(
-                "This conversation is closed with its case; its history stays readable.",
-            ),
-            ChatError::CaseRoom => {
-                ApiError::conflict("A case conversation stays open while the case does.")
-            }
-            ChatError::NotAllowed => ApiError::forbidden(
-                "You can only start a chat with someone you work with on a case.",
-            ),
-            ChatError::NotSender => ApiError::forbidden("Only the sender can delete a message."),
-            ChatError::WithSelf => ApiError::field("user_id", "Choose someone else."),
+            ChatError::ReadOnly => ApiError::from(Refusal::RoomReadOnly {}),
+            ChatError::CaseRoom => ApiError::from(Refusal::CaseRoomStays {}),
+            ChatError::NotAllowed => ApiError::from(Refusal::NoSharedCase {}),
+            ChatError::NotSender => ApiError::from(Refusal::NotTheSender {}),
+            ChatError::WithSelf => ApiError::field("user_id", FieldError::ChooseAnother {}),
             ChatError::Db(e) => ApiError::Db(e),
         }
     }

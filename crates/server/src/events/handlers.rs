@@ -15,6 +15,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ValidQuery;
 use crate::state::AppState;
+use kintara_api::FieldError;
 
 /// While waiting, the log is re-read this often even without a wake-up: a frame appended outside
 /// a request collector, or by another instance, is still delivered within this bound.
@@ -31,8 +32,9 @@ pub struct EventsQuery {
 fn parse(q: &EventsQuery) -> ApiResult<(Cursor, Duration)> {
     let cursor = match q.since.as_deref() {
         None => Cursor::START,
-        Some(s) => Cursor::parse(s)
-            .map_err(|_| ApiError::field("since", "A cursor is a non-negative integer."))?,
+        Some(s) => {
+            Cursor::parse(s).map_err(|_| ApiError::field("since", FieldError::NotACursor {}))?
+        }
     };
     let secs = match q.timeout.as_deref() {
         None => DEFAULT_EVENTS_TIMEOUT,
@@ -41,10 +43,8 @@ fn parse(q: &EventsQuery) -> ApiResult<(Cursor, Duration)> {
             .ok()
             .filter(|t| *t <= MAX_EVENTS_TIMEOUT && !s.starts_with('+'))
             .ok_or_else(|| {
-                ApiError::field(
-                    "timeout",
-                    format!("Give whole seconds from 0 to {MAX_EVENTS_TIMEOUT}."),
-                )
+                let max = MAX_EVENTS_TIMEOUT as i64;
+                ApiError::field("timeout", FieldError::OutOfRange { min: 0, max })
             })?,
     };
     Ok((cursor, Duration::from_secs(secs)))

@@ -16,9 +16,8 @@ use axum::Json;
 use futures_util::{stream, StreamExt, TryStreamExt};
 use kintara_api::endpoint;
 use kintara_api::{
-    codes, evidence_description, ErrorEnvelope, Evidence, EvidenceKind, FieldErrors,
-    IncidentStatus, MAX_CLIENT_ID, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_DESCRIPTION,
-    MAX_EVIDENCE_FILE_NAME,
+    evidence_description, ErrorEnvelope, Evidence, EvidenceKind, FieldErrors, IncidentStatus,
+    MAX_CLIENT_ID, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_DESCRIPTION, MAX_EVIDENCE_FILE_NAME,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -34,8 +33,8 @@ use crate::extract::IdPath;
 use crate::incidents::repo::IncidentRow;
 use crate::incidents::{readable, Access};
 use crate::state::AppState;
-
-const MIB: u64 = 1024 * 1024;
+use kintara_api::FieldError;
+use kintara_api::Refusal;
 
 /// The multipart form of an upload. Documentation only: the handler reads the parts as a stream.
 #[derive(ToSchema)]
@@ -94,11 +93,9 @@ pub async fn upload(
     let mut multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|_| {
-            ApiError::client(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                codes::UNSUPPORTED_MEDIA_TYPE,
-                "Send the upload as multipart/form-data with a `file` field.",
-            )
+            ApiError::from(Refusal::UnsupportedMediaType {
+                expected: "multipart/form-data with a `file` field".into(),
+            })
         })?;
     let form = read_form(&state.evidence, &mut multipart).await?;
     // The body has been read in full. Finishing runs in its own task so that a client hanging up
@@ -111,9 +108,7 @@ pub async fn upload(
 fn check_upload(incident: &IncidentRow, access: Access) -> ApiResult<()> {
     may_upload(access)?;
     if incident.status == IncidentStatus::Closed {
-        return Err(ApiError::conflict(
-            "This case is closed; no more evidence can be added.",
-        ));
+        return Err(ApiError::from(Refusal::CaseClosed {}));
     }
     Ok(())
 }
@@ -146,27 +141,27 @@ async fn read_form(store: &EvidenceStore, multipart: &mut Multipart) -> ApiResul
             let name = field.name().map(str::to_owned);
             let outcome = match name.as_deref() {
                 Some("file") if file.is_some() => {
-                    errors.add("file", "Send one file per upload.");
+                    errors.add("file", FieldError::OnlyOne {});
                     Ok(())
                 }
                 Some("file") => receive_file(store, &mut field)
                     .await
                     .map(|received| file = Some(received)),
                 Some("description") if description.is_some() => {
-                    errors.add("description", "Send one description.");
+                    errors.add("description", FieldError::OnlyOne {});
                     Ok(())
                 }
                 Some("description") => read_description(&mut field).await.map(|d| match d {
                     Ok(d) => description = Some(d),
-                    Err(message) => errors.add("description", message),
+                    Err(e) => errors.add("description", e),
                 }),
                 Some("client_id") if client_id.is_some() => {
-                    errors.add("client_id", "Send one client id.");
+                    errors.add("client_id", FieldError::OnlyOne {});
                     Ok(())
                 }
                 Some("client_id") => read_client_id(&mut field).await.map(|c| match c {
                     Ok(c) => client_id = Some(c),
-                    Err(message) => errors.add("client_id", message),
+                    Err(e) => errors.add("client_id", e),
                 }),
                 // Unknown parts are ignored, as unknown JSON fields would be.
                 _ => Ok(()),
@@ -185,11 +180,11 @@ async fn read_form(store: &EvidenceStore, multipart: &mut Multipart) -> ApiResul
         return Err(e);
     }
     if file.is_none() && !errors.0.contains_key("file") {
-        errors.add("file", "Choose a file to upload.");
+        errors.add("file", FieldError::Required {});
     }
     errors.into_result().map_err(ApiError::validation)?;
     let (upload, sniffed, file_name) =
-        file.ok_or_else(|| ApiError::field("file", "Choose a file to upload."))?;
+        file.ok_or_else(|| ApiError::field("file", FieldError::Required {}))?;
     Ok(Form {
         upload,
         sniffed,
@@ -225,7 +220,7 @@ async fn receive_file(
     }
     let (upload, sniffed) = match open {
         Some(open) => open,
-        None if head.is_empty() => return Err(ApiError::field("file", "The file is empty.")),
+        None if head.is_empty() => return Err(ApiError::field("file", FieldError::FileEmpty {})),
         None => begin(store, &head).await?,
     };
     let name = clean_file_name(raw_name.as_deref().unwrap_or_default(), sniffed.extension);
@@ -233,14 +228,7 @@ async fn receive_file(
 }
 
 async fn begin(store: &EvidenceStore, head: &[u8]) -> ApiResult<(Upload, Sniffed)> {
-    let sniffed = sniff(head).ok_or_else(|| {
-        ApiError::client(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            codes::UNSUPPORTED_MEDIA_TYPE,
-            "This kind of file cannot be added. Send a photo (JPEG, PNG, WebP, HEIC, GIF), a voice \
-             recording (MP3, M4A, AAC, Ogg, WAV, WebM, AMR, 3GP) or a PDF, DOCX or ODT document.",
-        )
-    })?;
+    let sniffed = sniff(head).ok_or_else(|| ApiError::from(Refusal::UnsupportedFileType {}))?;
     within_limit(sniffed.kind, head.len() as u64)?;
     let mut upload = store
         .create(Uuid::new_v4())
@@ -254,42 +242,36 @@ fn within_limit(kind: EvidenceKind, size: u64) -> ApiResult<()> {
     if size <= kind.max_bytes() {
         return Ok(());
     }
-    let what = match kind {
-        EvidenceKind::Image => "A photo",
-        EvidenceKind::Audio => "A recording",
-        EvidenceKind::Document => "A document",
-    };
-    Err(ApiError::client(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        codes::PAYLOAD_TOO_LARGE,
-        format!("{what} can be at most {} MB.", kind.max_bytes() / MIB),
-    ))
+    Err(ApiError::from(Refusal::FileTooLarge {
+        kind,
+        max_bytes: kind.max_bytes(),
+    }))
 }
 
 /// The description part, read with a bound (a part can be any size). The outer error is the
-/// stream's; the inner one a message for the field.
-async fn read_description(field: &mut Field<'_>) -> ApiResult<Result<Option<String>, String>> {
+/// stream's; the inner one the field's error.
+async fn read_description(field: &mut Field<'_>) -> ApiResult<Result<Option<String>, FieldError>> {
     // Enough bytes for the longest allowed text in any script, plus surrounding whitespace.
     let max_bytes = MAX_EVIDENCE_DESCRIPTION * 4 + 256;
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if bytes.len() + chunk.len() > max_bytes {
-            return Ok(Err(format!(
-                "Must be at most {MAX_EVIDENCE_DESCRIPTION} characters."
-            )));
+            return Ok(Err(FieldError::TooLong {
+                max: MAX_EVIDENCE_DESCRIPTION,
+            }));
         }
         bytes.extend_from_slice(&chunk);
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(evidence_description(&text)),
-        Err(_) => Ok(Err("Must be text.".into())),
+        Err(_) => Ok(Err(not_text())),
     }
 }
 
 /// The `client_id` part: non-blank, at most `MAX_CLIENT_ID` characters, read with a bound.
-async fn read_client_id(field: &mut Field<'_>) -> ApiResult<Result<String, String>> {
+async fn read_client_id(field: &mut Field<'_>) -> ApiResult<Result<String, FieldError>> {
     let max_bytes = MAX_CLIENT_ID * 4 + 256;
-    let too_long = || format!("Must be at most {MAX_CLIENT_ID} characters.");
+    let too_long = || FieldError::TooLong { max: MAX_CLIENT_ID };
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if bytes.len() + chunk.len() > max_bytes {
@@ -298,16 +280,22 @@ async fn read_client_id(field: &mut Field<'_>) -> ApiResult<Result<String, Strin
         bytes.extend_from_slice(&chunk);
     }
     let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(Err("Must be text.".into()));
+        return Ok(Err(not_text()));
     };
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Ok(Err("Leave it out or give a non-blank value.".into()));
+        return Ok(Err(FieldError::Blank {}));
     }
     if trimmed.chars().count() > MAX_CLIENT_ID {
         return Ok(Err(too_long()));
     }
     Ok(Ok(trimmed.to_owned()))
+}
+
+fn not_text() -> FieldError {
+    FieldError::Invalid {
+        detail: "not UTF-8 text".into(),
+    }
 }
 
 async fn drain(field: &mut Field<'_>) -> Result<(), MultipartError> {
@@ -317,18 +305,12 @@ async fn drain(field: &mut Field<'_>) -> Result<(), MultipartError> {
 
 fn multipart_error(e: MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::client(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            codes::PAYLOAD_TOO_LARGE,
-            format!("An upload can be at most {} MB.", MAX_EVIDENCE_BYTES / MIB),
-        )
+        ApiError::from(Refusal::PayloadTooLarge {
+            max_bytes: MAX_EVIDENCE_BYTES,
+        })
     } else {
         // Also a client that hung up mid-send: its fault, never a 500.
-        ApiError::client(
-            StatusCode::BAD_REQUEST,
-            codes::INVALID_MULTIPART,
-            "The upload could not be read as multipart/form-data.",
-        )
+        ApiError::from(Refusal::InvalidMultipart {})
     }
 }
 
@@ -506,9 +488,7 @@ pub async fn delete(
     if access != Access::Owner && row.uploaded_by != user.id {
         // A provider who has not accepted the case hears the same as when listing.
         may_see(access)?;
-        return Err(ApiError::forbidden(
-            "Only the survivor or whoever added it may delete this.",
-        ));
+        return Err(ApiError::from(Refusal::NotYourEvidence {}));
     }
     repo::soft_delete(&mut tx, id, now()).await?;
     tx.commit().await?;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::incidents::Access;
+use kintara_api::Refusal;
 
 pub use store::EvidenceStore;
 
@@ -46,9 +47,8 @@ impl UploadSlots {
         let mut running = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let count = running.entry(user).or_default();
         if *count >= MAX_UPLOADS_PER_USER {
-            return Err(ApiError::too_many(
-                kintara_api::codes::TOO_MANY_UPLOADS,
-                "Other files are still uploading; this one will follow shortly.",
+            return Err(ApiError::retry_after(
+                kintara_api::Refusal::TooManyUploads {},
                 UPLOAD_BUSY_RETRY_SECS,
             ));
         }
@@ -78,9 +78,7 @@ impl Drop for UploadSlot {
 pub fn may_see(access: Access) -> ApiResult<()> {
     match access {
         Access::Owner | Access::Staff | Access::Provider { accepted: true } => Ok(()),
-        Access::Provider { accepted: false } => {
-            Err(ApiError::forbidden("Accept the case to see its evidence."))
-        }
+        Access::Provider { accepted: false } => Err(ApiError::from(Refusal::AcceptFirst {})),
     }
 }
 
@@ -89,11 +87,7 @@ pub fn may_see(access: Access) -> ApiResult<()> {
 pub fn may_upload(access: Access) -> ApiResult<()> {
     match access {
         Access::Owner | Access::Provider { accepted: true } => Ok(()),
-        Access::Provider { accepted: false } => {
-            Err(ApiError::forbidden("Accept the case to add evidence."))
-        }
-        Access::Staff => Err(ApiError::forbidden(
-            "Only the survivor and the providers on the case add evidence.",
-        )),
+        Access::Provider { accepted: false } => Err(ApiError::from(Refusal::AcceptFirst {})),
+        Access::Staff => Err(ApiError::from(Refusal::CannotAddEvidence {})),
     }
 }

@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{query, IdPath, ValidJson, ValidQuery};
 use crate::state::AppState;
 use crate::workflow::views::with_helpers;
+use kintara_api::Refusal;
 
 /// File a report (survivors).
 #[utoipa::path(post, path = endpoint::CreateIncident::PATH, tag = "incidents", security(("bearer" = [])),
@@ -151,17 +152,13 @@ pub async fn patch(
     let mut tx = state.db.begin_write().await?;
     let (current, access) = readable(&mut tx, &user, id).await?;
     if access != Access::Owner {
-        return Err(ApiError::forbidden(
-            "Only the survivor who filed a report may change it.",
-        ));
+        return Err(ApiError::from(Refusal::NotYourReport {}));
     }
     if matches!(
         current.status,
         IncidentStatus::Completed | IncidentStatus::Closed
     ) {
-        return Err(ApiError::conflict(
-            "This case is finished and can no longer be changed.",
-        ));
+        return Err(ApiError::from(Refusal::CaseFinished {}));
     }
     repo::update(&mut tx, id, &patch).await?;
     crate::workflow::announce_incident(&mut tx, id, crate::workflow::Audience::Everyone).await?;
@@ -213,9 +210,7 @@ pub async fn delete(
     let mut tx = state.db.begin_write().await?;
     let (current, access) = readable(&mut tx, &user, id).await?;
     if access != Access::Owner {
-        return Err(ApiError::forbidden(
-            "Only the survivor who filed a report may withdraw it.",
-        ));
+        return Err(ApiError::from(Refusal::NotYourReport {}));
     }
     crate::workflow::withdraw_all(&mut tx, &current, "the survivor withdrew the report").await?;
     repo::soft_delete(&mut tx, id).await?;

@@ -8,10 +8,9 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use kintara_api::{
-    codes, AcceptRequest, ClientEnvelope, ClientFrame, ControlFrame, RejectRequest, TypingRequest,
-    Validate,
+    AcceptRequest, ClientEnvelope, ClientFrame, ControlFrame, Refusal, RejectRequest,
+    TypingRequest, Validate,
 };
 use serde::Serialize;
 
@@ -83,7 +82,9 @@ pub(super) async fn read(state: &AppState, session: &mut Session, text: &str) ->
     let envelope = match ClientEnvelope::parse(text) {
         Ok(e) => e,
         Err(bad) => {
-            let e = ApiError::client(StatusCode::BAD_REQUEST, codes::INVALID_JSON, bad.message);
+            let e = ApiError::from(Refusal::InvalidJson {
+                detail: bad.message,
+            });
             return ready(error(bad.reference, e));
         }
     };
@@ -130,7 +131,7 @@ pub(super) async fn act_now(
 /// Whether `reply` says the session is over (the socket then closes).
 pub(super) fn ends_session(reply: &ControlFrame) -> bool {
     matches!(reply, ControlFrame::Error { error, .. }
-        if error.code == codes::SESSION_REVOKED || error.code == codes::ACCOUNT_DISABLED)
+        if matches!(error.refusal, Refusal::SessionRevoked {} | Refusal::AccountDisabled {}))
 }
 
 fn ready(frame: ControlFrame) -> Next {

@@ -12,11 +12,11 @@ mod frames;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use kintara_api::{codes, MAX_CLIENT_FRAME_BYTES};
+use kintara_api::MAX_CLIENT_FRAME_BYTES;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,6 +26,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::Cursor;
 use crate::extract::{IdPath, ValidQuery};
 use crate::state::AppState;
+use kintara_api::FieldError;
+use kintara_api::Refusal;
 
 /// Bytes read from the network at a time. Small on purpose: every idle socket holds this buffer,
 /// and most client frames (ping, typing, mark_read) fit in it; a larger frame grows it as needed.
@@ -92,19 +94,16 @@ async fn upgrade(
         .token
         .as_deref()
         .or_else(|| auth::bearer_token_of(&headers))
-        .ok_or_else(|| ApiError::unauthorized(codes::NOT_AUTHENTICATED, "Sign in to continue."))?;
+        .ok_or_else(|| ApiError::from(Refusal::NotAuthenticated {}))?;
     let expired = match state.keys.verify(token) {
         Ok(claims) => Err(claims),
-        Err(e) if e.code() == Some(codes::TOKEN_EXPIRED) => Ok(()),
+        Err(ApiError::Refused {
+            refusal: Refusal::TokenExpired {},
+            ..
+        }) => Ok(()),
         Err(e) => return Err(e),
     };
-    let ws = ws.map_err(|_| {
-        ApiError::client(
-            StatusCode::UPGRADE_REQUIRED,
-            codes::UPGRADE_REQUIRED,
-            "This address takes a WebSocket upgrade.",
-        )
-    })?;
+    let ws = ws.map_err(|_| ApiError::from(Refusal::UpgradeRequired {}))?;
     let ws = ws
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
@@ -119,8 +118,7 @@ async fn upgrade(
     let since = match q.since.as_deref() {
         None => None,
         Some(s) => Some(
-            Cursor::parse(s)
-                .map_err(|_| ApiError::field("since", "A cursor is a non-negative integer."))?,
+            Cursor::parse(s).map_err(|_| ApiError::field("since", FieldError::NotACursor {}))?,
         ),
     };
     if let Some(room) = room {

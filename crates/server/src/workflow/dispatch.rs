@@ -24,6 +24,7 @@ use crate::extract::{query, IdPath, ValidJson, ValidQuery};
 use crate::incidents::repo::{self as incidents, IncidentRow, ListFilter};
 use crate::notifications::{self, Cause};
 use crate::state::AppState;
+use kintara_api::{FieldError, Refusal};
 
 /// Counts for the dispatcher's dashboard.
 #[utoipa::path(get, path = endpoint::Dashboard::PATH, tag = "dispatch", security(("bearer" = [])),
@@ -238,21 +239,20 @@ async fn offer(
     .await?
     .is_some();
     if !is_provider {
+        let id = provider.to_string();
         return Err(ApiError::field(
             "provider_ids",
-            format!("{provider} is not an active provider."),
+            FieldError::NotAProvider { id },
         ));
     }
     if repo::live_assignment(conn, incident.id, provider)
         .await?
         .is_some()
     {
-        return Err(ApiError::conflict("That provider already has this case."));
+        return Err(ApiError::from(Refusal::AlreadyAssigned {}));
     }
     if !repo::take_slot(conn, provider).await? {
-        return Err(ApiError::conflict(
-            "That provider is unavailable or at their maximum case load.",
-        ));
+        return Err(ApiError::from(Refusal::ProviderUnavailable {}));
     }
     repo::insert_assignment(conn, incident.id, provider, Some(by), notes).await?;
     super::announce_assignment(conn, incident, provider).await?;
@@ -338,9 +338,7 @@ pub async fn reassign(
         incident.status,
         IncidentStatus::Assigned | IncidentStatus::InProgress
     ) {
-        return Err(ApiError::conflict(
-            "Only an assigned or in-progress case can be reassigned.",
-        ));
+        return Err(ApiError::from(Refusal::NotReassignable {}));
     }
     let reason = req.reason.trim();
     let mut withdrew = 0;
@@ -366,9 +364,7 @@ pub async fn reassign(
         }
     }
     if withdrew == 0 {
-        return Err(ApiError::conflict(
-            "That provider has no live assignment on this case.",
-        ));
+        return Err(ApiError::from(Refusal::NotAssigned {}));
     }
     // With no accepted provider left, an in-progress case is back to waiting for an answer.
     let accepted_left = repo::assignments_of(&mut tx, &[id])

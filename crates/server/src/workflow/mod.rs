@@ -26,6 +26,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::incidents::repo::{record_status, IncidentRow};
 use crate::notifications::{self, Cause};
+use kintara_api::Refusal;
 
 /// The legal moves of an incident's status.
 pub fn allowed(from: IncidentStatus, to: IncidentStatus) -> bool {
@@ -66,9 +67,7 @@ pub async fn transition(
     .execute(&mut *conn)
     .await?;
     if moved.rows_affected() != 1 {
-        return Err(ApiError::conflict(
-            "The case changed meanwhile; reload it and try again.",
-        ));
+        return Err(ApiError::from(Refusal::CaseChanged {}));
     }
     record_status(conn, incident, Some(from), to, actor, reason).await?;
     announce_status(conn, incident, to).await?;
@@ -161,11 +160,7 @@ pub async fn announce_assignment(
 }
 
 pub fn illegal(from: IncidentStatus, to: IncidentStatus) -> ApiError {
-    ApiError::conflict(format!(
-        "A case cannot go from {} to {}.",
-        from.label().to_lowercase(),
-        to.label().to_lowercase()
-    ))
+    Refusal::IllegalTransition { from, to }.into()
 }
 
 /// Routes a new report: urgent and immediate ones go straight to the available GBV rescue

@@ -21,6 +21,8 @@ use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::incidents::{self, Access};
 use crate::notifications::{self, Cause};
 use crate::state::AppState;
+use kintara_api::FieldError;
+use kintara_api::Refusal;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AssignedQuery {
@@ -47,7 +49,7 @@ pub async fn assigned_cases(
         None => vec![AssignmentStatus::Pending, AssignmentStatus::Accepted],
         Some("pending") => vec![AssignmentStatus::Pending],
         Some("accepted") => vec![AssignmentStatus::Accepted],
-        Some(_) => return Err(ApiError::field("status", "Use pending or accepted.")),
+        Some(_) => return Err(ApiError::field("status", FieldError::UnknownValue {})),
     };
     let mut conn = state.db.read.acquire().await?;
     let marks: Vec<String> = statuses
@@ -83,7 +85,7 @@ async fn pending_assignment(
     match access {
         Access::Provider { accepted: false } => {}
         Access::Provider { accepted: true } => {
-            return Err(ApiError::conflict("You have already accepted this case."))
+            return Err(ApiError::from(Refusal::AlreadyAccepted {}))
         }
         _ => return Err(ApiError::not_found()),
     }
@@ -128,9 +130,7 @@ pub async fn accept(
     )
     .await?;
     if !accepted {
-        return Err(ApiError::conflict(
-            "This assignment was answered or withdrawn meanwhile.",
-        ));
+        return Err(ApiError::from(Refusal::AssignmentGone {}));
     }
     if let Some(notes) = req.notes.as_deref().filter(|n| !n.trim().is_empty()) {
         sqlx::query("UPDATE case_assignments SET notes = $2 WHERE id = $1")
@@ -228,9 +228,7 @@ pub async fn reject(
     )
     .await?;
     if !rejected {
-        return Err(ApiError::conflict(
-            "This assignment was answered or withdrawn meanwhile.",
-        ));
+        return Err(ApiError::from(Refusal::AssignmentGone {}));
     }
     repo::release_slot(&mut tx, user.id).await?;
     repo::record_answer(&mut tx, &assignment).await?;
@@ -307,9 +305,7 @@ pub async fn update_status(
     let mut tx = state.db.begin_write().await?;
     let (incident, access) = incidents::readable(&mut tx, &user, id).await?;
     if access != (Access::Provider { accepted: true }) {
-        return Err(ApiError::forbidden(
-            "Accept the case before changing its status.",
-        ));
+        return Err(ApiError::from(Refusal::AcceptFirst {}));
     }
     if !matches!(
         req.status,
