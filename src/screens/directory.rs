@@ -6,6 +6,7 @@ use std::time::Duration;
 use kintara_api::app::{cmd, IncidentArgs, ReassignArgs};
 use kintara_api::{
     AssignmentStatus, CaseView, DirectoryProvider, IncidentStatus, ProviderSuggestion,
+    SuggestionReason,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -224,16 +225,10 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
 }
 
 /// Why the server suggests a provider, in the current language.
-pub fn reasons_text(reasons: &[String]) -> String {
-    const PATTERNS: &[&str] = &[
-        "reason.services",
-        "reason.handles",
-        "reason.rescue",
-        "reason.load",
-    ];
+pub fn reasons_text(reasons: &[SuggestionReason]) -> String {
     reasons
         .iter()
-        .map(|r| i18n::server_text(r, PATTERNS))
+        .map(|r| kintara_i18n::suggestion_reason(i18n::lang(), r))
         .collect::<Vec<_>>()
         .join(" · ")
 }

@@ -166,8 +166,29 @@ pub struct ProviderSuggestion {
     pub provider: DirectoryProvider,
     /// Higher is better.
     pub score: f64,
-    /// Why it is suggested, for the dispatcher to read.
-    pub reasons: Vec<String>,
+    /// Why it is suggested, as codes with params (worded by the app).
+    pub reasons: Vec<SuggestionReason>,
+}
+
+/// One reason a provider is suggested for a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "code", content = "params", rename_all = "snake_case")]
+pub enum SuggestionReason {
+    /// They give requested kinds of support.
+    GivesServices {
+        services: Vec<crate::SupportService>,
+    },
+    /// They handle this kind of incident.
+    Handles { kind: crate::IncidentType },
+    /// A GBV rescue team (first for urgent cases).
+    GbvRescue {},
+    /// Their load and how fast they answer.
+    Load {
+        cases: i64,
+        max_cases: i64,
+        answer_minutes: i64,
+    },
 }
 
 /// `POST dispatch/cases/{id}/assign/`: one or more providers. The existing app sends a single

@@ -7,6 +7,39 @@ use kintara_api::{
 };
 
 pub mod notification;
+
+/// Why a provider is suggested, in `lang` (from the keys `reason.*`).
+pub fn suggestion_reason(lang: Lang, r: &kintara_api::SuggestionReason) -> String {
+    use kintara_api::SuggestionReason::*;
+    match r {
+        GivesServices { services } => {
+            let names: Vec<String> = services
+                .iter()
+                .map(|s| support_service(lang, *s).to_lowercase())
+                .collect();
+            fill(lang, "reason.services", &[("services", &names.join(", "))])
+        }
+        Handles { kind } => fill(
+            lang,
+            "reason.handles",
+            &[("kind", &incident_type(lang, *kind).to_lowercase())],
+        ),
+        GbvRescue {} => text(lang, "reason.rescue").to_owned(),
+        Load {
+            cases,
+            max_cases,
+            answer_minutes,
+        } => fill(
+            lang,
+            "reason.load",
+            &[
+                ("a", &cases.to_string()),
+                ("b", &max_cases.to_string()),
+                ("m", &answer_minutes.to_string()),
+            ],
+        ),
+    }
+}
 pub mod refusal;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -308,13 +341,6 @@ static EN: &[(&str, &str)] = &[
     ("evidence.denied", "The microphone could not be used: permission was refused, or there is no microphone. You can still add files and send your report."),
     ("evidence.kb", "{n} KB"),
     ("evidence.mb", "{n} MB"),
-    ("valid.required", "This field is required."),
-    ("valid.max_len", "Must be at most {max} characters."),
-    ("valid.future", "The date cannot be in the future."),
-    ("valid.real_date", "Enter a real date."),
-    ("valid.address", "Give an address or share your location."),
-    ("valid.services", "Choose at least one kind of support."),
-    ("valid.services_once", "Each service may be listed once."),
     ("reports.sending", "Sending…"),
     ("reports.failed", "Not sent"),
     ("reports.waiting", "Waiting for connection"),
@@ -369,18 +395,6 @@ static EN: &[(&str, &str)] = &[
     ("chat.offline", "offline"),
     // The server's and the shell's own sentences, by their exact English (the UI reads the
     // values back out of it; `src/i18n.rs`, ERRORS).
-    ("error.wrong_password", "Wrong e-mail or password."),
-    ("error.locked", "Too many failed sign-in attempts. Try again in {n} minutes."),
-    ("error.disabled", "This account is disabled."),
-    ("error.session_ended", "This session has ended; please sign in again."),
-    ("error.session_ended_short", "This session has ended; sign in again."),
-    (
-        "error.session_elsewhere",
-        "This sign-in was used from somewhere else, so it has been ended. Please sign in again.",
-    ),
-    ("error.email_taken", "An account with this e-mail already exists."),
-    ("error.not_found", "Not found."),
-    ("error.sign_in", "Sign in to continue."),
     ("error.sign_in_do", "Sign in to do this."),
     ("error.sign_in_see", "Sign in to see this."),
     (
@@ -388,18 +402,6 @@ static EN: &[(&str, &str)] = &[
         "Cannot reach the Kintara server. Check the server address and your connection.",
     ),
     ("error.logged_out", "Your session has ended. Please sign in again."),
-    (
-        "error.busy",
-        "The server is busy. Nothing was changed; it will be tried again shortly.",
-    ),
-    (
-        "error.internal",
-        "Something went wrong on our side. Nothing was changed; please try again.",
-    ),
-    (
-        "error.uploading",
-        "Other files are still uploading; this one will follow shortly.",
-    ),
 ];
 
 static SW: &[(&str, &str)] = &[
@@ -673,13 +675,6 @@ static SW: &[(&str, &str)] = &[
     ("evidence.denied", "Maikrofoni haikuweza kutumika: ruhusa imekataliwa, au hakuna maikrofoni. Bado unaweza kuongeza faili na kutuma ripoti yako."),
     ("evidence.kb", "KB {n}"),
     ("evidence.mb", "MB {n}"),
-    ("valid.required", "Sehemu hii inahitajika."),
-    ("valid.max_len", "Isizidi herufi {max}."),
-    ("valid.future", "Tarehe haiwezi kuwa ya siku zijazo."),
-    ("valid.real_date", "Weka tarehe halisi."),
-    ("valid.address", "Weka anwani au shiriki mahali ulipo."),
-    ("valid.services", "Chagua angalau aina moja ya msaada."),
-    ("valid.services_once", "Kila huduma iorodheshwe mara moja tu."),
     ("reports.sending", "Inatuma…"),
     ("reports.failed", "Haijatumwa"),
     ("reports.waiting", "Inasubiri mtandao"),
@@ -732,21 +727,6 @@ static SW: &[(&str, &str)] = &[
     ("chat.typing_many", "{names} wanaandika…"),
     ("chat.online", "yuko mtandaoni"),
     ("chat.offline", "hayuko mtandaoni"),
-    ("error.wrong_password", "Barua pepe au nenosiri si sahihi."),
-    (
-        "error.locked",
-        "Majaribio mengi ya kuingia yameshindwa. Jaribu tena baada ya dakika {n}.",
-    ),
-    ("error.disabled", "Akaunti hii imezimwa."),
-    ("error.session_ended", "Kipindi hiki kimekwisha; tafadhali ingia tena."),
-    ("error.session_ended_short", "Kipindi hiki kimekwisha; ingia tena."),
-    (
-        "error.session_elsewhere",
-        "Kuingia huku kulitumika mahali pengine, kwa hiyo kumesitishwa. Tafadhali ingia tena.",
-    ),
-    ("error.email_taken", "Tayari kuna akaunti yenye barua pepe hii."),
-    ("error.not_found", "Haikupatikana."),
-    ("error.sign_in", "Ingia ili kuendelea."),
     ("error.sign_in_do", "Ingia ili kufanya hivi."),
     ("error.sign_in_see", "Ingia ili kuona hiki."),
     (
@@ -754,18 +734,6 @@ static SW: &[(&str, &str)] = &[
         "Haiwezekani kufikia seva ya Kintara. Angalia anwani ya seva na muunganisho wako.",
     ),
     ("error.logged_out", "Kipindi chako kimekwisha. Tafadhali ingia tena."),
-    (
-        "error.busy",
-        "Seva ina shughuli nyingi. Hakuna kilichobadilishwa; itajaribiwa tena hivi karibuni.",
-    ),
-    (
-        "error.internal",
-        "Hitilafu imetokea upande wetu. Hakuna kilichobadilishwa; tafadhali jaribu tena.",
-    ),
-    (
-        "error.uploading",
-        "Faili nyingine bado zinapakiwa; hii itafuata hivi karibuni.",
-    ),
 ];
 
 fn lookup(table: &[(&'static str, &'static str)], key: &str) -> Option<&'static str> {

@@ -1678,7 +1678,11 @@ async fn suggestions_rank_the_providers_who_fit_the_case() {
     assert!(ranked.iter().all(|s| !s.reasons.is_empty()));
     let healthcare = &ranked[position(&ranked, ProviderType::Healthcare).unwrap()];
     assert!(
-        healthcare.reasons.iter().any(|r| r.contains("medical")),
+        healthcare.reasons.iter().any(|r| matches!(
+            r,
+            kintara_api::SuggestionReason::GivesServices { services }
+                if services.contains(&kintara_api::SupportService::Medical)
+        )),
         "{healthcare:?}"
     );
 

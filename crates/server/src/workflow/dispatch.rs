@@ -24,7 +24,7 @@ use crate::extract::{query, IdPath, ValidJson, ValidQuery};
 use crate::incidents::repo::{self as incidents, IncidentRow, ListFilter};
 use crate::notifications::{self, Cause};
 use crate::state::AppState;
-use kintara_api::{FieldError, Refusal};
+use kintara_api::{FieldError, Refusal, SuggestionReason};
 
 /// Counts for the dispatcher's dashboard.
 #[utoipa::path(get, path = endpoint::Dashboard::PATH, tag = "dispatch", security(("bearer" = [])),
@@ -473,22 +473,21 @@ pub fn rank(incident: &IncidentRow, providers: Vec<DirectoryProvider>) -> Vec<Pr
         .filter_map(|p| {
             let mut score = 0.0;
             let mut reasons = Vec::new();
-            let services: Vec<&str> = incident
+            let services: Vec<SupportService> = incident
                 .support_services
                 .iter()
                 .filter(|s| types_for_service(**s).contains(&p.provider_type))
-                .map(|s| s.label())
+                .copied()
                 .collect();
             if !services.is_empty() {
                 score += 10.0 * services.len() as f64;
-                reasons.push(format!(
-                    "gives the requested {}",
-                    services.join(", ").to_lowercase()
-                ));
+                reasons.push(SuggestionReason::GivesServices { services });
             }
             if types_for_incident(incident.kind).contains(&p.provider_type) {
                 score += 5.0;
-                reasons.push(format!("handles {}", incident.kind.label().to_lowercase()));
+                reasons.push(SuggestionReason::Handles {
+                    kind: incident.kind,
+                });
             }
             if p.provider_type == ProviderType::GbvRescue {
                 score += if incident.urgency_level == UrgencyLevel::Routine {
@@ -496,19 +495,18 @@ pub fn rank(incident: &IncidentRow, providers: Vec<DirectoryProvider>) -> Vec<Pr
                 } else {
                     8.0
                 };
-                reasons.push("GBV rescue".into());
+                reasons.push(SuggestionReason::GbvRescue {});
             }
             if score == 0.0 {
                 return None;
             }
             let load = p.profile.current_case_load as f64 / p.profile.max_case_load.max(1) as f64;
             score += 3.0 * (1.0 - load) - p.profile.average_response_time_minutes as f64 / 60.0;
-            reasons.push(format!(
-                "{} of {} cases, answers in about {} min",
-                p.profile.current_case_load,
-                p.profile.max_case_load,
-                p.profile.average_response_time_minutes
-            ));
+            reasons.push(SuggestionReason::Load {
+                cases: p.profile.current_case_load,
+                max_cases: p.profile.max_case_load,
+                answer_minutes: p.profile.average_response_time_minutes,
+            });
             Some(ProviderSuggestion {
                 provider: p,
                 score: (score * 100.0).round() / 100.0,
