@@ -49,8 +49,8 @@ pub struct Ctx {
     pub server_url: RwSignal<String>,
     /// A one-line confirmation shown on the next screen (e.g. "Report KIN-... sent").
     pub notice: RwSignal<Option<String>>,
-    /// Bumped on every live event; screens refetch when it changes.
-    pub tick: RwSignal<u64>,
+    /// What the live frames changed, by topic; screens refetch when theirs move.
+    pub topics: live::Topics,
     /// The connection, as the frame shows it.
     pub sync: RwSignal<SyncStatus>,
     /// The outbox: what is waiting to be sent, or failed.
@@ -153,7 +153,7 @@ pub fn App() -> impl IntoView {
         user: RwSignal::new(None),
         server_url: RwSignal::new(String::new()),
         notice: RwSignal::new(None),
-        tick: RwSignal::new(0),
+        topics: live::Topics::new(),
         sync: RwSignal::new(SyncStatus::Connecting),
         outbox: RwSignal::new(Vec::new()),
         unread: RwSignal::new(0),

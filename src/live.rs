@@ -1,5 +1,6 @@
-//! Live updates: the shell's events (`kintara_api::app::event`) turned into signals. Screens
-//! refetch their data when `Ctx::tick` changes.
+//! Live updates: the shell's events (`kintara_api::app::event`) turned into signals. Each frame
+//! moves only the topics it concerns (`concerns`), and a screen refetches when its own topics
+//! move, never for another screen's news.
 
 use kintara_api::app::{cmd, event, AppEvent};
 use kintara_api::Event;
@@ -32,6 +33,76 @@ async fn on<E: AppEvent>(mut handle: impl FnMut(E::Payload) + 'static) {
     closure.forget();
 }
 
+/// What the screens show, grouped by the frames that change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// Cases and their assignments: the provider's, the dispatcher's, the survivor's reports.
+    Cases,
+    /// Rooms and their messages and read marks.
+    Rooms,
+    /// The notification feed and its unread count.
+    Notifications,
+}
+
+/// The topics a frame changes. Typing and presence change no screen's data (they have signals of
+/// their own); a resync changes everything.
+pub fn concerns(event: &Event) -> &'static [Topic] {
+    match event {
+        Event::NewMessage(_) | Event::MessageRead(_) => &[Topic::Rooms],
+        // A notification is mostly about a case (offered, answered, withdrawn, moved), and for
+        // some of them (an offer withdrawn from a provider) it is the only frame.
+        Event::Notification(_) => &[Topic::Notifications, Topic::Cases],
+        Event::CaseAssigned(_) | Event::CaseUpdated(_) | Event::IncidentUpdated(_) => {
+            &[Topic::Cases]
+        }
+        Event::Typing(_) | Event::Presence(_) => &[],
+        Event::ResyncRequired {} => &[Topic::Cases, Topic::Rooms, Topic::Notifications],
+    }
+}
+
+/// A version per topic, moved by the frames that concern it.
+#[derive(Clone, Copy)]
+pub struct Topics {
+    cases: RwSignal<u64>,
+    rooms: RwSignal<u64>,
+    notifications: RwSignal<u64>,
+}
+
+impl Topics {
+    pub fn new() -> Self {
+        Topics {
+            cases: RwSignal::new(0),
+            rooms: RwSignal::new(0),
+            notifications: RwSignal::new(0),
+        }
+    }
+
+    fn signal(&self, topic: Topic) -> RwSignal<u64> {
+        match topic {
+            Topic::Cases => self.cases,
+            Topic::Rooms => self.rooms,
+            Topic::Notifications => self.notifications,
+        }
+    }
+
+    /// Makes the caller (an effect) run again when `topic` moves.
+    pub fn track(&self, topic: Topic) {
+        self.signal(topic).track();
+    }
+
+    fn moved(&self, event: &Event) {
+        for t in concerns(event) {
+            self.signal(*t).update(|v| *v += 1);
+        }
+    }
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Topics::new()
+    }
+}
+
 /// Starts listening (once, for the life of the window).
 pub fn start(ctx: Ctx) {
     if !ipc::in_app() {
@@ -41,13 +112,12 @@ pub fn start(ctx: Ctx) {
         on::<event::SyncStateChanged>(move |s| ctx.sync.set(s)).await;
         on::<event::Received>(move |e| {
             match &e {
-                // Typing and presence change no screen's data: no refetch for them.
-                Event::Typing(t) => return presence::on_typing(ctx, t),
-                Event::Presence(p) => return presence::on_presence(ctx, p),
+                Event::Typing(t) => presence::on_typing(ctx, t),
+                Event::Presence(p) => presence::on_presence(ctx, p),
                 Event::Notification(_) => refresh_unread(ctx),
                 _ => {}
             }
-            ctx.tick.update(|t| *t += 1);
+            ctx.topics.moved(&e);
         })
         .await;
         on::<event::OutboxChanged>(move |list| ctx.outbox.set(list)).await;
@@ -74,4 +144,29 @@ pub fn refresh_unread(ctx: Ctx) {
             ctx.unread.set(n);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kintara_api::{CaseUpdatedEvent, IncidentStatus, TypingEvent};
+    use uuid::Uuid;
+
+    #[test]
+    fn a_frame_moves_only_what_it_changes() {
+        let case = Event::CaseUpdated(CaseUpdatedEvent {
+            incident_id: Uuid::nil(),
+            status: IncidentStatus::InProgress,
+            case_number: "KIN-1".into(),
+        });
+        assert_eq!(concerns(&case), &[Topic::Cases]);
+        let typing = Event::Typing(TypingEvent {
+            room: Uuid::nil(),
+            user_id: Uuid::nil(),
+            is_typing: true,
+            until: None,
+        });
+        assert!(concerns(&typing).is_empty(), "typing refetches nothing");
+        assert_eq!(concerns(&Event::ResyncRequired {}).len(), 3);
+    }
 }

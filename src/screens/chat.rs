@@ -13,6 +13,7 @@ use crate::app::{ctx, Ctx};
 use crate::fields::{Errors, FieldError};
 use crate::i18n::{t, tf};
 use crate::ipc::{self, NoArgs};
+use crate::live::Topic;
 use crate::presence;
 use crate::screens::room_live::{
     anyone_online, keep_reading, PresenceDot, TypingLine, TypingSender,
@@ -49,7 +50,9 @@ pub fn Chat() -> impl IntoView {
     presence::refresh_online(ctx);
     let me = StoredValue::new(ctx.me());
     Effect::new(move |_| {
-        ctx.tick.track();
+        // A case's room opens when its case is accepted.
+        ctx.topics.track(Topic::Rooms);
+        ctx.topics.track(Topic::Cases);
         ctx.outbox.with(|o| o.len());
         spawn_local(async move {
             match ipc::invoke::<cmd::Rooms>(&NoArgs {}).await {
@@ -210,7 +213,7 @@ fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView
         });
     }
     Effect::new(move |_| {
-        ctx.tick.track();
+        ctx.topics.track(Topic::Rooms);
         // A message leaving the outbox has reached the server: fetch it.
         ctx.outbox.with(|o| o.len());
         let room = ipc::id(&room_id.get_value());

@@ -14,6 +14,7 @@ use leptos::task::spawn_local;
 use crate::app::ctx;
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
+use crate::live::Topic;
 
 /// Availability changes raise no event: the directory also looks again this often.
 const DIRECTORY_EVERY: Duration = Duration::from_secs(30);
@@ -29,7 +30,8 @@ pub fn ProviderDirectory() -> impl IntoView {
         on_cleanup(move || handle.clear());
     }
     Effect::new(move |_| {
-        ctx.tick.track();
+        // Loads and availability move with assignments.
+        ctx.topics.track(Topic::Cases);
         again.track();
         spawn_local(async move {
             match ipc::invoke::<cmd::DispatchProviders>(&NoArgs {}).await {

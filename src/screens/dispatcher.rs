@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 use crate::app::ctx;
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
+use crate::live::Topic;
 use crate::screens::directory::{reasons_text, reassignable, ProviderDirectory, Reassign};
 use crate::screens::provider::{case_key, CaseSummary};
 use crate::screens::timeline::Timeline;
@@ -44,7 +45,7 @@ pub fn DispatcherHome() -> impl IntoView {
     // Cases whose history is open, kept across live refreshes.
     let open_history = RwSignal::new(HashSet::<String>::new());
     Effect::new(move |_| {
-        ctx.tick.track();
+        ctx.topics.track(Topic::Cases);
         reload.track();
         let shown = filter.get();
         spawn_local(async move {

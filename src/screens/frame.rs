@@ -9,6 +9,7 @@ use kintara_api::Role;
 use crate::app::{ctx, Screen};
 use crate::i18n::{self, t, Lang};
 use crate::live;
+use crate::live::Topic;
 use crate::quick_exit::QuickExitButton;
 use crate::screens::{chat, home, notifications, outbox, reports, safety, settings};
 
@@ -16,9 +17,9 @@ use crate::screens::{chat, home, notifications, outbox, reports, safety, setting
 pub fn Frame() -> impl IntoView {
     let ctx = ctx();
     live::refresh_all(ctx);
-    // The unread count follows every live event.
+    // The unread count follows the notifications.
     Effect::new(move |prev: Option<()>| {
-        ctx.tick.track();
+        ctx.topics.track(Topic::Notifications);
         if prev.is_some() {
             live::refresh_unread(ctx);
         }

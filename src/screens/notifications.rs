@@ -10,6 +10,7 @@ use crate::app::{ctx, Ctx, Screen};
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::live;
+use crate::live::Topic;
 use crate::screens::chat::open_case_room;
 
 #[component]
@@ -21,7 +22,7 @@ pub fn Notifications() -> impl IntoView {
     // Only the unread ones, or all.
     let unread_only = RwSignal::new(false);
     Effect::new(move |_| {
-        ctx.tick.track();
+        ctx.topics.track(Topic::Notifications);
         reload.track();
         spawn_local(async move {
             match ipc::invoke::<cmd::Notifications>(&NoArgs {}).await {

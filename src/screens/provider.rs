@@ -11,6 +11,7 @@ use crate::app::ctx;
 use crate::fields::{Errors, FieldError};
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
+use crate::live::Topic;
 use crate::screens::availability::AvailabilityToggle;
 use crate::screens::chat::open_case_room;
 use crate::screens::timeline::Timeline;
@@ -33,7 +34,7 @@ pub fn ProviderHome() -> impl IntoView {
     // Active cases whose history is open, kept across live refreshes.
     let open_history = RwSignal::new(HashSet::<String>::new());
     Effect::new(move |_| {
-        ctx.tick.track();
+        ctx.topics.track(Topic::Cases);
         ctx.outbox.with(|o| o.len());
         spawn_local(async move {
             match ipc::invoke::<cmd::AssignedCases>(&NoArgs {}).await {

@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 use crate::app::{ctx, Notice, Screen};
 use crate::i18n::{self, t, tf, Lang};
 use crate::ipc::{self, NoArgs};
+use crate::live::Topic;
 use crate::screens::timeline::Timeline;
 
 /// The words for a report still on this device, by its outbox state.
@@ -63,9 +64,10 @@ pub fn MyReports() -> impl IntoView {
             }
         });
     };
-    // Live: refetch on every event.
+    // Live: refetch when a case or a room changes.
     Effect::new(move |_| {
-        ctx.tick.track();
+        ctx.topics.track(Topic::Cases);
+        ctx.topics.track(Topic::Rooms);
         load();
     });
     // Reports still on this device, oldest first, as the outbox reports them.
