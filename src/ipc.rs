@@ -72,3 +72,17 @@ async fn call<C: Command>(args: JsValue) -> Result<Output<C>, UiError> {
 pub fn id(text: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(text).unwrap_or_default()
 }
+
+/// A submit: command `C` as an action. `pending()` is its busy state while it runs, `value()`
+/// the last answer (its error included); a newer dispatch supersedes an older one's answer.
+pub fn action<C>() -> leptos::prelude::Action<Args<C>, Result<Output<C>, UiError>>
+where
+    C: Command + 'static,
+    Args<C>: Clone + Send + Sync + 'static,
+    Output<C>: Send + Sync + 'static,
+{
+    leptos::prelude::Action::new_local(|args: &Args<C>| {
+        let args = args.clone();
+        async move { invoke::<C>(&args).await }
+    })
+}

@@ -103,6 +103,33 @@ impl Default for Topics {
     }
 }
 
+/// What a screen shows, loaded as a resource: `fetch` runs again whenever a signal it reads
+/// synchronously changes (its topics, a filter, a reload button); only the latest answer is
+/// taken (one that arrives late is dropped), and the last good value stays on screen while the
+/// next loads or when a load fails. The error says what went wrong (a session that ended signs
+/// out, through `Ctx::fail`).
+pub fn load<T, Fut>(
+    ctx: Ctx,
+    fetch: impl Fn() -> Fut + 'static,
+) -> (Signal<Option<T>>, RwSignal<Option<String>>)
+where
+    T: Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, ipc::UiError>> + 'static,
+{
+    let resource = LocalResource::new(fetch);
+    let value = RwSignal::new(None::<T>);
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| match resource.get() {
+        Some(Ok(v)) => {
+            error.set(None);
+            value.set(Some(v));
+        }
+        Some(Err(e)) => error.set(Some(ctx.fail(e))),
+        None => {}
+    });
+    (value.into(), error)
+}
+
 /// Starts listening (once, for the life of the window).
 pub fn start(ctx: Ctx) {
     if !ipc::in_app() {

@@ -76,29 +76,27 @@ pub fn SignIn() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let login = ipc::action::<cmd::Login>();
+    let busy = login.pending();
+    Effect::new(move |_| match login.value().get() {
+        Some(Ok(user)) => {
+            password.set(String::new());
+            ctx.user.set(Some(user));
+            ctx.go(Screen::Home);
+        }
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if email.get_untracked().trim().is_empty() || password.get_untracked().is_empty() {
             error.set(Some(t("signin.need_both").into()));
             return;
         }
-        busy.set(true);
         error.set(None);
-        spawn_local(async move {
-            let args = LoginRequest {
-                email: email.get_untracked(),
-                password: password.get_untracked(),
-            };
-            match ipc::invoke::<cmd::Login>(&args).await {
-                Ok(user) => {
-                    password.set(String::new());
-                    ctx.user.set(Some(user));
-                    ctx.go(Screen::Home);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            busy.set(false);
+        login.dispatch(LoginRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
         });
     };
     view! {
@@ -145,7 +143,19 @@ pub fn Register() -> impl IntoView {
     let anonymous = RwSignal::new(false);
     let errors = RwSignal::new(Errors::new());
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let register = ipc::action::<cmd::Register>();
+    let busy = register.pending();
+    Effect::new(move |_| match register.value().get() {
+        Some(Ok(user)) => {
+            ctx.user.set(Some(user));
+            ctx.go(Screen::Home);
+        }
+        Some(Err(e)) => {
+            errors.set(e.fields.clone());
+            error.set(Some(e.message));
+        }
+        None => {}
+    });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -171,20 +181,7 @@ pub fn Register() -> impl IntoView {
         }
         errors.set(Errors::new());
         error.set(None);
-        busy.set(true);
-        spawn_local(async move {
-            match ipc::invoke::<cmd::Register>(&request).await {
-                Ok(user) => {
-                    ctx.user.set(Some(user));
-                    ctx.go(Screen::Home);
-                }
-                Err(e) => {
-                    errors.set(e.fields.clone());
-                    error.set(Some(e.message));
-                }
-            }
-            busy.set(false);
-        });
+        register.dispatch(request);
     };
 
     let text_input = move |id: &'static str,

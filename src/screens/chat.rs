@@ -13,7 +13,7 @@ use crate::app::{ctx, Ctx};
 use crate::fields::{Errors, FieldError};
 use crate::i18n::{t, tf};
 use crate::ipc::{self, NoArgs};
-use crate::live::Topic;
+use crate::live::{self, Topic};
 use crate::presence;
 use crate::screens::room_live::{
     anyone_online, keep_reading, PresenceDot, TypingLine, TypingSender,
@@ -45,24 +45,14 @@ pub fn open_case_room(ctx: Ctx, incident: String, error: RwSignal<Option<String>
 #[component]
 pub fn Chat() -> impl IntoView {
     let ctx = ctx();
-    let rooms = RwSignal::new(None::<Vec<ChatRoom>>);
-    let error = RwSignal::new(None::<String>);
     presence::refresh_online(ctx);
     let me = StoredValue::new(ctx.me());
-    Effect::new(move |_| {
+    let (rooms, error) = live::load(ctx, move || {
         // A case's room opens when its case is accepted.
         ctx.topics.track(Topic::Rooms);
         ctx.topics.track(Topic::Cases);
         ctx.outbox.with(|o| o.len());
-        spawn_local(async move {
-            match ipc::invoke::<cmd::Rooms>(&NoArgs {}).await {
-                Ok(list) => {
-                    error.set(None);
-                    rooms.set(Some(list));
-                }
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-        });
+        async move { ipc::invoke::<cmd::Rooms>(&NoArgs {}).await }
     });
     let selected = move || ctx.room.get();
     view! {
@@ -184,7 +174,7 @@ fn merge_older(
 }
 
 #[component]
-fn RoomView(id: String, rooms: RwSignal<Option<Vec<ChatRoom>>>) -> impl IntoView {
+fn RoomView(id: String, rooms: Signal<Option<Vec<ChatRoom>>>) -> impl IntoView {
     let ctx = ctx();
     let me = ctx.me();
     let messages = RwSignal::new(None::<Vec<ChatMessage>>);

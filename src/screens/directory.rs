@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use kintara_api::app::{cmd, IncidentArgs, ReassignArgs};
 use kintara_api::{
-    AssignmentStatus, CaseView, DirectoryProvider, IncidentStatus, ProviderSuggestion,
-    SuggestionReason,
+    AssignmentStatus, CaseView, IncidentStatus, ProviderSuggestion, SuggestionReason,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -14,7 +13,7 @@ use leptos::task::spawn_local;
 use crate::app::ctx;
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
-use crate::live::Topic;
+use crate::live::{self, Topic};
 
 /// Availability changes raise no event: the directory also looks again this often.
 const DIRECTORY_EVERY: Duration = Duration::from_secs(30);
@@ -22,26 +21,16 @@ const DIRECTORY_EVERY: Duration = Duration::from_secs(30);
 #[component]
 pub fn ProviderDirectory() -> impl IntoView {
     let ctx = ctx();
-    let list = RwSignal::new(None::<Vec<DirectoryProvider>>);
-    let error = RwSignal::new(None::<String>);
     let again = RwSignal::new(0u32);
     if let Ok(handle) = set_interval_with_handle(move || again.update(|n| *n += 1), DIRECTORY_EVERY)
     {
         on_cleanup(move || handle.clear());
     }
-    Effect::new(move |_| {
+    let (list, error) = live::load(ctx, move || {
         // Loads and availability move with assignments.
         ctx.topics.track(Topic::Cases);
         again.track();
-        spawn_local(async move {
-            match ipc::invoke::<cmd::DispatchProviders>(&NoArgs {}).await {
-                Ok(l) => {
-                    error.set(None);
-                    list.set(Some(l));
-                }
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-        });
+        async move { ipc::invoke::<cmd::DispatchProviders>(&NoArgs {}).await }
     });
     view! {
         <section class="pane directory" aria-labelledby="directory-title">
@@ -103,7 +92,6 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
     let chosen = RwSignal::new(None::<(String, String)>);
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let incident = StoredValue::new(case.incident.id.to_string());
     let current: Vec<String> = case
         .assigned_providers
@@ -141,6 +129,21 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
             });
         }
     };
+    let reassign = ipc::action::<cmd::Reassign>();
+    let busy = reassign.pending();
+    Effect::new(move |_| match reassign.value().get() {
+        Some(Ok(_)) => {
+            open.set(false);
+            reason.set(String::new());
+            reload.update(|r| *r += 1);
+        }
+        Some(Err(e)) => {
+            let field = e.fields.values().flatten().next().cloned();
+            let msg = ctx.fail(e);
+            error.set(Some(field.unwrap_or(msg)));
+        }
+        None => {}
+    });
     let confirm = move |_| {
         let Some((provider, _)) = chosen.get_untracked() else {
             return;
@@ -150,27 +153,11 @@ pub fn Reassign(case: CaseView, reload: RwSignal<u32>) -> impl IntoView {
             error.set(Some(t("reassign.reason_needed").into()));
             return;
         }
-        busy.set(true);
         error.set(None);
-        let args = ReassignArgs {
+        reassign.dispatch(ReassignArgs {
             incident: ipc::id(&incident.get_value()),
             new_provider_id: ipc::id(&provider),
             reason: why,
-        };
-        spawn_local(async move {
-            match ipc::invoke::<cmd::Reassign>(&args).await {
-                Ok(_) => {
-                    open.set(false);
-                    reason.set(String::new());
-                    reload.update(|r| *r += 1);
-                }
-                Err(e) => {
-                    let field = e.fields.values().flatten().next().cloned();
-                    let msg = ctx.fail(e);
-                    error.set(Some(field.unwrap_or(msg)));
-                }
-            }
-            busy.set(false);
         });
     };
     let reason_id = StoredValue::new(format!("reassign-reason-{}", case.incident.id));

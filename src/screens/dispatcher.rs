@@ -13,7 +13,7 @@ use leptos::task::spawn_local;
 use crate::app::ctx;
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
-use crate::live::Topic;
+use crate::live::{self, Topic};
 use crate::screens::directory::{reasons_text, reassignable, ProviderDirectory, Reassign};
 use crate::screens::provider::{case_key, CaseSummary};
 use crate::screens::timeline::Timeline;
@@ -21,10 +21,6 @@ use crate::screens::timeline::Timeline;
 #[component]
 pub fn DispatcherHome() -> impl IntoView {
     let ctx = ctx();
-    let stats = RwSignal::new(None::<DashboardStats>);
-    let queue = RwSignal::new(None::<Vec<CaseView>>);
-    let all = RwSignal::new(None::<Vec<CaseView>>);
-    let error = RwSignal::new(None::<String>);
     // The case being assigned: (id, case number).
     let assigning = RwSignal::new(None::<(String, String)>);
     let reload = RwSignal::new(0u32);
@@ -33,6 +29,39 @@ pub fn DispatcherHome() -> impl IntoView {
     // ...and one urgency and one type, or all (filtered here, on what the server sent).
     let urgency_filter = RwSignal::new(None::<UrgencyLevel>);
     let type_filter = RwSignal::new(None::<IncidentType>);
+    // Cases whose history is open, kept across live refreshes.
+    let open_history = RwSignal::new(HashSet::<String>::new());
+    let (stats, stats_error) = live::load(ctx, move || {
+        ctx.topics.track(Topic::Cases);
+        reload.track();
+        async move { ipc::invoke::<cmd::Dashboard>(&NoArgs {}).await }
+    });
+    let (queue, queue_error) = live::load(ctx, move || {
+        ctx.topics.track(Topic::Cases);
+        reload.track();
+        async move {
+            let args = CasesArgs {
+                status: Some(IncidentStatus::PendingDispatcherReview),
+            };
+            let mut l = ipc::invoke::<cmd::DispatchCases>(&args).await?;
+            // Urgent first, then the longest waiting.
+            l.sort_by_key(|c| {
+                (
+                    std::cmp::Reverse(urgency_rank(c)),
+                    c.incident.date_submitted,
+                )
+            });
+            Ok(l)
+        }
+    });
+    let (all, all_error) = live::load(ctx, move || {
+        ctx.topics.track(Topic::Cases);
+        reload.track();
+        let args = CasesArgs {
+            status: IncidentStatus::parse(&filter.get()),
+        };
+        async move { ipc::invoke::<cmd::DispatchCases>(&args).await }
+    });
     let shown_cases = move || {
         let (u, k) = (urgency_filter.get(), type_filter.get());
         all.get()
@@ -42,41 +71,11 @@ pub fn DispatcherHome() -> impl IntoView {
             .filter(|c| k.is_none_or(|k| c.incident.kind == k))
             .collect::<Vec<_>>()
     };
-    // Cases whose history is open, kept across live refreshes.
-    let open_history = RwSignal::new(HashSet::<String>::new());
-    Effect::new(move |_| {
-        ctx.topics.track(Topic::Cases);
-        reload.track();
-        let shown = filter.get();
-        spawn_local(async move {
-            match ipc::invoke::<cmd::Dashboard>(&NoArgs {}).await {
-                Ok(s) => stats.set(Some(s)),
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-            let args = CasesArgs {
-                status: Some(IncidentStatus::PendingDispatcherReview),
-            };
-            match ipc::invoke::<cmd::DispatchCases>(&args).await {
-                Ok(mut l) => {
-                    // Urgent first, then the longest waiting.
-                    l.sort_by_key(|c| {
-                        (
-                            std::cmp::Reverse(urgency_rank(c)),
-                            c.incident.date_submitted,
-                        )
-                    });
-                    queue.set(Some(l));
-                }
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-            let args = CasesArgs {
-                status: IncidentStatus::parse(&shown),
-            };
-            match ipc::invoke::<cmd::DispatchCases>(&args).await {
-                Ok(l) => all.set(Some(l)),
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-        });
+    let error = Signal::derive(move || {
+        stats_error
+            .get()
+            .or_else(|| queue_error.get())
+            .or_else(|| all_error.get())
     });
     let stat = move |id: &'static str, label: &'static str, f: fn(&DashboardStats) -> i64| {
         view! {
@@ -225,7 +224,6 @@ fn AssignPanel(
     let ctx = ctx();
     let suggestions = RwSignal::new(None::<Vec<ProviderSuggestion>>);
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     {
         let incident = ipc::id(&id);
         spawn_local(async move {
@@ -236,22 +234,21 @@ fn AssignPanel(
         });
     }
     let incident = StoredValue::new(id);
+    let assign = ipc::action::<cmd::Assign>();
+    let busy = assign.pending();
+    Effect::new(move |_| match assign.value().get() {
+        Some(Ok(_)) => {
+            assigning.set(None);
+            reload.update(|r| *r += 1);
+        }
+        Some(Err(e)) => error.set(Some(ctx.fail(e))),
+        None => {}
+    });
     let assign_to = move |provider: String| {
-        busy.set(true);
         error.set(None);
-        let args = AssignArgs {
+        assign.dispatch(AssignArgs {
             incident: ipc::id(&incident.get_value()),
             provider_ids: vec![ipc::id(&provider)],
-        };
-        spawn_local(async move {
-            match ipc::invoke::<cmd::Assign>(&args).await {
-                Ok(_) => {
-                    assigning.set(None);
-                    reload.update(|r| *r += 1);
-                }
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-            busy.set(false);
         });
     };
     view! {

@@ -16,23 +16,13 @@ use crate::screens::chat::open_case_room;
 #[component]
 pub fn Notifications() -> impl IntoView {
     let ctx = ctx();
-    let list = RwSignal::new(None::<Vec<Notification>>);
-    let error = RwSignal::new(None::<String>);
     let reload = RwSignal::new(0u32);
     // Only the unread ones, or all.
     let unread_only = RwSignal::new(false);
-    Effect::new(move |_| {
+    let (list, error) = live::load(ctx, move || {
         ctx.topics.track(Topic::Notifications);
         reload.track();
-        spawn_local(async move {
-            match ipc::invoke::<cmd::Notifications>(&NoArgs {}).await {
-                Ok(l) => {
-                    error.set(None);
-                    list.set(Some(l));
-                }
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-        });
+        async move { ipc::invoke::<cmd::Notifications>(&NoArgs {}).await }
     });
     let mark_all = move |_| {
         spawn_local(async move {

@@ -11,7 +11,7 @@ use crate::app::ctx;
 use crate::fields::{Errors, FieldError};
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
-use crate::live::Topic;
+use crate::live::{self, Topic};
 use crate::screens::availability::AvailabilityToggle;
 use crate::screens::chat::open_case_room;
 use crate::screens::timeline::Timeline;
@@ -29,22 +29,13 @@ pub fn case_key(c: &CaseView) -> String {
 #[component]
 pub fn ProviderHome() -> impl IntoView {
     let ctx = ctx();
-    let cases = RwSignal::new(None::<Vec<CaseView>>);
-    let error = RwSignal::new(None::<String>);
     // Active cases whose history is open, kept across live refreshes.
     let open_history = RwSignal::new(HashSet::<String>::new());
-    Effect::new(move |_| {
+    let (cases, error) = live::load(ctx, move || {
         ctx.topics.track(Topic::Cases);
+        // An answer leaving the outbox has reached the server: its case moved.
         ctx.outbox.with(|o| o.len());
-        spawn_local(async move {
-            match ipc::invoke::<cmd::AssignedCases>(&NoArgs {}).await {
-                Ok(list) => {
-                    error.set(None);
-                    cases.set(Some(list));
-                }
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-        });
+        async move { ipc::invoke::<cmd::AssignedCases>(&NoArgs {}).await }
     });
     let with_status = move |want: AssignmentStatus| {
         cases

@@ -5,14 +5,12 @@
 use std::collections::HashSet;
 
 use kintara_api::app::{cmd, OutboxAction, OutboxState, UiErrorKind};
-use kintara_api::{ChatRoom, Incident};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::app::{ctx, Notice, Screen};
 use crate::i18n::{self, t, tf, Lang};
 use crate::ipc::{self, NoArgs};
-use crate::live::Topic;
+use crate::live::{self, Topic};
 use crate::screens::timeline::Timeline;
 
 /// The words for a report still on this device, by its outbox state.
@@ -36,39 +34,33 @@ fn stamp(at: &chrono::DateTime<chrono::Utc>) -> String {
 #[component]
 pub fn MyReports() -> impl IntoView {
     let ctx = ctx();
-    let reports = RwSignal::new(None::<Vec<Incident>>);
-    let error = RwSignal::new(None::<String>);
-    // The case rooms this survivor is in (only their own: the core asks the server as them).
-    let rooms = RwSignal::new(Vec::<ChatRoom>::new());
     // Reports whose status history is open; kept here so a live refresh does not close them.
     let open = RwSignal::new(HashSet::<String>::new());
     // Waiting reports delivered while this screen is open: the "saved on this device" notice
     // is then out of date and gives way to one that says it was sent.
     let sent_here = RwSignal::new(0usize);
-    let load = move || {
-        spawn_local(async move {
-            match ipc::invoke::<cmd::ListIncidents>(&NoArgs {}).await {
-                Ok(list) => {
-                    error.set(None);
-                    reports.set(Some(list));
-                }
-                Err(e) if e.kind == UiErrorKind::LoggedOut => ctx.signed_out(Some(e.message)),
-                // Offline is no fault of hers, and her reports on this device are safe.
-                Err(e) if e.kind == UiErrorKind::Network => {
-                    error.set(Some(t("reports.offline").into()))
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            if let Ok(list) = ipc::invoke::<cmd::Rooms>(&NoArgs {}).await {
-                rooms.set(list);
-            }
-        });
-    };
-    // Live: refetch when a case or a room changes.
-    Effect::new(move |_| {
+    // Live: refetch when a case or a room changes, or she asks.
+    let reload = RwSignal::new(0u32);
+    let load = move || reload.update(|n| *n += 1);
+    let (reports, error) = live::load(ctx, move || {
+        ctx.topics.track(Topic::Cases);
+        reload.track();
+        async move {
+            ipc::invoke::<cmd::ListIncidents>(&NoArgs {})
+                .await
+                .map_err(|e| match e.kind {
+                    // Offline is no fault of hers, and her reports on this device are safe.
+                    UiErrorKind::Network => ipc::UiError::new(e.kind, t("reports.offline")),
+                    _ => e,
+                })
+        }
+    });
+    // The case rooms this survivor is in (only their own: the core asks the server as them).
+    let (rooms, _) = live::load(ctx, move || {
         ctx.topics.track(Topic::Cases);
         ctx.topics.track(Topic::Rooms);
-        load();
+        reload.track();
+        async move { ipc::invoke::<cmd::Rooms>(&NoArgs {}).await }
     });
     // Reports still on this device, oldest first, as the outbox reports them.
     let waiting = Memo::new(move |_| {
@@ -113,6 +105,7 @@ pub fn MyReports() -> impl IntoView {
     let room_of = move |incident: &str| {
         rooms.with(|l| {
             l.iter()
+                .flatten()
                 .find(|r| r.incident.map(|i| i.to_string()).as_deref() == Some(incident))
                 .map(|r| r.id.to_string())
         })
