@@ -37,7 +37,11 @@ pub fn AvailabilityToggle() -> impl IntoView {
     let available = RwSignal::new(remembered(&me.get_value()));
     // Busy until the server has said what it holds: a switch flipped from a stale state would
     // send the opposite of what the provider meant.
-    let busy = RwSignal::new(true);
+    let loading = RwSignal::new(true);
+    let switch = ipc::action::<cmd::SetAvailability>();
+    let busy = Signal::derive(move || loading.get() || switch.pending().get());
+    // What the last flip asked for, to put the switch back if it is refused.
+    let wanted = StoredValue::new(false);
     let error = RwSignal::new(None::<String>);
     // Offline: the state shown is the device's last known one, and says so.
     let stale = RwSignal::new(false);
@@ -51,28 +55,26 @@ pub fn AvailabilityToggle() -> impl IntoView {
             Err(e) if e.kind == UiErrorKind::Network => stale.set(true),
             Err(e) => error.set(Some(ctx.fail(e))),
         }
-        busy.set(false);
+        loading.set(false);
+    });
+    Effect::new(move |_| match switch.value().get() {
+        Some(Ok(p)) => {
+            let now = p.profile.is_currently_available;
+            remember(&me.get_value(), now);
+            available.set(now);
+            stale.set(false);
+        }
+        Some(Err(e)) => {
+            error.set(Some(ctx.fail(e)));
+            // Put the switch back where it was.
+            available.set(!wanted.get_value());
+        }
+        None => {}
     });
     let set = move |want: bool| {
-        busy.set(true);
         error.set(None);
-        spawn_local(async move {
-            let args = AvailabilityArgs { available: want };
-            match ipc::invoke::<cmd::SetAvailability>(&args).await {
-                Ok(p) => {
-                    let now = p.profile.is_currently_available;
-                    remember(&me.get_value(), now);
-                    available.set(now);
-                    stale.set(false);
-                }
-                Err(e) => {
-                    error.set(Some(ctx.fail(e)));
-                    // Put the switch back where it was.
-                    available.set(!want);
-                }
-            }
-            busy.set(false);
-        });
+        wanted.set_value(want);
+        switch.dispatch(AvailabilityArgs { available: want });
     };
     view! {
         <div class="availability card">
