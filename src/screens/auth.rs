@@ -15,26 +15,24 @@ pub fn ServerScreen() -> impl IntoView {
     let ctx = ctx();
     let url = RwSignal::new(ctx.server_url.get_untracked());
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let connect = ipc::action::<cmd::SetServer>();
+    let busy = connect.pending();
+    Effect::new(move |_| match connect.value().get() {
+        Some(Ok(_)) => spawn_local(async move {
+            if let Ok(info) = ipc::invoke::<cmd::AppInfo>(&NoArgs {}).await {
+                ctx.server_url.set(info.server_url);
+            }
+            ctx.user.set(None);
+            ctx.go(Screen::SignIn);
+        }),
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        busy.set(true);
         error.set(None);
-        spawn_local(async move {
-            let args = ServerArgs {
-                url: url.get_untracked(),
-            };
-            match ipc::invoke::<cmd::SetServer>(&args).await {
-                Ok(_) => {
-                    if let Ok(info) = ipc::invoke::<cmd::AppInfo>(&NoArgs {}).await {
-                        ctx.server_url.set(info.server_url);
-                    }
-                    ctx.user.set(None);
-                    ctx.go(Screen::SignIn);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            busy.set(false);
+        connect.dispatch(ServerArgs {
+            url: url.get_untracked(),
         });
     };
     view! {

@@ -348,6 +348,14 @@ fn RoomView(id: String, rooms: Signal<Option<Vec<ChatRoom>>>) -> impl IntoView {
             .into_iter()
             .filter(move |it| sending_to(it, id) && !sent.contains(&it.client_id))
     };
+    // Queued in the outbox: the message shows as sending until the server has it.
+    let sending = ipc::action::<cmd::SendMessage>();
+    Effect::new(move |_| match sending.value().get() {
+        Some(Ok(_)) => draft.set(String::new()),
+        Some(Err(e)) if !e.fields.is_empty() => errors.set(e.fields),
+        Some(Err(e)) => error.set(Some(ctx.fail(e))),
+        None => {}
+    });
     let send = move || {
         let content = draft.get_untracked();
         if content.trim().is_empty() {
@@ -355,16 +363,9 @@ fn RoomView(id: String, rooms: Signal<Option<Vec<ChatRoom>>>) -> impl IntoView {
         }
         errors.set(Errors::new());
         typer.stopped();
-        let args = SendArgs {
+        sending.dispatch(SendArgs {
             room: ipc::id(&room_id.get_value()),
             content,
-        };
-        spawn_local(async move {
-            match ipc::invoke::<cmd::SendMessage>(&args).await {
-                Ok(_) => draft.set(String::new()),
-                Err(e) if !e.fields.is_empty() => errors.set(e.fields),
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
         });
     };
     view! {

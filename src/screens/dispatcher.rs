@@ -4,11 +4,8 @@
 use std::collections::HashSet;
 
 use kintara_api::app::{cmd, AssignArgs, CasesArgs, IncidentArgs};
-use kintara_api::{
-    CaseView, DashboardStats, IncidentStatus, IncidentType, ProviderSuggestion, UrgencyLevel,
-};
+use kintara_api::{CaseView, DashboardStats, IncidentStatus, IncidentType, UrgencyLevel};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::app::ctx;
 use crate::i18n::{self, t};
@@ -222,17 +219,12 @@ fn AssignPanel(
     reload: RwSignal<u32>,
 ) -> impl IntoView {
     let ctx = ctx();
-    let suggestions = RwSignal::new(None::<Vec<ProviderSuggestion>>);
-    let error = RwSignal::new(None::<String>);
-    {
-        let incident = ipc::id(&id);
-        spawn_local(async move {
-            match ipc::invoke::<cmd::Recommendations>(&IncidentArgs { incident }).await {
-                Ok(l) => suggestions.set(Some(l)),
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-        });
-    }
+    let args = IncidentArgs {
+        incident: ipc::id(&id),
+    };
+    let (suggestions, error) = live::load(ctx, move || async move {
+        ipc::invoke::<cmd::Recommendations>(&args).await
+    });
     let incident = StoredValue::new(id);
     let assign = ipc::action::<cmd::Assign>();
     let busy = assign.pending();

@@ -24,16 +24,17 @@ pub fn Notifications() -> impl IntoView {
         reload.track();
         async move { ipc::invoke::<cmd::Notifications>(&NoArgs {}).await }
     });
+    let all_read = ipc::action::<cmd::MarkAllNotificationsRead>();
+    Effect::new(move |_| match all_read.value().get() {
+        Some(Ok(())) => {
+            live::refresh_unread(ctx);
+            reload.update(|r| *r += 1);
+        }
+        Some(Err(e)) => error.set(Some(ctx.fail(e))),
+        None => {}
+    });
     let mark_all = move |_| {
-        spawn_local(async move {
-            match ipc::invoke::<cmd::MarkAllNotificationsRead>(&NoArgs {}).await {
-                Ok(()) => {
-                    live::refresh_unread(ctx);
-                    reload.update(|r| *r += 1);
-                }
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
-        });
+        all_read.dispatch(NoArgs {});
     };
     let open = move |n: Notification| {
         spawn_local(async move {

@@ -12,23 +12,26 @@ use crate::ipc::{self, NoArgs};
 pub fn OutboxView() -> impl IntoView {
     let ctx = ctx();
     let error = RwSignal::new(None::<String>);
-    let act = move |retry: bool, id: i64| {
-        spawn_local(async move {
-            let args = OutboxIdArgs { id };
-            let done = if retry {
-                ipc::invoke::<cmd::OutboxRetry>(&args).await
-            } else {
-                ipc::invoke::<cmd::OutboxDiscard>(&args).await
-            };
-            match done {
-                Ok(()) => {
-                    if let Ok(l) = ipc::invoke::<cmd::OutboxItems>(&NoArgs {}).await {
-                        ctx.outbox.set(l);
-                    }
+    let retry = ipc::action::<cmd::OutboxRetry>();
+    let discard = ipc::action::<cmd::OutboxDiscard>();
+    for action in [retry, discard] {
+        Effect::new(move |_| match action.value().get() {
+            Some(Ok(())) => spawn_local(async move {
+                if let Ok(l) = ipc::invoke::<cmd::OutboxItems>(&NoArgs {}).await {
+                    ctx.outbox.set(l);
                 }
-                Err(e) => error.set(Some(ctx.fail(e))),
-            }
+            }),
+            Some(Err(e)) => error.set(Some(ctx.fail(e))),
+            None => {}
         });
+    }
+    let act = move |again: bool, id: i64| {
+        let args = OutboxIdArgs { id };
+        if again {
+            retry.dispatch(args);
+        } else {
+            discard.dispatch(args);
+        }
     };
     view! {
         <section class="screen">

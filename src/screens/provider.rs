@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashSet};
 use kintara_api::app::{cmd, AnswerArgs, CaseStatusArgs};
 use kintara_api::{AssignmentStatus, CaseView, IncidentStatus, StatusUpdateRequest};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::app::ctx;
 use crate::fields::{Errors, FieldError};
@@ -107,6 +106,17 @@ fn PendingCard(case: CaseView) -> impl IntoView {
         ctx.outbox
             .with(|o| o.iter().any(|it| it.incident() == Some(incident)))
     });
+    // Queued in the outbox: the card shows "sending" (`busy`) until the server has it.
+    let answer_action = ipc::action::<cmd::AnswerAssignment>();
+    Effect::new(move |_| {
+        if let Some(Err(e)) = answer_action.value().get() {
+            if e.fields.is_empty() {
+                error.set(Some(ctx.fail(e)));
+            } else {
+                errors.set(e.fields);
+            }
+        }
+    });
     let answer = {
         move |accepted: bool| {
             let reason_text = reason.get_untracked().trim().to_owned();
@@ -119,19 +129,10 @@ fn PendingCard(case: CaseView) -> impl IntoView {
             }
             errors.set(Errors::new());
             error.set(None);
-            let args = AnswerArgs {
+            answer_action.dispatch(AnswerArgs {
                 incident,
                 accepted,
                 reason: (!accepted).then_some(reason_text),
-            };
-            spawn_local(async move {
-                if let Err(e) = ipc::invoke::<cmd::AnswerAssignment>(&args).await {
-                    if e.fields.is_empty() {
-                        error.set(Some(ctx.fail(e)));
-                    } else {
-                        errors.set(e.fields);
-                    }
-                }
             });
         }
     };
@@ -177,21 +178,20 @@ fn ActiveCard(case: CaseView, open_history: RwSignal<HashSet<String>>) -> impl I
         move |_| open_case_room(ctx, id.clone(), error)
     };
     let incident = case.incident.id;
-    let set_status = {
-        move |to: IncidentStatus| {
-            let args = CaseStatusArgs {
-                incident,
-                request: StatusUpdateRequest {
-                    status: to,
-                    notes: None,
-                },
-            };
-            spawn_local(async move {
-                if let Err(e) = ipc::invoke::<cmd::UpdateCaseStatus>(&args).await {
-                    error.set(Some(ctx.fail(e)));
-                }
-            });
+    let status_action = ipc::action::<cmd::UpdateCaseStatus>();
+    Effect::new(move |_| {
+        if let Some(Err(e)) = status_action.value().get() {
+            error.set(Some(ctx.fail(e)));
         }
+    });
+    let set_status = move |to: IncidentStatus| {
+        status_action.dispatch(CaseStatusArgs {
+            incident,
+            request: StatusUpdateRequest {
+                status: to,
+                notes: None,
+            },
+        });
     };
     view! {
         <li class="case-card card" data-incident=id.clone()>

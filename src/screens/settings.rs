@@ -24,22 +24,25 @@ pub fn PrivacySwitches() -> impl IntoView {
             Err(e) => status.set(Some(ctx.fail(e))),
         }
     });
+    // Shown at once; put back to what was saved if the server refuses.
+    let saved = StoredValue::new(None::<ChatSettings>);
+    let saving = ipc::action::<cmd::SetChatSettings>();
+    Effect::new(move |_| match saving.value().get() {
+        Some(Ok(s)) => {
+            settings.set(Some(s));
+            status.set(Some(t("privacy.saved").into()));
+        }
+        Some(Err(e)) => {
+            settings.set(saved.get_value());
+            status.set(Some(ctx.fail(e)));
+        }
+        None => {}
+    });
     let save = move |next: ChatSettings| {
-        let before = settings.get_untracked();
+        saved.set_value(settings.get_untracked());
         settings.set(Some(next));
         status.set(None);
-        spawn_local(async move {
-            match ipc::invoke::<cmd::SetChatSettings>(&next).await {
-                Ok(s) => {
-                    settings.set(Some(s));
-                    status.set(Some(t("privacy.saved").into()));
-                }
-                Err(e) => {
-                    settings.set(before);
-                    status.set(Some(ctx.fail(e)));
-                }
-            }
-        });
+        saving.dispatch(next);
     };
     let switch = move |id: &'static str,
                        label: &'static str,
@@ -97,17 +100,20 @@ pub fn Settings() -> impl IntoView {
 fn Disguise() -> impl IntoView {
     let ctx = ctx();
     let error = RwSignal::new(None::<String>);
+    let switch = ipc::action::<cmd::SetDisguise>();
+    let wanted = StoredValue::new(false);
+    Effect::new(move |_| match switch.value().get() {
+        Some(Ok(())) => {
+            error.set(None);
+            ctx.disguised.set(wanted.get_value());
+        }
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
     let toggle = move |ev: leptos::ev::Event| {
         let on = event_target_checked(&ev);
-        spawn_local(async move {
-            match ipc::invoke::<cmd::SetDisguise>(&SwitchArgs { on }).await {
-                Ok(()) => {
-                    error.set(None);
-                    ctx.disguised.set(on);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        wanted.set_value(on);
+        switch.dispatch(SwitchArgs { on });
     };
     view! {
         <fieldset class="privacy">

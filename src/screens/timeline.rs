@@ -3,9 +3,7 @@
 use std::collections::HashSet;
 
 use kintara_api::app::{cmd, IncidentArgs};
-use kintara_api::StatusChange;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::i18n::{self, t};
 use crate::ipc;
@@ -16,22 +14,20 @@ use crate::ipc;
 /// gives a survivor none.
 #[component]
 pub fn Timeline(incident: String, open: RwSignal<HashSet<String>>) -> impl IntoView {
-    let changes = RwSignal::new(None::<Result<Vec<StatusChange>, String>>);
     let id = incident.clone();
     let is_open = Memo::new(move |_| open.with(|o| o.contains(&id)));
-    let id = incident.clone();
-    Effect::new(move |_| {
-        if !open.with(|o| o.contains(&id)) {
-            return;
+    // Loaded when opened (and again whenever the card is drawn anew by a live change).
+    let arg = IncidentArgs {
+        incident: ipc::id(&incident),
+    };
+    let loaded = LocalResource::new(move || async move {
+        if is_open.get() {
+            Some(ipc::invoke::<cmd::Timeline>(&arg).await)
+        } else {
+            None
         }
-        let arg = IncidentArgs {
-            incident: ipc::id(&id),
-        };
-        spawn_local(async move {
-            let got = ipc::invoke::<cmd::Timeline>(&arg).await;
-            changes.set(Some(got.map_err(|e| e.message)));
-        });
     });
+    let changes = move || loaded.get().flatten().map(|got| got.map_err(|e| e.message));
     let id = incident.clone();
     let toggle = move |_| {
         open.update(|o| {
@@ -51,7 +47,7 @@ pub fn Timeline(incident: String, open: RwSignal<HashSet<String>>) -> impl IntoV
         <button class="show-timeline link" aria-expanded=move || is_open.get().to_string() on:click=toggle>
             {label}
         </button>
-        {move || is_open.get().then(|| match changes.get() {
+        {move || is_open.get().then(|| match changes() {
             None => view! { <p class="loading">{move || t("reports.loading")}</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error-banner" role="alert">{e}</p> }.into_any(),
             Some(Ok(list)) => view! {

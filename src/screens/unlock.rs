@@ -80,37 +80,41 @@ fn Unlock() -> impl IntoView {
     let ctx = ctx();
     let pin = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let biometric = ctx.key.with_untracked(|k| k.is_some_and(|k| k.biometric));
+    let with_pin = ipc::action::<cmd::Unlock>();
+    let with_body = ipc::action::<cmd::UnlockBiometric>();
+    let busy = Signal::derive(move || with_pin.pending().get() || with_body.pending().get());
     let done = move |result: Result<(), ipc::UiError>| {
         pin.set(String::new());
         match result {
             Ok(()) => spawn_local(async move { crate::app::key_opened(ctx).await }),
             Err(e) => error.set(Some(explain(&e))),
         }
-        busy.set(false);
     };
+    Effect::new(move |_| {
+        if let Some(r) = with_pin.value().get() {
+            done(r);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = with_body.value().get() {
+            done(r);
+        }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if pin.get_untracked().is_empty() {
             error.set(Some(t("unlock.empty").into()));
             return;
         }
-        busy.set(true);
         error.set(None);
-        spawn_local(async move {
-            let args = PinArgs {
-                pin: pin.get_untracked(),
-            };
-            done(ipc::invoke::<cmd::Unlock>(&args).await);
+        with_pin.dispatch(PinArgs {
+            pin: pin.get_untracked(),
         });
     };
     let with_biometrics = move |_| {
-        busy.set(true);
         error.set(None);
-        spawn_local(async move {
-            done(ipc::invoke::<cmd::UnlockBiometric>(&NoArgs {}).await);
-        });
+        with_body.dispatch(NoArgs {});
     };
     view! {
         <section id="unlock" class="screen narrow">
@@ -154,7 +158,17 @@ fn ChoosePin() -> impl IntoView {
     let confirm = RwSignal::new(String::new());
     let errors = RwSignal::new(Errors::new());
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let choose = ipc::action::<cmd::ChoosePin>();
+    let busy = choose.pending();
+    Effect::new(move |_| match choose.value().get() {
+        Some(Ok(())) => {
+            pin.set(String::new());
+            confirm.set(String::new());
+            spawn_local(async move { crate::app::key_opened(ctx).await });
+        }
+        Some(Err(e)) => error.set(Some(explain(&e))),
+        None => {}
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let checked = check_pair(&pin.get_untracked(), &confirm.get_untracked());
@@ -164,21 +178,9 @@ fn ChoosePin() -> impl IntoView {
         }
         errors.set(Errors::new());
         error.set(None);
-        busy.set(true);
-        spawn_local(async move {
-            let args = NewPinArgs {
-                pin: pin.get_untracked(),
-                confirm: confirm.get_untracked(),
-            };
-            match ipc::invoke::<cmd::ChoosePin>(&args).await {
-                Ok(()) => {
-                    pin.set(String::new());
-                    confirm.set(String::new());
-                    crate::app::key_opened(ctx).await;
-                }
-                Err(e) => error.set(Some(explain(&e))),
-            }
-            busy.set(false);
+        choose.dispatch(NewPinArgs {
+            pin: pin.get_untracked(),
+            confirm: confirm.get_untracked(),
         });
     };
     view! {
@@ -210,19 +212,19 @@ fn ChoosePin() -> impl IntoView {
 #[component]
 fn Unavailable() -> impl IntoView {
     let ctx = ctx();
-    let busy = RwSignal::new(false);
-    let retry = move |_| {
-        busy.set(true);
-        spawn_local(async move {
-            if let Ok(status) = ipc::invoke::<cmd::KeyRetry>(&NoArgs {}).await {
-                if status.state == KeyState::Unlocked {
-                    crate::app::key_opened(ctx).await;
-                } else {
-                    ctx.key.set(Some(status));
-                }
+    let again = ipc::action::<cmd::KeyRetry>();
+    let busy = again.pending();
+    Effect::new(move |_| {
+        if let Some(Ok(status)) = again.value().get() {
+            if status.state == KeyState::Unlocked {
+                spawn_local(async move { crate::app::key_opened(ctx).await });
+            } else {
+                ctx.key.set(Some(status));
             }
-            busy.set(false);
-        });
+        }
+    });
+    let retry = move |_| {
+        again.dispatch(NoArgs {});
     };
     view! {
         <section id="key-unavailable" class="screen narrow">
@@ -244,7 +246,16 @@ pub fn ChangePin() -> impl IntoView {
     let confirm = RwSignal::new(String::new());
     let errors = RwSignal::new(Errors::new());
     let status = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let change = ipc::action::<cmd::ChangePin>();
+    let busy = change.pending();
+    Effect::new(move |_| {
+        if let Some(result) = change.value().get() {
+            status.set(Some(match result {
+                Ok(()) => t("pin.changed").to_owned(),
+                Err(e) => explain(&e),
+            }));
+        }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let checked = check_pair(&pin.get_untracked(), &confirm.get_untracked());
@@ -254,23 +265,15 @@ pub fn ChangePin() -> impl IntoView {
         }
         errors.set(Errors::new());
         status.set(None);
-        busy.set(true);
-        spawn_local(async move {
-            let args = ChangePinArgs {
-                old: old.get_untracked(),
-                pin: pin.get_untracked(),
-                confirm: confirm.get_untracked(),
-            };
-            let result = ipc::invoke::<cmd::ChangePin>(&args).await;
-            for s in [old, pin, confirm] {
-                s.set(String::new());
-            }
-            status.set(Some(match result {
-                Ok(()) => t("pin.changed").to_owned(),
-                Err(e) => explain(&e),
-            }));
-            busy.set(false);
+        change.dispatch(ChangePinArgs {
+            old: old.get_untracked(),
+            pin: pin.get_untracked(),
+            confirm: confirm.get_untracked(),
         });
+        // The PINs leave the form at once, whatever the answer.
+        for s in [old, pin, confirm] {
+            s.set(String::new());
+        }
     };
     let field = move |id: &'static str, label: &'static str, sig: RwSignal<String>| {
         view! {
@@ -305,26 +308,23 @@ pub fn BiometricSetup() -> impl IntoView {
     let ctx = ctx();
     let pin = RwSignal::new(String::new());
     let status = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let enable = ipc::action::<cmd::EnableBiometric>();
+    let busy = enable.pending();
+    Effect::new(move |_| match enable.value().get() {
+        Some(Ok(())) => {
+            status.set(Some(t("biometric.on").to_owned()));
+            spawn_local(async move { ctx.key.set(fetch_status().await) });
+        }
+        Some(Err(e)) => status.set(Some(explain(&e))),
+        None => {}
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        busy.set(true);
         status.set(None);
-        spawn_local(async move {
-            let args = PinArgs {
-                pin: pin.get_untracked(),
-            };
-            let result = ipc::invoke::<cmd::EnableBiometric>(&args).await;
-            pin.set(String::new());
-            match result {
-                Ok(()) => {
-                    status.set(Some(t("biometric.on").to_owned()));
-                    ctx.key.set(fetch_status().await);
-                }
-                Err(e) => status.set(Some(explain(&e))),
-            }
-            busy.set(false);
+        enable.dispatch(PinArgs {
+            pin: pin.get_untracked(),
         });
+        pin.set(String::new());
     };
     view! {
         <Show when=move || ctx.key.with(|k| k.is_some_and(|k| k.biometric_setup))>

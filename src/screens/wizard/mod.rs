@@ -80,8 +80,39 @@ pub fn ReportWizard() -> impl IntoView {
         shown
     });
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let evidence = EvidenceState::new();
+    // The report is stored on the device before anything goes on the wire, its files with it;
+    // the answer says whether the server already has the report.
+    let file = Action::new_local(|(report, files): &(IncidentCreate, Vec<Picked>)| {
+        let body = report_body(report, files);
+        async move { ipc::invoke_raw::<cmd::FileReport>(body?).await }
+    });
+    let busy = file.pending();
+    Effect::new(move |_| match file.value().get() {
+        Some(Ok(Filed::Sent { incident })) => {
+            let next = if incident.status == IncidentStatus::Assigned {
+                t("wizard.rescue")
+            } else {
+                t("wizard.dispatcher")
+            };
+            ctx.notice.set(Some(tf(
+                "wizard.sent",
+                &[("num", &incident.case_number), ("next", next)],
+            )));
+            ctx.go(Screen::Reports);
+        }
+        // "My reports" shows it as waiting, and as the real case once it is sent.
+        Some(Ok(Filed::Queued)) => {
+            ctx.notice.set(Some(t("wizard.saved").into()));
+            ctx.go(Screen::Reports);
+        }
+        Some(Err(e)) if e.kind == UiErrorKind::LoggedOut => ctx.signed_out(Some(e.message)),
+        Some(Err(e)) => {
+            server_errors.set(e.fields.clone());
+            error.set(Some(e.message));
+        }
+        None => {}
+    });
 
     let next = move |_| {
         let current = step.get_untracked();
@@ -109,42 +140,8 @@ pub fn ReportWizard() -> impl IntoView {
                 return;
             }
         };
-        busy.set(true);
         error.set(None);
-        let files = evidence.files.get_untracked();
-        spawn_local(async move {
-            // The report is stored on the device before anything goes on the wire, its files
-            // with it; the answer says whether the server already has the report.
-            let filed = match report_body(&report, &files) {
-                Ok(body) => ipc::invoke_raw::<cmd::FileReport>(body).await,
-                Err(e) => Err(e),
-            };
-            match filed {
-                Ok(Filed::Sent { incident }) => {
-                    let next = if incident.status == IncidentStatus::Assigned {
-                        t("wizard.rescue")
-                    } else {
-                        t("wizard.dispatcher")
-                    };
-                    ctx.notice.set(Some(tf(
-                        "wizard.sent",
-                        &[("num", &incident.case_number), ("next", next)],
-                    )));
-                    ctx.go(Screen::Reports);
-                }
-                // "My reports" shows it as waiting, and as the real case once it is sent.
-                Ok(Filed::Queued) => {
-                    ctx.notice.set(Some(t("wizard.saved").into()));
-                    ctx.go(Screen::Reports);
-                }
-                Err(e) if e.kind == UiErrorKind::LoggedOut => ctx.signed_out(Some(e.message)),
-                Err(e) => {
-                    server_errors.set(e.fields.clone());
-                    error.set(Some(e.message));
-                }
-            }
-            busy.set(false);
-        });
+        file.dispatch((report, evidence.files.get_untracked()));
     };
 
     view! {
