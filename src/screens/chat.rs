@@ -202,35 +202,40 @@ fn RoomView(id: String, rooms: Signal<Option<Vec<ChatRoom>>>) -> impl IntoView {
             let _ = ipc::invoke::<cmd::MarkRoomRead>(&RoomArgs { room }).await;
         });
     }
-    Effect::new(move |_| {
+    // The newest page, as a resource the room's topic refreshes (only the latest answer is
+    // taken), merged with the history already shown.
+    let room = ipc::id(&room_id.get_value());
+    let newest_page = LocalResource::new(move || {
         ctx.topics.track(Topic::Rooms);
         // A message leaving the outbox has reached the server: fetch it.
         ctx.outbox.with(|o| o.len());
-        let room = ipc::id(&room_id.get_value());
-        spawn_local(async move {
-            match ipc::invoke::<cmd::Messages>(&RoomArgs { room }).await {
-                Ok(page) => {
-                    let me = me_v.get_value();
-                    let unseen = page.results.iter().any(|m| {
-                        !m.is_read && m.sender.as_ref().is_some_and(|s| s.id.to_string() != me)
-                    });
-                    error.set(None);
-                    let (list, older) = messages.with_untracked(|shown| {
-                        merge_newest(
-                            shown.as_deref().unwrap_or_default(),
-                            has_older.get_untracked(),
-                            page,
-                        )
-                    });
-                    messages.set(Some(list));
-                    has_older.set(older);
-                    if unseen {
-                        let _ = ipc::invoke::<cmd::MarkRoomRead>(&RoomArgs { room }).await;
-                    }
-                }
-                Err(e) => error.set(Some(ctx.fail(e))),
+        async move { ipc::invoke::<cmd::Messages>(&RoomArgs { room }).await }
+    });
+    Effect::new(move |_| match newest_page.get() {
+        Some(Ok(page)) => {
+            let me = me_v.get_value();
+            let unseen = page
+                .results
+                .iter()
+                .any(|m| !m.is_read && m.sender.as_ref().is_some_and(|s| s.id.to_string() != me));
+            error.set(None);
+            let (list, older) = messages.with_untracked(|shown| {
+                merge_newest(
+                    shown.as_deref().unwrap_or_default(),
+                    has_older.get_untracked(),
+                    page,
+                )
+            });
+            messages.set(Some(list));
+            has_older.set(older);
+            if unseen {
+                spawn_local(async move {
+                    let _ = ipc::invoke::<cmd::MarkRoomRead>(&RoomArgs { room }).await;
+                });
             }
-        });
+        }
+        Some(Err(e)) => error.set(Some(ctx.fail(e))),
+        None => {}
     });
     // What is at the bottom of the list: the newest message and how many are still sending.
     // History loading above changes neither, so it never scrolls the list.
