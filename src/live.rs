@@ -136,7 +136,11 @@ pub fn start(ctx: Ctx) {
         return;
     }
     spawn_local(async move {
-        on::<event::SyncStateChanged>(move |s| ctx.sync.set(s)).await;
+        on::<event::SyncStateChanged>(move |s| {
+            SYNC_EVENTS.with(|n| n.set(n.get() + 1));
+            ctx.sync.set(s);
+        })
+        .await;
         on::<event::Received>(move |e| {
             match &e {
                 Event::Typing(t) => presence::on_typing(ctx, t),
@@ -147,22 +151,49 @@ pub fn start(ctx: Ctx) {
             ctx.topics.moved(&e);
         })
         .await;
-        on::<event::OutboxChanged>(move |list| ctx.outbox.set(list)).await;
+        on::<event::OutboxChanged>(move |list| {
+            OUTBOX_EVENTS.with(|n| n.set(n.get() + 1));
+            ctx.outbox.set(list);
+        })
+        .await;
     });
 }
 
 /// Fetches what the header shows: sync state, outbox and unread count.
 pub fn refresh_all(ctx: Ctx) {
+    let asked_at = SYNC_EVENTS.with(|n| n.get());
     spawn_local(async move {
         if let Ok(s) = ipc::invoke::<cmd::SyncState>(&NoArgs {}).await {
-            ctx.sync.set(s);
-        }
-        if let Ok(list) = ipc::invoke::<cmd::OutboxItems>(&NoArgs {}).await {
-            ctx.outbox.set(list);
+            // An event that came meanwhile is newer than this answer.
+            if SYNC_EVENTS.with(|n| n.get()) == asked_at {
+                ctx.sync.set(s);
+            }
         }
     });
+    refresh_outbox(ctx);
     refresh_unread(ctx);
     presence::refresh_online(ctx);
+}
+
+thread_local! {
+    /// How many outbox events have arrived: a snapshot asked for before the latest one is older
+    /// than what the screen already shows.
+    static OUTBOX_EVENTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// The same for the connection's state.
+    static SYNC_EVENTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The outbox as the shell holds it now. An answer that crossed an outbox event on the way (the
+/// item it shows "sending" was delivered meanwhile) is dropped: the event is newer.
+pub fn refresh_outbox(ctx: Ctx) {
+    let asked_at = OUTBOX_EVENTS.with(|n| n.get());
+    spawn_local(async move {
+        if let Ok(list) = ipc::invoke::<cmd::OutboxItems>(&NoArgs {}).await {
+            if OUTBOX_EVENTS.with(|n| n.get()) == asked_at {
+                ctx.outbox.set(list);
+            }
+        }
+    });
 }
 
 pub fn refresh_unread(ctx: Ctx) {

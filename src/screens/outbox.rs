@@ -2,11 +2,10 @@
 
 use kintara_api::app::{cmd, OutboxAction, OutboxIdArgs, OutboxItem, OutboxState};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::app::ctx;
 use crate::i18n::{self, t};
-use crate::ipc::{self, NoArgs};
+use crate::ipc;
 
 #[component]
 pub fn OutboxView() -> impl IntoView {
@@ -16,11 +15,7 @@ pub fn OutboxView() -> impl IntoView {
     let discard = ipc::action::<cmd::OutboxDiscard>();
     for action in [retry, discard] {
         Effect::new(move |_| match action.value().get() {
-            Some(Ok(())) => spawn_local(async move {
-                if let Ok(l) = ipc::invoke::<cmd::OutboxItems>(&NoArgs {}).await {
-                    ctx.outbox.set(l);
-                }
-            }),
+            Some(Ok(())) => crate::live::refresh_outbox(ctx),
             Some(Err(e)) => error.set(Some(ctx.fail(e))),
             None => {}
         });
