@@ -98,10 +98,12 @@ wire_enum! {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Event {
-    /// A notification was stored for the reader: the same body as the feed's entry.
-    Notification(Notification),
+    /// A notification was stored for the reader: the same body as the feed's entry. (Boxed, as
+    /// the message is: the two large payloads would make every frame, and every socket that
+    /// holds one, as large as they are.)
+    Notification(Box<Notification>),
     /// A message in one of the reader's rooms, as the reader may see it (anonymity kept).
-    NewMessage(ChatMessage),
+    NewMessage(Box<ChatMessage>),
     /// Someone who shares read receipts read a room up to `last_read_seq`.
     MessageRead(MessageReadEvent),
     Typing(TypingEvent),
@@ -186,8 +188,8 @@ impl Event {
     pub fn from_stored(kind: &str, data: &str) -> Option<Event> {
         use serde_json::from_str as read;
         Some(match EventType::parse(kind)? {
-            EventType::Notification => Event::Notification(read(data).ok()?),
-            EventType::NewMessage => Event::NewMessage(read(data).ok()?),
+            EventType::Notification => Event::Notification(Box::new(read(data).ok()?)),
+            EventType::NewMessage => Event::NewMessage(Box::new(read(data).ok()?)),
             EventType::MessageRead => Event::MessageRead(read(data).ok()?),
             EventType::Typing => Event::Typing(read(data).ok()?),
             EventType::Presence => Event::Presence(read(data).ok()?),
@@ -252,14 +254,16 @@ pub struct IncidentUpdatedEvent {
     pub urgency_level: UrgencyLevel,
 }
 
-/// One event as delivered: `cursor` is where to continue from to get what follows it.
+/// One event as delivered: `cursor` is where to continue from to get what follows it. On the
+/// wire `{"type", "data", "cursor"}`, in that order, as before it was typed (a client may read
+/// the type from the front of the text without parsing the rest).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventFrame {
-    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9]+$"))]
-    pub cursor: Cursor,
     #[serde(flatten)]
     pub event: Event,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9]+$"))]
+    pub cursor: Cursor,
 }
 
 impl EventFrame {
@@ -320,6 +324,10 @@ mod tests {
                 until: None,
             }),
         };
+        // The text keeps the order it had before frames were typed.
+        let text = serde_json::to_string(&frame).unwrap();
+        assert!(text.starts_with(r#"{"type":"typing","data":{"#), "{text}");
+        assert!(text.ends_with(r#""cursor":"3"}"#), "{text}");
         let wire = serde_json::to_value(&frame).unwrap();
         assert_eq!(
             wire,

@@ -303,11 +303,11 @@ impl Sending<'_> {
             let view = Cast::of(conn, viewer, room, people.to_vec())
                 .await?
                 .message(p.id, &row);
-            plan.frames.push((p.id, Event::NewMessage(view)));
+            plan.frames.push((p.id, Event::NewMessage(Box::new(view))));
         }
         for n in self.notifications(people, &row) {
             plan.frames
-                .push((n.recipient, Event::Notification(n.clone())));
+                .push((n.recipient, Event::Notification(Box::new(n.clone()))));
             plan.notifications.push(n);
         }
         let view = Cast::of(conn, user.into(), room, people.to_vec())

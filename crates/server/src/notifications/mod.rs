@@ -92,7 +92,7 @@ pub async fn store(conn: &mut AnyConnection, rows: &[Notification]) -> Result<()
     repo::insert_many(conn, rows).await?;
     let frames: Vec<_> = rows
         .iter()
-        .map(|n| (n.recipient, Event::Notification(n.clone())))
+        .map(|n| (n.recipient, Event::Notification(Box::new(n.clone()))))
         .collect();
     events::append_many(conn, &frames).await?;
     Ok(())
