@@ -98,9 +98,9 @@ wire_enum! {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Event {
-    /// A notification was stored for the reader: the same body as the feed's entry. (Boxed, as
-    /// the message is: the two large payloads would make every frame, and every socket that
-    /// holds one, as large as they are.)
+    // The two large payloads are boxed: unboxed, every frame (and every socket holding one)
+    // would be as large as they are.
+    /// A notification was stored for the reader: the same body as the feed's entry.
     Notification(Box<Notification>),
     /// A message in one of the reader's rooms, as the reader may see it (anonymity kept).
     NewMessage(Box<ChatMessage>),
