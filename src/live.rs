@@ -2,7 +2,7 @@
 //! moves only the topics it concerns (`concerns`), and a screen refetches when its own topics
 //! move, never for another screen's news.
 
-use kintara_api::app::{cmd, event, AppEvent};
+use kintara_api::app::{cmd, event, AppEvent, Command, Output};
 use kintara_api::Event;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -161,15 +161,7 @@ pub fn start(ctx: Ctx) {
 
 /// Fetches what the header shows: sync state, outbox and unread count.
 pub fn refresh_all(ctx: Ctx) {
-    let asked_at = SYNC_EVENTS.with(|n| n.get());
-    spawn_local(async move {
-        if let Ok(s) = ipc::invoke::<cmd::SyncState>(&NoArgs {}).await {
-            // An event that came meanwhile is newer than this answer.
-            if SYNC_EVENTS.with(|n| n.get()) == asked_at {
-                ctx.sync.set(s);
-            }
-        }
-    });
+    snapshot::<cmd::SyncState>(&SYNC_EVENTS, move |s| ctx.sync.set(s));
     refresh_outbox(ctx);
     refresh_unread(ctx);
     presence::refresh_online(ctx);
@@ -183,17 +175,28 @@ thread_local! {
     static SYNC_EVENTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// The outbox as the shell holds it now. An answer that crossed an outbox event on the way (the
-/// item it shows "sending" was delivered meanwhile) is dropped: the event is newer.
-pub fn refresh_outbox(ctx: Ctx) {
-    let asked_at = OUTBOX_EVENTS.with(|n| n.get());
+/// Asks the shell for `C`'s current value and applies it, unless an event counted by `events`
+/// arrived while the answer was on its way: the event is newer than the answer. (An outbox
+/// snapshot that crossed the event of its item's delivery would show it "sending" for good.)
+fn snapshot<C>(
+    events: &'static std::thread::LocalKey<std::cell::Cell<u64>>,
+    apply: impl FnOnce(Output<C>) + 'static,
+) where
+    C: Command<Args = NoArgs> + 'static,
+{
+    let asked_at = events.with(|n| n.get());
     spawn_local(async move {
-        if let Ok(list) = ipc::invoke::<cmd::OutboxItems>(&NoArgs {}).await {
-            if OUTBOX_EVENTS.with(|n| n.get()) == asked_at {
-                ctx.outbox.set(list);
+        if let Ok(value) = ipc::invoke::<C>(&NoArgs {}).await {
+            if events.with(|n| n.get()) == asked_at {
+                apply(value);
             }
         }
     });
+}
+
+/// The outbox as the shell holds it now.
+pub fn refresh_outbox(ctx: Ctx) {
+    snapshot::<cmd::OutboxItems>(&OUTBOX_EVENTS, move |list| ctx.outbox.set(list));
 }
 
 pub fn refresh_unread(ctx: Ctx) {

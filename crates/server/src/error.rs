@@ -76,14 +76,6 @@ impl ApiError {
         ApiError::Internal(what.to_string())
     }
 
-    /// The code of a refusal.
-    pub fn code(&self) -> Option<String> {
-        match self {
-            ApiError::Refused { refusal, .. } => Some(refusal.code()),
-            _ => None,
-        }
-    }
-
     /// The status and envelope a client sees; server-side details go to the log (never request
     /// content) and the client gets the refusal's code, params and English wording. Also used
     /// for errors on the WebSocket.

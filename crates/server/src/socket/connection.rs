@@ -130,7 +130,7 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
             // Still signed in? A sign-out wakes its user's sockets, so they end here at once.
             match session.check(state).await {
                 Ok(_) => {}
-                Err(e) if e.code().is_some() => {
+                Err(crate::error::ApiError::Refused { .. }) => {
                     return End::Close(close_code::SESSION_ENDED, "session_ended")
                 }
                 Err(_) if hub.is_closing() => {
