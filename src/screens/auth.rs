@@ -1,7 +1,9 @@
 //! Server address, sign in, register.
 
 use kintara_api::app::{cmd, NoArgs, ServerArgs};
-use kintara_api::{LoginRequest, ProviderType, RegisterRequest, Role, Validate};
+use kintara_api::{
+    FieldError as WireFieldError, LoginRequest, ProviderType, RegisterRequest, Role, Validate,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -160,7 +162,6 @@ pub fn Register() -> impl IntoView {
         let request = RegisterRequest {
             email: email.get_untracked().trim().to_owned(),
             password: password.get_untracked(),
-            confirm_password: confirm.get_untracked(),
             first_name: first.get_untracked(),
             last_name: last.get_untracked(),
             role: role.get_untracked(),
@@ -172,8 +173,13 @@ pub fn Register() -> impl IntoView {
             is_anonymous: anonymous.get_untracked(),
         };
         // The same rules the server applies, checked here first for a quick answer.
-        if let Err(e) = request.validate() {
-            errors.set(crate::fields::worded(e));
+        let mut checked = request.validate().err().unwrap_or_default();
+        // The confirmation is the form's own check; the server never sees it.
+        if confirm.get_untracked() != request.password {
+            checked.add("confirm_password", WireFieldError::PasswordsDiffer {});
+        }
+        if !checked.is_empty() {
+            errors.set(crate::fields::worded(checked));
             error.set(Some(t("register.attention").into()));
             return;
         }

@@ -5,14 +5,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::{ProviderType, Role};
+use crate::rules::{self, field, Rule, Rules};
 use crate::validate::{FieldErrors, Validate};
 use crate::wire_enum;
-use crate::FieldError;
 
 /// Longest message, in characters.
 pub const MAX_MESSAGE: usize = 5000;
 /// Longest client-chosen idempotency key.
 pub const MAX_CLIENT_ID: usize = 64;
+/// A heartbeat's informational client clock (RFC 3339 fits with room to spare).
+pub const MAX_TIMESTAMP: usize = 64;
 pub const DEFAULT_MESSAGE_PAGE: u32 = 50;
 pub const MAX_MESSAGE_PAGE: u32 = 200;
 /// How long a typing report lasts without another one.
@@ -122,18 +124,17 @@ pub struct SendMessage {
     pub client_id: Option<String>,
 }
 
+impl Rules for SendMessage {
+    const SCHEMA: &'static str = "SendMessage";
+    const FIELDS: &'static [rules::Field] = &[
+        field("content", Rule::RequiredText { max: MAX_MESSAGE }),
+        field("client_id", Rule::Key { max: MAX_CLIENT_ID }),
+    ];
+}
+
 impl Validate for SendMessage {
     fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        e.required_text("content", &self.content, MAX_MESSAGE);
-        if let Some(c) = &self.client_id {
-            if c.trim().is_empty() {
-                e.add("client_id", FieldError::Blank {});
-            } else {
-                e.max_len("client_id", c, MAX_CLIENT_ID);
-            }
-        }
-        e.into_result()
+        rules::check(self)
     }
 }
 
@@ -196,9 +197,15 @@ pub struct Heartbeat {
     pub timestamp: Option<String>,
 }
 
+impl Rules for Heartbeat {
+    const SCHEMA: &'static str = "Heartbeat";
+    const FIELDS: &'static [rules::Field] =
+        &[field("timestamp", Rule::Text { max: MAX_TIMESTAMP })];
+}
+
 impl Validate for Heartbeat {
     fn validate(&self) -> Result<(), FieldErrors> {
-        Ok(())
+        rules::check(self)
     }
 }
 

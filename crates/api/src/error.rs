@@ -72,6 +72,8 @@ pub enum Refusal {
     NotTheSender {},
     /// 403: a direct chat needs a shared case.
     NoSharedCase {},
+    /// A direct chat is with someone else.
+    NotWithYourself {},
     // ---- the state of things ----
     /// 409
     IllegalTransition {
@@ -128,7 +130,8 @@ impl Refusal {
             | CannotAddEvidence {}
             | AcceptFirst {}
             | NotTheSender {}
-            | NoSharedCase {} => 403,
+            | NoSharedCase {}
+            | NotWithYourself {} => 403,
             NotFound {} => 404,
             MethodNotAllowed {} => 405,
             EmailTaken {}

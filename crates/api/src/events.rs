@@ -16,7 +16,7 @@ use crate::{wire_enum, ChatMessage, IncidentStatus, Notification, UrgencyLevel};
 /// Longest long-poll a client may ask for, in seconds.
 pub const MAX_EVENTS_TIMEOUT: u64 = 60;
 /// The long-poll wait when the client does not say.
-pub const DEFAULT_EVENTS_TIMEOUT: u64 = 25;
+pub const DEFAULT_EVENTS_TIMEOUT: u64 = 0;
 
 /// A position in one user's log: the seq of the last frame seen (`0` = from the start). On the
 /// wire a string of digits (no sign, no spaces, no exponent), so clients treat it as opaque.

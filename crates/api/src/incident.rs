@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::rules::{self, field, Rule, Rules};
 use crate::validate::{FieldErrors, Validate};
 use crate::wire_enum;
 use crate::FieldError;
@@ -130,7 +131,7 @@ pub struct IncidentCreate {
     #[serde(rename = "type")]
     pub kind: IncidentType,
     pub incident_date: NaiveDate,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "time_of_day")]
     pub incident_time: Option<NaiveTime>,
     pub description: String,
     pub location: Location,
@@ -149,72 +150,128 @@ pub struct IncidentCreate {
     pub client_id: Option<String>,
 }
 
+/// Where a report happened, the same for filing and for the UI's check.
+const LOCATION: [rules::Field; 4] = [
+    field("location.address", Rule::Text { max: MAX_ADDRESS }),
+    field(
+        "location.description",
+        Rule::Text {
+            max: MAX_LOCATION_DESCRIPTION,
+        },
+    ),
+    field(
+        "location.coordinates.latitude",
+        Rule::Range { min: -90, max: 90 },
+    ),
+    field(
+        "location.coordinates.longitude",
+        Rule::Range {
+            min: -180,
+            max: 180,
+        },
+    ),
+];
+
+/// Each requested service at most once; there are only so many.
+const SERVICES: Rule = Rule::Items {
+    min: 1,
+    max: SupportService::ALL.len(),
+    unique: true,
+};
+
+/// `HH:MM:SS` exactly, as the document's pattern says (chrono alone would also take `1:2:3`).
+fn time_of_day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveTime>, D::Error> {
+    use serde::de::Error;
+    let Some(s) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let b = s.as_bytes();
+    let shaped = b.len() == 8
+        && b[2] == b':'
+        && b[5] == b':'
+        && [0, 1, 3, 4, 6, 7].iter().all(|&i| b[i].is_ascii_digit())
+        && b[3] <= b'5'
+        && b[6] <= b'5';
+    shaped
+        .then(|| NaiveTime::parse_from_str(&s, "%H:%M:%S").ok())
+        .flatten()
+        .map(Some)
+        .ok_or_else(|| D::Error::custom("expected a time of day as HH:MM:SS"))
+}
+
+/// The oldest incident date a report may give.
+pub fn earliest_incident_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date")
+}
+
 impl IncidentCreate {
     /// Validation against a clock, so tests and the UI can pass their own "today".
     pub fn validate_at(&self, today: NaiveDate) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
+        let mut e = match rules::check(self) {
+            Ok(()) => FieldErrors::default(),
+            Err(e) => e,
+        };
         // A day of slack: the survivor's local date may be ahead of UTC.
         if self.incident_date > today + chrono::Days::new(1) {
             e.add("incident_date", FieldError::InTheFuture {});
         }
-        if self.incident_date < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+        e.into_result()
+    }
+}
+
+impl Rules for IncidentCreate {
+    const SCHEMA: &'static str = "IncidentCreate";
+    const FIELDS: &'static [rules::Field] = &[
+        field(
+            "description",
+            Rule::RequiredText {
+                max: MAX_DESCRIPTION,
+            },
+        ),
+        LOCATION[0],
+        LOCATION[1],
+        LOCATION[2],
+        LOCATION[3],
+        field("support_services", SERVICES),
+        field(
+            "client_id",
+            Rule::Key {
+                max: crate::MAX_CLIENT_ID,
+            },
+        ),
+    ];
+    const UNSTATED: &'static str = "an `incident_date` after tomorrow (UTC).";
+
+    fn across(&self, e: &mut FieldErrors) {
+        if self.incident_date < earliest_incident_date() {
             e.add("incident_date", FieldError::NotARealDate {});
         }
-        e.required_text("description", &self.description, MAX_DESCRIPTION);
-        validate_location(&mut e, &self.location);
-        validate_services(&mut e, &self.support_services);
-        if let Some(c) = &self.client_id {
-            if c.trim().is_empty() {
-                e.add("client_id", FieldError::Blank {});
-            } else {
-                e.max_len("client_id", c, crate::MAX_CLIENT_ID);
-            }
+        if self.location.address.trim().is_empty() && self.location.coordinates.is_none() {
+            e.add("location.address", FieldError::NeedAPlace {});
         }
-        e.into_result()
+    }
+
+    fn across_schema() -> Vec<(&'static str, serde_json::Value)> {
+        let place = serde_json::json!({"anyOf": [
+            {"description": "An address,", "required": ["address"],
+             "properties": {"address": {"pattern": rules::non_blank_pattern()}}},
+            {"description": "or coordinates.", "required": ["coordinates"],
+             "properties": {"coordinates": {"type": "object"}}},
+        ]});
+        // From 1900: four digits starting 19 or higher.
+        // A time of day is `HH:MM:SS`, as the server answers it.
+        let date = serde_json::json!({"properties": {
+            "incident_date": {"pattern": "^(19|[2-9][0-9])[0-9][0-9]-"},
+            "incident_time": {"pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]",
+                              "minLength": 8, "maxLength": 8},
+        }});
+        vec![("location", place), ("", date)]
     }
 }
 
 impl Validate for IncidentCreate {
     fn validate(&self) -> Result<(), FieldErrors> {
         self.validate_at(Utc::now().date_naive())
-    }
-}
-
-fn validate_location(e: &mut FieldErrors, loc: &Location) {
-    if loc.address.trim().is_empty() && loc.coordinates.is_none() {
-        e.add("location.address", FieldError::NeedAPlace {});
-    }
-    e.max_len("location.address", &loc.address, MAX_ADDRESS);
-    if let Some(d) = &loc.description {
-        e.max_len("location.description", d, MAX_LOCATION_DESCRIPTION);
-    }
-    if let Some(c) = loc.coordinates {
-        if !(c.latitude.is_finite() && (-90.0..=90.0).contains(&c.latitude)) {
-            let range = FieldError::OutOfRange { min: -90, max: 90 };
-            e.add("location.coordinates.latitude", range);
-        }
-        if !(c.longitude.is_finite() && (-180.0..=180.0).contains(&c.longitude)) {
-            let range = FieldError::OutOfRange {
-                min: -180,
-                max: 180,
-            };
-            e.add("location.coordinates.longitude", range);
-        }
-    }
-}
-
-fn validate_services(e: &mut FieldErrors, services: &[SupportService]) {
-    if services.is_empty() {
-        e.add("support_services", FieldError::NoneChosen {});
-    }
-    let mut seen = Vec::with_capacity(services.len());
-    for s in services {
-        if seen.contains(s) {
-            let value = s.as_str().to_owned();
-            e.add("support_services", FieldError::ListedTwice { value });
-            break;
-        }
-        seen.push(*s);
     }
 }
 
@@ -231,22 +288,39 @@ pub struct IncidentPatch {
     pub provider_preferences: Option<ProviderPreferences>,
 }
 
-impl Validate for IncidentPatch {
-    fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        if let Some(d) = &self.description {
-            e.required_text("description", d, MAX_DESCRIPTION);
-        }
-        if let Some(s) = &self.support_services {
-            validate_services(&mut e, s);
-        }
+impl Rules for IncidentPatch {
+    const SCHEMA: &'static str = "IncidentPatch";
+    const FIELDS: &'static [rules::Field] = &[
+        field(
+            "description",
+            Rule::RequiredText {
+                max: MAX_DESCRIPTION,
+            },
+        ),
+        field("support_services", SERVICES),
+    ];
+
+    fn across(&self, e: &mut FieldErrors) {
         if self.description.is_none()
             && self.support_services.is_none()
             && self.provider_preferences.is_none()
         {
             e.add("non_field_errors", FieldError::NothingToChange {});
         }
-        e.into_result()
+    }
+
+    fn across_schema() -> Vec<(&'static str, serde_json::Value)> {
+        let given = |key: &str| serde_json::json!({"required": [key], "properties": {key: {"not": {"type": "null"}}}});
+        vec![(
+            "",
+            serde_json::json!({"anyOf": [given("description"), given("support_services"), given("provider_preferences")]}),
+        )]
+    }
+}
+
+impl Validate for IncidentPatch {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        rules::check(self)
     }
 }
 

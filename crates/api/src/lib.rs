@@ -12,6 +12,7 @@ pub mod events;
 pub mod evidence;
 pub mod incident;
 pub mod notification;
+pub mod rules;
 pub mod socket;
 pub mod upload;
 pub mod validate;
@@ -42,8 +43,10 @@ macro_rules! wire_enum {
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// Every wire string, in order (for documents that list them).
+            pub const WIRE: &'static [&'static str] = &[$($wire),+];
             /// The value as it appears on the wire and in the database.
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $wire),+ } }
+            pub const fn as_str(self) -> &'static str { match self { $($name::$variant => $wire),+ } }
             /// A human label for screens.
             pub fn label(self) -> &'static str { match self { $($name::$variant => $label),+ } }
             pub fn parse(s: &str) -> Option<Self> {

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::rules::{self, field, Rule, Rules};
 use crate::validate::{FieldErrors, Validate};
 use crate::wire_enum;
-use crate::FieldError;
 use crate::{IncidentStatus, IncidentType, UrgencyLevel};
 
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -172,24 +172,29 @@ pub struct ChannelPreference {
     pub channels: Vec<Channel>,
 }
 
-/// `GET` and `PUT notifications/preferences/`. A `PUT` may name only the types it changes.
+/// `GET` and `PUT notifications/preferences/`. A `PUT` may name only the types it changes; a type
+/// named twice takes the later entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationPreferences {
     pub preferences: Vec<ChannelPreference>,
 }
 
+impl Rules for NotificationPreferences {
+    const SCHEMA: &'static str = "NotificationPreferences";
+    const FIELDS: &'static [rules::Field] = &[field(
+        "preferences",
+        Rule::Items {
+            min: 0,
+            max: NotificationType::ALL.len(),
+            unique: false,
+        },
+    )];
+}
+
 impl Validate for NotificationPreferences {
     fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        let mut seen = std::collections::HashSet::new();
-        for p in &self.preferences {
-            if !seen.insert(p.notification_type) {
-                let value = p.notification_type.as_str().to_owned();
-                e.add("preferences", FieldError::ListedTwice { value });
-            }
-        }
-        e.into_result()
+        rules::check(self)
     }
 }
 
@@ -235,14 +240,19 @@ impl std::fmt::Debug for DeviceRegistration {
     }
 }
 
+impl Rules for DeviceRegistration {
+    const SCHEMA: &'static str = "DeviceRegistration";
+    const FIELDS: &'static [rules::Field] = &[field(
+        "token",
+        Rule::Token {
+            max: MAX_PUSH_TOKEN,
+        },
+    )];
+}
+
 impl Validate for DeviceRegistration {
     fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        e.required_text("token", &self.token, MAX_PUSH_TOKEN);
-        if self.token.chars().any(char::is_control) {
-            e.add("token", FieldError::ControlCharacters {});
-        }
-        e.into_result()
+        rules::check(self)
     }
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::rules::{self, field, Rule, Rules};
 use crate::validate::{FieldErrors, Validate};
 use crate::FieldError;
 use crate::{wire_enum, Incident, IncidentStatus, ProviderType};
@@ -74,13 +75,14 @@ pub struct AcceptRequest {
     pub notes: Option<String>,
 }
 
+impl Rules for AcceptRequest {
+    const SCHEMA: &'static str = "AcceptRequest";
+    const FIELDS: &'static [rules::Field] = &[field("notes", Rule::Text { max: MAX_REASON })];
+}
+
 impl Validate for AcceptRequest {
     fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        if let Some(n) = &self.notes {
-            e.max_len("notes", n, MAX_REASON);
-        }
-        e.into_result()
+        rules::check(self)
     }
 }
 
@@ -91,11 +93,15 @@ pub struct RejectRequest {
     pub reason: String,
 }
 
+impl Rules for RejectRequest {
+    const SCHEMA: &'static str = "RejectRequest";
+    const FIELDS: &'static [rules::Field] =
+        &[field("reason", Rule::RequiredText { max: MAX_REASON })];
+}
+
 impl Validate for RejectRequest {
     fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        e.required_text("reason", &self.reason, MAX_REASON);
-        e.into_result()
+        rules::check(self)
     }
 }
 
@@ -108,13 +114,14 @@ pub struct StatusUpdateRequest {
     pub notes: Option<String>,
 }
 
+impl Rules for StatusUpdateRequest {
+    const SCHEMA: &'static str = "StatusUpdateRequest";
+    const FIELDS: &'static [rules::Field] = &[field("notes", Rule::Text { max: MAX_REASON })];
+}
+
 impl Validate for StatusUpdateRequest {
     fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        if let Some(n) = &self.notes {
-            e.max_len("notes", n, MAX_REASON);
-        }
-        e.into_result()
+        rules::check(self)
     }
 }
 
@@ -219,20 +226,41 @@ impl AssignRequest {
     }
 }
 
+impl Rules for AssignRequest {
+    const SCHEMA: &'static str = "AssignRequest";
+    const FIELDS: &'static [rules::Field] = &[
+        // A name given twice counts once; `provider_id` may add one more.
+        field(
+            "provider_ids",
+            Rule::Items {
+                min: 0,
+                max: MAX_PROVIDERS_PER_ASSIGN,
+                unique: false,
+            },
+        ),
+        field("notes", Rule::Text { max: MAX_REASON }),
+    ];
+
+    fn across(&self, e: &mut FieldErrors) {
+        if self.providers().is_empty() {
+            e.add("provider_ids", FieldError::NoneChosen {});
+        }
+    }
+
+    fn across_schema() -> Vec<(&'static str, serde_json::Value)> {
+        vec![(
+            "",
+            serde_json::json!({"anyOf": [
+                {"required": ["provider_ids"], "properties": {"provider_ids": {"minItems": 1}}},
+                {"required": ["provider_id"], "properties": {"provider_id": {"not": {"type": "null"}}}},
+            ]}),
+        )]
+    }
+}
+
 impl Validate for AssignRequest {
     fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        let n = self.providers().len();
-        if n == 0 {
-            e.add("provider_ids", FieldError::NoneChosen {});
-        } else if n > MAX_PROVIDERS_PER_ASSIGN {
-            let max = MAX_PROVIDERS_PER_ASSIGN;
-            e.add("provider_ids", FieldError::TooMany { max });
-        }
-        if let Some(notes) = &self.notes {
-            e.max_len("notes", notes, MAX_REASON);
-        }
-        e.into_result()
+        rules::check(self)
     }
 }
 
@@ -247,14 +275,15 @@ pub struct ReassignRequest {
     pub reason: String,
 }
 
+impl Rules for ReassignRequest {
+    const SCHEMA: &'static str = "ReassignRequest";
+    const FIELDS: &'static [rules::Field] =
+        &[field("reason", Rule::RequiredText { max: MAX_REASON })];
+}
+
 impl Validate for ReassignRequest {
     fn validate(&self) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        e.required_text("reason", &self.reason, MAX_REASON);
-        if self.from_provider_id == Some(self.new_provider_id) {
-            e.add("new_provider_id", FieldError::ChooseAnother {});
-        }
-        e.into_result()
+        rules::check(self)
     }
 }
 

@@ -84,7 +84,6 @@ async fn errors_say_what_went_wrong() {
     let bad = RegisterRequest {
         email: "new@x.org".into(),
         password: "long enough".into(),
-        confirm_password: "long enough".into(),
         first_name: "N".into(),
         last_name: "M".into(),
         role: Role::Provider,

@@ -159,6 +159,10 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
             "Only the sender can delete a message.".into(),
             "Ni mtumaji pekee anayeweza kufuta ujumbe.".into(),
         ),
+        NotWithYourself {} => (
+            "A conversation is with someone else.".into(),
+            "Mazungumzo ni na mtu mwingine.".into(),
+        ),
         NoSharedCase {} => (
             "You can only start a chat with someone you work with on a case.".into(),
             "Unaweza kuanzisha mazungumzo tu na mtu mnayeshughulikia kesi pamoja.".into(),

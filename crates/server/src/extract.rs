@@ -183,62 +183,152 @@ fn duplicate_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-/// Optional query values, parsed one way everywhere: an empty value is no value, anything else
-/// that does not parse is a 422 naming the parameter.
+/// Query parameters, each declared once as a [`query::QueryParam`]: the handler parses with the
+/// declaration and the OpenAPI document states it (`crate::openapi`), so the two cannot drift.
 pub mod query {
     use super::{ApiError, FieldError};
+    use serde_json::{json, Value};
     use uuid::Uuid;
 
-    fn present(raw: Option<&str>) -> Option<&str> {
-        raw.filter(|s| !s.is_empty())
+    /// What a parameter's value may be.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Param {
+        /// One of these wire strings; an empty value means "any".
+        Choice(&'static [&'static str]),
+        /// `true`/`1` or `false`/`0`; an empty value means "any".
+        Flag,
+        /// A whole number from 1 to this.
+        Number(u32),
+        /// An id.
+        Id,
+        /// A position in a sequence: a whole number from 0.
+        Cursor,
+        /// Whole seconds from 0 to this.
+        Seconds(u64),
     }
 
-    /// One of a set of values (an enum's wire strings).
-    pub fn choice<T>(
-        field: &str,
-        raw: Option<&str>,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<Option<T>, ApiError> {
-        present(raw)
-            .map(|s| parse(s).ok_or_else(|| ApiError::field(field, FieldError::UnknownValue {})))
-            .transpose()
+    #[derive(Debug, Clone, Copy)]
+    pub struct QueryParam {
+        pub name: &'static str,
+        pub param: Param,
+        pub required: bool,
     }
 
-    /// `true`/`1` or `false`/`0`.
-    pub fn flag(field: &str, raw: Option<&str>) -> Result<Option<bool>, ApiError> {
-        present(raw)
-            .map(|s| match s {
-                "true" | "1" => Ok(true),
-                "false" | "0" => Ok(false),
-                _ => Err(ApiError::field(field, FieldError::NotABoolean {})),
-            })
-            .transpose()
-    }
+    impl QueryParam {
+        pub const fn optional(name: &'static str, param: Param) -> Self {
+            QueryParam {
+                name,
+                param,
+                required: false,
+            }
+        }
 
-    /// A whole number from 1 to `max`.
-    pub fn number(field: &str, raw: Option<&str>, max: u32) -> Result<Option<u32>, ApiError> {
-        present(raw)
-            .map(|s| {
-                s.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::field(
-                            field,
-                            FieldError::OutOfRange {
-                                min: 1,
+        pub const fn required(name: &'static str, param: Param) -> Self {
+            QueryParam {
+                name,
+                param,
+                required: true,
+            }
+        }
+
+        /// The value's JSON Schema, as the document states it.
+        pub fn schema(&self) -> Value {
+            match self.param {
+                Param::Choice(values) => {
+                    let mut all: Vec<&str> = values.to_vec();
+                    all.push("");
+                    json!({"type": "string", "enum": all})
+                }
+                Param::Flag => json!({"type": "string", "enum": ["true", "false", "1", "0", ""]}),
+                Param::Number(max) => json!({"type": "integer", "minimum": 1, "maximum": max}),
+                Param::Id => json!({"type": "string", "format": "uuid"}),
+                Param::Cursor => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX}),
+                Param::Seconds(max) => json!({"type": "integer", "minimum": 0, "maximum": max}),
+            }
+        }
+
+        fn invalid(&self, error: FieldError) -> ApiError {
+            ApiError::field(self.name, error)
+        }
+
+        /// The raw value, or a 422 when it is missing but required. Only choices and flags take
+        /// an empty value as "none"; for the rest an empty value is invalid.
+        fn present<'a>(&self, raw: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+            let raw = match self.param {
+                Param::Choice(_) | Param::Flag => raw.filter(|s| !s.is_empty()),
+                _ => raw,
+            };
+            match raw {
+                None if self.required => Err(self.invalid(FieldError::Required {})),
+                other => Ok(other),
+            }
+        }
+
+        /// One of the declared choices, read with the enum's own `parse`.
+        pub fn choice<T>(
+            &self,
+            raw: Option<&str>,
+            parse: impl Fn(&str) -> Option<T>,
+        ) -> Result<Option<T>, ApiError> {
+            debug_assert!(matches!(self.param, Param::Choice(_)), "{}", self.name);
+            self.present(raw)?
+                .map(|s| parse(s).ok_or_else(|| self.invalid(FieldError::UnknownValue {})))
+                .transpose()
+        }
+
+        pub fn flag(&self, raw: Option<&str>) -> Result<Option<bool>, ApiError> {
+            debug_assert!(matches!(self.param, Param::Flag), "{}", self.name);
+            self.present(raw)?
+                .map(|s| match s {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" => Ok(false),
+                    _ => Err(self.invalid(FieldError::NotABoolean {})),
+                })
+                .transpose()
+        }
+
+        /// A whole number in the declared range (`Number` from 1, `Seconds` from 0).
+        pub fn number(&self, raw: Option<&str>) -> Result<Option<u64>, ApiError> {
+            let (min, max) = match self.param {
+                Param::Number(max) => (1, u64::from(max)),
+                Param::Seconds(max) => (0, max),
+                _ => unreachable!("{} is not a number", self.name),
+            };
+            self.present(raw)?
+                .map(|s| {
+                    s.parse::<u64>()
+                        .ok()
+                        .filter(|n| (min..=max).contains(n) && !s.starts_with('+'))
+                        .ok_or_else(|| {
+                            self.invalid(FieldError::OutOfRange {
+                                min: min as i64,
                                 max: max as i64,
-                            },
-                        )
-                    })
-            })
-            .transpose()
-    }
+                            })
+                        })
+                })
+                .transpose()
+        }
 
-    pub fn id(field: &str, raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-        present(raw)
-            .map(|s| Uuid::parse_str(s).map_err(|_| ApiError::field(field, FieldError::NotAnId {})))
-            .transpose()
+        pub fn id(&self, raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+            debug_assert!(matches!(self.param, Param::Id), "{}", self.name);
+            self.present(raw)?
+                .map(|s| Uuid::parse_str(s).map_err(|_| self.invalid(FieldError::NotAnId {})))
+                .transpose()
+        }
+
+        /// A cursor: digits only, and it must fit an `i64`.
+        pub fn cursor(&self, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+            debug_assert!(matches!(self.param, Param::Cursor), "{}", self.name);
+            self.present(raw)?
+                .map(|s| {
+                    s.bytes()
+                        .all(|b| b.is_ascii_digit())
+                        .then(|| s.parse::<i64>().ok())
+                        .flatten()
+                        .ok_or_else(|| self.invalid(FieldError::NotACursor {}))
+                })
+                .transpose()
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod extract;
 pub mod incidents;
 pub mod notifications;
+pub mod openapi;
 pub mod routes;
 pub mod socket;
 pub mod state;

@@ -54,7 +54,10 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Openapi => {
-            println!("{}", kintara_server::routes::openapi().to_pretty_json()?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&kintara_server::routes::openapi())?
+            );
             Ok(())
         }
         Command::CreateUser {

@@ -333,7 +333,7 @@ async fn direct_chats_open_only_between_people_who_work_together() {
     }
     c.direct(&c.survivor, c.survivor.user.id)
         .await
-        .expect_invalid(&["user_id"]);
+        .expect_error(403, "not_with_yourself");
     let rooms = c.server.count("conversations").await;
     assert_eq!(rooms, 3);
 }
@@ -389,13 +389,7 @@ async fn messages_come_oldest_first_and_cursors_page_both_ways_without_gaps() {
         .await;
     assert_eq!(max.results.len(), 120);
     assert!(max.previous.is_none() && max.next.is_none());
-    for bad in [
-        "limit=201",
-        "limit=0",
-        "limit=x",
-        "before=5&after=1",
-        "before=-1",
-    ] {
+    for bad in ["limit=201", "limit=0", "limit=x", "before=-1", "limit="] {
         c.server
             .get(
                 &format!("/api/chat/messages/?room_id={room}&{bad}"),

@@ -1246,17 +1246,8 @@ fn the_evidence_routes_are_documented() {
         ("/api/evidence/{id}/download/", "get"),
         ("/api/evidence/{id}/", "delete"),
     ] {
-        let item = doc
-            .paths
-            .paths
-            .get(path)
-            .unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
-        let op = match method {
-            "post" => item.post.as_ref(),
-            "get" => item.get.as_ref(),
-            _ => item.delete.as_ref(),
-        };
-        let op = op.unwrap_or_else(|| panic!("{method} {path} is not documented"));
-        assert_eq!(op.tags.as_deref(), Some(&["evidence".to_owned()][..]));
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        assert_eq!(op["tags"], serde_json::json!(["evidence"]));
     }
 }

@@ -147,11 +147,6 @@ async fn refused_registrations_name_the_field_and_store_nothing() {
             &["role"],
         ),
         (
-            "confirmation differs",
-            with(json!({"confirm_password": "correct horse battery!"})),
-            &["confirm_password"],
-        ),
-        (
             "short password",
             with(json!({"password": "short", "confirm_password": "short"})),
             &["password"],

@@ -6,7 +6,7 @@ use std::path::Path;
 #[test]
 fn gen_openapi_json_is_fresh() {
     let doc = kintara_server::routes::openapi();
-    let text = doc.to_pretty_json().expect("serialisable") + "\n";
+    let text = serde_json::to_string_pretty(&doc).expect("serialisable") + "\n";
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gen/openapi.json");
     if std::env::var_os("KINTARA_UPDATE_GEN").is_some() {
         std::fs::write(&path, &text).expect("write gen/openapi.json");
@@ -34,7 +34,7 @@ fn every_spec_path_of_the_first_slice_is_documented() {
         "/api/incidents/{id}/",
     ] {
         assert!(
-            doc.paths.paths.contains_key(path),
+            doc["paths"].get(path).is_some(),
             "{path} is missing from the OpenAPI document"
         );
     }

@@ -22,11 +22,11 @@ use super::cast::Cast;
 use super::repo::{self, Cursor, RoomRow};
 use super::ChatError;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::events;
+use crate::extract::query::{Param, QueryParam};
 use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::state::AppState;
-use kintara_api::FieldError;
 
 async fn room_view(
     conn: &mut AnyConnection,
@@ -189,20 +189,16 @@ pub struct MessagesQuery {
     pub limit: Option<String>,
 }
 
-fn parse_cursor(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
-    match raw.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .map(Some)
-            .ok_or_else(|| ApiError::field(field, FieldError::NotACursor {})),
-    }
-}
+/// How `MessagesQuery` is read.
+pub const MESSAGES_QUERY: [QueryParam; 4] = [
+    QueryParam::required("room_id", Param::Id),
+    QueryParam::optional("before", Param::Cursor),
+    QueryParam::optional("after", Param::Cursor),
+    QueryParam::optional("limit", Param::Number(MAX_MESSAGE_PAGE)),
+];
 
 /// A room's messages, oldest first: the newest page by default, or older than `before`, or newer
-/// than `after`.
+/// than `after` (between the two when both are given).
 #[utoipa::path(get, path = endpoint::Messages::PATH, tag = "chat", security(("bearer" = [])),
     params(MessagesQuery),
     responses(
@@ -215,32 +211,17 @@ pub async fn messages(
     user: AuthUser,
     ValidQuery(q): ValidQuery<MessagesQuery>,
 ) -> ApiResult<Json<ChatMessagePage>> {
-    let room_id = match q.room_id.as_deref().filter(|s| !s.is_empty()) {
-        None => return Err(ApiError::field("room_id", FieldError::Required {})),
-        Some(s) => {
-            Uuid::parse_str(s).map_err(|_| ApiError::field("room_id", FieldError::NotAnId {}))?
-        }
-    };
-    let before = parse_cursor("before", q.before.as_deref())?;
-    let after = parse_cursor("after", q.after.as_deref())?;
-    let limit = match q.limit.as_deref().filter(|s| !s.is_empty()) {
-        None => DEFAULT_MESSAGE_PAGE,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_MESSAGE_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::field(
-                    "limit",
-                    FieldError::OutOfRange {
-                        min: 1,
-                        max: MAX_MESSAGE_PAGE as i64,
-                    },
-                )
-            })?,
-    };
+    let [room_id, before, after, limit] = MESSAGES_QUERY;
+    let room_id = room_id
+        .id(q.room_id.as_deref())?
+        .expect("a required parameter is there");
+    let before = before.cursor(q.before.as_deref())?;
+    let after = after.cursor(q.after.as_deref())?;
+    let limit = limit
+        .number(q.limit.as_deref())?
+        .map_or(DEFAULT_MESSAGE_PAGE, |n| n as u32);
     let cursor = match (before, after) {
-        (Some(_), Some(_)) => return Err(ApiError::field("before", FieldError::OneOrTheOther {})),
+        (Some(b), Some(a)) => Cursor::Between(a, b),
         (Some(b), None) => Cursor::Before(b),
         (None, Some(a)) => Cursor::After(a),
         (None, None) => Cursor::Latest,

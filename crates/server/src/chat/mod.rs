@@ -11,7 +11,6 @@ pub use cast::ANONYMOUS;
 pub use send::SendQueue;
 
 use crate::error::ApiError;
-use kintara_api::FieldError;
 use kintara_api::Refusal;
 
 /// Why a chat request was refused. Converted to the error envelope at the handler boundary.
@@ -42,7 +41,7 @@ impl From<ChatError> for ApiError {
             ChatError::CaseRoom => ApiError::from(Refusal::CaseRoomStays {}),
             ChatError::NotAllowed => ApiError::from(Refusal::NoSharedCase {}),
             ChatError::NotSender => ApiError::from(Refusal::NotTheSender {}),
-            ChatError::WithSelf => ApiError::field("user_id", FieldError::ChooseAnother {}),
+            ChatError::WithSelf => ApiError::from(Refusal::NotWithYourself {}),
             ChatError::Db(e) => ApiError::Db(e),
         }
     }

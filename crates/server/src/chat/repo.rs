@@ -271,6 +271,8 @@ pub enum Cursor {
     Latest,
     Before(i64),
     After(i64),
+    /// After the first, before the second: oldest first.
+    Between(i64, i64),
 }
 
 /// Up to `limit` messages, oldest first, plus whether there are older and newer ones.
@@ -280,10 +282,11 @@ pub async fn page(
     cursor: Cursor,
     limit: u32,
 ) -> Result<(Vec<MessageRow>, bool, bool), sqlx::Error> {
-    let (filter, order, bound) = match cursor {
-        Cursor::Latest => ("", "DESC", None),
-        Cursor::Before(s) => ("AND seq < $3", "DESC", Some(s)),
-        Cursor::After(s) => ("AND seq > $3", "ASC", Some(s)),
+    let (filter, order, bound, upper) = match cursor {
+        Cursor::Latest => ("", "DESC", None, None),
+        Cursor::Before(s) => ("AND seq < $3", "DESC", Some(s), None),
+        Cursor::After(s) => ("AND seq > $3", "ASC", Some(s), None),
+        Cursor::Between(a, b) => ("AND seq > $3 AND seq < $4", "ASC", Some(a), Some(b)),
     };
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 {filter} \
@@ -292,7 +295,7 @@ pub async fn page(
     let mut q = sqlx::query(&sql)
         .bind(room.to_string())
         .bind(i64::from(limit) + 1);
-    if let Some(b) = bound {
+    for b in [bound, upper].into_iter().flatten() {
         q = q.bind(b);
     }
     let rows = q.fetch_all(&mut *conn).await?;
@@ -311,7 +314,7 @@ pub async fn page(
     };
     let (older, newer) = match cursor {
         Cursor::Latest | Cursor::Before(_) => (more, any_beyond(conn, room, ">", last).await?),
-        Cursor::After(_) => (any_beyond(conn, room, "<", first).await?, more),
+        Cursor::After(_) | Cursor::Between(..) => (any_beyond(conn, room, "<", first).await?, more),
     };
     Ok((msgs, older, newer))
 }

@@ -12,10 +12,10 @@ use utoipa::IntoParams;
 
 use super::{since, Cursor, PAGE_LIMIT};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::extract::query::{Param, QueryParam};
 use crate::extract::ValidQuery;
 use crate::state::AppState;
-use kintara_api::FieldError;
 
 /// While waiting, the log is re-read this often even without a wake-up: a frame appended outside
 /// a request collector, or by another instance, is still delivered within this bound.
@@ -25,28 +25,26 @@ const RECHECK: Duration = Duration::from_secs(5);
 pub struct EventsQuery {
     /// The cursor of the last frame seen; "0" (the default) reads from the start.
     pub since: Option<String>,
-    /// Seconds to wait for a frame when there is none (0..=60, default 25; 0 answers at once).
+    /// Seconds to wait for a frame when there is none (0..=60). The default, 0, answers at once,
+    /// so a plain client with a usual read timeout is never held; a long-poll asks for one.
     pub timeout: Option<String>,
 }
 
+/// How `EventsQuery` is read.
+pub const EVENTS_QUERY: [QueryParam; 2] = [
+    QueryParam::optional("since", Param::Cursor),
+    QueryParam::optional("timeout", Param::Seconds(MAX_EVENTS_TIMEOUT)),
+];
+
 fn parse(q: &EventsQuery) -> ApiResult<(Cursor, Duration)> {
-    let cursor = match q.since.as_deref() {
+    let [since, timeout] = EVENTS_QUERY;
+    let cursor = match since.cursor(q.since.as_deref())? {
         None => Cursor::START,
-        Some(s) => {
-            Cursor::parse(s).map_err(|_| ApiError::field("since", FieldError::NotACursor {}))?
-        }
+        Some(seq) => Cursor::after(seq),
     };
-    let secs = match q.timeout.as_deref() {
-        None => DEFAULT_EVENTS_TIMEOUT,
-        Some(s) => s
-            .parse::<u64>()
-            .ok()
-            .filter(|t| *t <= MAX_EVENTS_TIMEOUT && !s.starts_with('+'))
-            .ok_or_else(|| {
-                let max = MAX_EVENTS_TIMEOUT as i64;
-                ApiError::field("timeout", FieldError::OutOfRange { min: 0, max })
-            })?,
-    };
+    let secs = timeout
+        .number(q.timeout.as_deref())?
+        .unwrap_or(DEFAULT_EVENTS_TIMEOUT);
     Ok((cursor, Duration::from_secs(secs)))
 }
 
@@ -107,7 +105,7 @@ mod tests {
 
     #[test]
     fn timeouts_are_whole_seconds_up_to_a_minute() {
-        assert_eq!(parse(&q(None, None)).unwrap().1, Duration::from_secs(25));
+        assert_eq!(parse(&q(None, None)).unwrap().1, Duration::ZERO);
         assert_eq!(parse(&q(Some("7"), Some("0"))).unwrap().0, Cursor::after(7));
         assert_eq!(
             parse(&q(None, Some("60"))).unwrap().1,

@@ -163,8 +163,16 @@ async fn read_form(store: &EvidenceStore, multipart: &mut Multipart) -> ApiResul
                     Ok(c) => client_id = Some(c),
                     Err(e) => errors.add("client_id", e),
                 }),
-                // Unknown parts are ignored, as unknown JSON fields would be.
-                _ => Ok(()),
+                // Only the documented parts: a misspelt `client_id` must not quietly store a
+                // second copy on a retry.
+                other => {
+                    let detail = "not a part of this form".to_owned();
+                    errors.add(
+                        other.unwrap_or("non_field_errors"),
+                        FieldError::Invalid { detail },
+                    );
+                    Ok(())
+                }
             };
             if let Err(e) = outcome {
                 refusal = Some(e);

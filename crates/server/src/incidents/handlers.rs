@@ -15,7 +15,8 @@ use super::repo::{self, ListFilter};
 use super::{readable, Access};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{query, IdPath, ValidJson, ValidQuery};
+use crate::extract::query::{Param, QueryParam};
+use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::state::AppState;
 use crate::workflow::views::with_helpers;
 use kintara_api::Refusal;
@@ -81,6 +82,12 @@ pub struct ListQuery {
     pub kind: Option<String>,
 }
 
+/// How `ListQuery` is read.
+pub const LIST_QUERY: [QueryParam; 2] = [
+    QueryParam::optional("status", Param::Choice(IncidentStatus::WIRE)),
+    QueryParam::optional("type", Param::Choice(IncidentType::WIRE)),
+];
+
 /// The caller's incidents (survivors: their own; dispatchers and admins: all), newest first,
 /// as a bare array.
 #[utoipa::path(get, path = endpoint::ListIncidents::PATH, tag = "incidents", security(("bearer" = [])),
@@ -94,8 +101,9 @@ pub async fn list(
     user: AuthUser,
     ValidQuery(q): ValidQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Incident>>> {
-    let status = query::choice("status", q.status.as_deref(), IncidentStatus::parse)?;
-    let kind = query::choice("type", q.kind.as_deref(), IncidentType::parse)?;
+    let [status, kind] = LIST_QUERY;
+    let status = status.choice(q.status.as_deref(), IncidentStatus::parse)?;
+    let kind = kind.choice(q.kind.as_deref(), IncidentType::parse)?;
     let survivor = match user.role {
         Role::Survivor => Some(user.id),
         Role::Dispatcher | Role::Admin => None,

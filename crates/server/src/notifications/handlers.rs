@@ -14,7 +14,9 @@ use utoipa::IntoParams;
 use super::repo::{self, Filter};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{query, IdPath, ValidJson, ValidQuery};
+use crate::extract::query::{Param, QueryParam};
+use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::openapi::MAX_PAGE;
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -36,20 +38,26 @@ struct Parsed {
     page_size: u32,
 }
 
+const IS_READ: QueryParam = QueryParam::optional("is_read", Param::Flag);
+const TYPE: QueryParam =
+    QueryParam::optional("notification_type", Param::Choice(NotificationType::WIRE));
+const INCIDENT: QueryParam = QueryParam::optional("incident", Param::Id);
+const PAGE: QueryParam = QueryParam::optional("page", Param::Number(MAX_PAGE));
+const PAGE_SIZE: QueryParam = QueryParam::optional("page_size", Param::Number(MAX_PAGE_SIZE));
+/// The feed's query, as `ListQuery` reads it.
+pub const QUERY: &[QueryParam] = &[IS_READ, TYPE, INCIDENT, PAGE, PAGE_SIZE];
+
 fn parse(q: &ListQuery) -> ApiResult<Parsed> {
     Ok(Parsed {
         filter: Filter {
-            is_read: query::flag("is_read", q.is_read.as_deref())?,
-            kind: query::choice(
-                "notification_type",
-                q.notification_type.as_deref(),
-                NotificationType::parse,
-            )?,
-            incident: query::id("incident", q.incident.as_deref())?,
+            is_read: IS_READ.flag(q.is_read.as_deref())?,
+            kind: TYPE.choice(q.notification_type.as_deref(), NotificationType::parse)?,
+            incident: INCIDENT.id(q.incident.as_deref())?,
         },
-        page: query::number("page", q.page.as_deref(), 1_000_000)?.unwrap_or(1),
-        page_size: query::number("page_size", q.page_size.as_deref(), MAX_PAGE_SIZE)?
-            .unwrap_or(DEFAULT_PAGE_SIZE),
+        page: PAGE.number(q.page.as_deref())?.map_or(1, |n| n as u32),
+        page_size: PAGE_SIZE
+            .number(q.page_size.as_deref())?
+            .map_or(DEFAULT_PAGE_SIZE, |n| n as u32),
     })
 }
 

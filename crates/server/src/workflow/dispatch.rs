@@ -9,7 +9,7 @@ use kintara_api::endpoint;
 use kintara_api::{
     AssignRequest, AssignmentStatus, CasePage, CaseView, CasesByStatus, DashboardStats,
     DirectoryProvider, ErrorEnvelope, IncidentStatus, IncidentType, ProviderSuggestion,
-    ProviderType, ReassignRequest, SupportService, UrgencyLevel,
+    ProviderType, ReassignRequest, SupportService, UrgencyLevel, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
@@ -20,9 +20,11 @@ use super::{repo, transition, views};
 use crate::auth::AuthUser;
 use crate::db::ts;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{query, IdPath, ValidJson, ValidQuery};
+use crate::extract::query::{Param, QueryParam};
+use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::incidents::repo::{self as incidents, IncidentRow, ListFilter};
 use crate::notifications::{self, Cause};
+use crate::openapi::MAX_PAGE;
 use crate::state::AppState;
 use kintara_api::{FieldError, Refusal, SuggestionReason};
 
@@ -141,6 +143,16 @@ pub struct CasesQuery {
     pub page_size: Option<String>,
 }
 
+/// How `CasesQuery` is read.
+pub const CASES_QUERY: [QueryParam; 6] = [
+    QueryParam::optional("status", Param::Choice(IncidentStatus::WIRE)),
+    QueryParam::optional("urgency", Param::Choice(UrgencyLevel::WIRE)),
+    QueryParam::optional("type", Param::Choice(IncidentType::WIRE)),
+    QueryParam::optional("assigned", Param::Flag),
+    QueryParam::optional("page", Param::Number(MAX_PAGE)),
+    QueryParam::optional("page_size", Param::Number(MAX_PAGE_SIZE)),
+];
+
 /// All cases with filters, newest first: a bare array, or a page when `page` is given.
 #[utoipa::path(get, path = endpoint::Cases::PATH, tag = "dispatch", security(("bearer" = [])),
     params(CasesQuery),
@@ -155,14 +167,17 @@ pub async fn cases(
     ValidQuery(q): ValidQuery<CasesQuery>,
 ) -> ApiResult<Response> {
     user.may::<endpoint::Cases>()?;
-    let page = query::number("page", q.page.as_deref(), 1_000_000)?.map(i64::from);
-    let page_size = query::number("page_size", q.page_size.as_deref(), 100)?.map_or(20, i64::from);
+    let [status, urgency, kind, assigned, page, page_size] = CASES_QUERY;
+    let page = page.number(q.page.as_deref())?.map(|n| n as i64);
+    let page_size = page_size
+        .number(q.page_size.as_deref())?
+        .map_or(DEFAULT_PAGE_SIZE as i64, |n| n as i64);
     let mut filter = ListFilter {
         survivor: None,
-        status: query::choice("status", q.status.as_deref(), IncidentStatus::parse)?,
-        urgency: query::choice("urgency", q.urgency.as_deref(), UrgencyLevel::parse)?,
-        kind: query::choice("type", q.kind.as_deref(), IncidentType::parse)?,
-        assigned: query::flag("assigned", q.assigned.as_deref())?,
+        status: status.choice(q.status.as_deref(), IncidentStatus::parse)?,
+        urgency: urgency.choice(q.urgency.as_deref(), UrgencyLevel::parse)?,
+        kind: kind.choice(q.kind.as_deref(), IncidentType::parse)?,
+        assigned: assigned.flag(q.assigned.as_deref())?,
         window: None,
     };
     let mut conn = state.db.read.acquire().await?;
@@ -340,6 +355,10 @@ pub async fn reassign(
     ) {
         return Err(ApiError::from(Refusal::NotReassignable {}));
     }
+    // Moving a case from a provider to the same provider: they already have it.
+    if req.from_provider_id == Some(req.new_provider_id) {
+        return Err(ApiError::from(Refusal::AlreadyAssigned {}));
+    }
     let reason = req.reason.trim();
     let mut withdrew = 0;
     for a in repo::assignments_of(&mut tx, &[id]).await? {
@@ -408,6 +427,12 @@ pub struct ProvidersQuery {
     pub available_only: Option<String>,
 }
 
+/// How `ProvidersQuery` is read.
+pub const PROVIDERS_QUERY: [QueryParam; 2] = [
+    QueryParam::optional("provider_type", Param::Choice(ProviderType::WIRE)),
+    QueryParam::optional("available_only", Param::Flag),
+];
+
 /// The provider directory with availability and load.
 #[utoipa::path(get, path = endpoint::Providers::PATH, tag = "dispatch", security(("bearer" = [])),
     params(ProvidersQuery),
@@ -421,13 +446,11 @@ pub async fn providers(
     ValidQuery(q): ValidQuery<ProvidersQuery>,
 ) -> ApiResult<Json<Vec<DirectoryProvider>>> {
     user.may::<endpoint::Providers>()?;
-    let ptype = query::choice(
-        "provider_type",
-        q.provider_type.as_deref(),
-        ProviderType::parse,
-    )?;
-    let available_only =
-        query::flag("available_only", q.available_only.as_deref())?.unwrap_or(false);
+    let [ptype, available_only] = PROVIDERS_QUERY;
+    let ptype = ptype.choice(q.provider_type.as_deref(), ProviderType::parse)?;
+    let available_only = available_only
+        .flag(q.available_only.as_deref())?
+        .unwrap_or(false);
     let mut conn = state.db.read.acquire().await?;
     Ok(Json(
         repo::directory(&mut conn, ptype, available_only).await?,

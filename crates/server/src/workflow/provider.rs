@@ -17,11 +17,11 @@ use super::{repo, transition, views};
 use crate::auth::AuthUser;
 use crate::db::{get_uuid, ts};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::query::{Param, QueryParam};
 use crate::extract::{IdPath, ValidJson, ValidQuery};
 use crate::incidents::{self, Access};
 use crate::notifications::{self, Cause};
 use crate::state::AppState;
-use kintara_api::FieldError;
 use kintara_api::Refusal;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -29,6 +29,15 @@ pub struct AssignedQuery {
     /// `pending` or `accepted`; both without it.
     pub status: Option<String>,
 }
+
+/// How `AssignedQuery` is read: only live assignments can be asked for.
+pub const ASSIGNED_QUERY: [QueryParam; 1] = [QueryParam::optional(
+    "status",
+    Param::Choice(&[
+        AssignmentStatus::Pending.as_str(),
+        AssignmentStatus::Accepted.as_str(),
+    ]),
+)];
 
 /// The caller's cases (providers), newest assignment first, as a bare array.
 #[utoipa::path(get, path = endpoint::AssignedCases::PATH, tag = "providers", security(("bearer" = [])),
@@ -45,11 +54,15 @@ pub async fn assigned_cases(
     user.may::<endpoint::AssignedCases>()?;
     // Only live assignments show a case: a provider who declined it or was taken off it no
     // longer reads what the survivor wrote.
-    let statuses: Vec<AssignmentStatus> = match q.status.as_deref().filter(|s| !s.is_empty()) {
+    let [status] = ASSIGNED_QUERY;
+    // Only the declared choices: a provider taken off a case must not ask for it back.
+    let live = |s: &str| {
+        AssignmentStatus::parse(s)
+            .filter(|s| matches!(s, AssignmentStatus::Pending | AssignmentStatus::Accepted))
+    };
+    let statuses = match status.choice(q.status.as_deref(), live)? {
         None => vec![AssignmentStatus::Pending, AssignmentStatus::Accepted],
-        Some("pending") => vec![AssignmentStatus::Pending],
-        Some("accepted") => vec![AssignmentStatus::Accepted],
-        Some(_) => return Err(ApiError::field("status", FieldError::UnknownValue {})),
+        Some(s) => vec![s],
     };
     let mut conn = state.db.read.acquire().await?;
     let marks: Vec<String> = statuses
