@@ -105,7 +105,7 @@ pub struct Coordinates {
 pub struct Location {
     #[serde(default)]
     pub address: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rules::strict::optional_object")]
     pub coordinates: Option<Coordinates>,
     #[serde(default)]
     pub description: Option<String>,
@@ -134,13 +134,14 @@ pub struct IncidentCreate {
     #[serde(default, deserialize_with = "time_of_day")]
     pub incident_time: Option<NaiveTime>,
     pub description: String,
+    #[serde(deserialize_with = "rules::strict::object")]
     pub location: Location,
     #[serde(default)]
     pub severity: Severity,
     #[serde(default)]
     pub urgency_level: UrgencyLevel,
     pub support_services: Vec<SupportService>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rules::strict::optional_object")]
     pub provider_preferences: Option<ProviderPreferences>,
     #[serde(default)]
     pub is_anonymous: bool,
@@ -284,7 +285,7 @@ pub struct IncidentPatch {
     pub description: Option<String>,
     #[serde(default)]
     pub support_services: Option<Vec<SupportService>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rules::strict::optional_object")]
     pub provider_preferences: Option<ProviderPreferences>,
 }
 

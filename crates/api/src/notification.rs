@@ -177,6 +177,7 @@ pub struct ChannelPreference {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationPreferences {
+    #[serde(deserialize_with = "rules::strict::objects")]
     pub preferences: Vec<ChannelPreference>,
 }
 

@@ -327,6 +327,120 @@ fn merge(target: &mut Value, fragment: Value) {
     }
 }
 
+/// serde fills a struct from a JSON array as readily as from an object (`[1, 2]` for
+/// `{"latitude": 1, "longitude": 2}`). A body's nested objects are read from objects only, as
+/// the document says: `#[serde(deserialize_with = "rules::object")]`. The field path of any
+/// error inside stays exact, since the object is read through the caller's own deserializer.
+pub mod strict {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+
+    pub fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        T::deserialize(MapOnly(d))
+    }
+
+    /// [`object`], or `null`/absent.
+    pub fn optional_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        struct Opt<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Opt<T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object or null")
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                object(d).map(Some)
+            }
+        }
+        d.deserialize_option(Opt(PhantomData))
+    }
+
+    /// A list of [`object`]s.
+    pub fn objects<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        struct Each<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Each<T> {
+            type Value = T;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+                object(d)
+            }
+        }
+        struct List<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of objects")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let mut all = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(item) = seq.next_element_seed(Each(PhantomData))? {
+                    all.push(item);
+                }
+                Ok(all)
+            }
+        }
+        d.deserialize_seq(List(PhantomData))
+    }
+
+    /// A deserializer that reads a struct only from a map.
+    struct MapOnly<D>(D);
+
+    impl<'de, D: Deserializer<'de>> Deserializer<'de> for MapOnly<D> {
+        type Error = D::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+            self.0.deserialize_any(v)
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            _fields: &'static [&'static str],
+            v: V,
+        ) -> Result<V::Value, D::Error> {
+            self.0.deserialize_map(NoSeq(v))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    /// Passes a map on; anything else is refused by `Visitor`'s defaults ("invalid type").
+    struct NoSeq<V>(V);
+
+    impl<'de, V: Visitor<'de>> Visitor<'de> for NoSeq<V> {
+        type Value = V::Value;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+            self.0.visit_map(map)
+        }
+    }
+}
+
 /// States every request body's rules in the document's `components.schemas`.
 pub fn apply_all(schemas: &mut Value) {
     use crate::*;

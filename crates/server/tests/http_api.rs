@@ -1340,6 +1340,23 @@ async fn an_invalid_report_names_the_field_and_stores_nothing() {
             ),
             &["provider_preferences.communication_method"],
         ),
+        // serde would fill a struct from a list; the document says an object, and so does the
+        // server.
+        (
+            "preferences as a list",
+            with(&["provider_preferences"], json!([null, null])),
+            &["provider_preferences"],
+        ),
+        (
+            "a place as a list",
+            with(&["location"], json!(["Kibera", null, null])),
+            &["location"],
+        ),
+        (
+            "coordinates as a list",
+            with(&["location", "coordinates"], json!([-1.3, 36.8])),
+            &["location.coordinates"],
+        ),
     ];
     for (what, body, fields) in cases {
         let resp = server

@@ -133,3 +133,110 @@ fn the_document_serves_exactly_the_declared_endpoints() {
          declared but not served: {only_declared:?}"
     );
 }
+
+/// Every link leads somewhere real: its target operation exists and takes the parameter it
+/// fills, and each `$response.body#/..` pointer names a field the source's answer schema has
+/// (so a client, or schemathesis's stateful phase, gets a real id from it).
+#[test]
+fn every_link_resolves() {
+    use serde_json::Value;
+    let doc = kintara_server::routes::openapi();
+    let schemas = &doc["components"]["schemas"];
+    let resolve = |s: &Value| -> Value {
+        let mut s = s.clone();
+        while let Some(r) = s.get("$ref").and_then(Value::as_str).map(str::to_owned) {
+            s = schemas[r.trim_start_matches("#/components/schemas/")].clone();
+        }
+        s
+    };
+    // The schema of `key` inside `schema`: an object's property (also in allOf/oneOf parts), or
+    // an array's items for a number.
+    fn step(schema: &Value, key: &str, resolve: &dyn Fn(&Value) -> Value) -> Option<Value> {
+        let schema = resolve(schema);
+        let direct = if key.parse::<usize>().is_ok() {
+            schema.get("items")
+        } else {
+            schema["properties"].get(key)
+        };
+        if let Some(found) = direct {
+            return Some(resolve(found));
+        }
+        ["allOf", "oneOf", "anyOf"].iter().find_map(|k| {
+            schema[*k]
+                .as_array()?
+                .iter()
+                .find_map(|part| step(part, key, resolve))
+        })
+    }
+    let mut ops = std::collections::HashMap::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            ops.insert(op["operationId"].as_str().unwrap().to_owned(), op.clone());
+        }
+    }
+    let mut links = 0;
+    for (name, op) in &ops {
+        for (status, response) in op["responses"].as_object().unwrap() {
+            let Some(found) = response.get("links").and_then(Value::as_object) else {
+                continue;
+            };
+            let body = &response["content"]["application/json"]["schema"];
+            for (to, link) in found {
+                links += 1;
+                let target = ops
+                    .get(link["operationId"].as_str().unwrap())
+                    .unwrap_or_else(|| panic!("{name} → {to}: no such operation"));
+                let mut expressions: Vec<String> = Vec::new();
+                for (param, e) in link["parameters"].as_object().into_iter().flatten() {
+                    let (place, pname) = param.split_once('.').unwrap();
+                    let takes = target["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p["in"] == place && p["name"] == pname);
+                    assert!(takes, "{name} → {to}: the target takes no {param}");
+                    expressions.push(e.as_str().unwrap().to_owned());
+                }
+                if let Some(b) = link["requestBody"].as_object() {
+                    assert!(
+                        target.get("requestBody").is_some(),
+                        "{name} → {to}: no body"
+                    );
+                    for v in b.values().filter_map(Value::as_str) {
+                        if v.starts_with('$') {
+                            expressions.push(v.to_owned());
+                        }
+                    }
+                }
+                for e in expressions {
+                    if e == "$request.path.id" {
+                        let has = op["parameters"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|p| p["in"] == "path" && p["name"] == "id");
+                        assert!(has, "{name} {status} → {to}: {e} but no path id");
+                        continue;
+                    }
+                    let pointer = e
+                        .strip_prefix("$response.body#/")
+                        .unwrap_or_else(|| panic!("{name} → {to}: unexpected expression {e}"));
+                    let mut at = body.clone();
+                    for key in pointer.split('/') {
+                        at = step(&at, key, &resolve).unwrap_or_else(|| {
+                            panic!("{name} {status} → {to}: {e} is not in the answer")
+                        });
+                    }
+                    // Ids are ids; anything else (a refresh token) is at least text.
+                    if pointer.ends_with("id") || pointer.ends_with("room") {
+                        let what = format!("{name} {status} → {to}: {e} is not an id");
+                        assert_eq!(at["format"], "uuid", "{what}");
+                    } else {
+                        assert_eq!(at["type"], "string", "{name} {status} → {to}: {e}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(links >= 40, "only {links} links");
+}
