@@ -477,3 +477,30 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod strict_tests {
+    use crate::{IncidentPatch, NotificationPreferences};
+
+    #[test]
+    fn a_nested_object_is_not_read_from_a_list() {
+        for body in [
+            r#"{"provider_preferences": [null, null]}"#,
+            r#"{"provider_preferences": ["sms"]}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<IncidentPatch>(body).is_err(),
+                "{body}"
+            );
+        }
+        let ok: IncidentPatch =
+            serde_json::from_str(r#"{"provider_preferences": {"communication_method": "sms"}}"#)
+                .unwrap();
+        assert!(ok.provider_preferences.is_some());
+        let none: IncidentPatch =
+            serde_json::from_str(r#"{"provider_preferences": null, "description": "x"}"#).unwrap();
+        assert!(none.provider_preferences.is_none());
+        let list = r#"{"preferences": [["new_message", []]]}"#;
+        assert!(serde_json::from_str::<NotificationPreferences>(list).is_err());
+    }
+}
