@@ -155,7 +155,7 @@ mod tests {
             vec!["This e-mail already has an account."]
         );
         let kind = |e: CoreError| UiError::from(e).0.kind;
-        let locked = Refusal::AccountLocked { minutes: 15 };
+        let locked = Refusal::SignInPaused { minutes: 15 };
         assert_eq!(kind(api(429, locked)), UiErrorKind::Locked);
         let wrong = Refusal::InvalidCredentials {};
         assert_eq!(kind(api(401, wrong)), UiErrorKind::Auth);

@@ -51,8 +51,8 @@ pub enum Refusal {
     SessionRevoked {},
     /// 401
     InvalidCredentials {},
-    /// 429
-    AccountLocked { minutes: u64 },
+    /// 429: too many failed sign-ins from this address (for this e-mail, or for any).
+    SignInPaused { minutes: u64 },
     /// 401
     AccountDisabled {},
     /// 409
@@ -151,7 +151,7 @@ impl Refusal {
             UnsupportedMediaType { .. } | UnsupportedFileType {} => 415,
             ValidationFailed {} => 422,
             UpgradeRequired {} => 426,
-            AccountLocked { .. } | TooManyUploads {} => 429,
+            SignInPaused { .. } | TooManyUploads {} => 429,
             InternalError {} => 500,
             ServiceUnavailable {} => 503,
         }
@@ -272,7 +272,7 @@ pub mod codes {
     pub const TOKEN_REUSED: &str = "token_reused";
     pub const SESSION_REVOKED: &str = "session_revoked";
     pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
-    pub const ACCOUNT_LOCKED: &str = "account_locked";
+    pub const SIGN_IN_PAUSED: &str = "sign_in_paused";
     pub const ACCOUNT_DISABLED: &str = "account_disabled";
     pub const EMAIL_TAKEN: &str = "email_taken";
     pub const NOT_FOUND: &str = "not_found";

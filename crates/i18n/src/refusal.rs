@@ -123,9 +123,9 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
             "Wrong e-mail or password.".into(),
             "Barua pepe au nenosiri si sahihi.".into(),
         ),
-        AccountLocked { minutes } => (
-            format!("Too many failed sign-in attempts. Try again in {minutes} minutes."),
-            format!("Majaribio mengi ya kuingia yameshindwa. Jaribu tena baada ya dakika {minutes}."),
+        SignInPaused { minutes } => (
+            format!("Too many failed sign-ins from here. Try again in {minutes} minutes."),
+            format!("Majaribio mengi ya kuingia yameshindwa kutoka hapa. Jaribu tena baada ya dakika {minutes}."),
         ),
         AccountDisabled {} => (
             "This account is disabled.".into(),

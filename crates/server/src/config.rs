@@ -1,6 +1,6 @@
 //! Configuration: every flag also reads an environment variable, with defaults for a laptop.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -52,6 +52,16 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "KINTARA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Addresses of reverse proxies in front of this server (comma-separated). Only from them
+    /// is `X-Forwarded-For` believed for the client's address; without any, the client is the
+    /// socket's peer.
+    #[arg(
+        long = "trusted-proxy",
+        env = "KINTARA_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,6 +84,7 @@ impl Config {
             access_ttl_secs: 30 * 60,
             refresh_ttl_secs: 7 * 24 * 3600,
             log_format: LogFormat::Text,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -109,6 +120,7 @@ impl std::fmt::Debug for Config {
             .field("access_ttl_secs", &self.access_ttl_secs)
             .field("refresh_ttl_secs", &self.refresh_ttl_secs)
             .field("log_format", &self.log_format)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

@@ -40,7 +40,7 @@ pub struct Db {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot create the data directory {path} or its database (mode 0700/0600): {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
@@ -66,14 +66,14 @@ impl Db {
     }
 
     async fn open_sqlite(data_dir: &Path) -> Result<Db, DbError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
-            path: data_dir.display().to_string(),
-            source,
-        })?;
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            data_dir.join("kintara.db").display()
-        );
+        let file = data_dir.join("kintara.db");
+        crate::data_dir::private_dir(data_dir)
+            .and_then(|()| crate::data_dir::private_file(&file))
+            .map_err(|source| DbError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            })?;
+        let url = format!("sqlite://{}?mode=rwc", file.display());
         let opts = sqlx::any::AnyConnectOptions::from_str(&url).map_err(DbError::Connect)?;
         let pool = |max: u32, pragmas: &'static str| {
             AnyPoolOptions::new()

@@ -205,7 +205,7 @@ mod tests {
         let resp = ApiError::internal("boom").into_response();
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(resp.headers().get(header::RETRY_AFTER).is_none());
-        let resp = ApiError::retry_after(Refusal::AccountLocked { minutes: 1 }, 60).into_response();
+        let resp = ApiError::retry_after(Refusal::SignInPaused { minutes: 1 }, 60).into_response();
         assert_eq!(resp.headers()[header::RETRY_AFTER], "60");
     }
 

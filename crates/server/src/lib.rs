@@ -5,7 +5,9 @@
 
 pub mod auth;
 pub mod chat;
+pub mod client_addr;
 pub mod config;
+pub mod data_dir;
 pub mod db;
 pub mod demo;
 pub mod devices;
@@ -34,6 +36,11 @@ use state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("cannot make the data directory {path} private (0700, files 0600): {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Db(#[from] db::DbError),
     #[error(transparent)]
@@ -110,6 +117,11 @@ impl Drop for Running {
 /// Opens storage, runs migrations, creates demo accounts if asked, and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let data_dir = config.data_dir();
+    // Before anything is written there, and again for what an earlier version left wider.
+    data_dir::narrow(&data_dir).map_err(|source| StartError::DataDir {
+        path: data_dir.display().to_string(),
+        source,
+    })?;
     let db = db::Db::open(&data_dir, config.database_url.as_deref()).await?;
     let keys =
         auth::tokens::JwtKeys::load(config.jwt_secret.as_deref(), &data_dir, config.access_ttl())?;

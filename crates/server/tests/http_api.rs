@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
@@ -587,47 +588,121 @@ async fn a_wrong_password_and_an_unknown_e_mail_look_the_same() {
     );
 }
 
+/// The retry delay a 429 carries, in seconds.
+fn retry_after(resp: &Resp) -> u64 {
+    resp.headers[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("seconds")
+}
+
 #[tokio::test]
-async fn five_wrong_passwords_lock_the_account() {
+async fn an_attackers_guesses_pause_the_attacker_and_never_lock_out_the_owner() {
     let server = TestServer::start().await;
     server.register_survivor("amina@example.org").await;
-    server.register_survivor("other@example.org").await;
+    let attacker = "127.0.0.2";
 
     for attempt in 1..=4 {
-        let resp = server.login("amina@example.org", "guess").await;
+        let resp = server
+            .login_from(attacker, "amina@example.org", "guess")
+            .await;
         assert_eq!(resp.status, 401, "attempt {attempt}: {}", resp.text);
-        resp.expect_error(401, codes::INVALID_CREDENTIALS);
     }
-    let fifth = server.login("amina@example.org", "guess").await;
+    // The fifth failure pauses this e-mail from this address: 30 s, then doubling.
+    let fifth = server
+        .login_from(attacker, "amina@example.org", "guess")
+        .await;
+    fifth.expect_error(429, codes::SIGN_IN_PAUSED);
     assert!(
-        fifth.status == 401 || fifth.status == 429,
-        "attempt 5: {}",
-        fifth.text
+        (1..=30).contains(&retry_after(&fifth)),
+        "{}",
+        retry_after(&fifth)
     );
-    let sixth = server.login("amina@example.org", "guess").await;
-    let locked = if fifth.status == 429 { &fifth } else { &sixth };
-    for resp in [locked, &sixth] {
-        resp.expect_error(429, codes::ACCOUNT_LOCKED);
-        let retry: u64 = resp.headers[RETRY_AFTER]
-            .to_str()
-            .unwrap()
-            .parse()
-            .expect("seconds");
-        assert!((1..=15 * 60).contains(&retry), "Retry-After {retry}");
+    // While paused even the right password waits, from that address.
+    let right = server
+        .login_from(attacker, "amina@example.org", PASSWORD)
+        .await;
+    right.expect_error(429, codes::SIGN_IN_PAUSED);
+
+    // The owner, from her own address, is not affected at all.
+    server.login_ok("amina@example.org", PASSWORD).await;
+    // Nor is another account from the attacker's address.
+    server.register_survivor("other@example.org").await;
+    let other = server
+        .login_from(attacker, "other@example.org", PASSWORD)
+        .await;
+    other.expect(200);
+}
+
+#[tokio::test]
+async fn known_and_unknown_emails_are_throttled_alike() {
+    let server = TestServer::start().await;
+    server.register_survivor("amina@example.org").await;
+    let mut answers = Vec::new();
+    for (from, email) in [
+        ("127.0.0.2", "amina@example.org"),
+        ("127.0.0.3", "ghost@example.org"),
+    ] {
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let resp = server.login_from(from, email, "guess").await;
+            seen.push((resp.status, resp.json()["code"].clone()));
+        }
+        answers.push(seen);
     }
+    assert_eq!(
+        answers[0], answers[1],
+        "the answers must not tell which e-mails have accounts"
+    );
+    assert_eq!(answers[0][4].0, 429, "{:?}", answers[0]);
+}
 
-    // Even the right password waits for the lock to end.
-    let right = server.login("amina@example.org", PASSWORD).await;
-    right.expect_error(429, codes::ACCOUNT_LOCKED);
-    assert!(right.headers.contains_key(RETRY_AFTER));
+#[tokio::test]
+async fn one_address_trying_many_emails_is_paused_too() {
+    let server = TestServer::start().await;
+    server.register_survivor("amina@example.org").await;
+    let sprayer = "127.0.0.4";
+    // Four guesses at each of five e-mails: never four in a row on one, twenty in all.
+    for i in 0..20 {
+        let email = format!("user{}@example.org", i % 5);
+        let resp = server.login_from(sprayer, &email, "guess").await;
+        assert_eq!(resp.status, 401, "guess {i}: {}", resp.text);
+    }
+    let next = server
+        .login_from(sprayer, "user9@example.org", "guess")
+        .await;
+    next.expect_error(429, codes::SIGN_IN_PAUSED);
+    // The address is paused for every e-mail, a right password included...
+    let right = server
+        .login_from(sprayer, "amina@example.org", PASSWORD)
+        .await;
+    right.expect_error(429, codes::SIGN_IN_PAUSED);
+    // ...and nobody else is.
+    server.login_ok("amina@example.org", PASSWORD).await;
+}
 
-    // Nobody else is affected, and an unknown e-mail never "locks".
-    server.login_ok("other@example.org", PASSWORD).await;
-    for _ in 0..6 {
+#[tokio::test]
+async fn a_success_clears_the_count_for_that_email_and_address() {
+    let server = TestServer::start().await;
+    server.register_survivor("amina@example.org").await;
+    let phone = "127.0.0.5";
+    for _ in 0..4 {
         server
-            .login("ghost@example.org", "guess")
+            .login_from(phone, "amina@example.org", "typo")
             .await
-            .expect_error(401, codes::INVALID_CREDENTIALS);
+            .expect(401);
+    }
+    server
+        .login_from(phone, "amina@example.org", PASSWORD)
+        .await
+        .expect(200);
+    // Four more typos are free again.
+    for _ in 0..4 {
+        server
+            .login_from(phone, "amina@example.org", "typo")
+            .await
+            .expect(401);
     }
 }
 
@@ -1848,4 +1923,96 @@ async fn a_report_filed_again_with_its_client_id_is_stored_once() {
         );
     }
     assert_eq!(server.count("incidents").await, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files at rest: the data directory is the server's own (0700) and so are the database and the
+// keys in it (0600), on both databases, whatever was there before.
+// ---------------------------------------------------------------------------------------------
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Everything in the data directory, with its mode, that another local user could open.
+fn readable_by_others(dir: &std::path::Path) -> Vec<String> {
+    let mut open = Vec::new();
+    for entry in walk(dir) {
+        let m = mode(&entry);
+        if m & 0o077 != 0 {
+            open.push(format!("{} {m:o}", entry.display()));
+        }
+    }
+    open
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut all = vec![dir.to_path_buf()];
+    for e in std::fs::read_dir(dir).expect("readable").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            all.extend(walk(&p));
+        } else {
+            all.push(p);
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_new_data_directory_is_the_servers_alone() {
+    let outer = tempfile::tempdir().unwrap();
+    // A data directory the server creates itself, under a parent that others may read.
+    std::fs::set_permissions(outer.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = outer.path().join("kintara");
+    let config = kintara_server::testing::config(&data).await;
+    let sqlite = config.database_url.is_none();
+    let server = TestServer::with_config(config, tempfile::tempdir().unwrap()).await;
+    // Something written, so SQLite has its WAL and shared-memory files.
+    let survivor = server.register_survivor("amina@example.org").await;
+    server
+        .post(
+            "/api/incidents/",
+            Some(&survivor.access),
+            &report("what happened"),
+        )
+        .await
+        .expect(201);
+
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("evidence")), 0o700);
+    for key in ["jwt-secret", "evidence.key"] {
+        assert_eq!(mode(&data.join(key)), 0o600, "{key}");
+    }
+    if sqlite {
+        for f in ["kintara.db", "kintara.db-wal", "kintara.db-shm"] {
+            assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+        }
+    }
+    assert_eq!(readable_by_others(&data), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_data_directory_left_open_is_narrowed_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    // As an older version under umask 022, or a copy made by hand, would have left it.
+    let first = TestServer::with_config(
+        kintara_server::testing::config(data.path()).await,
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    first.running.stop().await;
+    for p in walk(data.path()) {
+        let wide = if p.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(wide)).unwrap();
+    }
+    assert_ne!(readable_by_others(data.path()), Vec::<String>::new());
+
+    let config = kintara_server::testing::config(data.path()).await;
+    let _again = TestServer::with_config(config, tempfile::tempdir().unwrap()).await;
+    assert_eq!(readable_by_others(data.path()), Vec::<String>::new());
 }

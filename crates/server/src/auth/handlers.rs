@@ -10,17 +10,13 @@ use kintara_api::{
     OkResponse, RefreshRequest, RefreshResponse, RegisterRequest, TokenPair, UpdateMeRequest, User,
 };
 
-use super::{password, sessions, users, AuthUser};
+use super::{password, sessions, throttle, users, AuthUser};
+use crate::client_addr::ClientAddr;
 use crate::db::is_unique_violation;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ValidJson;
 use crate::state::AppState;
 use kintara_api::Refusal;
-
-/// Failed logins in a row before the account locks.
-pub const MAX_FAILED_LOGINS: i64 = 5;
-/// How long a lock lasts.
-pub const LOCKOUT_MINUTES: i64 = 15;
 
 /// Register a survivor or provider account.
 #[utoipa::path(post, path = endpoint::Register::PATH, tag = "auth",
@@ -90,40 +86,39 @@ pub async fn register(
     responses(
         (status = 200, description = "Signed in", body = AuthResponse),
         (status = 401, description = "Wrong e-mail or password", body = ErrorEnvelope),
-        (status = 429, description = "Locked after repeated failures", body = ErrorEnvelope),
+        (status = 429, description = "Too many failed sign-ins from this address, for this e-mail or any: paused for `Retry-After` seconds", body = ErrorEnvelope),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ValidJson(req): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
-    let user = users::find_by_email(&mut *state.db.read.acquire().await?, &req.email).await?;
-    if let Some(until) = user
-        .as_ref()
-        .and_then(|u| u.locked_until)
-        .filter(|t| *t > Utc::now())
+    let keys = throttle::Keys::new(&req.email, addr);
+    let now = Utc::now();
+    // While paused, the password is not even checked: guessing costs the guesser time, and us
+    // no Argon2 work.
+    if let Some(until) =
+        throttle::paused_until(&mut *state.db.read.acquire().await?, &keys, now).await?
     {
-        return Err(locked(until));
+        return Err(paused(until, now));
     }
+    let user = users::find_by_email(&mut *state.db.read.acquire().await?, &req.email).await?;
     let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let bad_credentials = || ApiError::from(Refusal::InvalidCredentials {});
-    let Some(user) = user else {
-        return Err(bad_credentials());
-    };
     let mut tx = state.db.begin_write().await?;
-    if !ok {
-        let until = Utc::now() + chrono::Duration::minutes(LOCKOUT_MINUTES);
-        let locked_now =
-            users::record_failed_login(&mut tx, user.id, MAX_FAILED_LOGINS, until).await?;
+    // A known e-mail with a wrong password and an unknown e-mail are counted and answered alike.
+    let Some(user) = user.filter(|_| ok) else {
+        let until = throttle::record_failure(&mut tx, &keys, now).await?;
         tx.commit().await?;
-        tracing::info!(user = %user.id, locked = locked_now.is_some(), "failed login");
-        return Err(match locked_now {
-            Some(until) => locked(until),
-            None => bad_credentials(),
+        tracing::info!(paused = until.is_some(), "failed sign-in");
+        return Err(match until {
+            Some(until) => paused(until, now),
+            None => ApiError::from(Refusal::InvalidCredentials {}),
         });
-    }
+    };
     if !user.is_active {
         return Err(ApiError::from(Refusal::AccountDisabled {}));
     }
+    throttle::record_success(&mut tx, &keys).await?;
     users::record_login(&mut tx, user.id).await?;
     let session = sessions::create(&mut tx, user.id, refresh_ttl(&state)).await?;
     let user = users::find_by_id(&mut tx, user.id)
@@ -144,10 +139,10 @@ pub async fn login(
     }))
 }
 
-fn locked(until: chrono::DateTime<Utc>) -> ApiError {
-    let secs = (until - Utc::now()).num_seconds().max(1) as u64;
+fn paused(until: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> ApiError {
+    let secs = (until - now).num_seconds().max(1) as u64;
     let minutes = secs.div_ceil(60);
-    ApiError::retry_after(Refusal::AccountLocked { minutes }, secs)
+    ApiError::retry_after(Refusal::SignInPaused { minutes }, secs)
 }
 
 fn refresh_ttl(state: &AppState) -> chrono::Duration {

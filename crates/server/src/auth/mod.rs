@@ -3,6 +3,7 @@
 pub mod handlers;
 pub mod password;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

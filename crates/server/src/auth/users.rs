@@ -144,37 +144,6 @@ pub async fn insert(conn: &mut AnyConnection, new: NewUser) -> Result<UserRow, s
         .expect("the row was just inserted"))
 }
 
-/// Counts a failed login; at `max` failures in a row the account locks until `lock_until` and the
-/// counter starts again. Returns the lock's end when this failure caused one.
-pub async fn record_failed_login(
-    conn: &mut AnyConnection,
-    id: Uuid,
-    max: i64,
-    lock_until: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    // Every right-hand side reads the old row, so this is one atomic step under concurrency.
-    let row = sqlx::query(
-        "UPDATE users SET \
-           failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END, \
-           locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
-         WHERE id = $1 RETURNING locked_until",
-    )
-    .bind(id.to_string())
-    .bind(max)
-    .bind(ts(lock_until))
-    .fetch_one(conn)
-    .await?;
-    let locked = get_opt_ts(&row, "locked_until")?;
-    Ok(locked.filter(|t| *t == lock_until_rounded(lock_until)))
-}
-
-/// Stored timestamps have microsecond precision.
-fn lock_until_rounded(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&ts(t))
-        .expect("own format")
-        .with_timezone(&Utc)
-}
-
 pub async fn record_login(conn: &mut AnyConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = $2 WHERE id = $1",

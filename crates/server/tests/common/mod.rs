@@ -112,6 +112,18 @@ impl TestServer {
         .await
     }
 
+    /// Signs in from the loopback address `from` (`127.0.0.2`, ...): another client address than
+    /// the harness's own `127.0.0.1`, for what is counted per address.
+    pub async fn login_from(&self, from: &str, email: &str, password: &str) -> Resp {
+        let client = Client::builder()
+            .no_proxy()
+            .local_address(from.parse::<std::net::IpAddr>().expect("an address"))
+            .build()
+            .expect("http client");
+        let body = json!({"email": email, "password": password});
+        Resp::from(client.post(self.url("/api/auth/login/")).json(&body)).await
+    }
+
     pub async fn login_ok(&self, email: &str, password: &str) -> Account {
         let resp = self.login(email, password).await;
         resp.expect(200);
