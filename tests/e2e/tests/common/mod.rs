@@ -347,11 +347,10 @@ impl App {
     }
 
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        if let Err(e) = self.find(css).await.click().await {
+            // With what the window shows: WebKitWebDriver's errors can come without a message.
+            self.fail(&format!("click {css}: {e} ({e:?})")).await;
+        }
     }
 
     /// Replaces an input's text.
