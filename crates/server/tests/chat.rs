@@ -281,6 +281,53 @@ async fn an_anonymous_survivor_is_anonymous_to_providers_but_not_to_herself() {
     );
 }
 
+/// A survivor who reported anonymously stays anonymous in a direct room too: nothing a provider
+/// receives about her messages there, over REST or the event log, names her.
+#[tokio::test]
+async fn an_anonymous_reporter_is_not_named_by_a_direct_rooms_notifications() {
+    let c = Chat::new().await;
+    let mut body = report("anonymous report");
+    body["is_anonymous"] = json!(true);
+    let incident = c.assigned(&c.provider, &body).await;
+    c.accept(&c.provider, incident.id).await;
+    let direct = c.direct(&c.survivor, c.provider.user.id).await;
+    direct.expect(201);
+    let room: ChatRoom = direct.json_as();
+    c.sent(&c.survivor, room.id, "hello from the direct room")
+        .await;
+
+    let her = [&c.survivor.user.first_name, &c.survivor.user.last_name];
+    let n = c.new_messages(&c.provider).await;
+    assert_eq!(n.len(), 1, "{n:?}");
+    let everything = [
+        c.server
+            .get("/api/notifications/", Some(&c.provider.access))
+            .await
+            .text,
+        c.server
+            .get("/api/events/?since=0", Some(&c.provider.access))
+            .await
+            .text,
+        c.server
+            .get("/api/chat/rooms/", Some(&c.provider.access))
+            .await
+            .text,
+        c.server
+            .get(
+                &format!("/api/chat/messages/?room_id={}", room.id),
+                Some(&c.provider.access),
+            )
+            .await
+            .text,
+    ];
+    for text in &everything {
+        for name in her {
+            assert!(!text.contains(name.as_str()), "{name} in {text}");
+        }
+    }
+    assert!(everything[0].contains("Anonymous"), "{}", everything[0]);
+}
+
 #[tokio::test]
 async fn direct_chats_open_only_between_people_who_work_together() {
     let c = Chat::new().await;

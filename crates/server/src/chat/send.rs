@@ -22,8 +22,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use kintara_api::{
-    ChatMessage, Event, MessageType, Notification, NotificationType, Role, RoomType, SendMessage,
-    READING_SECONDS,
+    ChatMessage, Event, MessageType, Notification, NotificationType, SendMessage, READING_SECONDS,
 };
 use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
@@ -295,6 +294,9 @@ impl Sending<'_> {
         }
         // A `new_message` frame for every other participant, each with the message as that
         // person sees it (an anonymous survivor stays anonymous to providers).
+        // The sender's name as each of them may see it, for their notifications too: one
+        // decision (the room's `Cast`) for the frame and the notification alike.
+        let mut names = HashMap::new();
         for p in people.iter().filter(|p| p.id != user.id) {
             let viewer = Viewer {
                 id: p.id,
@@ -303,9 +305,11 @@ impl Sending<'_> {
             let view = Cast::of(conn, viewer, room, people.to_vec())
                 .await?
                 .message(p.id, &row);
+            let name = view.sender.as_ref().map(|s| s.full_name.clone());
+            names.insert(p.id, name.unwrap_or_else(|| ANONYMOUS.to_owned()));
             plan.frames.push((p.id, Event::NewMessage(Box::new(view))));
         }
-        for n in self.notifications(people, &row) {
+        for n in self.notifications(people, &row, &names) {
             plan.frames
                 .push((n.recipient, Event::Notification(Box::new(n.clone()))));
             plan.notifications.push(n);
@@ -321,33 +325,31 @@ impl Sending<'_> {
     }
 
     /// A `new_message` notification for everyone else in the room who is not reading it now.
-    fn notifications(&self, people: &[ParticipantRow], m: &MessageRow) -> Vec<Notification> {
+    fn notifications(
+        &self,
+        people: &[ParticipantRow],
+        m: &MessageRow,
+        names: &HashMap<Uuid, String>,
+    ) -> Vec<Notification> {
         let since = m.created_at - Duration::seconds(READING_SECONDS);
-        let recipients: Vec<(Uuid, Role)> = people
+        let recipients: Vec<notifications::Recipient> = people
             .iter()
             .filter(|p| p.id != self.user.id && p.account_active)
             .filter(|p| p.reading_at.is_none_or(|at| at < since))
-            .map(|p| (p.id, p.role))
+            .map(|p| notifications::Recipient {
+                id: p.id,
+                role: p.role,
+                // Nobody the frames were not shaped for is named anything but "Anonymous".
+                sender_name: names
+                    .get(&p.id)
+                    .cloned()
+                    .unwrap_or_else(|| ANONYMOUS.to_owned()),
+            })
             .collect();
         if recipients.is_empty() {
             return Vec::new();
         }
-        let me = people.iter().find(|p| p.id == self.user.id);
-        // A survivor who reported anonymously stays anonymous in what providers are told.
-        let anonymous = match me {
-            Some(p) if p.role == Role::Survivor => {
-                p.account_anonymous
-                    || (self.room.kind == RoomType::Case && self.room.incident_anonymous)
-            }
-            _ => false,
-        };
-        let name = match me {
-            Some(p) if !anonymous => format!("{} {}", p.first_name, p.last_name)
-                .trim()
-                .to_owned(),
-            _ => ANONYMOUS.to_owned(),
-        };
-        notifications::new_message_drafts(m.room, self.room.incident, &name, &recipients)
+        notifications::new_message_drafts(m.room, self.room.incident, &recipients)
             .iter()
             .map(|d| notifications::to_store(d, self.chosen.get(&d.recipient)))
             .collect()

@@ -38,13 +38,13 @@ pub enum Cause<'a> {
         to: IncidentStatus,
     },
     /// A chat message for `recipients` (who are not reading the room). Texts never carry the
-    /// message: notifications show on lock screens. `sender_name` is as the recipients may see
-    /// it (an anonymous survivor stays "Anonymous").
+    /// message: notifications show on lock screens. Each recipient comes with the sender's name
+    /// as that recipient may see it (the room's `Cast` decides: an anonymous survivor stays
+    /// "Anonymous").
     NewMessage {
         conversation: Uuid,
         incident: Option<Uuid>,
-        sender_name: &'a str,
-        recipients: &'a [(Uuid, Role)],
+        recipients: &'a [Recipient],
     },
 }
 
@@ -133,15 +133,23 @@ pub fn to_store(draft: &Draft, chosen: Option<&Vec<Channel>>) -> Notification {
 
 /// The `new_message` notifications for `recipients` (who are not reading the room). Texts
 /// never carry the message: notifications show on lock screens.
+/// Someone told of a new message, with the sender's name as they may see it.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub id: Uuid,
+    pub role: Role,
+    pub sender_name: String,
+}
+
 pub fn new_message_drafts(
     conversation: Uuid,
     incident: Option<Uuid>,
-    sender_name: &str,
-    recipients: &[(Uuid, Role)],
+    recipients: &[Recipient],
 ) -> Vec<Draft> {
     recipients
         .iter()
-        .map(|&(recipient, role)| {
+        .map(|r| {
+            let (recipient, role, sender_name) = (r.id, r.role, r.sender_name.as_str());
             let (subject, message, params) = if role == Role::Survivor {
                 (
                     SURVIVOR_SUBJECT.into(),
@@ -262,9 +270,8 @@ async fn drafts(conn: &mut AnyConnection, cause: Cause<'_>) -> Result<Vec<Draft>
         Cause::NewMessage {
             conversation,
             incident,
-            sender_name,
             recipients,
-        } => new_message_drafts(conversation, incident, sender_name, recipients),
+        } => new_message_drafts(conversation, incident, recipients),
     })
 }
 
