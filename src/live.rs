@@ -48,7 +48,7 @@ pub enum Topic {
 /// their own); a resync changes everything.
 pub fn concerns(event: &Event) -> &'static [Topic] {
     match event {
-        Event::NewMessage(_) | Event::MessageRead(_) => &[Topic::Rooms],
+        Event::NewMessage(_) | Event::MessageRead(_) | Event::MessageDeleted(_) => &[Topic::Rooms],
         // A notification is mostly about a case (offered, answered, withdrawn, moved), and for
         // some of them (an offer withdrawn from a provider) it is the only frame.
         Event::Notification(_) => &[Topic::Notifications, Topic::Cases],

@@ -263,6 +263,30 @@ impl Validate for ChatSettings {
 mod tests {
     use super::*;
 
+    /// The server finds a message's frames in the event log by this prefix, to purge its text
+    /// when it is deleted (`chat::repo::purge_message_frames`).
+    #[test]
+    fn a_message_serialises_its_id_first() {
+        let m = ChatMessage {
+            id: Uuid::from_u128(7),
+            room: Uuid::nil(),
+            seq: 1,
+            sender: None,
+            message_type: MessageType::UserMessage,
+            content: Some("x".into()),
+            client_id: None,
+            is_deleted: false,
+            is_read: false,
+            read_by: Vec::new(),
+            created_at: chrono::Utc::now(),
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(
+            json.starts_with(&format!("{{\"id\":\"{}\",", m.id)),
+            "{json}"
+        );
+    }
+
     #[test]
     fn content_limits() {
         let msg = |content: &str, client_id: Option<&str>| SendMessage {

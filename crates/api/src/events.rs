@@ -84,6 +84,7 @@ wire_enum! {
         Notification = "notification" / "Notification",
         NewMessage = "new_message" / "New message",
         MessageRead = "message_read" / "Message read",
+        MessageDeleted = "message_deleted" / "Message deleted",
         Typing = "typing" / "Typing",
         Presence = "presence" / "Presence",
         CaseAssigned = "case_assigned" / "Case assigned",
@@ -106,6 +107,9 @@ pub enum Event {
     NewMessage(Box<ChatMessage>),
     /// Someone who shares read receipts read a room up to `last_read_seq`.
     MessageRead(MessageReadEvent),
+    /// A message was deleted: drop its text. Its `new_message` frames in the log were replaced
+    /// by this one, so replaying the log does not bring the text back either.
+    MessageDeleted(MessageDeletedEvent),
     Typing(TypingEvent),
     /// A room mate came online or went offline.
     Presence(PresenceEvent),
@@ -126,6 +130,7 @@ impl Event {
             Event::Notification(_) => EventType::Notification,
             Event::NewMessage(_) => EventType::NewMessage,
             Event::MessageRead(_) => EventType::MessageRead,
+            Event::MessageDeleted(_) => EventType::MessageDeleted,
             Event::Typing(_) => EventType::Typing,
             Event::Presence(_) => EventType::Presence,
             Event::CaseAssigned(_) => EventType::CaseAssigned,
@@ -140,6 +145,7 @@ impl Event {
         match self {
             Event::NewMessage(m) => Some(m.room),
             Event::MessageRead(r) => Some(r.room),
+            Event::MessageDeleted(d) => Some(d.room),
             Event::Typing(t) => Some(t.room),
             _ => None,
         }
@@ -162,6 +168,7 @@ impl Event {
             Event::Notification(p) => serde_json::to_string(p),
             Event::NewMessage(p) => serde_json::to_string(p),
             Event::MessageRead(p) => serde_json::to_string(p),
+            Event::MessageDeleted(p) => serde_json::to_string(p),
             Event::Typing(p) => serde_json::to_string(p),
             Event::Presence(p) => serde_json::to_string(p),
             Event::CaseAssigned(p) => serde_json::to_string(p),
@@ -191,6 +198,7 @@ impl Event {
             EventType::Notification => Event::Notification(Box::new(read(data).ok()?)),
             EventType::NewMessage => Event::NewMessage(Box::new(read(data).ok()?)),
             EventType::MessageRead => Event::MessageRead(read(data).ok()?),
+            EventType::MessageDeleted => Event::MessageDeleted(read(data).ok()?),
             EventType::Typing => Event::Typing(read(data).ok()?),
             EventType::Presence => Event::Presence(read(data).ok()?),
             EventType::CaseAssigned => Event::CaseAssigned(read(data).ok()?),
@@ -199,6 +207,13 @@ impl Event {
             EventType::ResyncRequired => Event::ResyncRequired {},
         })
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageDeletedEvent {
+    pub room: Uuid,
+    pub message_id: Uuid,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -81,6 +81,10 @@ impl<S: LocalStore> Cache<S> {
                 self.put_message(m).await?;
                 return Ok(false);
             }
+            Event::MessageDeleted(d) => {
+                self.forget_message_text(d.room, d.message_id).await?;
+                return Ok(false);
+            }
             Event::Notification(n) => {
                 self.put(NOTIFICATIONS, &n.id.to_string(), n).await?;
                 return Ok(false);
@@ -130,6 +134,20 @@ impl<S: LocalStore> Cache<S> {
         let kept = self.store.cached(&kind).await?;
         for (key, _) in kept.iter().take(kept.len().saturating_sub(RECENT_MESSAGES)) {
             self.store.remove_cached(&kind, key).await?;
+        }
+        Ok(())
+    }
+
+    /// A deleted message keeps its place, without its text, on the device too.
+    async fn forget_message_text(&self, room: Uuid, id: Uuid) -> Result<(), CacheError> {
+        let kind = messages_kind(room);
+        for (key, json) in self.store.cached(&kind).await? {
+            let mut m: ChatMessage = serde_json::from_str(&json)?;
+            if m.id == id {
+                m.content = None;
+                m.is_deleted = true;
+                self.put(&kind, &key, &m).await?;
+            }
         }
         Ok(())
     }

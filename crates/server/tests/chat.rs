@@ -662,6 +662,53 @@ async fn unread_counts_follow_read_positions_which_only_move_forward() {
     assert_eq!(c.room(&c.provider, room).await.unread_count, 0);
 }
 
+/// Deleted means deleted: the text leaves the message, and every copy of it in the event logs,
+/// and open clients get a `message_deleted` frame.
+#[tokio::test]
+async fn a_deleted_messages_text_is_gone_from_every_log() {
+    let c = Chat::new().await;
+    let (_, room) = c.case_room(&c.provider).await;
+    let secret = "the address where I stay now: 7 Ngong Road";
+    let msg = c.sent(&c.survivor, room, secret).await;
+    let log = |who: &Account| {
+        let s = &c.server;
+        let token = who.access.clone();
+        async move { s.get("/api/events/?since=0", Some(&token)).await.text }
+    };
+    assert!(log(&c.provider).await.contains(secret));
+
+    // Only the sender may delete it; a refusal changes nothing.
+    c.server
+        .delete(
+            &format!("/api/chat/messages/{}/", msg.id),
+            Some(&c.provider.access),
+        )
+        .await
+        .expect(403);
+    assert!(log(&c.provider).await.contains(secret));
+
+    c.server
+        .delete(
+            &format!("/api/chat/messages/{}/", msg.id),
+            Some(&c.survivor.access),
+        )
+        .await
+        .expect(204);
+    for who in [&c.provider, &c.survivor] {
+        let text = log(who).await;
+        assert!(!text.contains(secret), "{text}");
+        let page: kintara_api::EventsPage = serde_json::from_str(&text).unwrap();
+        let dropped = page.events.iter().any(|f| {
+            matches!(&f.event, kintara_api::Event::MessageDeleted(d)
+                if d.message_id == msg.id && d.room == room)
+        });
+        assert!(dropped, "no message_deleted frame: {text}");
+        let messages = c.page(who, &format!("room_id={room}")).await;
+        let shown = messages.results.iter().find(|m| m.id == msg.id).unwrap();
+        assert!(shown.is_deleted && shown.content.is_none(), "{shown:?}");
+    }
+}
+
 #[tokio::test]
 async fn read_receipts_show_only_for_readers_who_share_them() {
     let c = Chat::new().await;

@@ -8,10 +8,10 @@ use chrono::{Duration, Utc};
 use kintara_api::endpoint;
 use kintara_api::{
     ChatMessage, ChatMessagePage, ChatRoom, ChatRoomList, ChatSettings, CreateDirectChat,
-    ErrorEnvelope, Event, Heartbeat, HeartbeatResult, MarkReadResult, MessageReadEvent,
-    OfflineResult, OnlineUsers, PresenceEvent, Role, RoomType, SendMessage, TypingEvent,
-    TypingRequest, TypingResult, DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE, ONLINE_SECONDS,
-    TYPING_SECONDS,
+    ErrorEnvelope, Event, Heartbeat, HeartbeatResult, MarkReadResult, MessageDeletedEvent,
+    MessageReadEvent, OfflineResult, OnlineUsers, PresenceEvent, Role, RoomType, SendMessage,
+    TypingEvent, TypingRequest, TypingResult, DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE,
+    ONLINE_SECONDS, TYPING_SECONDS,
 };
 use serde::Deserialize;
 use sqlx::AnyConnection;
@@ -299,6 +299,19 @@ pub async fn delete_message(
         return Err(ChatError::NotSender.into());
     }
     repo::soft_delete(&mut tx, id, Utc::now()).await?;
+    // Deleted means deleted: the text leaves every log it was copied to, and open clients are
+    // told to drop it (the sender's other devices too).
+    let everyone: Vec<Uuid> = repo::participants(&mut tx, m.room)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let deleted = Event::MessageDeleted(MessageDeletedEvent {
+        room: m.room,
+        message_id: id,
+    });
+    repo::purge_message_frames(&mut tx, &everyone, &deleted, id).await?;
+    events::append_all(&mut tx, everyone, &deleted).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

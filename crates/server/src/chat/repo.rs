@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use kintara_api::{ChatSettings, MessageType, ProviderType, Role, RoomType};
+use kintara_api::{ChatSettings, Event, EventType, MessageType, ProviderType, Role, RoomType};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -550,6 +550,32 @@ pub async fn soft_delete(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Takes a deleted message's text out of the event logs of `people`: each of its `new_message`
+/// frames becomes the `message_deleted` frame `deleted` (same place in the log, no text). Frames
+/// are found by their payload's first field, the message's id (`ChatMessage` serialises `id`
+/// first; a test in `kintara-api` holds it there).
+pub async fn purge_message_frames(
+    conn: &mut AnyConnection,
+    people: &[Uuid],
+    deleted: &Event,
+    message: Uuid,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "UPDATE user_events SET event_type = $1, data = $2 \
+         WHERE user_id IN ({}) AND event_type = $4 AND data LIKE $5",
+        crate::db::json_strings(conn, 3)
+    );
+    let done = sqlx::query(&sql)
+        .bind(deleted.kind().as_str())
+        .bind(deleted.data_string())
+        .bind(crate::db::json_ids(people))
+        .bind(EventType::NewMessage.as_str())
+        .bind(format!("{{\"id\":\"{message}\",%"))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn set_hidden(
