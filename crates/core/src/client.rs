@@ -54,13 +54,18 @@ pub struct Client {
     refresh_lock: tokio::sync::Mutex<()>,
 }
 
-/// Parses a server address typed by a person: `localhost:8000`, `http://10.0.2.2:8000/`, ...
+/// Parses a server address typed by a person: `localhost:8000`, `https://kintara.example/`, ...
+/// Anything that leaves this device goes over TLS: `http://` only for a server on loopback (a
+/// developer's own machine). Without a scheme, loopback gets `http://` and the rest `https://`.
 pub fn parse_base_url(input: &str) -> Result<Url> {
     let input = input.trim();
     let with_scheme = if input.contains("://") {
         input.to_owned()
     } else {
-        format!("http://{input}")
+        let plain = Url::parse(&format!("http://{input}"))
+            .map_err(|e| CoreError::InvalidUrl(e.to_string()))?;
+        let scheme = if is_loopback(&plain) { "http" } else { "https" };
+        format!("{scheme}://{input}")
     };
     let mut url = Url::parse(&with_scheme).map_err(|e| CoreError::InvalidUrl(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -68,11 +73,31 @@ pub fn parse_base_url(input: &str) -> Result<Url> {
             "use an http:// or https:// address".into(),
         ));
     }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(CoreError::InvalidUrl(
+            "use an https:// address: what you send must not cross a network unencrypted \
+             (http:// is only for a server on this device)"
+                .into(),
+        ));
+    }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// `localhost` (and its subdomains), `127.0.0.0/8` and `::1`: the device itself.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 impl Client {
@@ -729,5 +754,32 @@ mod tests {
         );
         assert!(parse_base_url("ftp://x").is_err());
         assert!(parse_base_url("http://").is_err());
+    }
+
+    #[test]
+    fn only_loopback_may_go_without_tls() {
+        for ok in [
+            "http://localhost:8000",
+            "http://127.0.0.1:8000",
+            "http://127.0.0.2",
+            "http://[::1]:8000",
+            "http://app.localhost",
+            "https://10.0.2.2:8443",
+        ] {
+            assert!(parse_base_url(ok).is_ok(), "{ok}");
+        }
+        for plain in [
+            "http://kintara.example",
+            "http://10.0.2.2:8000",
+            "http://192.168.1.20:8000",
+            "http://[2001:db8::1]",
+            "http://localhost.evil.example",
+        ] {
+            let err = parse_base_url(plain).unwrap_err();
+            assert!(err.to_string().contains("https://"), "{plain}: {err}");
+        }
+        // Typed without a scheme: TLS unless it is this device.
+        assert_eq!(parse_base_url("kintara.example").unwrap().scheme(), "https");
+        assert_eq!(parse_base_url("127.0.0.1:8000").unwrap().scheme(), "http");
     }
 }
