@@ -34,10 +34,26 @@ impl Keys {
     pub fn new(email: &str, addr: IpAddr) -> Keys {
         let hash = |s: String| hex::encode(Sha256::digest(s.as_bytes()));
         let email = email.trim().to_lowercase();
+        let addr = network(addr);
         Keys {
             pair: hash(format!("pair\n{email}\n{addr}")),
             address: hash(format!("addr\n{addr}")),
         }
+    }
+}
+
+/// The unit one client controls: an IPv4 address, or an IPv6 /64 (one subscriber's prefix, in
+/// which an attacker picks any address for free).
+fn network(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+            }
+        },
     }
 }
 
@@ -145,5 +161,17 @@ mod tests {
         let c = Keys::new("amina@example.org", "127.0.0.1".parse().unwrap());
         assert_ne!(a.pair, c.pair);
         assert_ne!(a.address, c.address);
+    }
+
+    #[test]
+    fn an_ipv6_prefix_is_one_client() {
+        let a = Keys::new("x@example.org", "2001:db8:1:2::1".parse().unwrap());
+        let b = Keys::new("x@example.org", "2001:db8:1:2:ffff::9".parse().unwrap());
+        let c = Keys::new("x@example.org", "2001:db8:1:3::1".parse().unwrap());
+        assert_eq!((a.pair.clone(), a.address.clone()), (b.pair, b.address));
+        assert_ne!(a.address, c.address);
+        let mapped = Keys::new("x@example.org", "::ffff:127.0.0.2".parse().unwrap());
+        let v4 = Keys::new("x@example.org", "127.0.0.2".parse().unwrap());
+        assert_eq!(mapped.address, v4.address);
     }
 }
