@@ -40,6 +40,31 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Where an account stands. Survivors, dispatchers and admins start `active`; a provider who
+    /// registers themselves is `unverified` until an admin verifies them, and is never offered,
+    /// assigned, listed or recommended before that. `suspended` and `disabled` accounts cannot
+    /// sign in; an admin can reinstate either.
+    AccountState {
+        Unverified = "unverified" / "Awaiting verification",
+        Active = "active" / "Active",
+        Suspended = "suspended" / "Suspended",
+        Disabled = "disabled" / "Disabled",
+    }
+}
+
+impl AccountState {
+    /// What a user stored before states existed was: an account that could sign in.
+    fn stored_before_states() -> Self {
+        AccountState::Active
+    }
+
+    /// Whether the account may sign in and keep its sessions.
+    pub fn may_sign_in(self) -> bool {
+        matches!(self, AccountState::Unverified | AccountState::Active)
+    }
+}
+
 /// A user as the API shows it (never the password hash or lockout state).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -55,7 +80,11 @@ pub struct User {
     pub provider_type_display: Option<String>,
     pub is_anonymous: bool,
     pub biometric_enabled: bool,
+    /// Whether the account may sign in (`account_state` is `unverified` or `active`).
     pub is_active: bool,
+    /// Absent in a session a device stored before account states existed.
+    #[serde(default = "AccountState::stored_before_states")]
+    pub account_state: AccountState,
     pub last_login: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -276,6 +305,80 @@ impl Validate for UpdateMeRequest {
     fn validate(&self) -> Result<(), FieldErrors> {
         rules::check(self)
     }
+}
+
+/// `POST auth/change-password/`: the current password proves it is her, not someone holding
+/// her unlocked phone. Every other session ends.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordRequest { .. }")
+    }
+}
+
+impl Rules for ChangePasswordRequest {
+    const SCHEMA: &'static str = "ChangePasswordRequest";
+    const FIELDS: &'static [rules::Field] = &[
+        field(
+            "current_password",
+            Rule::Secret {
+                min: 1,
+                max: MAX_PASSWORD,
+            },
+        ),
+        field(
+            "new_password",
+            Rule::Secret {
+                min: MIN_PASSWORD,
+                max: MAX_PASSWORD,
+            },
+        ),
+    ];
+}
+
+impl Validate for ChangePasswordRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        rules::check(self)
+    }
+}
+
+/// At most this many characters of a device's own description are kept.
+pub const MAX_DEVICE_LABEL: usize = 120;
+
+/// One place the user is signed in (`GET auth/sessions/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    pub id: Uuid,
+    /// How the device described itself when it signed in (its `User-Agent`), cut to
+    /// [`MAX_DEVICE_LABEL`] characters; empty when it said nothing.
+    pub device_label: String,
+    pub created_at: DateTime<Utc>,
+    /// The last sign-in or token refresh of this session.
+    pub last_used_at: DateTime<Utc>,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+/// `GET auth/sessions/`: the caller's open sessions, newest use first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// How many sessions a request ended (`revoke-others`, `change-password`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionsEnded {
+    pub success: bool,
+    pub ended: u64,
 }
 
 /// A plain acknowledgement.

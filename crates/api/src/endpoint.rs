@@ -59,6 +59,7 @@ impl Access {
 pub const STAFF: &[Role] = &[Role::Dispatcher, Role::Admin];
 pub const SURVIVORS: &[Role] = &[Role::Survivor];
 pub const PROVIDERS: &[Role] = &[Role::Provider];
+pub const ADMINS: &[Role] = &[Role::Admin];
 
 /// A body that is not JSON: the upload's multipart form, the download's file bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +153,22 @@ endpoints! {
     Me = Get "/api/auth/me/", SignedIn, () => crate::MeResponse;
     UpdateMe = Put "/api/auth/me/update/", SignedIn, crate::UpdateMeRequest => crate::MeResponse;
     Health = Get "/api/auth/health/", Public, () => crate::HealthResponse;
+    ChangePassword = Post "/api/auth/change-password/", SignedIn, crate::ChangePasswordRequest => crate::SessionsEnded;
+    Sessions = Get "/api/auth/sessions/", SignedIn, () => crate::SessionList;
+    /// Another of the caller's sessions; the current one ends with `Logout`.
+    EndSession = Delete "/api/auth/sessions/{id}/", SignedIn, () => ();
+    RevokeOtherSessions = Post "/api/auth/sessions/revoke-others/", SignedIn, () => crate::SessionsEnded;
+
+    // ---- administration ----
+    /// `?role=&state=&q=&page=&page_size=`.
+    AdminUsers = Get "/api/admin/users/", Roles(ADMINS), () => crate::AdminUserPage;
+    CreateStaff = Post "/api/admin/users/", Roles(ADMINS), crate::CreateStaffRequest => crate::User;
+    VerifyUser = Post "/api/admin/users/{id}/verify/", Roles(ADMINS), crate::AccountActionRequest => crate::User;
+    SuspendUser = Post "/api/admin/users/{id}/suspend/", Roles(ADMINS), crate::AccountActionRequest => crate::User;
+    DisableUser = Post "/api/admin/users/{id}/disable/", Roles(ADMINS), crate::AccountActionRequest => crate::User;
+    ReinstateUser = Post "/api/admin/users/{id}/reinstate/", Roles(ADMINS), crate::AccountActionRequest => crate::User;
+    /// `?user=&page=&page_size=`.
+    Audit = Get "/api/admin/audit/", Roles(ADMINS), () => crate::AuditPage;
 
     // ---- survivors' reports ----
     CreateIncident = Post "/api/incidents/", Roles(SURVIVORS), crate::IncidentCreate => crate::Incident;
@@ -176,6 +193,10 @@ endpoints! {
     Case = Get "/api/dispatch/cases/{id}/", Roles(STAFF), () => crate::CaseView;
     Assign = Post "/api/dispatch/cases/{id}/assign/", Roles(STAFF), crate::AssignRequest => crate::CaseView;
     Reassign = Post "/api/dispatch/cases/{id}/reassign/", Roles(STAFF), crate::ReassignRequest => crate::CaseView;
+    /// Closing is the dispatcher's decision, once the providers completed the case.
+    CloseCase = Post "/api/dispatch/cases/{id}/close/", Roles(STAFF), crate::CaseDecisionRequest => crate::CaseView;
+    /// Undoes a close made by mistake: the case is completed again.
+    ReopenCase = Post "/api/dispatch/cases/{id}/reopen/", Roles(STAFF), crate::CaseDecisionRequest => crate::CaseView;
     Providers = Get "/api/dispatch/providers/", Roles(STAFF), () => Vec<crate::DirectoryProvider>;
     Recommendations = Get "/api/dispatch/cases/{id}/recommendations/", Roles(STAFF), () => Vec<crate::ProviderSuggestion>;
 

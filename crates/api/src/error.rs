@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{EvidenceKind, IncidentStatus, Role};
+use crate::{AccountState, EvidenceKind, IncidentStatus, Role};
 
 /// A refusal of the whole request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,15 @@ pub enum Refusal {
     AccountDisabled {},
     /// 409
     EmailTaken {},
+    /// 403: the current password given to change it is wrong.
+    WrongPassword {},
+    /// 403: the case is closed; a provider keeps its record, not its content.
+    ClosedCaseRecord {},
+    /// 409: the current session ends by signing out, not from the session list.
+    CurrentSession {},
+    /// 409: the account is `state`, which this decision does not apply to.
+    AccountInState { state: AccountState },
+
     // ---- may they ----
     /// 403: the endpoint is for these roles only.
     OnlyRoles { roles: Vec<Role> },
@@ -105,6 +114,11 @@ pub enum Refusal {
     // ---- the server ----
     /// 429: more uploads at once than allowed; `Retry-After` says when.
     TooManyUploads {},
+    /// 429: too many requests of this kind from this account or address; `Retry-After` says
+    /// when to try again. Nothing was changed.
+    RateLimited {},
+    /// 413: the case, or the account, holds as much evidence as it may (`max_bytes`).
+    EvidenceQuotaFull { max_bytes: u64 },
     /// 503: overloaded for a moment; nothing was changed; `Retry-After` says when.
     ServiceUnavailable {},
     /// 500: nothing was changed.
@@ -131,7 +145,9 @@ impl Refusal {
             | AcceptFirst {}
             | NotTheSender {}
             | NoSharedCase {}
-            | NotWithYourself {} => 403,
+            | NotWithYourself {}
+            | WrongPassword {}
+            | ClosedCaseRecord {} => 403,
             NotFound {} => 404,
             MethodNotAllowed {} => 405,
             EmailTaken {}
@@ -146,12 +162,14 @@ impl Refusal {
             | NotAssigned {}
             | NotReassignable {}
             | RoomReadOnly {}
-            | CaseRoomStays {} => 409,
-            PayloadTooLarge { .. } | FileTooLarge { .. } => 413,
+            | CaseRoomStays {}
+            | CurrentSession {}
+            | AccountInState { .. } => 409,
+            PayloadTooLarge { .. } | FileTooLarge { .. } | EvidenceQuotaFull { .. } => 413,
             UnsupportedMediaType { .. } | UnsupportedFileType {} => 415,
             ValidationFailed {} => 422,
             UpgradeRequired {} => 426,
-            SignInPaused { .. } | TooManyUploads {} => 429,
+            SignInPaused { .. } | TooManyUploads {} | RateLimited {} => 429,
             InternalError {} => 500,
             ServiceUnavailable {} => 503,
         }
@@ -275,6 +293,14 @@ pub mod codes {
     pub const SIGN_IN_PAUSED: &str = "sign_in_paused";
     pub const ACCOUNT_DISABLED: &str = "account_disabled";
     pub const EMAIL_TAKEN: &str = "email_taken";
+    pub const WRONG_PASSWORD: &str = "wrong_password";
+    pub const CLOSED_CASE_RECORD: &str = "closed_case_record";
+    pub const CURRENT_SESSION: &str = "current_session";
+    pub const ACCOUNT_IN_STATE: &str = "account_in_state";
+    pub const ONLY_ROLES: &str = "only_roles";
+    pub const NOT_WITH_YOURSELF: &str = "not_with_yourself";
+    pub const RATE_LIMITED: &str = "rate_limited";
+    pub const EVIDENCE_QUOTA_FULL: &str = "evidence_quota_full";
     pub const NOT_FOUND: &str = "not_found";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const UPGRADE_REQUIRED: &str = "upgrade_required";

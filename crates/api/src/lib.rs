@@ -3,6 +3,7 @@
 //!
 //! Compiles for wasm32 (the UI uses it); OpenAPI schemas are behind the `openapi` feature.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod chat;
@@ -18,6 +19,7 @@ pub mod upload;
 pub mod validate;
 pub mod workflow;
 
+pub use admin::*;
 pub use auth::*;
 pub use chat::*;
 pub use error::*;

@@ -448,6 +448,9 @@ pub fn apply_all(schemas: &mut Value) {
     apply::<LoginRequest>(schemas);
     apply::<RefreshRequest>(schemas);
     apply::<UpdateMeRequest>(schemas);
+    apply::<ChangePasswordRequest>(schemas);
+    apply::<AccountActionRequest>(schemas);
+    apply::<CreateStaffRequest>(schemas);
     apply::<IncidentCreate>(schemas);
     apply::<IncidentPatch>(schemas);
     apply::<AcceptRequest>(schemas);
@@ -455,6 +458,7 @@ pub fn apply_all(schemas: &mut Value) {
     apply::<StatusUpdateRequest>(schemas);
     apply::<AssignRequest>(schemas);
     apply::<ReassignRequest>(schemas);
+    apply::<CaseDecisionRequest>(schemas);
     apply::<NotificationPreferences>(schemas);
     apply::<DeviceRegistration>(schemas);
     apply::<SendMessage>(schemas);

@@ -105,7 +105,28 @@ impl Validate for RejectRequest {
     }
 }
 
-/// `PATCH providers/cases/{id}/status/`.
+/// `POST dispatch/cases/{id}/close/` and `.../reopen/`: the reason is kept in the case's
+/// timeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseDecisionRequest {
+    pub reason: String,
+}
+
+impl Rules for CaseDecisionRequest {
+    const SCHEMA: &'static str = "CaseDecisionRequest";
+    const FIELDS: &'static [rules::Field] =
+        &[field("reason", Rule::RequiredText { max: MAX_REASON })];
+}
+
+impl Validate for CaseDecisionRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        rules::check(self)
+    }
+}
+
+/// `PATCH providers/cases/{id}/status/`: `in_progress` or `completed` (closing is the
+/// dispatcher's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusUpdateRequest {

@@ -100,6 +100,9 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// How long an idle connection to the server is kept for reuse.
+const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 impl Client {
     /// A client for the server at `base_url`, resuming any session kept in `store`.
     pub fn new(base_url: &str, store: Arc<dyn TokenStore>) -> Result<Self> {
@@ -107,6 +110,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // Shorter than the server's keep-alive (30 s by default): a pooled connection is
+            // dropped here before the server closes it, never reused as it closes.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
             .map_err(|e| CoreError::Network(e.to_string()))?;
         let session = store.load().map_err(|e| CoreError::Storage(e.0))?;

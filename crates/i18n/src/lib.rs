@@ -770,6 +770,20 @@ fn by_lang(lang: Lang, en: &'static str, sw: &'static str) -> &'static str {
     }
 }
 
+pub fn account_state(lang: Lang, s: kintara_api::AccountState) -> &'static str {
+    use kintara_api::AccountState::*;
+    by_lang(
+        lang,
+        s.label(),
+        match s {
+            Unverified => "Inasubiri uthibitisho",
+            Active => "Hai",
+            Suspended => "Imesimamishwa",
+            Disabled => "Imezimwa",
+        },
+    )
+}
+
 pub fn incident_status(lang: Lang, s: IncidentStatus) -> &'static str {
     by_lang(
         lang,

@@ -128,8 +128,30 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
             format!("Majaribio mengi ya kuingia yameshindwa kutoka hapa. Jaribu tena baada ya dakika {minutes}."),
         ),
         AccountDisabled {} => (
-            "This account is disabled.".into(),
-            "Akaunti hii imezimwa.".into(),
+            "This account cannot sign in now. Contact your administrator.".into(),
+            "Akaunti hii haiwezi kuingia kwa sasa. Wasiliana na msimamizi wako.".into(),
+        ),
+        ClosedCaseRecord {} => (
+            "This case is closed: you keep its record, not what it holds.".into(),
+            "Kesi hii imefungwa: unabaki na kumbukumbu yake, si yaliyomo.".into(),
+        ),
+        WrongPassword {} => (
+            "The current password is wrong. Nothing was changed.".into(),
+            "Nenosiri la sasa si sahihi. Hakuna kilichobadilishwa.".into(),
+        ),
+        CurrentSession {} => (
+            "This is the session you are using; sign out to end it.".into(),
+            "Hiki ndicho kipindi unachotumia; toka ili ukimalize.".into(),
+        ),
+        AccountInState { state } => (
+            format!(
+                "This cannot be done to an account that is {}.",
+                crate::account_state(Lang::En, *state).to_lowercase()
+            ),
+            format!(
+                "Hili haliwezi kufanywa kwa akaunti iliyo katika hali ya \"{}\".",
+                crate::account_state(Lang::Sw, *state)
+            ),
         ),
         EmailTaken {} => (
             "An account with this e-mail already exists.".into(),
@@ -226,6 +248,20 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
         TooManyUploads {} => (
             "Other files are still uploading; this one will follow shortly.".into(),
             "Faili nyingine bado zinapakiwa; hii itafuata hivi karibuni.".into(),
+        ),
+        RateLimited {} => (
+            "Too many requests. Nothing was changed; wait a moment and try again.".into(),
+            "Maombi ni mengi mno. Hakuna kilichobadilishwa; subiri kidogo ujaribu tena.".into(),
+        ),
+        EvidenceQuotaFull { max_bytes } => (
+            format!(
+                "No more room for evidence here (at most {} MB). Nothing was added.",
+                max_bytes / 1_000_000
+            ),
+            format!(
+                "Hakuna nafasi zaidi ya ushahidi hapa (isizidi MB {}). Hakuna kilichoongezwa.",
+                max_bytes / 1_000_000
+            ),
         ),
         ServiceUnavailable {} => (
             "The server is busy. Nothing was changed; it will be tried again shortly.".into(),

@@ -65,6 +65,21 @@ pub fn resolve<'a>(
     client
 }
 
+/// The unit one client controls: an IPv4 address, or an IPv6 /64 (one subscriber's prefix, in
+/// which an attacker picks any address for free). Throttles and limits count by it.
+pub fn network(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::limits::LimitSpec;
+
 #[derive(Clone, Args)]
 pub struct Config {
     /// Address and port to listen on.
@@ -62,6 +64,22 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<IpAddr>,
+
+    /// Rate limits: `off`, or overrides of the defaults as `action.scope=N/period`,
+    /// comma-separated (e.g. `message.account=30/min,report.address=20/h`). README lists the
+    /// defaults.
+    #[arg(long, env = "KINTARA_RATE_LIMITS", default_value = "")]
+    pub rate_limits: LimitSpec,
+
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// connection is kept, in seconds (clients should drop idle connections sooner).
+    #[arg(long, env = "KINTARA_HEADER_TIMEOUT_SECS", default_value_t = 30)]
+    pub header_timeout_secs: u64,
+
+    /// At most this many open WebSockets per account (a phone, a tablet and a desktop, with
+    /// room to reconnect).
+    #[arg(long, env = "KINTARA_MAX_SOCKETS_PER_USER", default_value_t = 8)]
+    pub max_sockets_per_user: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +103,9 @@ impl Config {
             refresh_ttl_secs: 7 * 24 * 3600,
             log_format: LogFormat::Text,
             trusted_proxies: Vec::new(),
+            rate_limits: LimitSpec::default(),
+            header_timeout_secs: 30,
+            max_sockets_per_user: 8,
         }
     }
 
@@ -121,6 +142,9 @@ impl std::fmt::Debug for Config {
             .field("refresh_ttl_secs", &self.refresh_ttl_secs)
             .field("log_format", &self.log_format)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("rate_limits", &self.rate_limits)
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("max_sockets_per_user", &self.max_sockets_per_user)
             .finish()
     }
 }

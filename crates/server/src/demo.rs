@@ -1,6 +1,6 @@
 //! Demo accounts, created only on request (`--demo`), never by default.
 
-use kintara_api::{ProviderType, Role};
+use kintara_api::{AccountState, ProviderType, Role};
 
 use crate::auth::{password, users};
 use crate::db::{is_unique_violation, Db};
@@ -24,6 +24,13 @@ pub fn accounts() -> Vec<(String, Role, Option<ProviderType>, String, String)> {
             "Dana".into(),
             "Otieno".into(),
         ),
+        (
+            "admin@kintara.test".into(),
+            Role::Admin,
+            None,
+            "Imani".into(),
+            "Kariuki".into(),
+        ),
     ];
     for p in ProviderType::ALL {
         let (first, last) = match p {
@@ -46,7 +53,9 @@ pub fn accounts() -> Vec<(String, Role, Option<ProviderType>, String, String)> {
     v
 }
 
-/// Creates the missing demo accounts; existing ones are left alone.
+/// Creates the missing demo accounts, providers verified; existing ones are left alone, except
+/// that a demo provider still awaiting verification (from a database made before verification
+/// existed) is verified.
 pub async fn ensure_accounts(db: &Db) -> Result<usize, crate::error::ApiError> {
     let hash = password::hash(DEMO_PASSWORD.into()).await?;
     let mut created = 0;
@@ -60,13 +69,29 @@ pub async fn ensure_accounts(db: &Db) -> Result<usize, crate::error::ApiError> {
             role,
             provider_type,
             is_anonymous: false,
+            state: AccountState::Active,
         };
+        let email = new.email.clone();
         match users::insert(&mut tx, new).await {
             Ok(_) => {
                 tx.commit().await?;
                 created += 1;
             }
-            Err(e) if is_unique_violation(&e) => {}
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                let mut tx = db.begin_write().await?;
+                if let Some(user) = users::find_by_email(&mut tx, &email).await? {
+                    users::set_state(
+                        &mut tx,
+                        user.id,
+                        &[AccountState::Unverified],
+                        AccountState::Active,
+                        true,
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+            }
             Err(e) => return Err(e.into()),
         }
     }

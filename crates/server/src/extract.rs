@@ -205,6 +205,8 @@ pub mod query {
         Cursor,
         /// Whole seconds from 0 to this.
         Seconds(u64),
+        /// Free text (a search) of at most this many characters; an empty value means "any".
+        Text(usize),
     }
 
     #[derive(Debug, Clone, Copy)]
@@ -244,6 +246,7 @@ pub mod query {
                 Param::Id => json!({"type": "string", "format": "uuid"}),
                 Param::Cursor => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX}),
                 Param::Seconds(max) => json!({"type": "integer", "minimum": 0, "maximum": max}),
+                Param::Text(max) => json!({"type": "string", "maxLength": max}),
             }
         }
 
@@ -255,7 +258,7 @@ pub mod query {
         /// an empty value as "none"; for the rest an empty value is invalid.
         fn present<'a>(&self, raw: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
             let raw = match self.param {
-                Param::Choice(_) | Param::Flag => raw.filter(|s| !s.is_empty()),
+                Param::Choice(_) | Param::Flag | Param::Text(_) => raw.filter(|s| !s.is_empty()),
                 _ => raw,
             };
             match raw {
@@ -307,6 +310,19 @@ pub mod query {
                         })
                 })
                 .transpose()
+        }
+
+        /// Free text within the declared length; blank means none.
+        pub fn text<'a>(&self, raw: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+            let Param::Text(max) = self.param else {
+                unreachable!("{} is not text", self.name)
+            };
+            match self.present(raw)? {
+                Some(s) if s.chars().count() > max => {
+                    Err(self.invalid(FieldError::TooLong { max }))
+                }
+                other => Ok(other.map(str::trim).filter(|s| !s.is_empty())),
+            }
         }
 
         pub fn id(&self, raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {

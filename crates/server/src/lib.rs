@@ -3,6 +3,7 @@
 //! Layers: `routes` (the HTTP surface) → handlers in `auth` and `incidents` (protocol: parse,
 //! authorise, call storage, shape the answer) → `*/repo`-style storage modules (SQL only) → `db`.
 
+pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod client_addr;
@@ -16,6 +17,9 @@ pub mod events;
 pub mod evidence;
 pub mod extract;
 pub mod incidents;
+pub mod limits;
+pub mod listener;
+pub mod naming;
 pub mod notifications;
 pub mod openapi;
 pub mod routes;
@@ -27,7 +31,6 @@ pub mod workflow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -153,6 +156,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         keys: Arc::new(keys),
         evidence: Arc::new(evidence),
         events: hub,
+        limits: Arc::new(limits::Limits::new(&config.rate_limits)),
         config: Arc::new(config),
         sends,
     };
@@ -162,26 +166,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     let app = routes::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
+    let header_timeout = std::time::Duration::from_secs(state.config.header_timeout_secs.max(1));
     let task = tokio::spawn(async move {
-        // No Nagle delay: realtime frames and small answers go out at once instead of waiting
-        // for the peer's delayed ACK (up to 40 ms).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await
+        listener::serve(listener, app, header_timeout, rx).await;
+        Ok(())
     });
     tracing::info!(%addr, database = state.db.backend.name(), "listening");
     let mut upkeep = vec![events::spawn_retention(state.db.clone())];
     upkeep.extend(state.db.spawn_checkpoints());
+    let limits = state.limits.clone();
+    upkeep.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    }));
     Ok(Running {
         addr,
         state,

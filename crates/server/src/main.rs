@@ -21,7 +21,8 @@ struct Cli {
 enum Command {
     /// Serve the API (the default).
     Serve,
-    /// Create an account of any role (dispatchers and admins are only made this way).
+    /// Create an account of any role, active at once (a provider made here needs no
+    /// verification; the first admin is made this way).
     /// The password is read from the first line of standard input, never from the command line.
     CreateUser {
         #[arg(long)]
@@ -92,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
                     role,
                     provider_type,
                     is_anonymous: false,
+                    // Whoever runs the server vouches for whom they create: providers too.
+                    state: kintara_api::AccountState::Active,
                 },
             )
             .await?;

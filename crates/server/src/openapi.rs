@@ -7,7 +7,8 @@
 //! - the answers of the common layers are listed wherever those layers run: 401 for every
 //!   operation that needs a token, 403 where `ACCESS` names roles, 400/413/415/422 where a body is
 //!   read, 422 where a query is read, 404 where the path names an object, 503 (a lost lock race,
-//!   retried with `Retry-After`) for writes and 500 everywhere, all with the error envelope;
+//!   retried with `Retry-After`) for writes, 429 where a rate limit applies
+//!   (`crate::limits::LIMITED`) and 500 everywhere, all with the error envelope;
 //! - query parameters are described by the [`QueryParam`] declarations their handlers parse with;
 //! - request bodies carry the rules their `Validate` applies ([`kintara_api::rules`]);
 //! - links say which answer feeds which call (a report → its detail, timeline and evidence), so
@@ -119,8 +120,10 @@ fn find(name: &str) -> &'static Info {
 
 /// The query each endpoint reads, as its handler declares it.
 fn query_params(name: &str) -> Option<&'static [QueryParam]> {
-    use crate::{chat, events, incidents, notifications, workflow};
+    use crate::{admin, chat, events, incidents, notifications, workflow};
     Some(match name {
+        "AdminUsers" => &admin::USERS_QUERY,
+        "Audit" => &admin::AUDIT_QUERY,
         "ListIncidents" => &incidents::handlers::LIST_QUERY,
         "AssignedCases" => &workflow::provider::ASSIGNED_QUERY,
         "Cases" => &workflow::dispatch::CASES_QUERY,
@@ -207,6 +210,17 @@ fn add_common_answers(op: &mut Value, info: &Info) {
         add(
             503,
             "Lost a race with a concurrent write; nothing of the request stands, retry after \
+             `Retry-After` seconds"
+                .into(),
+        );
+    }
+    if crate::limits::LIMITED
+        .iter()
+        .any(|(name, _)| *name == info.name)
+    {
+        add(
+            429,
+            "Over a rate limit of this account or address; nothing was done, retry after \
              `Retry-After` seconds"
                 .into(),
         );

@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::admin;
 use crate::auth::handlers as auth;
 use crate::chat::handlers as chat;
 use crate::devices;
@@ -28,6 +29,7 @@ use crate::workflow::{dispatch, provider};
     components(schemas(kintara_api::CasePage)),
     tags(
         (name = "auth", description = "Accounts and sessions"),
+        (name = "admin", description = "Account verification, suspension and the audit log"),
         (name = "incidents", description = "Survivors' reports"),
         (name = "providers", description = "Providers' cases and availability"),
         (name = "dispatch", description = "Triage and assignment"),
@@ -66,6 +68,17 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::update_me))
         .routes(routes!(auth::health))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::list_sessions))
+        .routes(routes!(auth::end_session))
+        .routes(routes!(auth::revoke_other_sessions))
+        // Administration.
+        .routes(routes!(admin::list_users, admin::create_staff))
+        .routes(routes!(admin::verify))
+        .routes(routes!(admin::suspend))
+        .routes(routes!(admin::disable))
+        .routes(routes!(admin::reinstate))
+        .routes(routes!(admin::audit_log))
         .routes(routes!(incidents::create, incidents::list))
         .routes(routes!(incidents::get, incidents::patch, incidents::delete))
         .routes(routes!(incidents::timeline))
@@ -83,6 +96,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(dispatch::case))
         .routes(routes!(dispatch::assign))
         .routes(routes!(dispatch::reassign))
+        .routes(routes!(dispatch::close))
+        .routes(routes!(dispatch::reopen))
         .routes(routes!(dispatch::providers))
         .routes(routes!(dispatch::recommendations))
         // The notification feed and push devices.

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::events::Hub;
 use crate::evidence::EvidenceStore;
+use crate::limits::Limits;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,4 +21,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Where every chat message goes to be stored (see `chat::send`).
     pub sends: SendQueue,
+    /// Per-account and per-address rate limits.
+    pub limits: Arc<Limits>,
 }

@@ -80,6 +80,11 @@ enum Body {
     ChatMessage,
     Typing,
     ChatSettings,
+    /// The caller's own password, changed to itself.
+    ChangePassword,
+    /// A reason, for an admin's or a dispatcher's decision.
+    Reason,
+    CreateStaff,
 }
 
 /// Not asserted (the upload's success is the evidence tests' business).
@@ -118,6 +123,7 @@ fn table() -> Vec<Row> {
     );
     let staff_only = [401, 403, 403, 403, 403, 200];
     let signed_in = [401, 200, 200, 200, 200, 200];
+    let admin_only = [401, 403, 403, 403, 403, 403];
     vec![
         // Accounts: the bearer token plays no part in the first four.
         row(post.clone(), "/api/auth/register/", Pending, B::Register, [201; 6]),
@@ -127,6 +133,19 @@ fn table() -> Vec<Row> {
         row(get.clone(), "/api/auth/me/", Pending, B::None, signed_in),
         row(put.clone(), "/api/auth/me/update/", Pending, B::UpdateMe, signed_in),
         row(get.clone(), "/api/auth/health/", Pending, B::None, [200; 6]),
+        row(post.clone(), "/api/auth/change-password/", Pending, B::ChangePassword, signed_in),
+        row(get.clone(), "/api/auth/sessions/", Pending, B::None, signed_in),
+        // `{id}` is the case's id: nobody's session.
+        row(delete.clone(), "/api/auth/sessions/{id}/", Pending, B::None, [401, 404, 404, 404, 404, 404]),
+        row(post.clone(), "/api/auth/sessions/revoke-others/", Pending, B::None, signed_in),
+        // Administration: admins only (the admin suite covers what they may do).
+        row(get.clone(), "/api/admin/users/", Pending, B::None, admin_only),
+        row(post.clone(), "/api/admin/users/", Pending, B::CreateStaff, admin_only),
+        row(post.clone(), "/api/admin/users/{id}/verify/", Pending, B::Reason, admin_only),
+        row(post.clone(), "/api/admin/users/{id}/suspend/", Pending, B::Reason, admin_only),
+        row(post.clone(), "/api/admin/users/{id}/disable/", Pending, B::Reason, admin_only),
+        row(post.clone(), "/api/admin/users/{id}/reinstate/", Pending, B::Reason, admin_only),
+        row(get.clone(), "/api/admin/audit/", Pending, B::None, admin_only),
         // Reports.
         row(post.clone(), "/api/incidents/", Pending, B::Report, [401, 201, 201, 403, 403, 403]),
         row(get.clone(), "/api/incidents/", Pending, B::None, signed_in),
@@ -148,6 +167,9 @@ fn table() -> Vec<Row> {
         row(get.clone(), "/api/dispatch/cases/{id}/", Pending, B::None, staff_only),
         row(post.clone(), "/api/dispatch/cases/{id}/assign/", Pending, B::Assign, staff_only),
         row(post.clone(), "/api/dispatch/cases/{id}/reassign/", Pending, B::Reassign, staff_only),
+        // Closing is the dispatcher's, and only of a completed case (the workflow suite).
+        row(post.clone(), "/api/dispatch/cases/{id}/close/", Pending, B::Reason, [401, 403, 403, 403, 403, 409]),
+        row(post.clone(), "/api/dispatch/cases/{id}/reopen/", Pending, B::Reason, [401, 403, 403, 403, 403, 409]),
         row(get.clone(), "/api/dispatch/providers/", Pending, B::None, staff_only),
         row(get.clone(), "/api/dispatch/cases/{id}/recommendations/", Pending, B::None, staff_only),
         // The notification feed: everyone their own. `{id}` is one of the owner's.
@@ -409,6 +431,12 @@ impl Cast {
             Body::Typing => json!({"is_typing": true}),
             Body::ChatSettings => json!({
                 "read_receipts": true, "typing_indicators": false, "presence": true
+            }),
+            Body::ChangePassword => json!({"current_password": password, "new_password": password}),
+            Body::Reason => json!({"reason": "Checked with the organisation"}),
+            Body::CreateStaff => json!({
+                "email": format!("staff.{n}@example.org"), "password": "a long passphrase",
+                "first_name": "New", "last_name": "Dispatcher", "role": "dispatcher",
             }),
         })
     }

@@ -573,34 +573,63 @@ async fn a_closed_case_room_is_read_only_but_keeps_its_history() {
     let c = Chat::new().await;
     let (incident, room) = c.case_room(&c.provider).await;
     c.sent(&c.survivor, room, "thank you").await;
-    for status in ["completed", "closed"] {
-        c.server
-            .patch(
-                &format!("/api/providers/cases/{}/status/", incident.id),
-                Some(&c.provider.access),
-                &json!({ "status": status }),
-            )
-            .await
-            .expect(200);
-    }
-    for who in [&c.survivor, &c.provider] {
-        c.send(who, room, "one more", None)
-            .await
-            .expect_error(409, "room_read_only");
-        c.server
-            .post(
-                &format!("/api/chat/rooms/{room}/typing/"),
-                Some(&who.access),
-                &json!({"is_typing": true}),
-            )
-            .await
-            .expect(409);
-        let page = c.page(who, &format!("room_id={room}")).await;
-        assert_eq!(page.results.len(), 1);
-        let r = c.room(who, room).await;
-        assert!(r.read_only && !r.is_active);
-    }
+    c.server
+        .patch(
+            &format!("/api/providers/cases/{}/status/", incident.id),
+            Some(&c.provider.access),
+            &json!({ "status": "completed" }),
+        )
+        .await
+        .expect(200);
+    c.server
+        .post(
+            &format!("/api/dispatch/cases/{}/close/", incident.id),
+            Some(&c.dispatcher.access),
+            &json!({ "reason": "Referred on" }),
+        )
+        .await
+        .expect(200);
+    // The survivor keeps the conversation's history, read-only.
+    let who = &c.survivor;
+    c.send(who, room, "one more", None)
+        .await
+        .expect_error(409, "room_read_only");
+    c.server
+        .post(
+            &format!("/api/chat/rooms/{room}/typing/"),
+            Some(&who.access),
+            &json!({"is_typing": true}),
+        )
+        .await
+        .expect(409);
+    let page = c.page(who, &format!("room_id={room}")).await;
+    assert_eq!(page.results.len(), 1);
+    let r = c.room(who, room).await;
+    assert!(r.read_only && !r.is_active);
+    // The provider keeps only the case's record: the conversation is gone for them.
+    c.send(&c.provider, room, "one more", None)
+        .await
+        .expect_error(404, "not_found");
+    c.server
+        .get(
+            &format!("/api/chat/messages/?room_id={room}"),
+            Some(&c.provider.access),
+        )
+        .await
+        .expect_error(404, "not_found");
     assert_eq!(c.server.count("messages").await, 1);
+    // Reopened (closed by mistake), it is theirs again, writable.
+    c.server
+        .post(
+            &format!("/api/dispatch/cases/{}/reopen/", incident.id),
+            Some(&c.dispatcher.access),
+            &json!({ "reason": "Closed by mistake" }),
+        )
+        .await
+        .expect(200);
+    c.send(&c.provider, room, "back on it", None)
+        .await
+        .expect(201);
 }
 
 #[tokio::test]

@@ -158,6 +158,17 @@ impl World {
             .await
     }
 
+    /// The dispatcher closes (`close`) or reopens (`reopen`) a case.
+    async fn decide(&self, id: Uuid, what: &str, reason: &str) -> Resp {
+        self.server
+            .post(
+                &format!("/api/dispatch/cases/{id}/{what}/"),
+                Some(&self.dispatcher.access),
+                &json!({ "reason": reason }),
+            )
+            .await
+    }
+
     async fn set_status(&self, who: &Account, id: Uuid, status: &str) -> Resp {
         self.server
             .patch(
@@ -659,8 +670,17 @@ async fn urgent_reports_go_to_the_least_loaded_then_the_fastest_rescue_provider(
         (fast, "one each: the fastest again"),
         (middle, "fast has two"),
     ];
-    for (want, why) in expected {
-        let incident = w.file(&with_urgency(report("urgent"), "urgent")).await;
+    // Each from a survivor of her own: one survivor's urgent reports hold at most two rescue
+    // teams (the next test).
+    for (n, (want, why)) in expected.into_iter().enumerate() {
+        let survivor = w
+            .server
+            .register_survivor(&format!("urgent.{n}@example.org"))
+            .await;
+        let incident = w
+            .server
+            .create_report(&survivor.access, &with_urgency(report("urgent"), "urgent"))
+            .await;
         let case = w.case(incident.id).await;
         assert_eq!(case.assigned_providers.len(), 1);
         assert_eq!(case.assigned_providers[0].provider_id, want, "{why}");
@@ -668,6 +688,46 @@ async fn urgent_reports_go_to_the_least_loaded_then_the_fastest_rescue_provider(
     assert_eq!(load(&w.server, fast).await, 2);
     assert_eq!(load(&w.server, middle).await, 2);
     assert_eq!(load(&w.server, demo).await, 1);
+}
+
+#[tokio::test]
+async fn one_survivors_urgent_reports_hold_at_most_two_rescue_teams() {
+    let w = World::new().await;
+    for email in ["r1@example.org", "r2@example.org", "r3@example.org"] {
+        w.server.register_provider(email, "gbv_rescue").await;
+    }
+    // Two go straight to rescue teams; the third and fourth are not lost or refused, but wait
+    // for a dispatcher, and every rescue team but two stays free for someone else.
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let incident = w
+            .file(&with_urgency(report(&format!("urgent {n}")), "immediate"))
+            .await;
+        statuses.push(w.case(incident.id).await.incident.status);
+    }
+    use IncidentStatus::{Assigned, PendingDispatcherReview};
+    assert_eq!(
+        statuses,
+        [
+            Assigned,
+            Assigned,
+            PendingDispatcherReview,
+            PendingDispatcherReview
+        ]
+    );
+    let busy: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM provider_profiles WHERE current_case_load > 0")
+            .fetch_one(&w.server.running.state.db.read)
+            .await
+            .unwrap();
+    assert_eq!(busy, 2);
+    // Another survivor's emergency still reaches a rescue team at once.
+    let other = w.server.register_survivor("another@example.org").await;
+    let theirs = w
+        .server
+        .create_report(&other.access, &with_urgency(report("now"), "immediate"))
+        .await;
+    assert_eq!(w.case(theirs.id).await.incident.status, Assigned);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1199,9 +1259,22 @@ async fn the_accepted_provider_completes_and_closes_the_case() {
         )
     );
 
+    // Closing is the dispatcher's decision: the provider is refused and nothing changes.
+    let before = snapshot(&w.server).await;
     w.set_status(&healthcare, incident.id, "closed")
         .await
-        .expect(200);
+        .expect_error(403, codes::ONLY_ROLES);
+    assert_eq!(snapshot(&w.server).await, before);
+    w.decide(incident.id, "close", "   ")
+        .await
+        .expect_invalid(&["reason"]);
+    w.decide(
+        incident.id,
+        "close",
+        "Survivor referred on; nothing left to do.",
+    )
+    .await
+    .expect(200);
     assert_eq!(stored_status(&w.server, incident.id).await, "closed");
     assert_eq!(
         moves(&w.server, incident.id).await,
@@ -1212,6 +1285,15 @@ async fn the_accepted_provider_completes_and_closes_the_case() {
             mv(Some("in_progress"), "completed"),
             mv(Some("completed"), "closed"),
         ]
+    );
+    assert_eq!(
+        history(&w.server, incident.id).await.last().unwrap(),
+        &(
+            Some("completed".into()),
+            "closed".into(),
+            Some(w.dispatcher.user.id),
+            Some("Survivor referred on; nothing left to do.".into())
+        )
     );
     let survivor_view = w.survivor_view(incident.id).await;
     assert_eq!(survivor_view.status, IncidentStatus::Closed);
@@ -1233,6 +1315,77 @@ async fn the_accepted_provider_completes_and_closes_the_case() {
             .await
             .unwrap();
     assert_eq!(active, 0);
+}
+
+#[tokio::test]
+async fn a_provider_keeps_only_the_record_of_a_closed_case() {
+    let w = World::new().await;
+    let healthcare = w.login("healthcare").await;
+    let incident = w
+        .case_in_progress(&healthcare, "He hit her at the Gikomba stall.")
+        .await;
+    w.set_status(&healthcare, incident.id, "completed")
+        .await
+        .expect(200);
+    let path = format!("/api/incidents/{}/", incident.id);
+    let before: Incident = w
+        .server
+        .get(&path, Some(&healthcare.access))
+        .await
+        .json_as();
+    assert!(before.description.contains("Gikomba"));
+    w.decide(incident.id, "close", "Referred on")
+        .await
+        .expect(200);
+
+    // The record: number, type, status, dates, timeline. Not what happened or where.
+    let record: Incident = w
+        .server
+        .get(&path, Some(&healthcare.access))
+        .await
+        .json_as();
+    assert_eq!(record.case_number, incident.case_number);
+    assert_eq!(record.status, IncidentStatus::Closed);
+    assert_eq!(record.description, "");
+    assert_eq!(record.location, kintara_api::Location::default());
+    let listed = w
+        .server
+        .get("/api/providers/assigned-cases/", Some(&healthcare.access))
+        .await;
+    listed.expect(200);
+    assert!(!listed.text.contains("Gikomba"), "{}", listed.text);
+    w.server
+        .get(&format!("{path}timeline/"), Some(&healthcare.access))
+        .await
+        .expect(200);
+    w.server
+        .get(&format!("{path}evidence/"), Some(&healthcare.access))
+        .await
+        .expect_error(403, codes::CLOSED_CASE_RECORD);
+    // The survivor and the dispatchers keep all of it.
+    let hers: Incident = w
+        .server
+        .get(&path, Some(&w.survivor.access))
+        .await
+        .json_as();
+    assert!(hers.description.contains("Gikomba"));
+    assert!(w
+        .case(incident.id)
+        .await
+        .incident
+        .description
+        .contains("Gikomba"));
+
+    // Reopened by the dispatcher, the provider sees the case again.
+    w.decide(incident.id, "reopen", "Follow-up visit pending")
+        .await
+        .expect(200);
+    let again: Incident = w
+        .server
+        .get(&path, Some(&healthcare.access))
+        .await
+        .json_as();
+    assert!(again.description.contains("Gikomba"));
 }
 
 #[tokio::test]
@@ -1260,7 +1413,6 @@ async fn illegal_status_moves_are_refused_and_change_nothing() {
         "in_progress",
         &[
             "in_progress",
-            "closed",
             "assigned",
             "pending_dispatcher_review",
             "new",
@@ -1278,20 +1430,29 @@ async fn illegal_status_moves_are_refused_and_change_nothing() {
         &["in_progress", "completed", "assigned", "new"],
     )
     .await;
-    w.set_status(&healthcare, incident.id, "closed")
-        .await
-        .expect(200);
+    w.decide(incident.id, "close", "done").await.expect(200);
     refuse(
         "closed",
         &[
             "in_progress",
             "completed",
-            "closed",
             "assigned",
             "pending_dispatcher_review",
         ],
     )
     .await;
+    // Only the dispatcher reopens, to completed, with a reason.
+    w.decide(
+        incident.id,
+        "reopen",
+        "Closed by mistake: follow-up visit pending.",
+    )
+    .await
+    .expect(200);
+    assert_eq!(stored_status(&w.server, incident.id).await, "completed");
+    w.decide(incident.id, "reopen", "again")
+        .await
+        .expect_error(409, ANY);
 
     // Only the provider who accepted moves a case: a pending one is told to accept first.
     let legal = w.login("legal").await;
@@ -1874,10 +2035,10 @@ async fn the_dashboard_counts_exactly_what_happened() {
     w.set_status(&counseling, r4.id, "completed")
         .await
         .expect(200);
-    // Closed by police.
+    // Completed by police, closed by the dispatcher.
     let r5 = w.case_in_progress(&police, "r5 closed").await;
     w.set_status(&police, r5.id, "completed").await.expect(200);
-    w.set_status(&police, r5.id, "closed").await.expect(200);
+    w.decide(r5.id, "close", "done").await.expect(200);
     // Urgent, given to the rescue provider.
     let u1 = w.file(&with_urgency(report("u1"), "urgent")).await;
     assert_eq!(u1.status, IncidentStatus::Assigned);
@@ -2082,9 +2243,7 @@ async fn withdrawing_a_finished_report_does_not_free_a_slot_twice() {
     w.set_status(&healthcare, closed.id, "completed")
         .await
         .expect(200);
-    w.set_status(&healthcare, closed.id, "closed")
-        .await
-        .expect(200);
+    w.decide(closed.id, "close", "done").await.expect(200);
     // The case the provider works on now holds the one slot they use.
     w.case_in_progress(&healthcare, "current").await;
     assert_eq!(load(&w.server, healthcare.user.id).await, 1);

@@ -12,11 +12,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use kintara_api::endpoint::{Access, Endpoint};
-use kintara_api::{ProviderType, Role};
+use kintara_api::{AccountState, ProviderType, Role};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::db::{get_bool, get_enum};
+use crate::db::get_enum;
 use crate::error::ApiError;
 use crate::state::AppState;
 use kintara_api::Refusal;
@@ -30,6 +30,8 @@ pub struct AuthUser {
     pub session_id: Uuid,
     pub role: Role,
     pub provider_type: Option<ProviderType>,
+    /// `Unverified` or `Active`: no other state gets past [`session_user`].
+    pub account_state: AccountState,
 }
 
 impl AuthUser {
@@ -85,7 +87,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
 /// socket calls this again while connected, so a sign-out ends it too.
 pub async fn session_user(state: &AppState, claims: &Claims) -> Result<AuthUser, ApiError> {
     let row = sqlx::query(
-        "SELECT u.role, u.provider_type, u.is_active FROM sessions s \
+        "SELECT u.role, u.provider_type, u.account_state FROM sessions s \
          JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL",
     )
@@ -94,7 +96,8 @@ pub async fn session_user(state: &AppState, claims: &Claims) -> Result<AuthUser,
     .fetch_optional(&state.db.read)
     .await?
     .ok_or_else(|| ApiError::from(Refusal::SessionRevoked {}))?;
-    if !get_bool(&row, "is_active")? {
+    let account_state = get_enum(&row, "account_state", AccountState::parse)?;
+    if !account_state.may_sign_in() {
         return Err(ApiError::from(Refusal::AccountDisabled {}));
     }
     let ptype: Option<String> = row.try_get("provider_type")?;
@@ -103,5 +106,6 @@ pub async fn session_user(state: &AppState, claims: &Claims) -> Result<AuthUser,
         session_id: claims.sid,
         role: get_enum(&row, "role", Role::parse)?,
         provider_type: ptype.as_deref().and_then(ProviderType::parse),
+        account_state,
     })
 }

@@ -9,26 +9,109 @@ use uuid::Uuid;
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use crate::db::{get_opt_ts, get_ts, get_uuid, ts};
 use crate::error::ApiError;
-use kintara_api::Refusal;
+use kintara_api::{Refusal, SessionInfo, MAX_DEVICE_LABEL};
+
+fn clean_label(label: &str) -> String {
+    label
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_DEVICE_LABEL)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// The user's open sessions, most recently used first; `current` is marked.
+pub async fn list(
+    conn: &mut AnyConnection,
+    user_id: Uuid,
+    current: Uuid,
+) -> Result<Vec<SessionInfo>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, device_label, created_at, last_used_at FROM sessions \
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY last_used_at DESC, id",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id = get_uuid(r, "id")?;
+            let created_at = get_ts(r, "created_at")?;
+            Ok(SessionInfo {
+                id,
+                device_label: r.try_get("device_label")?,
+                created_at,
+                last_used_at: get_opt_ts(r, "last_used_at")?.unwrap_or(created_at),
+                current: id == current,
+            })
+        })
+        .collect()
+}
+
+/// Whether `id` is an open session of `user_id`.
+pub async fn is_open_of(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "SELECT 1 AS one FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(conn)
+    .await?
+    .is_some())
+}
+
+/// Ends every open session of `user_id` but `keep`; returns how many ended.
+pub async fn revoke_all(
+    conn: &mut AnyConnection,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    let rows = sqlx::query("SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut ended = 0;
+    for row in rows {
+        let id = get_uuid(&row, "id")?;
+        if Some(id) != keep {
+            revoke(conn, id, reason).await?;
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
 
 pub struct NewSession {
     pub id: Uuid,
     pub refresh: String,
 }
 
+/// Opens a session for `user_id` on the device that describes itself as `device_label` (cut to
+/// [`MAX_DEVICE_LABEL`] characters, control characters dropped).
 pub async fn create(
     conn: &mut AnyConnection,
     user_id: Uuid,
+    device_label: &str,
     refresh_ttl: Duration,
 ) -> Result<NewSession, sqlx::Error> {
     let id = Uuid::new_v4();
     let now = Utc::now();
-    sqlx::query("INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)")
-        .bind(id.to_string())
-        .bind(user_id.to_string())
-        .bind(ts(now))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, device_label, last_used_at) \
+         VALUES ($1, $2, $3, $4, $3)",
+    )
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .bind(ts(now))
+    .bind(clean_label(device_label))
+    .execute(&mut *conn)
+    .await?;
     let refresh = insert_refresh(conn, id, now + refresh_ttl).await?;
     Ok(NewSession { id, refresh })
 }
@@ -121,6 +204,11 @@ pub async fn rotate(
         revoke(conn, found.session_id, "refresh token reused").await?;
         return Err(reused());
     }
+    sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1")
+        .bind(found.session_id.to_string())
+        .bind(ts(Utc::now()))
+        .execute(&mut *conn)
+        .await?;
     let refresh = insert_refresh(conn, found.session_id, Utc::now() + refresh_ttl).await?;
     Ok(Rotated {
         session_id: found.session_id,

@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
+use crate::client_addr::network;
 use crate::db::{get_opt_ts, ts};
 
 /// Failures of one e-mail from one address before each further one pauses that pair.
@@ -39,21 +40,6 @@ impl Keys {
             pair: hash(format!("pair\n{email}\n{addr}")),
             address: hash(format!("addr\n{addr}")),
         }
-    }
-}
-
-/// The unit one client controls: an IPv4 address, or an IPv6 /64 (one subscriber's prefix, in
-/// which an attacker picks any address for free).
-fn network(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(_) => addr,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
-            }
-        },
     }
 }
 

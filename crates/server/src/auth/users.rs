@@ -1,7 +1,7 @@
 //! The `users` and `provider_profiles` tables.
 
 use chrono::{DateTime, Utc};
-use kintara_api::{ProviderType, Role, User};
+use kintara_api::{AccountState, ProviderType, Role, User};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use uuid::Uuid;
@@ -19,17 +19,17 @@ pub struct UserRow {
     pub provider_type: Option<ProviderType>,
     pub is_anonymous: bool,
     pub biometric_enabled: bool,
-    pub is_active: bool,
+    pub account_state: AccountState,
     pub last_login: Option<DateTime<Utc>>,
-    pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, email, password_hash, first_name, last_name, role, provider_type, \
-    is_anonymous, biometric_enabled, is_active, last_login, locked_until, created_at, updated_at";
+pub(crate) const COLUMNS: &str =
+    "id, email, password_hash, first_name, last_name, role, provider_type, \
+    is_anonymous, biometric_enabled, account_state, last_login, created_at, updated_at";
 
-fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
     use sqlx::Row;
     let ptype: Option<String> = row.try_get("provider_type")?;
     Ok(UserRow {
@@ -42,9 +42,8 @@ fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
         provider_type: ptype.as_deref().and_then(ProviderType::parse),
         is_anonymous: get_bool(row, "is_anonymous")?,
         biometric_enabled: get_bool(row, "biometric_enabled")?,
-        is_active: get_bool(row, "is_active")?,
+        account_state: get_enum(row, "account_state", AccountState::parse)?,
         last_login: get_opt_ts(row, "last_login")?,
-        locked_until: get_opt_ts(row, "locked_until")?,
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
     })
@@ -66,7 +65,8 @@ impl UserRow {
             provider_type_display: self.provider_type.map(|p| p.label().to_owned()),
             is_anonymous: self.is_anonymous,
             biometric_enabled: self.biometric_enabled,
-            is_active: self.is_active,
+            is_active: self.account_state.may_sign_in(),
+            account_state: self.account_state,
             last_login: self.last_login,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -111,6 +111,9 @@ pub struct NewUser {
     pub role: Role,
     pub provider_type: Option<ProviderType>,
     pub is_anonymous: bool,
+    /// `Unverified` for a provider who registered themselves; `Active` for anyone an admin (or
+    /// `--demo`) vouches for.
+    pub state: AccountState,
 }
 
 /// Inserts a user (and a provider profile for providers). Fails with a unique violation when the
@@ -120,7 +123,8 @@ pub async fn insert(conn: &mut AnyConnection, new: NewUser) -> Result<UserRow, s
     let now = ts(Utc::now());
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, provider_type, \
-         is_anonymous, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+         is_anonymous, account_state, verified_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
     )
     .bind(id.to_string())
     .bind(normalize_email(&new.email))
@@ -130,6 +134,8 @@ pub async fn insert(conn: &mut AnyConnection, new: NewUser) -> Result<UserRow, s
     .bind(new.role.as_str())
     .bind(new.provider_type.map(|p| p.as_str()))
     .bind(new.is_anonymous as i64)
+    .bind(new.state.as_str())
+    .bind((new.role == Role::Provider && new.state == AccountState::Active).then(|| now.clone()))
     .bind(&now)
     .execute(&mut *conn)
     .await?;
@@ -145,13 +151,11 @@ pub async fn insert(conn: &mut AnyConnection, new: NewUser) -> Result<UserRow, s
 }
 
 pub async fn record_login(conn: &mut AnyConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = $2 WHERE id = $1",
-    )
-    .bind(id.to_string())
-    .bind(ts(Utc::now()))
-    .execute(conn)
-    .await?;
+    sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(ts(Utc::now()))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -172,4 +176,57 @@ pub async fn update_names(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(password_hash)
+        .bind(ts(Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves an account to `to` if it is in one of `from`; returns whether it moved. Verifying
+/// stamps `verified_at`, so a reinstated provider returns to where they were.
+pub async fn set_state(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    from: &[AccountState],
+    to: AccountState,
+    verifying: bool,
+) -> Result<bool, sqlx::Error> {
+    let allowed: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let sql = format!(
+        "UPDATE users SET account_state = $2, updated_at = $3, \
+         verified_at = CASE WHEN $4 = 1 THEN $3 ELSE verified_at END \
+         WHERE id = $1 AND account_state IN ({})",
+        allowed.join(", ")
+    );
+    let done = sqlx::query(&sql)
+        .bind(id.to_string())
+        .bind(to.as_str())
+        .bind(ts(Utc::now()))
+        .bind(verifying as i64)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether an admin ever verified this account.
+pub async fn was_verified(conn: &mut AnyConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT verified_at FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<Option<String>, _>("verified_at")?.is_some(),
+        None => false,
+    })
 }

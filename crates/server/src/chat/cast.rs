@@ -11,8 +11,7 @@ use super::repo::{self, MessageRow, ParticipantRow, RoomRow};
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 
-/// Shown to providers instead of the name of a survivor who reported anonymously.
-pub const ANONYMOUS: &str = "Anonymous";
+pub use crate::naming::ANONYMOUS;
 
 /// The people of one room as one viewer may see them.
 pub(super) struct Cast {

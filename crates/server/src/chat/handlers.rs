@@ -22,10 +22,12 @@ use super::cast::Cast;
 use super::repo::{self, Cursor, RoomRow};
 use super::ChatError;
 use crate::auth::AuthUser;
+use crate::client_addr::ClientAddr;
 use crate::error::ApiResult;
 use crate::events;
 use crate::extract::query::{Param, QueryParam};
 use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::limits::Action;
 use crate::state::AppState;
 
 async fn room_view(
@@ -261,8 +263,10 @@ pub async fn messages(
 pub async fn send(
     State(state): State<AppState>,
     user: AuthUser,
+    ClientAddr(addr): ClientAddr,
     ValidJson(req): ValidJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<ChatMessage>)> {
+    state.limits.account(Action::Message, user.id, addr)?;
     let (status, view) = state.sends.send(user, req).await?;
     Ok((status, Json(view)))
 }
@@ -365,6 +369,7 @@ pub async fn mark_room_read(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<MarkReadResult>> {
+    state.limits.per_account(Action::MarkRead, user.id)?;
     Ok(Json(mark_read_to(&state, &user, id, None).await?))
 }
 
@@ -380,6 +385,7 @@ pub async fn mark_message_read(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<MarkReadResult>> {
+    state.limits.per_account(Action::MarkRead, user.id)?;
     let m = repo::message(&mut *state.db.read.acquire().await?, id)
         .await?
         .ok_or(ChatError::NotFound)?;
@@ -404,6 +410,7 @@ pub async fn typing(
     IdPath(id): IdPath,
     ValidJson(req): ValidJson<TypingRequest>,
 ) -> ApiResult<Json<TypingResult>> {
+    state.limits.per_account(Action::Typing, user.id)?;
     let mut tx = state.db.begin_write().await?;
     let room = member_room(&mut tx, id, user.id).await?;
     if !room.is_active {
@@ -444,6 +451,7 @@ pub async fn heartbeat(
     user: AuthUser,
     ValidJson(req): ValidJson<Heartbeat>,
 ) -> ApiResult<Json<HeartbeatResult>> {
+    state.limits.per_account(Action::Heartbeat, user.id)?;
     let now = Utc::now();
     let mut tx = state.db.begin_write().await?;
     if let Some(room) = req.room_id {

@@ -145,7 +145,8 @@ pub async fn participants_of(
     let sql = format!(
         "SELECT p.conversation_id, u.id, u.first_name, u.last_name, u.role, u.provider_type, \
          u.is_anonymous, p.last_read_seq, {} AS read_receipts, {} AS typing_indicators, \
-         {} AS presence, t.until, p.reading_at, u.is_active \
+         {} AS presence, t.until, p.reading_at, \
+         CAST(CASE WHEN u.account_state = 'active' THEN 1 ELSE 0 END AS BIGINT) AS account_active \
          FROM conversation_participants p \
          JOIN conversations c ON c.id = p.conversation_id \
          JOIN users u ON u.id = p.user_id \
@@ -180,7 +181,7 @@ pub async fn participants_of(
             },
             typing_until: get_opt_ts(&r, "until")?,
             reading_at: get_opt_ts(&r, "reading_at")?,
-            account_active: get_bool(&r, "is_active")?,
+            account_active: get_bool(&r, "account_active")?,
         };
         out.entry(get_uuid(&r, "conversation_id")?)
             .or_default()
@@ -739,7 +740,7 @@ pub async fn room_mates(conn: &mut AnyConnection, user: Uuid) -> Result<Vec<Uuid
          JOIN conversation_participants b ON b.conversation_id = a.conversation_id \
          JOIN conversations c ON c.id = a.conversation_id \
          JOIN users u ON u.id = b.user_id \
-         WHERE a.user_id = $1 AND b.user_id <> $1 AND u.is_active = 1 AND {} AND {} \
+         WHERE a.user_id = $1 AND b.user_id <> $1 AND u.account_state = 'active' AND {} AND {} \
          ORDER BY b.user_id",
         current("a", "c"),
         current("b", "c"),
@@ -759,7 +760,7 @@ pub async fn online_with(
     let rows = sqlx::query(&format!(
         "SELECT pr.user_id FROM presence pr JOIN users u ON u.id = pr.user_id \
          LEFT JOIN chat_settings s ON s.user_id = u.id \
-         WHERE pr.last_seen_at >= $2 AND pr.is_online_explicit = 1 AND u.is_active = 1 \
+         WHERE pr.last_seen_at >= $2 AND pr.is_online_explicit = 1 AND u.account_state = 'active' \
          AND pr.user_id <> $1 AND {} = 1 \
          AND EXISTS (SELECT 1 FROM conversation_participants a \
                      JOIN conversation_participants b ON b.conversation_id = a.conversation_id \
@@ -782,7 +783,7 @@ pub async fn active_role(
     conn: &mut AnyConnection,
     user: Uuid,
 ) -> Result<Option<Role>, sqlx::Error> {
-    let row = sqlx::query("SELECT role FROM users WHERE id = $1 AND is_active = 1")
+    let row = sqlx::query("SELECT role FROM users WHERE id = $1 AND account_state = 'active'")
         .bind(user.to_string())
         .fetch_optional(conn)
         .await?;

@@ -12,9 +12,11 @@ use utoipa::IntoParams;
 
 use super::{since, Cursor, PAGE_LIMIT};
 use crate::auth::AuthUser;
+use crate::client_addr::ClientAddr;
 use crate::error::ApiResult;
 use crate::extract::query::{Param, QueryParam};
 use crate::extract::ValidQuery;
+use crate::limits::Action;
 use crate::state::AppState;
 
 /// While waiting, the log is re-read this often even without a wake-up: a frame appended outside
@@ -61,8 +63,10 @@ fn parse(q: &EventsQuery) -> ApiResult<(Cursor, Duration)> {
 pub async fn poll(
     State(state): State<AppState>,
     user: AuthUser,
+    ClientAddr(addr): ClientAddr,
     ValidQuery(q): ValidQuery<EventsQuery>,
 ) -> ApiResult<Json<EventsPage>> {
+    state.limits.account(Action::LongPoll, user.id, addr)?;
     let (cursor, timeout) = parse(&q)?;
     let deadline = Instant::now() + timeout;
     // Subscribed before the first read, and each wait armed before its read: a commit that

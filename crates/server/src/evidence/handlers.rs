@@ -27,11 +27,13 @@ use super::sniff::{sniff, Sniffed, SNIFF_LEN};
 use super::store::{EvidenceStore, StoreError, Upload};
 use super::{may_see, may_upload};
 use crate::auth::AuthUser;
+use crate::client_addr::ClientAddr;
 use crate::db::now;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::IdPath;
 use crate::incidents::repo::IncidentRow;
 use crate::incidents::{readable, Access};
+use crate::limits::Action;
 use crate::state::AppState;
 use kintara_api::FieldError;
 use kintara_api::Refusal;
@@ -78,9 +80,11 @@ pub struct FileBytes(pub Vec<u8>);
 pub async fn upload(
     State(state): State<AppState>,
     user: AuthUser,
+    ClientAddr(addr): ClientAddr,
     IdPath(incident_id): IdPath,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<Evidence>)> {
+    state.limits.account(Action::Upload, user.id, addr)?;
     // Refused before a byte of the body is read; the connection goes back to the pool before a
     // possibly long upload.
     {
@@ -103,6 +107,37 @@ pub async fn upload(
     let task = tokio::spawn(commit(state.clone(), user, incident_id, form));
     let (status, evidence) = task.await.map_err(ApiError::internal)??;
     Ok((status, Json(evidence)))
+}
+
+/// Refuses a file that would take a case's evidence past [`super::MAX_CASE_EVIDENCE_BYTES`], or
+/// one account's uploads past [`super::MAX_ACCOUNT_EVIDENCE_BYTES`]: nobody fills the disk.
+async fn check_quota(
+    conn: &mut sqlx::AnyConnection,
+    incident: Uuid,
+    user: Uuid,
+    size: u64,
+) -> ApiResult<()> {
+    let (case, mine): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN incident_id = $1 THEN size_bytes ELSE 0 END), 0) \
+         AS BIGINT), CAST(COALESCE(SUM(CASE WHEN uploaded_by = $2 THEN size_bytes ELSE 0 END), \
+         0) AS BIGINT) FROM evidence \
+         WHERE (incident_id = $1 OR uploaded_by = $2) AND deleted_at IS NULL",
+    )
+    .bind(incident.to_string())
+    .bind(user.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    for (used, max) in [
+        (case, super::MAX_CASE_EVIDENCE_BYTES),
+        (mine, super::MAX_ACCOUNT_EVIDENCE_BYTES),
+    ] {
+        if (used.max(0) as u64).saturating_add(size) > max {
+            return Err(ApiError::from(Refusal::EvidenceQuotaFull {
+                max_bytes: max,
+            }));
+        }
+    }
+    Ok(())
 }
 
 fn check_upload(incident: &IncidentRow, access: Access) -> ApiResult<()> {
@@ -357,6 +392,7 @@ async fn commit(
     let mut tx = state.db.begin_write().await?;
     let (incident, access) = readable(&mut tx, &user, incident_id).await?;
     check_upload(&incident, access)?;
+    check_quota(&mut tx, incident_id, user.id, row.size_bytes).await?;
     match repo::insert(&mut tx, &row).await {
         Ok(()) => {}
         // The same file sent twice at once: the other one won; answer with it (dropping

@@ -25,6 +25,10 @@ pub const MAX_UPLOAD_BODY: usize = kintara_api::MAX_EVIDENCE_BYTES as usize + 64
 /// How many uploads one user may have running at once. Each holds a request body of up to 50 MB
 /// and a part file; more in parallel from one account only crowds out everyone else.
 pub const MAX_UPLOADS_PER_USER: usize = 2;
+/// All the evidence of one case, at most: 40 files of the largest kind.
+pub const MAX_CASE_EVIDENCE_BYTES: u64 = 40 * kintara_api::MAX_EVIDENCE_BYTES;
+/// All the files one account uploaded, at most.
+pub const MAX_ACCOUNT_EVIDENCE_BYTES: u64 = 100 * kintara_api::MAX_EVIDENCE_BYTES;
 /// What a caller over that limit is told to wait, in seconds (`Retry-After`).
 pub const UPLOAD_BUSY_RETRY_SECS: u64 = 5;
 
@@ -79,6 +83,7 @@ pub fn may_see(access: Access) -> ApiResult<()> {
     match access {
         Access::Owner | Access::Staff | Access::Provider { accepted: true } => Ok(()),
         Access::Provider { accepted: false } => Err(ApiError::from(Refusal::AcceptFirst {})),
+        Access::Record => Err(ApiError::from(Refusal::ClosedCaseRecord {})),
     }
 }
 
@@ -89,5 +94,6 @@ pub fn may_upload(access: Access) -> ApiResult<()> {
         Access::Owner | Access::Provider { accepted: true } => Ok(()),
         Access::Provider { accepted: false } => Err(ApiError::from(Refusal::AcceptFirst {})),
         Access::Staff => Err(ApiError::from(Refusal::CannotAddEvidence {})),
+        Access::Record => Err(ApiError::from(Refusal::ClosedCaseRecord {})),
     }
 }

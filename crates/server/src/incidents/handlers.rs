@@ -14,9 +14,11 @@ use utoipa::IntoParams;
 use super::repo::{self, ListFilter};
 use super::{readable, Access};
 use crate::auth::AuthUser;
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::query::{Param, QueryParam};
 use crate::extract::{IdPath, ValidJson, ValidQuery};
+use crate::limits::Action;
 use crate::state::AppState;
 use crate::workflow::views::with_helpers;
 use kintara_api::Refusal;
@@ -33,6 +35,7 @@ use kintara_api::Refusal;
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
+    ClientAddr(addr): ClientAddr,
     ValidJson(new): ValidJson<IncidentCreate>,
 ) -> ApiResult<(StatusCode, Json<Incident>)> {
     user.may::<endpoint::CreateIncident>()?;
@@ -46,6 +49,8 @@ pub async fn create(
             return Ok((StatusCode::OK, Json(filed)));
         }
     }
+    // Counted only for new reports: a resend of one already filed (above) is never refused.
+    state.limits.account(Action::Report, user.id, addr)?;
     let row = match repo::insert(&mut tx, user.id, &new).await {
         Ok(row) => row,
         // The same report filed concurrently (PostgreSQL; SQLite serialises writers): the other
@@ -134,8 +139,12 @@ pub async fn get(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Incident>> {
     let mut conn = state.db.read.acquire().await?;
-    let (row, _) = readable(&mut conn, &user, id).await?;
-    Ok(Json(with_helpers(&mut conn, &[row]).await?.remove(0)))
+    let (row, access) = readable(&mut conn, &user, id).await?;
+    let incident = with_helpers(&mut conn, &[row]).await?.remove(0);
+    Ok(Json(match access {
+        Access::Record => super::as_record(incident),
+        _ => incident,
+    }))
 }
 
 /// Change the description, requested services or contact preferences of one's own report while

@@ -3,7 +3,7 @@
 pub mod handlers;
 pub mod repo;
 
-use kintara_api::Role;
+use kintara_api::{IncidentStatus, Role};
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
@@ -20,6 +20,19 @@ pub enum Access {
     Staff,
     /// A provider with a live assignment; `accepted` once they took the case.
     Provider { accepted: bool },
+    /// A provider who worked a case that is now closed: they keep its record (number, type,
+    /// urgency, dates, status and timeline, their own assignment), not its content (what
+    /// happened, where, how to reach her, its evidence and conversation).
+    Record,
+}
+
+/// What a provider keeps of a closed case: `incident` without its content.
+pub fn as_record(mut incident: kintara_api::Incident) -> kintara_api::Incident {
+    incident.description = String::new();
+    incident.location = kintara_api::Location::default();
+    incident.incident_time = None;
+    incident.provider_preferences = None;
+    incident
 }
 
 /// The caller's access to `incident`, if any.
@@ -43,8 +56,11 @@ pub async fn access(
             match row {
                 Some(r) => {
                     let status: String = r.try_get("status")?;
-                    Some(Access::Provider {
-                        accepted: status == "accepted",
+                    let accepted = status == "accepted";
+                    Some(if accepted && incident.status == IncidentStatus::Closed {
+                        Access::Record
+                    } else {
+                        Access::Provider { accepted }
                     })
                 }
                 None => None,

@@ -359,10 +359,12 @@ fn case_params(i: &IncidentRow) -> NotificationParams {
 
 /// Every active dispatcher, in id order (the lock order of their event logs).
 pub(crate) async fn dispatchers(conn: &mut AnyConnection) -> Result<Vec<Uuid>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id FROM users WHERE role = $1 AND is_active = 1 ORDER BY id")
-        .bind(Role::Dispatcher.as_str())
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id FROM users WHERE role = $1 AND account_state = 'active' ORDER BY id",
+    )
+    .bind(Role::Dispatcher.as_str())
+    .fetch_all(conn)
+    .await?;
     rows.iter().map(|r| get_uuid(r, "id")).collect()
 }
 

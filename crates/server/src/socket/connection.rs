@@ -52,11 +52,13 @@ pub(super) async fn run(state: AppState, mut socket: WebSocket, accepted: Accept
 }
 
 async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> End {
+    // `_place` is held until the connection ends.
     let Accepted {
         claims,
         user,
         since,
         room,
+        place: _place,
     } = accepted;
     let user_id = user.id;
     let now_unix = chrono::Utc::now().timestamp();

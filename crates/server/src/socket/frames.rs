@@ -19,6 +19,7 @@ use crate::chat::handlers as chat;
 use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::extract::{IdPath, ValidJson};
+use crate::limits::Action;
 use crate::state::AppState;
 use crate::workflow::provider;
 
@@ -100,7 +101,10 @@ pub(super) async fn read(state: &AppState, session: &mut Session, text: &str) ->
     };
     // Acting needs a live session, not only one that was live at the handshake.
     let queued = match session.live(state).await {
-        Ok(user) => state.sends.enqueue(user, req).await,
+        Ok(user) => match state.limits.per_account(Action::Message, user.id) {
+            Ok(()) => state.sends.enqueue(user, req).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match queued {
@@ -158,7 +162,10 @@ async fn act(state: &AppState, user: AuthUser, frame: ClientFrame) -> ApiResult<
         // `read` answers pings and queues sends itself, so `act_now` never gets them; were it
         // to, they would do the same here.
         ClientFrame::Ping => Ok(serde_json::json!({})),
-        ClientFrame::SendMessage(m) => json(chat::send(st(), user, ValidJson(m)).await?.1 .0),
+        ClientFrame::SendMessage(m) => {
+            state.limits.per_account(Action::Message, user.id)?;
+            json(state.sends.send(user, m).await?.1)
+        }
         ClientFrame::Typing(t) => {
             let req = TypingRequest {
                 is_typing: t.is_typing,

@@ -20,11 +20,15 @@ use kintara_api::MAX_CLIENT_FRAME_BYTES;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use std::net::IpAddr;
+
 use crate::auth::{self, tokens::Claims, AuthUser};
 use crate::chat;
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Cursor;
 use crate::extract::{IdPath, ValidQuery};
+use crate::limits::{Action, SocketPlace};
 use crate::state::AppState;
 use kintara_api::FieldError;
 use kintara_api::Refusal;
@@ -53,11 +57,12 @@ struct SocketQuery {
 /// Everything the user's log holds.
 async fn all_events(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     ValidQuery(q): ValidQuery<SocketQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    upgrade(state, headers, q, None, ws)
+    upgrade(state, addr, headers, q, None, ws)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -65,12 +70,13 @@ async fn all_events(
 /// Only the frames about one room the caller is in (the cursor still counts every frame).
 async fn room_events(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     IdPath(room): IdPath,
     ValidQuery(q): ValidQuery<SocketQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    upgrade(state, headers, q, Some(room), ws)
+    upgrade(state, addr, headers, q, Some(room), ws)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -81,15 +87,19 @@ struct Accepted {
     user: AuthUser,
     since: Option<Cursor>,
     room: Option<Uuid>,
+    /// The account's place among its open sockets, freed when the connection ends.
+    place: SocketPlace,
 }
 
 async fn upgrade(
     state: AppState,
+    addr: IpAddr,
     headers: HeaderMap,
     q: SocketQuery,
     room: Option<Uuid>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
+    state.limits.address(Action::Socket, addr)?;
     let token = q
         .token
         .as_deref()
@@ -115,6 +125,7 @@ async fn upgrade(
         Err(claims) => claims,
     };
     let user = auth::session_user(&state, &claims).await?;
+    state.limits.per_account(Action::Socket, user.id)?;
     let since = match q.since.as_deref() {
         None => None,
         Some(s) => Some(
@@ -128,11 +139,15 @@ async fn upgrade(
             .await?
             .ok_or(chat::ChatError::NotFound)?;
     }
+    let place = state
+        .limits
+        .socket_place(user.id, state.config.max_sockets_per_user)?;
     let accepted = Accepted {
         claims,
         user,
         since,
         room,
+        place,
     };
     Ok(ws.on_upgrade(move |socket| connection::run(state, socket, accepted)))
 }

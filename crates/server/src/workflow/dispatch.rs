@@ -7,9 +7,10 @@ use axum::Json;
 use chrono::Utc;
 use kintara_api::endpoint;
 use kintara_api::{
-    AssignRequest, AssignmentStatus, CasePage, CaseView, CasesByStatus, DashboardStats,
-    DirectoryProvider, ErrorEnvelope, IncidentStatus, IncidentType, ProviderSuggestion,
-    ProviderType, ReassignRequest, SupportService, UrgencyLevel, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    AssignRequest, AssignmentStatus, CaseDecisionRequest, CasePage, CaseView, CasesByStatus,
+    DashboardStats, DirectoryProvider, ErrorEnvelope, IncidentStatus, IncidentType,
+    ProviderSuggestion, ProviderType, ReassignRequest, SupportService, UrgencyLevel,
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
@@ -95,12 +96,12 @@ pub async fn dashboard(
            (SELECT COUNT(DISTINCT incident_id) FROM incident_status_history \
               WHERE to_status = 'completed' AND created_at >= $1) AS completed, \
            (SELECT COUNT(*) FROM provider_profiles p JOIN users u ON u.id = p.user_id \
-              WHERE u.is_active = 1) AS providers, \
+              WHERE u.account_state = 'active') AS providers, \
            (SELECT COUNT(*) FROM provider_profiles p JOIN users u ON u.id = p.user_id \
-              WHERE u.is_active = 1 AND p.is_currently_available = 1 \
+              WHERE u.account_state = 'active' AND p.is_currently_available = 1 \
               AND p.current_case_load < p.max_case_load) AS available, \
            (SELECT COUNT(*) FROM provider_profiles p JOIN users u ON u.id = p.user_id \
-              WHERE u.is_active = 1 AND p.current_case_load >= p.max_case_load) AS at_capacity",
+              WHERE u.account_state = 'active' AND p.current_case_load >= p.max_case_load) AS at_capacity",
     )
     .bind(&today)
     .fetch_one(&mut *conn)
@@ -218,6 +219,83 @@ async fn staff_case(conn: &mut AnyConnection, id: Uuid) -> ApiResult<IncidentRow
         .ok_or_else(ApiError::not_found)
 }
 
+/// Close a case its providers completed: the decision is the dispatcher's. The conversation
+/// becomes read-only; providers keep only their record of the case (see README).
+#[utoipa::path(post, path = endpoint::CloseCase::PATH, tag = "dispatch", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    request_body = CaseDecisionRequest,
+    responses(
+        (status = 200, description = "Closed", body = CaseView),
+        (status = 404, description = "No such case", body = ErrorEnvelope),
+        (status = 409, description = "The case is not completed", body = ErrorEnvelope),
+    ))]
+pub async fn close(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+    ValidJson(req): ValidJson<CaseDecisionRequest>,
+) -> ApiResult<Json<CaseView>> {
+    user.may::<endpoint::CloseCase>()?;
+    decide_case(&state, &user, id, IncidentStatus::Closed, &req.reason).await
+}
+
+/// Reopen a case closed by mistake: it is completed again, its conversation writable and its
+/// providers' access back as it was.
+#[utoipa::path(post, path = endpoint::ReopenCase::PATH, tag = "dispatch", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    request_body = CaseDecisionRequest,
+    responses(
+        (status = 200, description = "Reopened: completed again", body = CaseView),
+        (status = 404, description = "No such case", body = ErrorEnvelope),
+        (status = 409, description = "The case is not closed", body = ErrorEnvelope),
+    ))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+    ValidJson(req): ValidJson<CaseDecisionRequest>,
+) -> ApiResult<Json<CaseView>> {
+    user.may::<endpoint::ReopenCase>()?;
+    decide_case(&state, &user, id, IncidentStatus::Completed, &req.reason).await
+}
+
+/// Closes (`to` closed) or reopens (`to` completed) a case, with the dispatcher's reason in its
+/// timeline.
+async fn decide_case(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    to: IncidentStatus,
+    reason: &str,
+) -> ApiResult<Json<CaseView>> {
+    let mut tx = state.db.begin_write().await?;
+    let incident = staff_case(&mut tx, id).await?;
+    let from = match to {
+        IncidentStatus::Closed => IncidentStatus::Completed,
+        _ => IncidentStatus::Closed,
+    };
+    if incident.status != from {
+        return Err(super::illegal(incident.status, to));
+    }
+    transition(&mut tx, id, from, to, Some(user.id), Some(reason.trim())).await?;
+    super::set_rooms_writable(&mut tx, id, to != IncidentStatus::Closed).await?;
+    super::providers_in_room(&mut tx, id, to != IncidentStatus::Closed).await?;
+    let updated = staff_case(&mut tx, id).await?;
+    notifications::notify(
+        &mut tx,
+        Cause::StatusChanged {
+            incident: &updated,
+            to,
+        },
+    )
+    .await?;
+    let view = views::case_views(&mut tx, &[updated], None)
+        .await?
+        .remove(0);
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
 /// One case with its assignments.
 #[utoipa::path(get, path = endpoint::Case::PATH, tag = "dispatch", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Incident id")),
@@ -247,7 +325,7 @@ async fn offer(
     notes: Option<&str>,
 ) -> ApiResult<()> {
     let is_provider = sqlx::query(
-        "SELECT 1 AS one FROM users WHERE id = $1 AND role = 'provider' AND is_active = 1",
+        "SELECT 1 AS one FROM users WHERE id = $1 AND role = 'provider' AND account_state = 'active'",
     )
     .bind(provider.to_string())
     .fetch_optional(&mut *conn)

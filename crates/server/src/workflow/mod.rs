@@ -1,7 +1,7 @@
 //! The case workflow, enforced here and only here:
 //!
 //! ```text
-//! incident:   new → pending_dispatcher_review → assigned → in_progress → completed → closed
+//! incident:   new → pending_dispatcher_review → assigned → in_progress → completed ⇄ closed
 //!                         ↑                         │  ↑          │
 //!                         └── every provider ───────┘  └─ reassign┘
 //!                             rejected or withdrawn
@@ -40,7 +40,52 @@ pub fn allowed(from: IncidentStatus, to: IncidentStatus) -> bool {
             | (InProgress, Assigned)
             | (InProgress, Completed)
             | (Completed, Closed)
+            | (Closed, Completed)
     )
+}
+
+/// Takes the case's providers out of its conversation (closed: they keep only the case's
+/// record), or puts its accepted providers back (reopened).
+pub async fn providers_in_room(
+    conn: &mut AnyConnection,
+    incident: Uuid,
+    present: bool,
+) -> Result<(), sqlx::Error> {
+    let query = if present {
+        sqlx::query(
+            "INSERT INTO conversation_participants (conversation_id, user_id, joined_at) \
+             SELECT c.id, a.provider_id, $2 FROM conversations c \
+             JOIN case_assignments a ON a.incident_id = c.incident_id \
+             WHERE c.incident_id = $1 AND a.status = 'accepted' \
+             ON CONFLICT (conversation_id, user_id) DO NOTHING",
+        )
+        .bind(incident.to_string())
+        .bind(crate::db::ts(chrono::Utc::now()))
+    } else {
+        sqlx::query(
+            "DELETE FROM conversation_participants \
+             WHERE conversation_id IN (SELECT id FROM conversations WHERE incident_id = $1) \
+             AND user_id IN (SELECT provider_id FROM case_assignments WHERE incident_id = $1)",
+        )
+        .bind(incident.to_string())
+    };
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// A closed case's conversation is read-only; reopening makes it writable again.
+pub async fn set_rooms_writable(
+    conn: &mut AnyConnection,
+    incident: Uuid,
+    writable: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE conversations SET is_active = $2, updated_at = $3 WHERE incident_id = $1")
+        .bind(incident.to_string())
+        .bind(writable as i64)
+        .bind(crate::db::ts(chrono::Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Moves `incident` from `from` to `to`, recording who and why. Refused with 409 when the move is
@@ -163,6 +208,24 @@ pub fn illegal(from: IncidentStatus, to: IncidentStatus) -> ApiError {
     Refusal::IllegalTransition { from, to }.into()
 }
 
+/// How many of one survivor's urgent reports may hold rescue providers at once. Past this her
+/// next urgent report is not lost or refused: a dispatcher sees it first. One account filing
+/// report after report cannot take every rescue team from the next genuine emergency.
+pub const MAX_ROUTED_URGENT_PER_SURVIVOR: i64 = 2;
+
+/// The survivor's other urgent or immediate reports that a provider holds now.
+async fn routed_urgent_open(conn: &mut AnyConnection, incident: &IncidentRow) -> ApiResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM incidents WHERE survivor_id = $1 AND id <> $2 \
+         AND deleted_at IS NULL AND urgency_level IN ('urgent', 'immediate') \
+         AND status IN ('assigned', 'in_progress')",
+    )
+    .bind(incident.survivor_id.to_string())
+    .bind(incident.id.to_string())
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Routes a new report: urgent and immediate ones go straight to the available GBV rescue
 /// provider with the lowest load (then the fastest average response); everything else, and
 /// urgent ones when nobody is free, waits in the dispatcher queue. Runs in the filing
@@ -171,7 +234,9 @@ pub async fn route_new(
     conn: &mut AnyConnection,
     incident: &IncidentRow,
 ) -> ApiResult<IncidentStatus> {
-    let provider = if incident.urgency_level == UrgencyLevel::Routine {
+    let provider = if incident.urgency_level == UrgencyLevel::Routine
+        || routed_urgent_open(conn, incident).await? >= MAX_ROUTED_URGENT_PER_SURVIVOR
+    {
         None
     } else {
         repo::take_rescue_slot(conn).await?
@@ -242,6 +307,67 @@ pub async fn withdraw_all(
     Ok(())
 }
 
+/// Takes every live case from a provider whose account was suspended or disabled: each offer
+/// and acceptance is withdrawn with `reason` and its slot freed; a case left with nobody goes
+/// back to the dispatchers' queue, so no survivor's report waits on someone who cannot answer.
+/// Returns the cases touched.
+pub async fn withdraw_provider(
+    conn: &mut AnyConnection,
+    provider: Uuid,
+    actor: Uuid,
+    reason: &str,
+) -> ApiResult<Vec<Uuid>> {
+    use kintara_api::AssignmentStatus::{Accepted, Pending, Withdrawn};
+    let live: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, incident_id FROM case_assignments \
+         WHERE provider_id = $1 AND status IN ('pending', 'accepted')",
+    )
+    .bind(provider.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut touched = Vec::new();
+    for (assignment, incident) in live {
+        let (Ok(assignment), Ok(incident)) = (assignment.parse(), incident.parse::<Uuid>()) else {
+            continue;
+        };
+        if !repo::set_assignment_status(
+            conn,
+            assignment,
+            &[Pending, Accepted],
+            Withdrawn,
+            Some(reason),
+        )
+        .await?
+        {
+            continue;
+        }
+        repo::release_slot(conn, provider).await?;
+        touched.push(incident);
+        let Some(row) = crate::incidents::repo::find(conn, incident).await? else {
+            continue;
+        };
+        let left = repo::assignments_of(conn, &[incident]).await?;
+        let accepted_left = left.iter().any(|a| a.status == Accepted);
+        if row.status == IncidentStatus::InProgress && !accepted_left {
+            transition(
+                conn,
+                incident,
+                IncidentStatus::InProgress,
+                IncidentStatus::Assigned,
+                Some(actor),
+                Some(reason),
+            )
+            .await?;
+        }
+        let row = crate::incidents::repo::find(conn, incident)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        provider::back_to_queue_if_unassigned(conn, &row, Some(actor), reason).await?;
+        announce_incident(conn, incident, Audience::Staff).await?;
+    }
+    Ok(touched)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,8 +381,11 @@ mod tests {
             .flat_map(|a| all.iter().map(move |b| (*a, *b)))
             .filter(|(a, b)| allowed(*a, *b))
             .collect();
-        assert_eq!(legal.len(), 7);
-        assert!(!allowed(Closed, InProgress), "a closed case stays closed");
+        assert_eq!(legal.len(), 8);
+        assert!(
+            !allowed(Closed, InProgress),
+            "a closed case is only ever reopened as completed"
+        );
         assert!(!allowed(PendingDispatcherReview, Completed), "no skipping");
         assert!(!allowed(Completed, InProgress));
     }

@@ -97,7 +97,7 @@ async fn pending_assignment(
     let (_, access) = incidents::readable(conn, user, incident).await?;
     match access {
         Access::Provider { accepted: false } => {}
-        Access::Provider { accepted: true } => {
+        Access::Provider { accepted: true } | Access::Record => {
             return Err(ApiError::from(Refusal::AlreadyAccepted {}))
         }
         _ => return Err(ApiError::not_found()),
@@ -317,12 +317,20 @@ pub async fn update_status(
     user.may::<endpoint::UpdateStatus>()?;
     let mut tx = state.db.begin_write().await?;
     let (incident, access) = incidents::readable(&mut tx, &user, id).await?;
-    if access != (Access::Provider { accepted: true }) {
-        return Err(ApiError::from(Refusal::AcceptFirst {}));
+    // Closing, and undoing a close, are the dispatcher's decisions.
+    if req.status == IncidentStatus::Closed && access != (Access::Provider { accepted: false }) {
+        return Err(ApiError::from(Refusal::OnlyRoles {
+            roles: endpoint::STAFF.to_vec(),
+        }));
+    }
+    match access {
+        Access::Provider { accepted: true } => {}
+        Access::Record => return Err(ApiError::from(Refusal::CaseFinished {})),
+        _ => return Err(ApiError::from(Refusal::AcceptFirst {})),
     }
     if !matches!(
         req.status,
-        IncidentStatus::InProgress | IncidentStatus::Completed | IncidentStatus::Closed
+        IncidentStatus::InProgress | IncidentStatus::Completed
     ) {
         return Err(super::illegal(incident.status, req.status));
     }
@@ -342,16 +350,6 @@ pub async fn update_status(
     .await?;
     if req.status == IncidentStatus::Completed {
         finish_assignments(&mut tx, id).await?;
-    }
-    if req.status == IncidentStatus::Closed {
-        // A closed case's conversation becomes read-only.
-        sqlx::query(
-            "UPDATE conversations SET is_active = 0, updated_at = $2 WHERE incident_id = $1",
-        )
-        .bind(id.to_string())
-        .bind(ts(Utc::now()))
-        .execute(&mut *tx)
-        .await?;
     }
     let updated = incidents::repo::find(&mut tx, id)
         .await?
@@ -396,10 +394,8 @@ async fn finish_assignments(conn: &mut AnyConnection, incident: Uuid) -> ApiResu
 /// The caller's own directory entry: what the directory shows dispatchers, availability included.
 async fn own_entry(state: &AppState, user: &AuthUser) -> ApiResult<DirectoryProvider> {
     let mut conn = state.db.read.acquire().await?;
-    repo::directory(&mut conn, user.provider_type, false)
+    repo::entry(&mut conn, user.id)
         .await?
-        .into_iter()
-        .find(|p| p.id == user.id)
         .ok_or_else(ApiError::not_found)
 }
 

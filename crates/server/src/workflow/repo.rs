@@ -186,7 +186,7 @@ pub async fn release_slot(conn: &mut AnyConnection, provider: Uuid) -> Result<()
 pub async fn take_rescue_slot(conn: &mut AnyConnection) -> Result<Option<Uuid>, sqlx::Error> {
     let candidates = sqlx::query(
         "SELECT p.user_id FROM provider_profiles p JOIN users u ON u.id = p.user_id \
-         WHERE u.provider_type = 'gbv_rescue' AND u.is_active = 1 \
+         WHERE u.provider_type = 'gbv_rescue' AND u.account_state = 'active' \
          AND p.is_currently_available = 1 AND p.current_case_load < p.max_case_load \
          ORDER BY p.current_case_load, p.avg_response_minutes, u.created_at LIMIT 5",
     )
@@ -232,7 +232,24 @@ fn directory_from_row(row: &AnyRow) -> Result<DirectoryProvider, sqlx::Error> {
     })
 }
 
-/// Active providers, optionally of one type or only those who can take a case now.
+/// One provider's own entry, whatever their account's state (they see their availability while
+/// awaiting verification too).
+pub async fn entry(
+    conn: &mut AnyConnection,
+    provider: Uuid,
+) -> Result<Option<DirectoryProvider>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {DIRECTORY_COLUMNS} FROM users u JOIN provider_profiles p ON p.user_id = u.id \
+         WHERE u.id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(provider.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(directory_from_row).transpose()
+}
+
+/// Verified, active providers, optionally of one type or only those who can take a case now.
 pub async fn directory(
     conn: &mut AnyConnection,
     provider_type: Option<ProviderType>,
@@ -240,7 +257,7 @@ pub async fn directory(
 ) -> Result<Vec<DirectoryProvider>, sqlx::Error> {
     let sql = format!(
         "SELECT {DIRECTORY_COLUMNS} FROM users u JOIN provider_profiles p ON p.user_id = u.id \
-         WHERE u.role = 'provider' AND u.is_active = 1 AND ($1 IS NULL OR u.provider_type = $1) \
+         WHERE u.role = 'provider' AND u.account_state = 'active' AND ($1 IS NULL OR u.provider_type = $1) \
          AND ($2 = 0 OR (p.is_currently_available = 1 AND p.current_case_load < p.max_case_load)) \
          ORDER BY u.provider_type, u.last_name, u.first_name"
     );

@@ -82,6 +82,14 @@ pub async fn case_views(
         .map(|r| {
             let mut incident = r.to_api();
             incident.helpers = helpers(&assignments, r.id);
+            // A provider keeps only the record of a closed case.
+            if provider.is_some() && r.status == kintara_api::IncidentStatus::Closed {
+                incident = crate::incidents::as_record(incident);
+            }
+            // A provider keeps only the record of a closed case.
+            if provider.is_some() && r.status == kintara_api::IncidentStatus::Closed {
+                incident = crate::incidents::as_record(incident);
+            }
             let mine = provider.and_then(|p| {
                 by_incident
                     .get(&r.id)?
@@ -94,7 +102,7 @@ pub async fn case_views(
                 incident,
                 survivor_id: (provider.is_none() && !r.is_anonymous).then_some(r.survivor_id),
                 survivor_name: if r.is_anonymous {
-                    "Anonymous".into()
+                    crate::naming::ANONYMOUS.into()
                 } else {
                     names.get(&r.survivor_id).cloned().unwrap_or_default()
                 },

@@ -49,7 +49,13 @@ impl TestServer {
     pub async fn with_config(config: Config, dir: TempDir) -> Self {
         let running = kintara_server::start(config).await.expect("server starts");
         // No proxy: a proxy from the environment must never see these requests.
-        let http = Client::builder().no_proxy().build().expect("http client");
+        // Idle connections are dropped before the server's keep-alive ends (30 s), so none is
+        // reused just as the server closes it.
+        let http = Client::builder()
+            .no_proxy()
+            .pool_idle_timeout(std::time::Duration::from_secs(20))
+            .build()
+            .expect("http client");
         TestServer {
             running,
             http,
@@ -191,15 +197,36 @@ impl TestServer {
             .rows_affected()
     }
 
-    /// Registers a provider of `provider_type` with `email` and [`PASSWORD`].
+    /// Registers a provider of `provider_type` with `email` and [`PASSWORD`], awaiting
+    /// verification as every self-registered provider does.
     #[allow(dead_code)]
-    pub async fn register_provider(&self, email: &str, provider_type: &str) -> Account {
+    pub async fn register_unverified_provider(&self, email: &str, provider_type: &str) -> Account {
         let mut body = survivor_registration(email);
         body["role"] = json!("provider");
         body["provider_type"] = json!(provider_type);
         let resp = self.register(&body).await;
         resp.expect(201);
         Account::from_auth(resp.json_as())
+    }
+
+    /// A provider of `provider_type` ready for cases: registered, then verified in the database
+    /// (the admin suite verifies through the API).
+    #[allow(dead_code)]
+    pub async fn register_provider(&self, email: &str, provider_type: &str) -> Account {
+        let mut account = self
+            .register_unverified_provider(email, provider_type)
+            .await;
+        let changed = self
+            .exec(
+                "UPDATE users SET account_state = 'active', verified_at = created_at WHERE id = $1",
+                &[&account.user.id.to_string()],
+            )
+            .await;
+        assert_eq!(changed, 1);
+        let me = self.me(&account.access).await;
+        me.expect(200);
+        account.user = me.json_as::<kintara_api::MeResponse>().user;
+        account
     }
 
     /// A second dispatcher: dispatchers are not self-registered, so this registers a survivor

@@ -1,0 +1,15 @@
+//! How one user is named to another. A survivor who reported anonymously is "Anonymous" to
+//! everyone but herself; everyone else by their full name.
+
+/// Shown instead of the name of a survivor who reported anonymously.
+pub const ANONYMOUS: &str = "Anonymous";
+
+/// The name `first last` as someone else sees it: [`ANONYMOUS`] when `hidden`.
+pub fn shown_name(first: &str, last: &str, hidden: bool) -> String {
+    if hidden {
+        return ANONYMOUS.to_owned();
+    }
+    format!("{} {}", first.trim(), last.trim())
+        .trim()
+        .to_owned()
+}
