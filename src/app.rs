@@ -26,6 +26,8 @@ pub enum Screen {
     Outbox,
     Safety,
     Settings,
+    /// Accounts and the audit log (admins).
+    Admin,
 }
 
 impl Screen {

@@ -655,3 +655,81 @@ mod tests {
         assert_eq!(page.previous_cursor, None);
     }
 }
+
+// ---- her account (Settings → Security) ----
+
+/// Where the user is signed in, the current session marked.
+#[tauri::command]
+pub async fn sessions(state: State<'_, AppState>) -> Result<Output<cmd::Sessions>, UiError> {
+    Ok(state.client().sessions().await?)
+}
+
+/// Signs another of the user's sessions out.
+#[tauri::command]
+pub async fn end_session(
+    state: State<'_, AppState>,
+    args: Args<cmd::EndSession>,
+) -> Result<Output<cmd::EndSession>, UiError> {
+    Ok(state.client().end_session_of_mine(args.id).await?)
+}
+
+/// Signs every other session of the user's out.
+#[tauri::command]
+pub async fn revoke_other_sessions(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::RevokeOtherSessions>, UiError> {
+    Ok(state.client().revoke_other_sessions().await?)
+}
+
+/// Changes the password; every other session ends.
+#[tauri::command]
+pub async fn change_password(
+    state: State<'_, AppState>,
+    args: Args<cmd::ChangePassword>,
+) -> Result<Output<cmd::ChangePassword>, UiError> {
+    args.validate().map_err(UiError::validation)?;
+    Ok(state.client().change_password(&args).await?)
+}
+
+// ---- administration ----
+
+#[tauri::command]
+pub async fn admin_users(
+    state: State<'_, AppState>,
+    args: Args<cmd::AdminUsers>,
+) -> Result<Output<cmd::AdminUsers>, UiError> {
+    Ok(state
+        .client()
+        .admin_users(args.role, args.state, &args.search)
+        .await?)
+}
+
+/// Verify, suspend, disable or reinstate an account, saying why.
+#[tauri::command]
+pub async fn admin_decide(
+    state: State<'_, AppState>,
+    args: Args<cmd::AdminDecide>,
+) -> Result<Output<cmd::AdminDecide>, UiError> {
+    let reason = kintara_api::AccountActionRequest {
+        reason: args.reason.clone(),
+    };
+    reason.validate().map_err(UiError::validation)?;
+    Ok(state
+        .client()
+        .admin_decide(args.user, args.decision, &args.reason)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn create_staff(
+    state: State<'_, AppState>,
+    args: Args<cmd::CreateStaff>,
+) -> Result<Output<cmd::CreateStaff>, UiError> {
+    args.validate().map_err(UiError::validation)?;
+    Ok(state.client().create_staff(&args).await?)
+}
+
+#[tauri::command]
+pub async fn audit_log(state: State<'_, AppState>) -> Result<Output<cmd::AuditLog>, UiError> {
+    Ok(state.client().audit_log().await?)
+}

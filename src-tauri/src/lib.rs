@@ -308,6 +308,14 @@ pub fn run() {
             commands::reassign,
             commands::chat_settings,
             commands::set_chat_settings,
+            commands::sessions,
+            commands::end_session,
+            commands::revoke_other_sessions,
+            commands::change_password,
+            commands::admin_users,
+            commands::admin_decide,
+            commands::create_staff,
+            commands::audit_log,
         ])
         .run(tauri::generate_context!())
         .expect("the Kintara app failed to start");
@@ -315,6 +323,29 @@ pub fn run() {
 
 #[cfg(test)]
 mod tests {
+    /// The page may call the app's own commands and listen to its events, nothing more: no
+    /// plugin command (store, notification, biometric, push) and no window, path or app API is
+    /// reachable from the web view.
+    #[test]
+    fn the_page_gets_only_what_the_ui_calls() {
+        let caps: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/default.json")).expect("json");
+        assert_eq!(
+            caps["permissions"],
+            serde_json::json!(["core:event:allow-listen", "core:event:allow-unlisten"])
+        );
+        let ui = [
+            include_str!("../../src/ipc.rs"),
+            include_str!("../../src/live.rs"),
+        ];
+        for source in ui {
+            assert!(
+                !source.contains("plugin:"),
+                "the UI calls a plugin directly"
+            );
+        }
+    }
+
     /// The handler list registers exactly the commands `kintara_api::app::cmd` declares, under
     /// the declared names (a command's name is its function's), so the UI's typed calls always
     /// reach a handler and nothing else is reachable.

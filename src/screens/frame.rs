@@ -11,7 +11,7 @@ use crate::i18n::{self, t, Lang};
 use crate::live;
 use crate::live::Topic;
 use crate::quick_exit::QuickExitButton;
-use crate::screens::{chat, home, notifications, outbox, reports, safety, settings};
+use crate::screens::{admin, chat, home, notifications, outbox, reports, safety, settings};
 
 #[component]
 pub fn Frame() -> impl IntoView {
@@ -30,6 +30,10 @@ pub fn Frame() -> impl IntoView {
     let survivor = move || {
         ctx.user
             .with(|u| u.as_ref().map(|u| u.role) == Some(Role::Survivor))
+    };
+    let admin = move || {
+        ctx.user
+            .with(|u| u.as_ref().map(|u| u.role) == Some(Role::Admin))
     };
     let nav = move |id: &'static str, label: &'static str, target: Screen| {
         let current = move || {
@@ -81,6 +85,7 @@ pub fn Frame() -> impl IntoView {
                 {nav("nav-notifications", "nav.notifications", Screen::Notifications)}
                 {nav("nav-outbox", "nav.outbox", Screen::Outbox)}
                 {nav("nav-settings", "nav.settings", Screen::Settings)}
+                {move || admin().then(|| nav("nav-admin", "nav.admin", Screen::Admin))}
             </nav>
             <div class="frame-body">
                 {move || match ctx.screen.get() {
@@ -90,6 +95,7 @@ pub fn Frame() -> impl IntoView {
                     Screen::Outbox => view! { <outbox::OutboxView/> }.into_any(),
                     Screen::Safety => view! { <safety::Safety/> }.into_any(),
                     Screen::Settings => view! { <settings::Settings/> }.into_any(),
+                    Screen::Admin => view! { <admin::Admin/> }.into_any(),
                     _ => view! { <home::Home/> }.into_any(),
                 }}
             </div>

@@ -73,7 +73,12 @@ pub fn Home() -> impl IntoView {
                         <p>{move || t("home.call")} <a href="tel:1195">"1195"</a> {move || t("home.hours")} <a href="tel:999">"999"</a> "."</p>
                     </aside>
                 }.into_any(),
-                Some(Role::Provider) => view! { <provider::ProviderHome/> }.into_any(),
+                Some(Role::Provider) => view! {
+                    <Show when=move || ctx.user.with(|u| u.as_ref().is_some_and(|u| u.account_state == kintara_api::AccountState::Unverified))>
+                        <p id="awaiting-verification" class="notice" role="status">{move || t("home.unverified")}</p>
+                    </Show>
+                    <provider::ProviderHome/>
+                }.into_any(),
                 Some(Role::Dispatcher | Role::Admin) => view! { <dispatcher::DispatcherHome/> }.into_any(),
                 None => view! { <p class="hint">{move || t("home.not_signed_in")}</p> }.into_any(),
             }}

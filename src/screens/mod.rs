@@ -1,5 +1,6 @@
 //! One module per group of screens.
 
+pub mod admin;
 pub mod auth;
 pub mod availability;
 pub mod chat;

@@ -35,6 +35,33 @@ impl Validate for AccountActionRequest {
 }
 
 wire_enum! {
+    /// What an admin may decide about an account (`admin/users/{id}/<decision>/`).
+    AdminDecision {
+        Verify = "verify" / "Verify",
+        Suspend = "suspend" / "Suspend",
+        Disable = "disable" / "Disable",
+        Reinstate = "reinstate" / "Reinstate",
+    }
+}
+
+impl AdminDecision {
+    /// The decisions that apply to an account in `state`.
+    pub fn open_to(state: crate::AccountState) -> &'static [AdminDecision] {
+        use crate::AccountState::*;
+        match state {
+            Unverified => &[
+                AdminDecision::Verify,
+                AdminDecision::Suspend,
+                AdminDecision::Disable,
+            ],
+            Active => &[AdminDecision::Suspend, AdminDecision::Disable],
+            Suspended => &[AdminDecision::Reinstate, AdminDecision::Disable],
+            Disabled => &[AdminDecision::Reinstate],
+        }
+    }
+}
+
+wire_enum! {
     /// The roles an admin creates; survivors and providers register themselves.
     StaffRole {
         Dispatcher = "dispatcher" / "Dispatcher",

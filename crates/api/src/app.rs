@@ -417,6 +417,24 @@ pub struct AvailabilityArgs {
     pub available: bool,
 }
 
+/// A filter of the admin's account list; each part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUsersArgs {
+    #[serde(default)]
+    pub role: Option<crate::Role>,
+    #[serde(default)]
+    pub state: Option<crate::AccountState>,
+    #[serde(default)]
+    pub search: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminDecisionArgs {
+    pub user: Uuid,
+    pub decision: crate::AdminDecision,
+    pub reason: String,
+}
+
 /// Every shell command, one type each.
 pub mod cmd {
     use super::*;
@@ -498,6 +516,16 @@ pub mod cmd {
         Assign = "assign", AssignArgs => crate::CaseView;
         Reassign = "reassign", ReassignArgs => crate::CaseView;
         DispatchProviders = "dispatch_providers", NoArgs => Vec<crate::DirectoryProvider>;
+        // ---- her account (Settings → Security) ----
+        Sessions = "sessions", NoArgs => crate::SessionList;
+        EndSession = "end_session", IdArgs => ();
+        RevokeOtherSessions = "revoke_other_sessions", NoArgs => crate::SessionsEnded;
+        ChangePassword = "change_password", crate::ChangePasswordRequest => crate::SessionsEnded;
+        // ---- administration ----
+        AdminUsers = "admin_users", AdminUsersArgs => crate::AdminUserPage;
+        AdminDecide = "admin_decide", AdminDecisionArgs => User;
+        CreateStaff = "create_staff", crate::CreateStaffRequest => User;
+        AuditLog = "audit_log", NoArgs => crate::AuditPage;
         // ---- the outbox ----
         OutboxItems = "outbox_items", NoArgs => Vec<OutboxItem>;
         OutboxRetry = "outbox_retry", OutboxIdArgs => ();

@@ -18,6 +18,10 @@ use kintara_api::{
     RejectRequest, SendMessage, StatusChange, StatusUpdateRequest, TokenPair, TypingRequest,
     TypingResult, UnreadCount, UpdateMeRequest, User,
 };
+use kintara_api::{
+    AccountActionRequest, AccountState, AdminDecision, AdminUserPage, AuditPage,
+    ChangePasswordRequest, CreateStaffRequest, Role, SessionList, SessionsEnded,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -278,6 +282,100 @@ impl Client {
         let path = endpoint::DeleteIncident::path(&[&id]);
         let method = method::<endpoint::DeleteIncident>();
         check(self.send_authed_raw(method, &path, None::<&()>).await?).await
+    }
+
+    // ---- her account ----
+
+    /// Where the caller is signed in, the current session marked.
+    pub async fn sessions(&self) -> Result<SessionList> {
+        self.call::<endpoint::Sessions>(&[], "", None).await
+    }
+
+    /// Signs another of the caller's sessions out.
+    pub async fn end_session_of_mine(&self, id: Uuid) -> Result<()> {
+        let path = endpoint::EndSession::path(&[&id]);
+        let method = method::<endpoint::EndSession>();
+        check(self.send_authed_raw(method, &path, None::<&()>).await?).await
+    }
+
+    /// Signs every other session of the caller's out.
+    pub async fn revoke_other_sessions(&self) -> Result<SessionsEnded> {
+        self.call::<endpoint::RevokeOtherSessions>(&[], "", None)
+            .await
+    }
+
+    /// Changes the password (the current one is required); every other session ends.
+    pub async fn change_password(&self, req: &ChangePasswordRequest) -> Result<SessionsEnded> {
+        self.call::<endpoint::ChangePassword>(&[], "", Some(req))
+            .await
+    }
+
+    // ---- administration ----
+
+    /// Accounts by role, state and a search (each optional), newest first.
+    pub async fn admin_users(
+        &self,
+        role: Option<Role>,
+        state: Option<AccountState>,
+        search: &str,
+    ) -> Result<AdminUserPage> {
+        // Built before the call: the serializer is not `Send` across an await.
+        let query = {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(r) = role {
+                query.append_pair("role", r.as_str());
+            }
+            if let Some(s) = state {
+                query.append_pair("state", s.as_str());
+            }
+            if !search.trim().is_empty() {
+                query.append_pair("q", search.trim());
+            }
+            query.append_pair("page_size", "100");
+            query.finish()
+        };
+        self.call::<endpoint::AdminUsers>(&[], &query, None).await
+    }
+
+    /// An admin's decision about an account, with its reason.
+    pub async fn admin_decide(
+        &self,
+        user: Uuid,
+        decision: AdminDecision,
+        reason: &str,
+    ) -> Result<User> {
+        let req = AccountActionRequest {
+            reason: reason.to_owned(),
+        };
+        let args: [&(dyn std::fmt::Display + Sync); 1] = [&user];
+        match decision {
+            AdminDecision::Verify => {
+                self.call::<endpoint::VerifyUser>(&args, "", Some(&req))
+                    .await
+            }
+            AdminDecision::Suspend => {
+                self.call::<endpoint::SuspendUser>(&args, "", Some(&req))
+                    .await
+            }
+            AdminDecision::Disable => {
+                self.call::<endpoint::DisableUser>(&args, "", Some(&req))
+                    .await
+            }
+            AdminDecision::Reinstate => {
+                self.call::<endpoint::ReinstateUser>(&args, "", Some(&req))
+                    .await
+            }
+        }
+    }
+
+    pub async fn create_staff(&self, req: &CreateStaffRequest) -> Result<User> {
+        self.call::<endpoint::CreateStaff>(&[], "", Some(req)).await
+    }
+
+    /// The newest decisions of the audit log.
+    pub async fn audit_log(&self) -> Result<AuditPage> {
+        self.call::<endpoint::Audit>(&[], "page_size=100", None)
+            .await
     }
 
     // ---- evidence ----

@@ -386,6 +386,61 @@ async fn direct_chats_open_only_between_people_who_work_together() {
 }
 
 #[tokio::test]
+async fn a_direct_room_with_a_provider_goes_quiet_when_they_leave_her_case() {
+    let c = Chat::new().await;
+    let incident = c.assigned(&c.provider, &report("follow the case")).await;
+    let room: ChatRoom = c.direct(&c.provider, c.survivor.user.id).await.json_as();
+    assert!(!room.read_only);
+    c.sent(&c.provider, room.id, "I will call you at noon.")
+        .await;
+    c.sent(&c.survivor, room.id, "Thank you.").await;
+
+    // The provider declines the case: the room stays, read-only for both.
+    c.server
+        .patch(
+            &format!("/api/incidents/{}/reject/", incident.id),
+            Some(&c.provider.access),
+            &json!({"reason": "Outside my area"}),
+        )
+        .await
+        .expect(200);
+    let before = c.server.count("messages").await;
+    let notes = c.server.count("notifications").await;
+    for who in [&c.provider, &c.survivor] {
+        c.send(who, room.id, "still there?", None)
+            .await
+            .expect_error(409, "room_read_only");
+        c.server
+            .post(
+                &format!("/api/chat/rooms/{}/typing/", room.id),
+                Some(&who.access),
+                &json!({"is_typing": true}),
+            )
+            .await
+            .expect_error(409, "room_read_only");
+        let r = c.room(who, room.id).await;
+        assert!(r.read_only, "read-only for both");
+        assert_eq!(
+            c.page(who, &format!("room_id={}", room.id))
+                .await
+                .results
+                .len(),
+            2
+        );
+    }
+    assert_eq!(c.server.count("messages").await, before, "nothing stored");
+    assert_eq!(
+        c.server.count("notifications").await,
+        notes,
+        "nobody notified"
+    );
+    // A new direct room cannot be opened either.
+    c.direct(&c.provider, c.survivor.user.id)
+        .await
+        .expect_error(403, "no_shared_case");
+}
+
+#[tokio::test]
 async fn messages_come_oldest_first_and_cursors_page_both_ways_without_gaps() {
     let c = Chat::new().await;
     let (_, room) = c.case_room(&c.provider).await;

@@ -39,6 +39,7 @@ async fn room_view(
     let last = repo::last_message(conn, room.id).await?;
     let unread_count =
         repo::count_unread(conn, room.id, viewer.id, room.last_read_seq, None).await?;
+    let writable = repo::writable(conn, room, &cast.people).await?;
     let now = Utc::now();
     let others = || cast.people.iter().filter(|p| p.id != viewer.id);
     let name = match (room.kind, &room.case_number) {
@@ -67,7 +68,7 @@ async fn room_view(
         last_message: last.as_ref().map(|m| cast.message(viewer.id, m)),
         unread_count,
         is_active: room.is_active,
-        read_only: !room.is_active,
+        read_only: !writable,
         typing: others()
             .filter(|p| p.settings.typing_indicators && p.typing_until.is_some_and(|u| u > now))
             .map(|p| p.id)
@@ -413,7 +414,8 @@ pub async fn typing(
     state.limits.per_account(Action::Typing, user.id)?;
     let mut tx = state.db.begin_write().await?;
     let room = member_room(&mut tx, id, user.id).await?;
-    if !room.is_active {
+    let people = repo::participants(&mut tx, room.id).await?;
+    if !repo::writable(&mut tx, &room, &people).await? {
         return Err(ChatError::ReadOnly.into());
     }
     let shares = repo::settings(&mut tx, user.id)

@@ -809,6 +809,29 @@ pub async fn survivor_and_provider_share(
     Ok(row.is_some())
 }
 
+/// Whether `room` takes new messages (and typing). A closed case's room does not. A direct room
+/// between a survivor and a provider does only while they share a live case: once the provider
+/// declined, was taken off or the case ended, it is read-only for both, so nobody keeps
+/// reaching her through it.
+pub async fn writable(
+    conn: &mut AnyConnection,
+    room: &RoomRow,
+    people: &[ParticipantRow],
+) -> Result<bool, sqlx::Error> {
+    if !room.is_active {
+        return Ok(false);
+    }
+    if room.kind != RoomType::Direct {
+        return Ok(true);
+    }
+    let survivor = people.iter().find(|p| p.role == Role::Survivor);
+    let provider = people.iter().find(|p| p.role == Role::Provider);
+    match (survivor, provider) {
+        (Some(s), Some(p)) => survivor_and_provider_share(conn, s.id, p.id).await,
+        _ => Ok(true),
+    }
+}
+
 /// Whether two providers are both on one case (pending or accepted).
 pub async fn providers_share(
     conn: &mut AnyConnection,

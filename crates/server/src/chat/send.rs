@@ -264,7 +264,7 @@ impl Sending<'_> {
             return Ok((StatusCode::OK, cast.message(user.id, first)));
         }
         // A closed room takes nothing new (but still answers a retry of what it took before).
-        if !room.is_active {
+        if !repo::writable(conn, room, people).await? {
             return Err(ChatError::ReadOnly.into());
         }
         let seq = plan.last_seq.entry(room.id).or_insert(room.last_seq);

@@ -121,7 +121,14 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server as it ships: SQLite, the demo accounts, the default rate limits.
     pub fn start() -> Server {
+        Server::start_with_env(&[])
+    }
+
+    /// The same with extra environment (e.g. `KINTARA_RATE_LIMITS` for a test that seeds a
+    /// room through the API faster than anyone types).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let data = tempfile::tempdir().expect("tempdir");
         let log_path = artifacts_dir().join(format!("server-{port}.log"));
@@ -138,6 +145,7 @@ impl Server {
                 // Each request's route pattern, status and time; plain text.
                 .env("KINTARA_LOG", "info,sqlx=warn,tower_http=debug")
                 .env("NO_COLOR", "1")
+                .envs(env.iter().copied())
                 .stdout(log.try_clone().expect("log"))
                 .stderr(log),
         );
