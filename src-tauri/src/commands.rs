@@ -733,3 +733,70 @@ pub async fn create_staff(
 pub async fn audit_log(state: State<'_, AppState>) -> Result<Output<cmd::AuditLog>, UiError> {
     Ok(state.client().audit_log().await?)
 }
+
+// ---- safety: emergency contacts ----
+
+/// Where the contacts are kept in the sealed local store (a neutral name, like the rest).
+const CONTACTS_KIND: &str = "notes";
+const CONTACTS_KEY: &str = "people";
+
+/// The survivor's emergency contacts, from the sealed local store (none before sign-in).
+#[tauri::command]
+pub async fn contacts(state: State<'_, AppState>) -> Result<Output<cmd::Contacts>, UiError> {
+    use kintara_core::LocalStore;
+    let live = state.live.lock().await;
+    let Some(l) = live.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let stored = l.account.local.cached(CONTACTS_KIND).await?;
+    Ok(stored
+        .into_iter()
+        .find(|(k, _)| k == CONTACTS_KEY)
+        .and_then(|(_, json)| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// Replaces the emergency contacts, sealed with the device key; wiped at sign-out.
+#[tauri::command]
+pub async fn set_contacts(
+    state: State<'_, AppState>,
+    args: Args<cmd::SetContacts>,
+) -> Result<Output<cmd::SetContacts>, UiError> {
+    use kintara_api::app::{MAX_CONTACTS, MAX_CONTACT_TEXT};
+    use kintara_core::LocalStore;
+    let too_long = |s: &str| s.chars().count() > MAX_CONTACT_TEXT;
+    if args.contacts.len() > MAX_CONTACTS
+        || args
+            .contacts
+            .iter()
+            .any(|c| too_long(&c.name) || too_long(&c.phone))
+    {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "contacts",
+            FieldError::TooLong {
+                max: MAX_CONTACT_TEXT,
+            },
+        );
+        return Err(UiError::validation(errors));
+    }
+    let live = state.live.lock().await;
+    let l = live
+        .as_ref()
+        .ok_or_else(|| UiError::text(UiErrorKind::LoggedOut, "error.logged_out"))?;
+    let json = serde_json::to_string(&args.contacts).map_err(|e| UiError::other(e.to_string()))?;
+    l.account
+        .local
+        .put_cached(CONTACTS_KIND, CONTACTS_KEY, &json)
+        .await?;
+    Ok(())
+}
+
+/// Survivors: block someone in a room with her.
+#[tauri::command]
+pub async fn block_user(
+    state: State<'_, AppState>,
+    args: Args<cmd::BlockUser>,
+) -> Result<Output<cmd::BlockUser>, UiError> {
+    Ok(state.client().block_user(args.user_id).await?)
+}

@@ -361,6 +361,25 @@ fn RoomView(id: String, rooms: Signal<Option<Vec<ChatRoom>>>) -> impl IntoView {
         Some(Err(e)) => error.set(Some(ctx.fail(e))),
         None => {}
     });
+    // Survivors block someone in the room: nothing of theirs reaches her after.
+    let survivor = move || {
+        ctx.user
+            .with(|u| u.as_ref().map(|u| u.role) == Some(kintara_api::Role::Survivor))
+    };
+    let confirm_block = RwSignal::new(None::<(uuid::Uuid, String)>);
+    let block = move |user: uuid::Uuid| {
+        confirm_block.set(None);
+        spawn_local(async move {
+            match ipc::invoke::<cmd::BlockUser>(&kintara_api::BlockRequest { user_id: user }).await
+            {
+                Ok(_) => {
+                    ctx.notice.set(Some(t("chat.blocked").into()));
+                    ctx.room.set(None);
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        })
+    };
     let send = move || {
         let content = draft.get_untracked();
         if content.trim().is_empty() {
@@ -379,13 +398,34 @@ fn RoomView(id: String, rooms: Signal<Option<Vec<ChatRoom>>>) -> impl IntoView {
                 <button class="link back" aria-label=move || t("chat.back") on:click=move |_| ctx.room.set(None)>"‹"</button>
                 <h2>{move || room().map(|r| r.name).unwrap_or_else(|| t("chat.conversation").into())}</h2>
                 <ul class="participants" aria-label=move || t("chat.people")>
-                    {move || others.get().into_iter().map(|p| view! {
-                        <li class="participant" data-user=p.id.to_string()>
-                            <PresenceDot user=p.id.to_string()/>
-                            <span class="participant-name">{p.full_name.clone()}</span>
-                        </li>
+                    {move || others.get().into_iter().map(|p| {
+                        let user = p.id;
+                        let name = p.full_name.clone();
+                        view! {
+                            <li class="participant" data-user=p.id.to_string()>
+                                <PresenceDot user=p.id.to_string()/>
+                                <span class="participant-name">{p.full_name.clone()}</span>
+                                {survivor().then(|| view! {
+                                    <button class="block-user link" type="button"
+                                        on:click=move |_| confirm_block.set(Some((user, name.clone())))>
+                                        {move || t("chat.block")}
+                                    </button>
+                                })}
+                            </li>
+                        }
                     }).collect_view()}
                 </ul>
+                {move || confirm_block.get().map(|(user, name)| view! {
+                    <div id="block-confirm" class="error-banner" role="alertdialog">
+                        <p>{tf("chat.block_confirm", &[("name", &name)])}</p>
+                        <button id="block-yes" class="primary" on:click=move |_| block(user)>
+                            {move || t("chat.block")}
+                        </button>
+                        <button id="block-no" class="secondary" on:click=move |_| confirm_block.set(None)>
+                            {move || t("chat.cancel")}
+                        </button>
+                    </div>
+                })}
             </header>
             {move || read_only().then(|| view! {
                 <p class="read-only-banner" role="status">{move || t("chat.closed")}</p>

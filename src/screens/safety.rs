@@ -1,36 +1,44 @@
-//! The survivor's safety screen: who to call, emergency contacts kept on this device only, what
-//! she shares in chat, and a short safety note.
+//! The survivor's safety screen: who to call, emergency contacts kept on this device only (sealed
+//! by the shell with the rest of her data, and wiped with it at sign-out), what she shares in
+//! chat, and a short safety note.
 
+use kintara_api::app::{cmd, ContactsArgs, EmergencyContact as Contact};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use leptos::task::spawn_local;
 
+use crate::app::ctx;
 use crate::i18n::t;
+use crate::ipc::{self, NoArgs};
 use crate::screens::settings::PrivacySwitches;
 
-/// A neutral name, so the device's storage does not say what the app is.
-const CONTACTS_KEY: &str = "notes.people";
+/// Where builds before the sealed store kept the contacts, in the web view's storage and in
+/// clear: moved into the sealed store once, then removed.
+const OLD_CONTACTS_KEY: &str = "notes.people";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Contact {
-    pub name: String,
-    pub phone: String,
-}
-
-fn storage() -> Option<web_sys::Storage> {
+fn old_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-fn load() -> Vec<Contact> {
-    storage()
-        .and_then(|s| s.get_item(CONTACTS_KEY).ok().flatten())
-        .and_then(|v| serde_json::from_str(&v).ok())
-        .unwrap_or_default()
-}
-
-fn store(contacts: &[Contact]) {
-    if let (Some(s), Ok(v)) = (storage(), serde_json::to_string(contacts)) {
-        let _ = s.set_item(CONTACTS_KEY, &v);
+/// The contacts from the sealed store, after moving any left in the web view's storage there.
+async fn load() -> Result<Vec<Contact>, ipc::UiError> {
+    let mut contacts = ipc::invoke::<cmd::Contacts>(&NoArgs {}).await?;
+    let old = old_storage().and_then(|s| s.get_item(OLD_CONTACTS_KEY).ok().flatten());
+    if let Some(old) = old {
+        let moved: Vec<Contact> = serde_json::from_str(&old).unwrap_or_default();
+        for c in moved {
+            if !contacts.contains(&c) {
+                contacts.push(c);
+            }
+        }
+        ipc::invoke::<cmd::SetContacts>(&ContactsArgs {
+            contacts: contacts.clone(),
+        })
+        .await?;
+        if let Some(s) = old_storage() {
+            let _ = s.remove_item(OLD_CONTACTS_KEY);
+        }
     }
+    Ok(contacts)
 }
 
 /// Keeps only what a phone number can hold.
@@ -43,7 +51,24 @@ fn tel(phone: &str) -> String {
 
 #[component]
 fn Contacts() -> impl IntoView {
-    let contacts = RwSignal::new(load());
+    let ctx = ctx();
+    let contacts: RwSignal<Vec<Contact>> = RwSignal::new(Vec::new());
+    let failed = RwSignal::new(None::<String>);
+    spawn_local(async move {
+        match load().await {
+            Ok(c) => contacts.set(c),
+            Err(e) => failed.set(Some(ctx.fail(e))),
+        }
+    });
+    // Sealed and stored by the shell; shown at once.
+    let store = move |list: Vec<Contact>| {
+        spawn_local(async move {
+            let args = ContactsArgs { contacts: list };
+            if let Err(e) = ipc::invoke::<cmd::SetContacts>(&args).await {
+                failed.set(Some(ctx.fail(e)));
+            }
+        })
+    };
     let name = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
     let error = RwSignal::new(false);
@@ -56,7 +81,7 @@ fn Contacts() -> impl IntoView {
         }
         error.set(false);
         contacts.update(|c| c.push(Contact { name: n, phone: p }));
-        store(&contacts.get_untracked());
+        store(contacts.get_untracked());
         name.set(String::new());
         phone.set(String::new());
     };
@@ -66,7 +91,7 @@ fn Contacts() -> impl IntoView {
                 c.remove(i);
             }
         });
-        store(&contacts.get_untracked());
+        store(contacts.get_untracked());
     };
     view! {
         <div class="card">
@@ -96,6 +121,7 @@ fn Contacts() -> impl IntoView {
                 <button id="contact-add" type="submit" class="secondary">{move || t("safety.add")}</button>
             </form>
             <p class="field-error" hidden=move || !error.get()>{move || t("safety.need_both")}</p>
+            {move || failed.get().map(|e| view! { <p id="contacts-error" class="field-error" role="alert">{e}</p> })}
         </div>
     }
 }

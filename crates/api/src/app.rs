@@ -417,6 +417,23 @@ pub struct AvailabilityArgs {
     pub available: bool,
 }
 
+/// One of a survivor's emergency contacts, kept on her device only, sealed with the rest of
+/// its data and wiped with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyContact {
+    pub name: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactsArgs {
+    pub contacts: Vec<EmergencyContact>,
+}
+
+/// At most this many emergency contacts, each part at most this many characters.
+pub const MAX_CONTACTS: usize = 20;
+pub const MAX_CONTACT_TEXT: usize = 100;
+
 /// A filter of the admin's account list; each part optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminUsersArgs {
@@ -516,6 +533,10 @@ pub mod cmd {
         Assign = "assign", AssignArgs => crate::CaseView;
         Reassign = "reassign", ReassignArgs => crate::CaseView;
         DispatchProviders = "dispatch_providers", NoArgs => Vec<crate::DirectoryProvider>;
+        // ---- safety: emergency contacts, sealed on the device ----
+        Contacts = "contacts", NoArgs => Vec<EmergencyContact>;
+        SetContacts = "set_contacts", ContactsArgs => ();
+        BlockUser = "block_user", crate::BlockRequest => crate::BlockedUser;
         // ---- her account (Settings → Security) ----
         Sessions = "sessions", NoArgs => crate::SessionList;
         EndSession = "end_session", IdArgs => ();

@@ -114,6 +114,36 @@ impl Validate for CreateDirectChat {
     }
 }
 
+/// `POST chat/blocks/`: the survivor blocks `user_id`. Nothing of theirs reaches her after: no
+/// new room, no message, no typing, no notification from a message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockRequest {
+    pub user_id: Uuid,
+}
+
+impl Validate for BlockRequest {
+    fn validate(&self) -> Result<(), FieldErrors> {
+        Ok(())
+    }
+}
+
+/// Someone the survivor blocked, named as she saw them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockedUser {
+    pub user_id: Uuid,
+    pub name: String,
+    pub blocked_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET chat/blocks/`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockList {
+    pub blocked: Vec<BlockedUser>,
+}
+
 /// `POST chat/messages/`. A retry with the same `client_id` returns the first message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -233,6 +233,10 @@ endpoints! {
     OnlineUsers = Get "/api/chat/online-users/", SignedIn, () => crate::OnlineUsers;
     MarkOffline = Post "/api/chat/mark-offline/", SignedIn, () => crate::OfflineResult;
     GetChatSettings = Get "/api/chat/settings/", SignedIn, () => crate::ChatSettings;
+    Blocks = Get "/api/chat/blocks/", Roles(SURVIVORS), () => crate::BlockList;
+    BlockUser = Post "/api/chat/blocks/", Roles(SURVIVORS), crate::BlockRequest => crate::BlockedUser;
+    /// `{id}` is the blocked user's id.
+    UnblockUser = Delete "/api/chat/blocks/{id}/", Roles(SURVIVORS), () => ();
     PutChatSettings = Put "/api/chat/settings/", SignedIn, crate::ChatSettings => crate::ChatSettings;
 
     // ---- realtime ----

@@ -59,6 +59,8 @@ pub enum Refusal {
     EmailTaken {},
     /// 403: the current password given to change it is wrong.
     WrongPassword {},
+    /// 403: the caller may not write in this conversation (someone in it blocked them).
+    CannotWriteHere {},
     /// 403: the case is closed; a provider keeps its record, not its content.
     ClosedCaseRecord {},
     /// 409: the current session ends by signing out, not from the session list.
@@ -147,7 +149,8 @@ impl Refusal {
             | NoSharedCase {}
             | NotWithYourself {}
             | WrongPassword {}
-            | ClosedCaseRecord {} => 403,
+            | ClosedCaseRecord {}
+            | CannotWriteHere {} => 403,
             NotFound {} => 404,
             MethodNotAllowed {} => 405,
             EmailTaken {}
@@ -295,6 +298,7 @@ pub mod codes {
     pub const EMAIL_TAKEN: &str = "email_taken";
     pub const WRONG_PASSWORD: &str = "wrong_password";
     pub const CLOSED_CASE_RECORD: &str = "closed_case_record";
+    pub const CANNOT_WRITE_HERE: &str = "cannot_write_here";
     pub const CURRENT_SESSION: &str = "current_session";
     pub const ACCOUNT_IN_STATE: &str = "account_in_state";
     pub const ONLY_ROLES: &str = "only_roles";

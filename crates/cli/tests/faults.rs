@@ -85,6 +85,10 @@ impl Server {
                 .arg("--data-dir")
                 .arg(self.dir.path().join("data"))
                 .arg("--demo")
+                // Two clients exchanging thousands of messages at machine speed: the faults are
+                // under test here, not the rate limits (crates/server/tests/limits.rs).
+                .arg("--rate-limits")
+                .arg("off")
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -19,8 +19,8 @@ use kintara_api::{
     TypingResult, UnreadCount, UpdateMeRequest, User,
 };
 use kintara_api::{
-    AccountActionRequest, AccountState, AdminDecision, AdminUserPage, AuditPage,
-    ChangePasswordRequest, CreateStaffRequest, Role, SessionList, SessionsEnded,
+    AccountActionRequest, AccountState, AdminDecision, AdminUserPage, AuditPage, BlockRequest,
+    BlockedUser, ChangePasswordRequest, CreateStaffRequest, Role, SessionList, SessionsEnded,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -285,6 +285,12 @@ impl Client {
     }
 
     // ---- her account ----
+
+    /// Survivors: blocks `user`; nothing of theirs reaches her after.
+    pub async fn block_user(&self, user: Uuid) -> Result<BlockedUser> {
+        self.call::<endpoint::BlockUser>(&[], "", Some(&BlockRequest { user_id: user }))
+            .await
+    }
 
     /// Where the caller is signed in, the current session marked.
     pub async fn sessions(&self) -> Result<SessionList> {

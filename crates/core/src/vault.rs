@@ -108,15 +108,49 @@ impl Vault {
             .map_err(|_| VaultError::Open)
     }
 
-    /// Derives the key from the user's PIN with Argon2id: the path for devices with no OS
-    /// keystore. A PIN has little entropy, so the memory-hard KDF (and the per-install random
-    /// `salt`, stored beside the data) is what makes guessing it offline slow.
+    /// Derives the key from the user's PIN with Argon2id at [`PinKdf::CURRENT`]: the path for
+    /// devices with no OS keystore. A PIN has little entropy, so the memory-hard KDF (and the
+    /// per-install random `salt`, stored beside the data) is what makes guessing it offline slow.
     pub fn from_pin(pin: &str, salt: &[u8; 16]) -> Vault {
+        Vault::from_pin_with(PinKdf::CURRENT, pin, salt)
+    }
+
+    fn from_pin_with(kdf: PinKdf, pin: &str, salt: &[u8; 16]) -> Vault {
         let mut key = [0u8; 32];
-        argon2::Argon2::default()
+        kdf.argon2()
             .hash_password_into(pin.as_bytes(), salt, &mut key)
             .expect("a 16-byte salt and a 32-byte key are valid Argon2 parameters");
         Vault::from_key(key)
+    }
+}
+
+/// The Argon2id costs a PIN file was sealed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinKdf {
+    /// The argon2 crate's defaults (19 MiB, 2 passes): what builds before `Tuned` wrote. Such a
+    /// file is re-sealed at `Tuned` on its first unlock.
+    Default,
+    /// 128 MiB, 6 passes, one lane: one guess costs this machine about half a second, so
+    /// trying every six-digit PIN on both its cores takes days (README, Figures;
+    /// `cargo bench -p kintara-core --bench pin_kdf`).
+    Tuned,
+}
+
+impl PinKdf {
+    pub const CURRENT: PinKdf = PinKdf::Tuned;
+    pub const TUNED_MEMORY_KIB: u32 = 128 * 1024;
+    pub const TUNED_PASSES: u32 = 6;
+
+    pub fn argon2(self) -> argon2::Argon2<'static> {
+        match self {
+            PinKdf::Default => argon2::Argon2::default(),
+            PinKdf::Tuned => argon2::Argon2::new(
+                argon2::Algorithm::Argon2id,
+                argon2::Version::V0x13,
+                argon2::Params::new(Self::TUNED_MEMORY_KIB, Self::TUNED_PASSES, 1, Some(32))
+                    .expect("valid Argon2 parameters"),
+            ),
+        }
     }
 }
 
@@ -167,8 +201,13 @@ const PIN_FILE: &str = "device.key.pin";
 /// the key is stored, so a keystore item never exists without it (wipe finds it), and a keystore
 /// that cannot be reached later is an error rather than a reason to make a new key.
 const KEYSTORE_FILE: &str = "device.keystore";
-/// Wrong PINs in a row and when the last one was: `count unix-seconds`.
+/// Wrong PINs in a row and when the last one was, as older builds kept them: `count
+/// unix-seconds`. Now they are the PIN file's second line, so that removing them removes the
+/// key; this file is only read once, then removed.
 const TRIES_FILE: &str = "device.pin-tries";
+/// The PIN file's first line at [`PinKdf::Tuned`]: `kdf2:<salt>:<sealed key>`; the second line
+/// `tries:<count>:<unix-seconds>`. An older file is one line, `<salt>:<sealed key>`.
+const TUNED_TAG: &str = "kdf2";
 /// The Android biometric wrap: `check:wrapped` (see `DeviceKey::set_biometric_wrap`).
 const BIOMETRIC_FILE: &str = "device.key.bio";
 
@@ -385,6 +424,30 @@ impl DeviceKey {
         if wait > 0 {
             return Err(VaultError::TooManyAttempts { wait_secs: wait });
         }
+        let file = self.pin_file()?;
+        let path = self.path(PIN_FILE);
+        let bad = || VaultError::BadKey(path.display().to_string());
+        match Vault::from_pin_with(file.kdf, pin, &file.salt).open(DEVICE_KEY_CONTEXT, &file.sealed)
+        {
+            Ok(key) => {
+                let key: [u8; 32] = key.try_into().map_err(|_| bad())?;
+                // Re-sealed at today's cost (an older file), and the count starts over.
+                if file.kdf != PinKdf::CURRENT || file.tries != (0, 0) {
+                    self.write_pin_file(&key, pin)?;
+                }
+                let _ = std::fs::remove_file(self.path(TRIES_FILE));
+                Ok(key)
+            }
+            Err(_) => {
+                let (count, _) = file.tries;
+                self.write_tries(&file, count.saturating_add(1), now_secs())?;
+                Err(VaultError::WrongPin)
+            }
+        }
+    }
+
+    /// The PIN file as it stands; `Locked` when there is none.
+    fn pin_file(&self) -> Result<PinFile, VaultError> {
         let path = self.path(PIN_FILE);
         let bad = || VaultError::BadKey(path.display().to_string());
         let text = match std::fs::read_to_string(&path) {
@@ -392,46 +455,100 @@ impl DeviceKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(VaultError::Locked),
             Err(e) => return Err(e.into()),
         };
-        let (salt, sealed) = text.trim().split_once(':').ok_or_else(bad)?;
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default().trim();
+        let (kdf, rest) = match first.split_once(':') {
+            Some((TUNED_TAG, rest)) => (PinKdf::Tuned, rest),
+            _ => (PinKdf::Default, first),
+        };
+        let (salt, sealed) = rest.split_once(':').ok_or_else(bad)?;
         let salt: [u8; 16] = STANDARD
             .decode(salt)
             .ok()
             .and_then(|s| s.try_into().ok())
             .ok_or_else(bad)?;
-        match Vault::from_pin(pin, &salt).open(DEVICE_KEY_CONTEXT, sealed) {
-            Ok(key) => {
-                let _ = std::fs::remove_file(self.path(TRIES_FILE));
-                key.try_into().map_err(|_| bad())
+        let tries = match kdf {
+            // An older build's count, in a file of its own.
+            PinKdf::Default => legacy_tries(&self.path(TRIES_FILE)),
+            PinKdf::Tuned => {
+                let parsed = lines.next().and_then(|l| {
+                    let mut parts = l.trim().strip_prefix("tries:")?.split(':');
+                    let count = parts.next()?.parse::<u32>().ok()?;
+                    let last = parts.next()?.parse::<u64>().ok()?;
+                    Some((count, last))
+                });
+                // A count that was cut off or edited away does not start over: it counts as
+                // past the free tries, from when the file was last written.
+                parsed.unwrap_or_else(|| {
+                    let written = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or_else(now_secs, |d| d.as_secs());
+                    (FREE_TRIES + 3, written)
+                })
             }
-            Err(_) => {
-                let (count, _) = self.tries();
-                let count = count.saturating_add(1);
-                write_private(
-                    &self.path(TRIES_FILE),
-                    format!("{count} {}", now_secs()).as_bytes(),
-                )?;
-                Err(VaultError::WrongPin)
-            }
-        }
+        };
+        Ok(PinFile {
+            kdf,
+            salt,
+            sealed: sealed.to_owned(),
+            tries,
+        })
     }
 
     fn tries(&self) -> (u32, u64) {
-        let text = std::fs::read_to_string(self.path(TRIES_FILE)).unwrap_or_default();
-        let mut parts = text.split_whitespace().map(|p| p.parse::<u64>().ok());
-        match (parts.next().flatten(), parts.next().flatten()) {
-            (Some(count), Some(last)) => (count.min(u32::MAX as u64) as u32, last),
-            _ => (0, 0),
+        self.pin_file().map(|f| f.tries).unwrap_or((0, 0))
+    }
+
+    /// Records the count in the PIN file itself (an older file keeps its own tries file).
+    fn write_tries(&self, file: &PinFile, count: u32, last: u64) -> Result<(), VaultError> {
+        match file.kdf {
+            PinKdf::Default => {
+                write_private(&self.path(TRIES_FILE), format!("{count} {last}").as_bytes())
+            }
+            PinKdf::Tuned => write_private(
+                &self.path(PIN_FILE),
+                format!(
+                    "{TUNED_TAG}:{}:{}\ntries:{count}:{last}\n",
+                    STANDARD.encode(file.salt),
+                    file.sealed
+                )
+                .as_bytes(),
+            ),
         }
     }
 
+    /// Seals `key` under `pin` at today's cost, with no wrong tries counted.
     fn write_pin_file(&self, key: &[u8; 32], pin: &str) -> Result<(), VaultError> {
         let mut salt = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let sealed = Vault::from_pin(pin, &salt).seal(DEVICE_KEY_CONTEXT, key);
         write_private(
             &self.path(PIN_FILE),
-            format!("{}:{sealed}", STANDARD.encode(salt)).as_bytes(),
+            format!(
+                "{TUNED_TAG}:{}:{sealed}\ntries:0:0\n",
+                STANDARD.encode(salt)
+            )
+            .as_bytes(),
         )
+    }
+}
+
+/// What the PIN file holds.
+struct PinFile {
+    kdf: PinKdf,
+    salt: [u8; 16],
+    sealed: String,
+    tries: (u32, u64),
+}
+
+fn legacy_tries(path: &Path) -> (u32, u64) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut parts = text.split_whitespace().map(|p| p.parse::<u64>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(count), Some(last)) => (count.min(u32::MAX as u64) as u32, last),
+        _ => (0, 0),
     }
 }
 
@@ -636,13 +753,65 @@ mod tests {
         assert_eq!(wait_after(FREE_TRIES + 1), FIRST_WAIT_SECS * 2);
         assert_eq!(wait_after(FREE_TRIES + 30), MAX_WAIT_SECS);
         // After the wait the right PIN opens and the count starts over.
-        write_private(
-            &again.path(TRIES_FILE),
-            format!("{} {}", FREE_TRIES + 1, now_secs() - 3600).as_bytes(),
-        )
-        .unwrap();
+        let file = again.pin_file().unwrap();
+        again
+            .write_tries(&file, FREE_TRIES + 1, now_secs() - 3600)
+            .unwrap();
         again.unlock("112233").unwrap();
         assert_eq!(again.tries(), (0, 0));
+    }
+
+    #[test]
+    fn removing_the_count_of_wrong_pins_does_not_start_it_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DeviceKey::without_keystore(dir.path());
+        key.set_new_pin("112233").unwrap();
+        for _ in 0..FREE_TRIES {
+            assert!(matches!(key.unlock("000000"), Err(VaultError::WrongPin)));
+        }
+        assert!(key.retry_after() > 0);
+        // The count is in the key's own file: deleting the file deletes the key.
+        assert!(!dir.path().join(TRIES_FILE).exists());
+        // Cutting the count out of it makes things worse, not better.
+        let pin_path = dir.path().join(PIN_FILE);
+        let text = std::fs::read_to_string(&pin_path).unwrap();
+        let first = text.lines().next().unwrap().to_owned();
+        write_private(&pin_path, format!("{first}\n").as_bytes()).unwrap();
+        let wait = key.retry_after();
+        assert!(wait >= wait_after(FREE_TRIES + 3) - 2, "{wait}");
+        assert!(matches!(
+            key.unlock("112233"),
+            Err(VaultError::TooManyAttempts { .. })
+        ));
+    }
+
+    #[test]
+    fn a_pin_file_of_an_older_build_opens_and_is_resealed_at_todays_cost() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DeviceKey::without_keystore(dir.path());
+        let device_key = [7u8; 32];
+        let salt = [3u8; 16];
+        let sealed = Vault::from_pin_with(PinKdf::Default, "246810", &salt)
+            .seal(DEVICE_KEY_CONTEXT, &device_key);
+        write_private(
+            &dir.path().join(PIN_FILE),
+            format!("{}:{sealed}", STANDARD.encode(salt)).as_bytes(),
+        )
+        .unwrap();
+        assert!(matches!(key.unlock("000000"), Err(VaultError::WrongPin)));
+        assert_eq!(key.tries().0, 1);
+        let vault = key.unlock("246810").unwrap();
+        assert_eq!(
+            vault
+                .open("x", &Vault::from_key(device_key).seal("x", b"ok"))
+                .unwrap(),
+            b"ok"
+        );
+        let file = key.pin_file().unwrap();
+        assert_eq!(file.kdf, PinKdf::Tuned);
+        assert_eq!(file.tries, (0, 0));
+        assert!(!dir.path().join(TRIES_FILE).exists());
+        key.unlock("246810").unwrap();
     }
 
     #[test]

@@ -401,6 +401,10 @@ static EN: &[(&str, &str)] = &[
         "error.unreachable",
         "Cannot reach the Kintara server. Check the server address and your connection.",
     ),
+    ("chat.cancel", "Cancel"),
+    ("chat.block", "Block"),
+    ("chat.block_confirm", "Block {name}? Nothing they write will reach you, and they cannot start a chat with you."),
+    ("chat.blocked", "Blocked. Nothing of theirs will reach you."),
     // Settings → Disguise.
     ("disguise.title", "Disguise"),
     ("disguise.switch", "Show this app as \"Notes\""),
@@ -788,6 +792,10 @@ static SW: &[(&str, &str)] = &[
         "error.unreachable",
         "Haiwezekani kufikia seva ya Kintara. Angalia anwani ya seva na muunganisho wako.",
     ),
+    ("chat.cancel", "Ghairi"),
+    ("chat.block", "Zuia"),
+    ("chat.block_confirm", "Umzuie {name}? Hakuna atakachoandika kitakachokufikia, na hawezi kuanzisha mazungumzo nawe."),
+    ("chat.blocked", "Amezuiwa. Hakuna chake kitakachokufikia."),
     // Settings → Disguise.
     ("disguise.title", "Kujificha"),
     ("disguise.switch", "Onyesha programu hii kama \"Notes\""),

@@ -131,6 +131,10 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
             "This account cannot sign in now. Contact your administrator.".into(),
             "Akaunti hii haiwezi kuingia kwa sasa. Wasiliana na msimamizi wako.".into(),
         ),
+        CannotWriteHere {} => (
+            "You cannot write in this conversation.".into(),
+            "Huwezi kuandika kwenye mazungumzo haya.".into(),
+        ),
         ClosedCaseRecord {} => (
             "This case is closed: you keep its record, not what it holds.".into(),
             "Kesi hii imefungwa: unabaki na kumbukumbu yake, si yaliyomo.".into(),

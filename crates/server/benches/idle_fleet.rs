@@ -143,6 +143,12 @@ async fn start(http: &reqwest::Client, db: &str, secret: &str, demo: bool) -> Se
         .arg(db)
         .arg("--access-ttl-secs")
         .arg("3600")
+        // Load from a few accounts at machine speed, tens of thousands of sockets on a few
+        // sessions: the limits would refuse it (the limiter bench measures their cost).
+        .arg("--rate-limits")
+        .arg("off")
+        .arg("--max-sockets-per-user")
+        .arg("1000000")
         .env("KINTARA_JWT_SECRET", secret)
         .env("KINTARA_LOG", "warn")
         .stdin(Stdio::null())

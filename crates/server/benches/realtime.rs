@@ -180,6 +180,12 @@ async fn start_server(http: &reqwest::Client, database_url: Option<&str>) -> Ser
         .arg("--demo")
         .arg("--access-ttl-secs")
         .arg("3600")
+        // Load from a few accounts at machine speed, tens of thousands of sockets on a few
+        // sessions: the limits would refuse it (the limiter bench measures their cost).
+        .arg("--rate-limits")
+        .arg("off")
+        .arg("--max-sockets-per-user")
+        .arg("1000000")
         .env("KINTARA_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

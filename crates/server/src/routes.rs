@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use crate::admin;
 use crate::auth::handlers as auth;
+use crate::chat::blocks;
 use crate::chat::handlers as chat;
 use crate::devices;
 use crate::error::ApiError;
@@ -133,6 +134,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(chat::online_users))
         .routes(routes!(chat::mark_offline))
         .routes(routes!(chat::get_settings, chat::put_settings))
+        .routes(routes!(blocks::list, blocks::block))
+        .routes(routes!(blocks::unblock))
         // Realtime.
         .routes(routes!(events::poll))
 }

@@ -85,6 +85,8 @@ enum Body {
     /// A reason, for an admin's or a dispatcher's decision.
     Reason,
     CreateStaff,
+    /// Blocks the assigned provider.
+    BlockAssigned,
 }
 
 /// Not asserted (the upload's success is the evidence tests' business).
@@ -204,7 +206,7 @@ fn table() -> Vec<Row> {
         row(post.clone(), "/api/chat/rooms/{id}/typing/", Accepted, B::Typing, [401, 200, 404, 200, 404, 404]),
         row(get.clone(), "/api/chat/messages/", Accepted, B::None, [401, 200, 404, 200, 404, 404]),
         row(post.clone(), "/api/chat/messages/", Accepted, B::ChatMessage, [401, 201, 404, 201, 404, 404]),
-        row(delete, "/api/chat/messages/{id}/", Accepted, B::None, [401, 204, 404, 403, 404, 404]),
+        row(delete.clone(), "/api/chat/messages/{id}/", Accepted, B::None, [401, 204, 404, 403, 404, 404]),
         row(post.clone(), "/api/chat/messages/{id}/mark_read/", Accepted, B::Empty, [401, 200, 404, 200, 404, 404]),
         row(post.clone(), "/api/chat/heartbeat/", Pending, B::Empty, signed_in),
         row(get.clone(), "/api/chat/online-users/", Pending, B::None, signed_in),
@@ -213,6 +215,11 @@ fn table() -> Vec<Row> {
         row(put.clone(), "/api/chat/settings/", Pending, B::ChatSettings, signed_in),
         // Realtime: everyone reads only their own log (the events suite checks whose frames).
         row(get.clone(), "/api/events/", Pending, B::None, signed_in),
+        // Blocks: survivors only. Last, since a block outlives its cell. `{id}` is the case's
+        // id: nobody blocked.
+        row(get.clone(), "/api/chat/blocks/", Pending, B::None, [401, 200, 200, 403, 403, 403]),
+        row(post.clone(), "/api/chat/blocks/", Pending, B::BlockAssigned, [401, 201, 201, 403, 403, 403]),
+        row(delete, "/api/chat/blocks/{id}/", Pending, B::None, [401, 404, 404, 403, 403, 403]),
     ]
 }
 
@@ -434,6 +441,7 @@ impl Cast {
             }),
             Body::ChangePassword => json!({"current_password": password, "new_password": password}),
             Body::Reason => json!({"reason": "Checked with the organisation"}),
+            Body::BlockAssigned => json!({"user_id": self.assigned.user.id}),
             Body::CreateStaff => json!({
                 "email": format!("staff.{n}@example.org"), "password": "a long passphrase",
                 "first_name": "New", "last_name": "Dispatcher", "role": "dispatcher",

@@ -441,6 +441,92 @@ async fn a_direct_room_with_a_provider_goes_quiet_when_they_leave_her_case() {
 }
 
 #[tokio::test]
+async fn a_survivor_blocks_someone_and_nothing_of_theirs_reaches_her() {
+    let c = Chat::new().await;
+    let (_, case_room) = c.case_room(&c.provider).await;
+    let direct: ChatRoom = c.direct(&c.provider, c.survivor.user.id).await.json_as();
+    c.sent(&c.provider, direct.id, "Are you safe?").await;
+    let block = |user: Uuid| {
+        let body = json!({ "user_id": user });
+        let server = &c.server;
+        let token = c.survivor.access.clone();
+        async move { server.post("/api/chat/blocks/", Some(&token), &body).await }
+    };
+    block(c.provider.user.id).await.expect(201);
+    block(c.provider.user.id).await.expect(200);
+
+    let before = (
+        c.server.count("messages").await,
+        c.server.count("notifications").await,
+    );
+    // Nothing they write or type reaches her, in any room she is in.
+    for room in [direct.id, case_room] {
+        let resp = c.send(&c.provider, room, "Answer me.", None).await;
+        assert!(
+            matches!(resp.status.as_u16(), 403 | 409),
+            "{}: {}",
+            resp.status,
+            resp.text
+        );
+        c.server
+            .post(
+                &format!("/api/chat/rooms/{room}/typing/"),
+                Some(&c.provider.access),
+                &json!({"is_typing": true}),
+            )
+            .await
+            .expect(if room == direct.id { 409 } else { 403 });
+    }
+    c.send(&c.provider, case_room, "Answer me.", None)
+        .await
+        .expect_error(403, "cannot_write_here");
+    assert_eq!(
+        (
+            c.server.count("messages").await,
+            c.server.count("notifications").await
+        ),
+        before
+    );
+    // Their direct room left her list and cannot be opened again, from either side.
+    assert!(c.rooms(&c.survivor).await.iter().all(|r| r.id != direct.id));
+    c.direct(&c.provider, c.survivor.user.id)
+        .await
+        .expect_error(403, "no_shared_case");
+    c.direct(&c.survivor, c.provider.user.id)
+        .await
+        .expect_error(403, "no_shared_case");
+    // She still writes in her case's room; her list shows whom she blocked.
+    c.sent(&c.survivor, case_room, "Please send someone else.")
+        .await;
+    let list = c
+        .server
+        .get("/api/chat/blocks/", Some(&c.survivor.access))
+        .await;
+    list.expect(200);
+    assert_eq!(
+        list.json_as::<kintara_api::BlockList>().blocked[0].user_id,
+        c.provider.user.id
+    );
+    // Providers do not block; unblocking lets them write again.
+    c.server
+        .post(
+            "/api/chat/blocks/",
+            Some(&c.provider.access),
+            &json!({"user_id": c.survivor.user.id}),
+        )
+        .await
+        .expect_error(403, "only_roles");
+    c.server
+        .delete(
+            &format!("/api/chat/blocks/{}/", c.provider.user.id),
+            Some(&c.survivor.access),
+        )
+        .await
+        .expect(204);
+    c.sent(&c.provider, case_room, "I am here.").await;
+}
+
+#[tokio::test]
 async fn messages_come_oldest_first_and_cursors_page_both_ways_without_gaps() {
     let c = Chat::new().await;
     let (_, room) = c.case_room(&c.provider).await;

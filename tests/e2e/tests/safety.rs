@@ -1,5 +1,5 @@
 //! A survivor's safety tools: quick exit to a neutral page (button and Escape three times),
-//! emergency contacts kept on the device across a restart, Swahili, and what she shares in chat
+//! emergency contacts kept on the device across a restart, sealed (in no file in clear), Swahili, and what she shares in chat
 //! saved on the server.
 
 mod common;
@@ -61,6 +61,26 @@ async fn survivor_safety_screen_quick_exit_contacts_language_and_privacy() {
     app.fill("#contact-phone", "+254 700 111222").await;
     app.click("#contact-add").await;
     app.wait_text("#contacts .contact", "Wanjiru").await;
+    // Sealed in the local store, not in the web view's storage: no file holds it in clear.
+    let stored: Vec<String> = app
+        .client
+        .execute("return Object.keys(window.localStorage);", vec![])
+        .await
+        .expect("local storage keys")
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k.as_str().map(str::to_owned))
+        .collect();
+    assert!(stored.iter().all(|k| k == "lang"), "{stored:?}");
+    for (path, bytes) in app.stored_files() {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("Wanjiru") && !text.contains("700 111222"),
+            "a contact in clear in {}",
+            path.display()
+        );
+    }
 
     // Sharing typing: off by default for survivors, saved on the server when turned on.
     app.find("#privacy[data-ready='true']").await;

@@ -138,7 +138,8 @@ pub async fn create_direct_chat(
         | (Role::Provider, Role::Dispatcher | Role::Admin) => true,
         _ => false,
     };
-    if !allowed {
+    // Someone she blocked cannot reach her this way either (nor she them).
+    if !allowed || super::blocks::between(&mut tx, user.id, req.user_id).await? {
         return Err(ChatError::NotAllowed.into());
     }
     let now = Utc::now();
@@ -257,8 +258,9 @@ pub async fn messages(
     responses(
         (status = 201, description = "Sent", body = ChatMessage),
         (status = 200, description = "Already sent with this client_id", body = ChatMessage),
+        (status = 403, description = "Someone in the room blocked the sender", body = ErrorEnvelope),
         (status = 404, description = "Not a participant", body = ErrorEnvelope),
-        (status = 409, description = "The room is read-only (its case is closed)", body = ErrorEnvelope),
+        (status = 409, description = "The room is read-only (its case is closed, or a direct room whose people no longer share a case)", body = ErrorEnvelope),
         (status = 422, description = "Invalid content", body = ErrorEnvelope),
     ))]
 pub async fn send(
@@ -402,6 +404,7 @@ pub async fn mark_message_read(
     request_body = TypingRequest,
     responses(
         (status = 200, description = "What others see", body = TypingResult),
+        (status = 403, description = "Someone in the room blocked the sender", body = ErrorEnvelope),
         (status = 404, description = "Not a participant", body = ErrorEnvelope),
         (status = 409, description = "The room is read-only", body = ErrorEnvelope),
     ))]
@@ -417,6 +420,9 @@ pub async fn typing(
     let people = repo::participants(&mut tx, room.id).await?;
     if !repo::writable(&mut tx, &room, &people).await? {
         return Err(ChatError::ReadOnly.into());
+    }
+    if super::blocks::sender_blocked_in(&mut tx, room.id, user.id).await? {
+        return Err(ChatError::Blocked.into());
     }
     let shares = repo::settings(&mut tx, user.id)
         .await?

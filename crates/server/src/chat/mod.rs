@@ -2,6 +2,7 @@
 //! with strict per-room order and idempotent sends, read positions, typing, presence, and each
 //! user's choice of what others may see. Message content is never logged.
 
+pub mod blocks;
 mod cast;
 pub mod handlers;
 pub mod repo;
@@ -29,6 +30,8 @@ pub enum ChatError {
     NotSender,
     #[error("cannot chat with yourself")]
     WithSelf,
+    #[error("someone in the room blocked the sender")]
+    Blocked,
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -42,6 +45,7 @@ impl From<ChatError> for ApiError {
             ChatError::NotAllowed => ApiError::from(Refusal::NoSharedCase {}),
             ChatError::NotSender => ApiError::from(Refusal::NotTheSender {}),
             ChatError::WithSelf => ApiError::from(Refusal::NotWithYourself {}),
+            ChatError::Blocked => ApiError::from(Refusal::CannotWriteHere {}),
             ChatError::Db(e) => ApiError::Db(e),
         }
     }

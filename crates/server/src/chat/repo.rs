@@ -824,12 +824,33 @@ pub async fn writable(
     if room.kind != RoomType::Direct {
         return Ok(true);
     }
+    // A block between the two ends it for both.
+    if let [a, b] = people {
+        if super::blocks::between(conn, a.id, b.id).await? {
+            return Ok(false);
+        }
+    }
     let survivor = people.iter().find(|p| p.role == Role::Survivor);
     let provider = people.iter().find(|p| p.role == Role::Provider);
     match (survivor, provider) {
         (Some(s), Some(p)) => survivor_and_provider_share(conn, s.id, p.id).await,
         _ => Ok(true),
     }
+}
+
+/// The direct room of `a` and `b`, if they have one.
+pub async fn direct_between(
+    conn: &mut AnyConnection,
+    a: Uuid,
+    b: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = $1")
+            .bind(format!("{lo}:{hi}"))
+            .fetch_optional(conn)
+            .await?;
+    Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
 }
 
 /// Whether two providers are both on one case (pending or accepted).

@@ -267,6 +267,9 @@ impl Sending<'_> {
         if !repo::writable(conn, room, people).await? {
             return Err(ChatError::ReadOnly.into());
         }
+        if super::blocks::sender_blocked_in(conn, room.id, user.id).await? {
+            return Err(ChatError::Blocked.into());
+        }
         let seq = plan.last_seq.entry(room.id).or_insert(room.last_seq);
         *seq += 1;
         let row = MessageRow {
