@@ -186,7 +186,7 @@ pub fn App() -> impl IntoView {
     // Behind the key (locked, no PIN yet): only the key's screens show.
     let gated = Memo::new(move |_| !ctx.key.with(unlock::unlocked) && ipc::in_app());
     let framed = Memo::new(move |_| ctx.screen.get().framed() && !gated.get());
-    quick_exit::listen_for_escape();
+    quick_exit::listen_for_escape(ctx);
     // The document's language follows the switch, and so do the shell's OS notifications.
     Effect::new(move |_| {
         let code = crate::i18n::lang().code();

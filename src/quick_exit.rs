@@ -1,6 +1,8 @@
 //! Quick exit: at once replaces the whole app with a plain "Notes" page that says nothing about
 //! Kintara. Pressing Escape three times quickly does the same. Coming back takes a deliberate tap
-//! on the small "Back" link. Client-side only: nothing is sent anywhere.
+//! on the small "Back" link. With "wipe on exit" on (Safety), the exit also signs her out and
+//! wipes the device behind the decoy: her session, outbox, cache, emergency contacts and device
+//! key all go, so coming back shows only the sign-in screen.
 
 use std::cell::RefCell;
 
@@ -11,6 +13,8 @@ const ESCAPE_WINDOW_MS: f64 = 1500.0;
 
 thread_local! {
     static HIDDEN: ArcRwSignal<bool> = ArcRwSignal::new(false);
+    /// The app's context, for the wipe: an exit can come from a key press outside any view.
+    static CTX: RefCell<Option<crate::app::Ctx>> = const { RefCell::new(None) };
     static PRESSES: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -19,9 +23,38 @@ pub fn hidden() -> bool {
     HIDDEN.with(|h| h.get())
 }
 
-/// Hides the app behind the decoy.
+/// Whether quick exit also wipes the device, under a neutral name in the web view's storage
+/// (a switch, no data).
+const WIPE_KEY: &str = "notes.clear";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+pub fn wipe_on_exit() -> bool {
+    storage()
+        .and_then(|s| s.get_item(WIPE_KEY).ok().flatten())
+        .is_some_and(|v| v == "1")
+}
+
+pub fn set_wipe_on_exit(on: bool) {
+    if let Some(s) = storage() {
+        let _ = if on {
+            s.set_item(WIPE_KEY, "1")
+        } else {
+            s.remove_item(WIPE_KEY)
+        };
+    }
+}
+
+/// Hides the app behind the decoy (and, when chosen, signs out and wipes the device behind it).
 pub fn exit_now() {
     HIDDEN.with(|h| h.set(true));
+    if wipe_on_exit() {
+        if let Some(ctx) = CTX.with(|c| *c.borrow()) {
+            crate::screens::home::sign_out_quietly(ctx);
+        }
+    }
 }
 
 /// Back from the decoy.
@@ -29,8 +62,10 @@ pub fn come_back() {
     HIDDEN.with(|h| h.set(false));
 }
 
-/// Listens for Escape pressed three times quickly, for the whole life of the app.
-pub fn listen_for_escape() {
+/// Listens for Escape pressed three times quickly, for the whole life of the app; `ctx` is what a
+/// wipe on exit signs out.
+pub fn listen_for_escape(ctx: crate::app::Ctx) {
+    CTX.with(|c| *c.borrow_mut() = Some(ctx));
     let handle = window_event_listener(leptos::ev::keydown, |e| {
         if e.key() != "Escape" {
             return;

@@ -21,6 +21,14 @@ pub fn sign_out() {
     });
 }
 
+/// Signs out and wipes the device with nothing on screen to say so (quick exit's wipe).
+pub fn sign_out_quietly(ctx: crate::app::Ctx) {
+    spawn_local(async move {
+        let _ = ipc::invoke::<cmd::Logout>(&NoArgs {}).await;
+        ctx.signed_out(None);
+    });
+}
+
 #[component]
 pub fn Home() -> impl IntoView {
     let ctx = ctx();

@@ -137,11 +137,32 @@ pub fn Safety() -> impl IntoView {
                 <p><a id="call-police" class="call" href="tel:999">"999"</a>" — "{move || t("safety.police")}</p>
             </div>
             <Contacts/>
+            <WipeOnExit/>
             <PrivacySwitches/>
             <div class="card">
                 <h2>{move || t("safety.note_title")}</h2>
                 <p id="safety-note">{move || t("safety.note")}</p>
             </div>
         </section>
+    }
+}
+
+/// Quick exit can also sign her out and wipe this device, for when someone may take the phone.
+#[component]
+fn WipeOnExit() -> impl IntoView {
+    let on = RwSignal::new(crate::quick_exit::wipe_on_exit());
+    view! {
+        <div class="card">
+            <label class="switch">
+                <input id="wipe-on-exit" type="checkbox" prop:checked=on
+                    on:change=move |e| {
+                        let v = event_target_checked(&e);
+                        crate::quick_exit::set_wipe_on_exit(v);
+                        on.set(v);
+                    }/>
+                <span>{move || t("safety.wipe_on_exit")}</span>
+            </label>
+            <p class="hint">{move || t("safety.wipe_on_exit_hint")}</p>
+        </div>
     }
 }

@@ -146,5 +146,44 @@ async fn survivor_safety_screen_quick_exit_contacts_language_and_privacy() {
     app.click("#nav-settings").await;
     app.click("#disguise").await;
     app.wait_text(".frame-brand", "Kintara").await;
+
+    // Quick exit that also wipes: behind the decoy she is signed out and the device forgets
+    // everything, key and contacts included; coming back shows only the sign-in screen.
+    app.click("#nav-safety").await;
+    app.fill("#contact-name", "Achieng").await;
+    app.fill("#contact-phone", "0711 000111").await;
+    app.click("#contact-add").await;
+    app.wait_text("#contacts .contact", "Achieng").await;
+    app.client
+        .execute(
+            "document.getElementById('wipe-on-exit').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+    app.click("#wipe-on-exit").await;
+    app.click("#quick-exit").await;
+    app.find("#decoy").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app
+        .stored_files()
+        .iter()
+        .any(|(p, _)| p.ends_with("device.key.pin"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the device key is still there after a wiping exit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.click("#decoy-back").await;
+    // A new device key first (no keystore here), then sign-in: nothing of hers is left.
+    app.first_of(&["#choose-pin", "#login-email"]).await;
+    assert!(app.client.find(Locator::Css(".frame")).await.is_err());
+    let text = body_text(&app).await;
+    assert!(
+        !text.contains("Achieng") && !text.contains("Amani"),
+        "{text}"
+    );
     let _ = app.close().await;
 }

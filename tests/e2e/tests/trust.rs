@@ -90,7 +90,18 @@ async fn an_admin_verifies_a_new_provider_who_can_then_be_assigned() {
     app.click("#lang").await;
     app.wait_text("#admin h1", "Akaunti").await;
     app.wait_text(&entry, "alithibitisha").await;
-    app.screenshot("admin-verified").await;
+    // Tablet and desktop layouts: the screen and its navigation are there in both.
+    for (size, w, h) in [("tablet", 900, 1180), ("desktop", 1280, 860)] {
+        app.client
+            .set_window_size(w, h)
+            .await
+            .unwrap_or_else(|e| panic!("resize to {size}: {e}"));
+        for css in ["#nav-admin", "#admin-state", "#new-staff", "#audit .entry"] {
+            let shown = app.find(css).await.is_displayed().await.expect("displayed");
+            assert!(shown, "{css} hidden on a {size}");
+        }
+        app.screenshot(&format!("admin-{size}.png")).await;
+    }
 
     assert_eq!(
         status_of(&server, &dispatcher, reqwest::Method::POST, &assign, body).await,

@@ -354,22 +354,46 @@ impl App {
         );
     }
 
+    /// Clicks `css` after scrolling it to the middle of the window. WebDriver scrolls a target
+    /// only until it is inside the viewport, which on a phone-sized window can leave it under
+    /// the fixed bottom navigation: the click then lands on the bar and WebKitWebDriver answers
+    /// `ElementClickIntercepted` with an empty message (the "webdriver returned error:" seen on
+    /// CI).
     pub async fn click(&self, css: &str) {
-        if let Err(e) = self.find(css).await.click().await {
+        let element = self.reveal(css).await;
+        if let Err(e) = element.click().await {
             // With what the window shows: WebKitWebDriver's errors can come without a message.
             self.fail(&format!("click {css}: {e} ({e:?})")).await;
         }
     }
 
+    /// `css`, found and scrolled to the middle of the window (see `click`).
+    async fn reveal(&self, css: &str) -> Element {
+        let element = self.find(css).await;
+        let arg = serde_json::to_value(&element).expect("an element reference");
+        if let Err(e) = self
+            .client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
+                vec![arg],
+            )
+            .await
+        {
+            self.fail(&format!("scroll to {css}: {e} ({e:?})")).await;
+        }
+        element
+    }
+
     /// Replaces an input's text.
     pub async fn fill(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        e.clear()
-            .await
-            .unwrap_or_else(|err| panic!("clear {css}: {err}"));
-        e.send_keys(text)
-            .await
-            .unwrap_or_else(|err| panic!("type into {css}: {err}"));
+        let e = self.reveal(css).await;
+        if let Err(err) = e.clear().await {
+            self.fail(&format!("clear {css}: {err} ({err:?})")).await;
+        }
+        if let Err(err) = e.send_keys(text).await {
+            self.fail(&format!("type into {css}: {err} ({err:?})"))
+                .await;
+        }
     }
 
     /// Waits until the element's text contains `needle`, and returns the text.
