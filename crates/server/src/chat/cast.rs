@@ -60,13 +60,7 @@ impl Cast {
                         p.account_anonymous || repo::anonymous_to(conn, p.id, viewer.id).await?
                     }
                 };
-            let full_name = if hidden {
-                ANONYMOUS.to_owned()
-            } else {
-                format!("{} {}", p.first_name, p.last_name)
-                    .trim()
-                    .to_owned()
-            };
+            let full_name = crate::naming::shown_name(&p.first_name, &p.last_name, hidden);
             shown.insert(
                 p.id,
                 ChatParticipant {

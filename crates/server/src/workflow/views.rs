@@ -101,11 +101,11 @@ pub async fn case_views(
             CaseView {
                 incident,
                 survivor_id: (provider.is_none() && !r.is_anonymous).then_some(r.survivor_id),
-                survivor_name: if r.is_anonymous {
-                    crate::naming::ANONYMOUS.into()
-                } else {
-                    names.get(&r.survivor_id).cloned().unwrap_or_default()
-                },
+                survivor_name: crate::naming::shown_name(
+                    names.get(&r.survivor_id).map_or("", String::as_str),
+                    "",
+                    r.is_anonymous,
+                ),
                 assigned_providers: visible_assignments(
                     by_incident.remove(&r.id).unwrap_or_default(),
                     provider,
