@@ -150,9 +150,11 @@ impl fmt::Display for Rate {
 }
 
 /// The limits a server starts with. Generous for a person, tight for a script: a survivor in
-/// crisis can file several reports in a row and write as fast as anyone types.
+/// crisis can file several reports in a row and write as fast as anyone types. Sign-in has no
+/// per-account limit by default: anyone can send requests for her e-mail, so such a limit would
+/// lock her out from everywhere (failed sign-ins are throttled per e-mail and address instead,
+/// `auth::throttle`); `login.account=N/min` turns one on.
 pub const DEFAULTS: &[(Action, Scope, Rate)] = &[
-    (Action::Login, Scope::Account, Rate::per_minute(10)),
     (Action::Login, Scope::Address, Rate::per_minute(30)),
     (Action::Register, Scope::Address, Rate::per_hour(10)),
     (Action::Refresh, Scope::Address, Rate::per_minute(120)),

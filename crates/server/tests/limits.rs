@@ -38,22 +38,31 @@ fn assert_limited(resp: &Resp, max: u64) {
 }
 
 #[tokio::test]
-async fn a_flood_of_sign_ins_from_one_address_leaves_other_addresses_alone() {
-    let server = server_with("login.address=5/min,login.account=1000/min").await;
-    for _ in 0..5 {
-        server.demo_login("survivor").await;
+async fn a_flood_of_sign_ins_for_her_e_mail_never_locks_her_out_from_elsewhere() {
+    // The default limits, but a small per-address one.
+    let server = server_with("login.address=5/min").await;
+    let mut limited = 0;
+    for _ in 0..20 {
+        let resp = server.login("survivor@kintara.test", DEMO_PASSWORD).await;
+        if resp.status.as_u16() == 429 {
+            assert_limited(&resp, 12);
+            limited += 1;
+        }
     }
-    let flooded = server.login("survivor@kintara.test", DEMO_PASSWORD).await;
-    assert_limited(&flooded, 12);
-    // The owner, from her own address, signs in at once.
+    // Past its 5 the flooding address is refused (one more may pass if the loop took over the
+    // 12 s in which the limit gives one back).
+    assert!((14..=15).contains(&limited), "{limited} refused");
+    // The owner, from her own address, signs in at once: nothing counts per e-mail by default.
     server
         .login_from("127.0.0.2", "survivor@kintara.test", DEMO_PASSWORD)
         .await
         .expect(200);
 }
 
+/// Opt-in only (it lets anyone hold an account's sign-in back): the limit counts an e-mail from
+/// every address alike.
 #[tokio::test]
-async fn sign_ins_to_one_account_are_limited_from_every_address_alike() {
+async fn an_opted_in_per_account_sign_in_limit_counts_every_address() {
     let server = server_with("login.account=3/min").await;
     for from in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
         server
