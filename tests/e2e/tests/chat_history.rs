@@ -178,7 +178,7 @@ async fn a_long_room_opens_on_its_newest_page_and_pages_back_to_its_first_messag
 
     // The button (what keyboards and screen readers use) brings the rest, down to the first
     // message, and then says the conversation begins here.
-    app.click("#load-older").await;
+    app.press("#load-older").await;
     app.wait_text("#room .messages", &history(1)).await;
     app.wait_text("#history-start", "Beginning of the conversation")
         .await;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -364,6 +365,31 @@ impl App {
         if let Err(e) = element.click().await {
             // With what the window shows: WebKitWebDriver's errors can come without a message.
             self.fail(&format!("click {css}: {e} ({e:?})")).await;
+        }
+    }
+
+    /// Activates `css` as a keyboard user does: focus (without scrolling) and Enter. For a
+    /// control whose surroundings react to scrolling: the chat's "Load older" button sits
+    /// where scrolling to it loads the older page by itself, which re-renders the button
+    /// between `click`'s scroll and its click (`StaleElementReference` on CI).
+    pub async fn press(&self, css: &str) {
+        let element = self.find(css).await;
+        let arg = serde_json::to_value(&element).expect("an element reference");
+        if let Err(e) = self
+            .client
+            .execute("arguments[0].focus({preventScroll: true});", vec![arg])
+            .await
+        {
+            self.fail(&format!("focus {css}: {e} ({e:?})")).await;
+        }
+        // Key actions go to the focused element and, unlike Element Send Keys, scroll nothing.
+        let enter = fantoccini::key::Key::Enter.into();
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: enter })
+            .then(KeyAction::Up { value: enter });
+        if let Err(e) = self.client.perform_actions(keys).await {
+            self.fail(&format!("press Enter on {css}: {e} ({e:?})"))
+                .await;
         }
     }
 
