@@ -325,6 +325,29 @@ impl Validate for IncidentPatch {
     }
 }
 
+wire_enum! {
+    /// How much of a case its reader was given (README, "Who sees what of a case").
+    Disclosure {
+        /// Everything: the survivor, dispatchers and providers who accepted the case.
+        Full = "full" / "Full",
+        /// A provider offered the case: what kind of case, roughly where, which help, how
+        /// urgent. Not what she wrote, the exact place, the time, how to reach her, her name.
+        Offer = "offer" / "Offer",
+        /// A provider who worked a case that is now closed: its record, none of its content.
+        Record = "record" / "Record",
+    }
+}
+
+impl Default for Disclosure {
+    fn default() -> Self {
+        Disclosure::Full
+    }
+}
+
+/// How far an offered provider's coordinates are rounded: 0.1° is about 11 km, enough to know
+/// whether the case is theirs to reach, not enough to find a house.
+pub const OFFER_COORDINATE_STEP: f64 = 0.1;
+
 /// An incident as its reader sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -350,6 +373,9 @@ pub struct Incident {
     /// The providers who accepted the case: a name and a kind of help only.
     #[serde(default)]
     pub helpers: Vec<crate::CaseHelper>,
+    /// What of the case this reader was given; withheld fields are empty.
+    #[serde(default)]
+    pub disclosure: Disclosure,
 }
 
 #[cfg(test)]

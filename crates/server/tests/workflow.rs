@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::*;
 use kintara_api::{
     codes, AssignmentStatus, CaseHelper, CaseView, CasesByStatus, CasesByUrgency, Channel,
-    DashboardStats, Device, DirectoryProvider, Incident, IncidentStatus, MarkedAll, MarkedOne,
-    Notification, NotificationPage, NotificationParams, NotificationPreferences, NotificationType,
-    Priority, ProviderSuggestion, ProviderType, UnreadCount, UrgencyLevel,
+    DashboardStats, Device, DirectoryProvider, Disclosure, Incident, IncidentStatus, MarkedAll,
+    MarkedOne, Notification, NotificationPage, NotificationParams, NotificationPreferences,
+    NotificationType, Priority, ProviderSuggestion, ProviderType, UnreadCount, UrgencyLevel,
 };
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -1386,6 +1386,91 @@ async fn a_provider_keeps_only_the_record_of_a_closed_case() {
         .await
         .json_as();
     assert!(again.description.contains("Gikomba"));
+}
+
+#[tokio::test]
+async fn an_offered_provider_sees_enough_to_decide_and_nothing_that_finds_her() {
+    let w = World::new().await;
+    let healthcare = w.login("healthcare").await;
+    let mut body = report("He hit her at the Gikomba stall.");
+    body["location"]["coordinates"] = json!({"latitude": -1.28333, "longitude": 36.81667});
+    body["provider_preferences"] =
+        json!({"communication_method": "sms", "preferred_gender": "female"});
+    let incident = w.file(&body).await;
+    w.assign(incident.id, &[healthcare.user.id])
+        .await
+        .expect(200);
+    let path = format!("/api/incidents/{}/", incident.id);
+
+    // Offered: the kind of case, its urgency and the help asked for, the area within about
+    // 11 km, whom she would rather see. Not what she wrote, the address, the place, the time,
+    // how to reach her, her name, her evidence.
+    let offer: Incident = w
+        .server
+        .get(&path, Some(&healthcare.access))
+        .await
+        .json_as();
+    assert_eq!(offer.disclosure, Disclosure::Offer);
+    assert_eq!(offer.kind, incident.kind);
+    assert_eq!(offer.urgency_level, incident.urgency_level);
+    assert_eq!(offer.support_services, incident.support_services);
+    assert_eq!(offer.description, "");
+    assert_eq!(offer.location.address, "");
+    assert_eq!(offer.location.description, None);
+    assert_eq!(offer.incident_time, None);
+    let area = offer.location.coordinates.expect("the area");
+    assert!((area.latitude - -1.3).abs() < 1e-9, "{area:?}");
+    assert!((area.longitude - 36.8).abs() < 1e-9, "{area:?}");
+    let prefs = offer.provider_preferences.expect("her preferences");
+    assert_eq!(prefs.communication_method, None);
+    assert!(prefs.preferred_gender.is_some());
+    let listed = w
+        .server
+        .get("/api/providers/assigned-cases/", Some(&healthcare.access))
+        .await;
+    listed.expect(200);
+    for secret in [
+        "Gikomba", "Kibera", "market", "21:30", "36.816", "sms", "Amina",
+    ] {
+        assert!(!listed.text.contains(secret), "{secret} in {}", listed.text);
+    }
+    let cases: Vec<CaseView> = listed.json_as();
+    let mine = cases.iter().find(|c| c.incident.id == incident.id).unwrap();
+    assert_eq!(mine.survivor_name, "");
+    assert_eq!(mine.incident.disclosure, Disclosure::Offer);
+    w.server
+        .get(&format!("{path}evidence/"), Some(&healthcare.access))
+        .await
+        .expect_error(403, &kintara_api::Refusal::AcceptFirst {}.code());
+
+    // Accepted: all of it.
+    w.accept(&healthcare, incident.id).await.expect(200);
+    let full: Incident = w
+        .server
+        .get(&path, Some(&healthcare.access))
+        .await
+        .json_as();
+    assert_eq!(full.disclosure, Disclosure::Full);
+    assert!(full.description.contains("Gikomba"));
+    assert_eq!(full.location.address, "Kibera, Nairobi");
+    assert_eq!(full.location.coordinates, body_coordinates(&body));
+    assert!(full.incident_time.is_some());
+    let cases: Vec<CaseView> = w
+        .server
+        .get("/api/providers/assigned-cases/", Some(&healthcare.access))
+        .await
+        .json_as();
+    let mine = cases.iter().find(|c| c.incident.id == incident.id).unwrap();
+    assert_ne!(mine.survivor_name, "");
+    // The dispatcher saw everything all along.
+    assert_eq!(
+        w.case(incident.id).await.incident.disclosure,
+        Disclosure::Full
+    );
+}
+
+fn body_coordinates(body: &Value) -> Option<kintara_api::Coordinates> {
+    serde_json::from_value(body["location"]["coordinates"].clone()).ok()
 }
 
 #[tokio::test]

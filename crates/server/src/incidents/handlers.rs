@@ -141,10 +141,7 @@ pub async fn get(
     let mut conn = state.db.read.acquire().await?;
     let (row, access) = readable(&mut conn, &user, id).await?;
     let incident = with_helpers(&mut conn, &[row]).await?.remove(0);
-    Ok(Json(match access {
-        Access::Record => super::as_record(incident),
-        _ => incident,
-    }))
+    Ok(Json(super::disclosed(incident, access)))
 }
 
 /// Change the description, requested services or contact preferences of one's own report while

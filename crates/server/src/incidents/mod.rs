@@ -32,7 +32,44 @@ pub fn as_record(mut incident: kintara_api::Incident) -> kintara_api::Incident {
     incident.location = kintara_api::Location::default();
     incident.incident_time = None;
     incident.provider_preferences = None;
+    incident.disclosure = kintara_api::Disclosure::Record;
     incident
+}
+
+/// What a provider offered the case sees before answering: enough to decide (the kind of case,
+/// its severity and urgency, the help asked for, the area within about 11 km, whom she would
+/// rather see) and nothing that finds or reaches her (what she wrote, the address, the place,
+/// the time, how to contact her). Her name is withheld in the case views.
+pub fn as_offer(mut incident: kintara_api::Incident) -> kintara_api::Incident {
+    let step = kintara_api::OFFER_COORDINATE_STEP;
+    let rough = |v: f64| (v / step).round() * step;
+    incident.description = String::new();
+    incident.location = kintara_api::Location {
+        address: String::new(),
+        coordinates: incident
+            .location
+            .coordinates
+            .map(|c| kintara_api::Coordinates {
+                latitude: rough(c.latitude),
+                longitude: rough(c.longitude),
+            }),
+        description: None,
+    };
+    incident.incident_time = None;
+    if let Some(p) = incident.provider_preferences.as_mut() {
+        p.communication_method = None;
+    }
+    incident.disclosure = kintara_api::Disclosure::Offer;
+    incident
+}
+
+/// `incident` as a reader with `access` may see it.
+pub fn disclosed(incident: kintara_api::Incident, access: Access) -> kintara_api::Incident {
+    match access {
+        Access::Owner | Access::Staff | Access::Provider { accepted: true } => incident,
+        Access::Provider { accepted: false } => as_offer(incident),
+        Access::Record => as_record(incident),
+    }
 }
 
 /// The caller's access to `incident`, if any.

@@ -93,6 +93,7 @@ impl IncidentRow {
             date_submitted: self.created_at,
             last_updated: self.updated_at,
             helpers: Vec::new(),
+            disclosure: kintara_api::Disclosure::Full,
         }
     }
 }

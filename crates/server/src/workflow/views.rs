@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::repo::{assignments_of, helpers};
 use crate::db::get_uuid;
 use crate::incidents::repo::IncidentRow;
+use crate::incidents::Access;
 
 /// Full names by user id, fetched in chunks.
 async fn names(
@@ -82,14 +83,6 @@ pub async fn case_views(
         .map(|r| {
             let mut incident = r.to_api();
             incident.helpers = helpers(&assignments, r.id);
-            // A provider keeps only the record of a closed case.
-            if provider.is_some() && r.status == kintara_api::IncidentStatus::Closed {
-                incident = crate::incidents::as_record(incident);
-            }
-            // A provider keeps only the record of a closed case.
-            if provider.is_some() && r.status == kintara_api::IncidentStatus::Closed {
-                incident = crate::incidents::as_record(incident);
-            }
             let mine = provider.and_then(|p| {
                 by_incident
                     .get(&r.id)?
@@ -98,14 +91,30 @@ pub async fn case_views(
                     .find(|a| a.provider_id == p)
                     .cloned()
             });
+            // What this reader may see of it (`incidents::disclosed`): a provider's access
+            // follows their own assignment, and a closed case leaves them its record.
+            let access = match (provider, mine.as_ref().map(|a| a.status)) {
+                (None, _) => Access::Staff,
+                _ if r.status == kintara_api::IncidentStatus::Closed => Access::Record,
+                (Some(_), Some(kintara_api::AssignmentStatus::Pending)) => {
+                    Access::Provider { accepted: false }
+                }
+                (Some(_), _) => Access::Provider { accepted: true },
+            };
+            incident = crate::incidents::disclosed(incident, access);
             CaseView {
                 incident,
                 survivor_id: (provider.is_none() && !r.is_anonymous).then_some(r.survivor_id),
-                survivor_name: crate::naming::shown_name(
-                    names.get(&r.survivor_id).map_or("", String::as_str),
-                    "",
-                    r.is_anonymous,
-                ),
+                // An offered provider learns her name when they take the case.
+                survivor_name: if access == (Access::Provider { accepted: false }) {
+                    String::new()
+                } else {
+                    crate::naming::shown_name(
+                        names.get(&r.survivor_id).map_or("", String::as_str),
+                        "",
+                        r.is_anonymous,
+                    )
+                },
                 assigned_providers: visible_assignments(
                     by_incident.remove(&r.id).unwrap_or_default(),
                     provider,
