@@ -61,6 +61,8 @@ pub struct Ctx {
     pub unread: RwSignal<i64>,
     /// The chat room to show (its id).
     pub room: RwSignal<Option<String>>,
+    /// The case to show (its id): the staff's home opens its details and scrolls to it.
+    pub case: RwSignal<Option<String>>,
     /// Who is typing where, from `typing` frames.
     pub typing: RwSignal<Vec<Typist>>,
     /// Ids of the people in a room with the caller who are online.
@@ -91,6 +93,19 @@ impl Ctx {
         let key = self.key;
         key.set(None);
         spawn_local(async move { key.set(unlock::fetch_status().await) });
+    }
+
+    /// Shows case `incident` where the caller works it: her reports for a survivor, the case's
+    /// card with its details open for staff.
+    pub fn open_case(&self, incident: String) {
+        let survivor =
+            self.user.get_untracked().map(|u| u.role) == Some(kintara_api::Role::Survivor);
+        if survivor {
+            self.screen.set(Screen::Reports);
+        } else {
+            self.case.set(Some(incident));
+            self.screen.set(Screen::Home);
+        }
     }
 
     /// Opens the chat on `room`.
@@ -160,6 +175,7 @@ pub fn App() -> impl IntoView {
         outbox: RwSignal::new(Vec::new()),
         unread: RwSignal::new(0),
         room: RwSignal::new(None),
+        case: RwSignal::new(None),
         typing: RwSignal::new(Vec::new()),
         online: RwSignal::new(Vec::new()),
         key: RwSignal::new(None),
@@ -187,6 +203,7 @@ pub fn App() -> impl IntoView {
     let gated = Memo::new(move |_| !ctx.key.with(unlock::unlocked) && ipc::in_app());
     let framed = Memo::new(move |_| ctx.screen.get().framed() && !gated.get());
     quick_exit::listen_for_escape(ctx);
+    crate::presence::keep_present(ctx);
     // The document's language follows the switch, and so do the shell's OS notifications.
     Effect::new(move |_| {
         let code = crate::i18n::lang().code();

@@ -2,7 +2,7 @@
 //! `kintara_api::app::cmd` with its argument and result types. `invoke::<cmd::X>(&args)` is
 //! the one way to call one; no command is named by a string here.
 
-use kintara_api::app::{Args, Command, Output, RawBody, UiErrorKind};
+use kintara_api::app::{Args, Command, Output, RawBody, RawBytes, UiErrorKind};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -47,28 +47,38 @@ pub async fn invoke_raw<C: Command<Args = RawBody>>(
 }
 
 async fn call<C: Command>(args: JsValue) -> Result<Output<C>, UiError> {
+    let value = call_raw(C::NAME, args).await?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| local(e.to_string()))
+}
+
+/// A command whose answer is raw bytes (`RawBytes`): an evidence file, kept in memory.
+pub async fn invoke_bytes<C: Command<Output = RawBytes>>(
+    args: &Args<C>,
+) -> Result<js_sys::Uint8Array, UiError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let js = Wrapped { args }
+        .serialize(&serializer)
+        .map_err(|e| local(e.to_string()))?;
+    let value = call_raw(C::NAME, js).await?;
+    Ok(js_sys::Uint8Array::new(&value))
+}
+
+async fn call_raw(name: &str, args: JsValue) -> Result<JsValue, UiError> {
     if !in_app() {
         return Err(local(
             "Open Kintara in its app: this page cannot work on its own.",
         ));
     }
-    match invoke_js(C::NAME, args).await {
-        Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| local(e.to_string())),
-        // Already in the user's language: the shell words refusals from their codes.
-        Err(err) => Err(
-            serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
-                local(
-                    err.as_string()
-                        .unwrap_or_else(|| "The app could not do that.".into()),
-                )
-            }),
-        ),
-    }
+    invoke_js(name, args).await.map_err(|err| {
+        serde_wasm_bindgen::from_value::<UiError>(err.clone()).unwrap_or_else(|_| {
+            local(
+                err.as_string()
+                    .unwrap_or_else(|| "The app could not do that.".into()),
+            )
+        })
+    })
 }
 
-/// An id the UI keeps as text (in signals and DOM attributes) back as the `Uuid` it came from.
-/// Every such text was made from a server's `Uuid`; one that is not (a bug) becomes the nil id,
-/// which the server knows nothing about and refuses.
 pub fn id(text: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(text).unwrap_or_default()
 }

@@ -7,7 +7,7 @@ use kintara_api::{PresenceEvent, TypingEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::Ctx;
+use crate::app::{Ctx, Screen};
 use crate::ipc::{self, NoArgs};
 
 /// Someone typing in a room, until `until` (by this device's clock).
@@ -55,4 +55,40 @@ pub fn refresh_online(ctx: Ctx) {
             ctx.online.set(list.iter().map(|u| u.to_string()).collect());
         }
     });
+}
+
+/// The app's one presence heartbeat: every 2 minutes while someone is signed in and the window
+/// is in use (not hidden, not behind the quick exit), naming the room on screen if any. The
+/// server counts a user online for `ONLINE_SECONDS` (5 minutes) after a beat, so one missed
+/// beat does not flicker her presence. Opening and leaving a room beat at once
+/// (`room_live::keep_reading`).
+pub const PRESENCE_EVERY: std::time::Duration = std::time::Duration::from_secs(120);
+
+pub fn keep_present(ctx: Ctx) {
+    let beat = move || {
+        let signed_in = ctx.user.with_untracked(Option::is_some);
+        let visible = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| !d.hidden());
+        if !signed_in || !visible || crate::quick_exit::hidden() {
+            return;
+        }
+        let room = (ctx.screen.get_untracked() == Screen::Chat)
+            .then(|| ctx.room.get_untracked())
+            .flatten()
+            .map(|r| ipc::id(&r));
+        spawn_local(async move {
+            let _ = ipc::invoke::<cmd::Heartbeat>(&kintara_api::app::HeartbeatArgs { room }).await;
+        });
+    };
+    // At once when someone signs in (or the app opens signed in)...
+    Effect::new(move |was: Option<bool>| {
+        let now = ctx.user.with(Option::is_some);
+        if now && was != Some(true) {
+            beat();
+        }
+        now
+    });
+    // ...and then every 2 minutes.
+    let _ = set_interval_with_handle(beat, PRESENCE_EVERY);
 }

@@ -69,6 +69,9 @@ pub async fn login(
 
 #[tauri::command]
 pub async fn logout(state: State<'_, AppState>) -> Result<Output<cmd::Logout>, UiError> {
+    // Offline at once for the others, if the server answers soon; sign-out never waits on it.
+    let client = state.client();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.mark_offline()).await;
     // Local data goes even when the server cannot be told.
     state.stop_live(true).await;
     Ok(state.client().logout().await?)
@@ -346,11 +349,19 @@ pub async fn mark_room_read(
 #[tauri::command]
 pub async fn notifications(
     state: State<'_, AppState>,
+    args: Args<cmd::Notifications>,
 ) -> Result<Output<cmd::Notifications>, UiError> {
-    match state.client().notifications().await {
-        Ok(page) => Ok(page.results),
-        Err(e) if e.class() == ErrorClass::Network => {
-            Ok(state.cache().await?.notifications().await?)
+    match state.client().notifications(args.page).await {
+        Ok(page) => Ok(page),
+        // Offline, the first page is what this device kept; there is no older one to offer.
+        Err(e) if e.class() == ErrorClass::Network && args.page <= 1 => {
+            let results = state.cache().await?.notifications().await?;
+            Ok(kintara_api::NotificationPage {
+                count: results.len() as i64,
+                next: None,
+                previous: None,
+                results,
+            })
         }
         Err(e) => Err(e.into()),
     }
@@ -457,10 +468,99 @@ pub async fn assign(
     args: Args<cmd::Assign>,
 ) -> Result<Output<cmd::Assign>, UiError> {
     let (incident, provider_ids) = (args.incident, args.provider_ids);
+    // The server's rules, checked before the request is queued.
     let request: AssignRequest =
-        serde_json::from_value(serde_json::json!({ "provider_ids": provider_ids }))
+        serde_json::from_value(serde_json::json!({ "provider_ids": provider_ids.clone() }))
             .map_err(|e| UiError::other(e.to_string()))?;
-    Ok(state.client().assign(incident, &request).await?)
+    request.validate().map_err(UiError::validation)?;
+    state
+        .enqueue(OutboxAction::Assign {
+            incident,
+            provider_ids,
+        })
+        .await
+}
+
+/// Dispatchers: close a completed case or reopen a closed one, through the outbox.
+#[tauri::command]
+pub async fn decide(
+    state: State<'_, AppState>,
+    args: Args<cmd::Decide>,
+) -> Result<Output<cmd::Decide>, UiError> {
+    let request = kintara_api::CaseDecisionRequest {
+        reason: args.reason.trim().to_owned(),
+    };
+    request.validate().map_err(UiError::validation)?;
+    state
+        .enqueue(OutboxAction::Decide {
+            incident: args.incident,
+            decision: args.decision,
+            reason: request.reason,
+        })
+        .await
+}
+
+/// The survivor changes her report (what the server allows), through the outbox.
+#[tauri::command]
+pub async fn edit_report(
+    state: State<'_, AppState>,
+    args: Args<cmd::EditReport>,
+) -> Result<Output<cmd::EditReport>, UiError> {
+    args.patch.validate().map_err(UiError::validation)?;
+    state
+        .enqueue(OutboxAction::EditReport {
+            incident: args.incident,
+            patch: args.patch,
+        })
+        .await
+}
+
+/// The survivor withdraws her report, through the outbox.
+#[tauri::command]
+pub async fn withdraw_report(
+    state: State<'_, AppState>,
+    args: Args<cmd::WithdrawReport>,
+) -> Result<Output<cmd::WithdrawReport>, UiError> {
+    state
+        .enqueue(OutboxAction::WithdrawReport {
+            incident: args.incident,
+        })
+        .await
+}
+
+/// A case's evidence, as the server lets the caller see it.
+#[tauri::command]
+pub async fn case_evidence(
+    state: State<'_, AppState>,
+    args: Args<cmd::CaseEvidence>,
+) -> Result<Output<cmd::CaseEvidence>, UiError> {
+    Ok(state.client().list_evidence(args.incident).await?)
+}
+
+/// An evidence file's bytes, straight to the UI as a binary answer: held in memory only.
+#[tauri::command]
+pub async fn evidence_file(
+    state: State<'_, AppState>,
+    args: Args<cmd::EvidenceFile>,
+) -> Result<tauri::ipc::Response, UiError> {
+    let bytes = state.client().download_evidence(args.id).await?;
+    Ok(tauri::ipc::Response::new(bytes))
+}
+
+/// Opens an evidence document with the system's viewer (`open`).
+#[tauri::command]
+pub async fn open_evidence(
+    state: State<'_, AppState>,
+    args: Args<cmd::OpenEvidence>,
+) -> Result<Output<cmd::OpenEvidence>, UiError> {
+    let bytes = state.client().download_evidence(args.id).await?;
+    crate::open::open_document(&state.data_dir, args.id, &args.file_name, &bytes)
+}
+
+/// Opens a place in the system's map or browser.
+#[tauri::command]
+pub fn open_map(args: Args<cmd::OpenMap>) -> Result<Output<cmd::OpenMap>, UiError> {
+    crate::open::open_map(args.latitude, args.longitude)
 }
 
 #[tauri::command]
@@ -566,7 +666,13 @@ pub async fn reassign(
         reason,
     };
     request.validate().map_err(UiError::validation)?;
-    Ok(state.client().reassign(incident, &request).await?)
+    state
+        .enqueue(OutboxAction::Reassign {
+            incident,
+            new_provider_id,
+            reason: request.reason,
+        })
+        .await
 }
 
 /// What the caller shares in chat (read receipts, typing, presence).

@@ -3,6 +3,7 @@
 
 mod commands;
 mod live;
+mod open;
 mod secure_store;
 mod ui_error;
 mod unlock;
@@ -97,6 +98,7 @@ impl AppState {
         }
         if wipe {
             kintara_core::account::remove_local_store(&self.data_dir);
+            open::forget_viewed(&self.data_dir);
             let keys = self.keys.clone();
             let _ = tauri::async_runtime::spawn_blocking(move || keys.forget()).await;
         }
@@ -204,6 +206,8 @@ pub fn run() {
         .plugin(tauri_plugin_push::init())
         .setup(|app| {
             let data_dir = app.path().app_local_data_dir()?;
+            // Documents opened in an earlier run are not left in clear.
+            open::forget_viewed(&data_dir);
             // Where the key is decides the first screen: the app, the unlock screen, or the
             // choice of a PIN (see `unlock`). Blocks at most the keystore's time limit.
             let keys = Arc::new(Keys::open(data_dir.clone()));
@@ -277,6 +281,13 @@ pub fn run() {
             commands::evidence_limits,
             commands::list_incidents,
             commands::timeline,
+            commands::edit_report,
+            commands::withdraw_report,
+            commands::case_evidence,
+            commands::evidence_file,
+            commands::open_evidence,
+            commands::open_map,
+            commands::decide,
             commands::disguise,
             commands::set_disguise,
             commands::sync_state,

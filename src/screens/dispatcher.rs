@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use kintara_api::app::{cmd, AssignArgs, CasesArgs, IncidentArgs};
+use kintara_api::app::{cmd, AssignArgs, CaseDecision, CasesArgs, DecideArgs, IncidentArgs};
 use kintara_api::{CaseView, DashboardStats, IncidentStatus, IncidentType, UrgencyLevel};
 use leptos::prelude::*;
 
@@ -11,6 +11,7 @@ use crate::app::ctx;
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::live::{self, Topic};
+use crate::screens::case_detail::CaseDetail;
 use crate::screens::directory::{reasons_text, reassignable, ProviderDirectory, Reassign};
 use crate::screens::provider::{case_key, CaseSummary};
 use crate::screens::timeline::Timeline;
@@ -26,8 +27,10 @@ pub fn DispatcherHome() -> impl IntoView {
     // ...and one urgency and one type, or all (filtered here, on what the server sent).
     let urgency_filter = RwSignal::new(None::<UrgencyLevel>);
     let type_filter = RwSignal::new(None::<IncidentType>);
-    // Cases whose history is open, kept across live refreshes.
+    // Cases whose history or details are open, kept across live refreshes.
     let open_history = RwSignal::new(HashSet::<String>::new());
+    let open_details = RwSignal::new(HashSet::<String>::new());
+    crate::screens::case_detail::follow_focus(open_details);
     let (stats, stats_error) = live::load(ctx, move || {
         ctx.topics.track(Topic::Cases);
         reload.track();
@@ -103,8 +106,10 @@ pub fn DispatcherHome() -> impl IntoView {
                             let key = id.clone();
                             view! {
                                 <li class="case-card card" data-incident=key>
-                                    <CaseSummary case=c/>
+                                    <CaseSummary case=c.clone()/>
                                     <div class="meta">{move || t("dispatch.waiting")} {move || age(submitted)}</div>
+                                    <CaseDetail case=c open=open_details/>
+                                    <Sending incident=ipc::id(&id)/>
                                     <div class="card-actions">
                                         <button class="assign primary-sm"
                                             on:click=move |_| assigning.set(Some((id.clone(), number.clone())))>
@@ -169,7 +174,10 @@ pub fn DispatcherHome() -> impl IntoView {
                                     }
                                 </div>
                             })}
+                            <CaseDetail case=c.clone() open=open_details/>
                             {reassignable(&c).then(|| view! { <Reassign case=c.clone() reload=reload/> })}
+                            {decision_for(c.incident.status).map(|d| view! { <Decide incident=c.incident.id decision=d/> })}
+                            <Sending incident=c.incident.id/>
                             <Timeline incident=c.incident.id.to_string() open=open_history/>
                         </li>
                     </For>
@@ -177,6 +185,86 @@ pub fn DispatcherHome() -> impl IntoView {
             </section>
             <ProviderDirectory/>
         </div>
+    }
+}
+
+/// "Sending…" while the outbox holds an action on the case: it shows until the server has it.
+#[component]
+pub fn Sending(incident: uuid::Uuid) -> impl IntoView {
+    let ctx = ctx();
+    let busy = Memo::new(move |_| {
+        ctx.outbox
+            .with(|o| o.iter().any(|it| it.incident() == Some(incident)))
+    });
+    move || {
+        busy.get()
+            .then(|| view! { <p class="sending" role="status">{move || t("provider.sending")}</p> })
+    }
+}
+
+/// What the workflow lets a dispatcher decide about a case in `status`.
+fn decision_for(status: IncidentStatus) -> Option<CaseDecision> {
+    match status {
+        IncidentStatus::Completed => Some(CaseDecision::Close),
+        IncidentStatus::Closed => Some(CaseDecision::Reopen),
+        _ => None,
+    }
+}
+
+/// Close a completed case or reopen a closed one, with a reason for the timeline.
+#[component]
+fn Decide(incident: uuid::Uuid, decision: CaseDecision) -> impl IntoView {
+    let ctx = ctx();
+    let open = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let decide = ipc::action::<cmd::Decide>();
+    Effect::new(move |_| match decide.value().get() {
+        Some(Ok(_)) => {
+            open.set(false);
+            reason.set(String::new());
+        }
+        Some(Err(e)) => {
+            let field = e.fields.values().flatten().next().cloned();
+            let msg = ctx.fail(e);
+            error.set(Some(field.unwrap_or(msg)));
+        }
+        None => {}
+    });
+    let (label, confirm_label) = match decision {
+        CaseDecision::Close => ("dispatch.close_case", "dispatch.confirm_close"),
+        CaseDecision::Reopen => ("dispatch.reopen_case", "dispatch.confirm_reopen"),
+    };
+    let confirm = move |_| {
+        let why = reason.get_untracked().trim().to_owned();
+        if why.is_empty() {
+            error.set(Some(t("dispatch.decision_reason_needed").into()));
+            return;
+        }
+        error.set(None);
+        decide.dispatch(DecideArgs {
+            incident,
+            decision,
+            reason: why,
+        });
+    };
+    let input_id = StoredValue::new(format!("decision-reason-{incident}"));
+    view! {
+        <div class="card-actions">
+            <button class="decide secondary-sm" data-decision=decision.as_str()
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>{move || t(label)}</button>
+        </div>
+        <Show when=move || open.get()>
+            <div class="decide-panel">
+                {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+                <label for=input_id.get_value()>{move || t("dispatch.decision_why")}</label>
+                <input id=input_id.get_value() class="decision-reason" type="text"
+                    prop:value=move || reason.get()
+                    on:input=move |ev| reason.set(event_target_value(&ev))/>
+                <button class="confirm-decision primary-sm" on:click=confirm>{move || t(confirm_label)}</button>
+            </div>
+        </Show>
     }
 }
 

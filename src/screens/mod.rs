@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod availability;
+pub mod case_detail;
 pub mod chat;
 pub mod directory;
 pub mod dispatcher;

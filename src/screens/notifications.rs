@@ -1,12 +1,12 @@
 //! The notification feed: tap one to mark it read and open its room or case.
 
-use kintara_api::app::{cmd, IdArgs};
-use kintara_api::{Notification, Role};
+use kintara_api::app::{cmd, IdArgs, PageArgs};
+use kintara_api::{Notification, NotificationType, Priority, Role};
 use kintara_i18n::notification;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::{ctx, Ctx, Screen};
+use crate::app::{ctx, Ctx};
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::live;
@@ -19,11 +19,42 @@ pub fn Notifications() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     // Only the unread ones, or all.
     let unread_only = RwSignal::new(false);
-    let (list, error) = live::load(ctx, move || {
+    // The first page follows live changes; older pages are added below it on demand.
+    let (first, error) = live::load(ctx, move || {
         ctx.topics.track(Topic::Notifications);
         reload.track();
-        async move { ipc::invoke::<cmd::Notifications>(&NoArgs {}).await }
+        async move { ipc::invoke::<cmd::Notifications>(&PageArgs { page: 1 }).await }
     });
+    let older = RwSignal::new(Vec::<Notification>::new());
+    // The next page to ask for, once the first page said there is one.
+    let next_page = RwSignal::new(None::<u32>);
+    let loading_older = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(p) = first.get() {
+            // A live refresh starts the paging over: older pages shift as new entries arrive.
+            older.set(Vec::new());
+            next_page.set(p.next.is_some().then_some(2));
+        }
+    });
+    let load_older = move || {
+        let Some(page) = next_page.get_untracked() else {
+            return;
+        };
+        if loading_older.get_untracked() {
+            return;
+        }
+        loading_older.set(true);
+        spawn_local(async move {
+            match ipc::invoke::<cmd::Notifications>(&PageArgs { page }).await {
+                Ok(p) => {
+                    older.update(|o| o.extend(p.results));
+                    next_page.set(p.next.is_some().then_some(page + 1));
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+            loading_older.set(false);
+        });
+    };
     let all_read = ipc::action::<cmd::MarkAllNotificationsRead>();
     Effect::new(move |_| match all_read.value().get() {
         Some(Ok(())) => {
@@ -46,24 +77,28 @@ pub fn Notifications() -> impl IntoView {
             if let Some(room) = n.conversation {
                 ctx.open_room(room.to_string());
             } else if let Some(incident) = n.incident {
-                let survivor = ctx.user.get_untracked().map(|u| u.role) == Some(Role::Survivor);
-                if survivor {
-                    ctx.go(Screen::Reports);
-                } else if n.notification_type.as_str() == "assignment_accepted"
-                    || n.notification_type.as_str() == "new_message"
-                {
+                let staff = ctx.user.get_untracked().map(|u| u.role) != Some(Role::Survivor);
+                // A message about a case opens its conversation; anything else, the case.
+                if staff && n.notification_type == NotificationType::NewMessage {
                     open_case_room(ctx, incident.to_string(), error);
                 } else {
-                    ctx.go(Screen::Home);
+                    ctx.open_case(incident.to_string());
                 }
             }
         });
     };
     let shown = move || {
         let only = unread_only.get();
-        list.get()
-            .unwrap_or_default()
-            .into_iter()
+        let mut all = first.get().map(|p| p.results).unwrap_or_default();
+        older.with(|o| {
+            for n in o {
+                // A live refresh may have brought an entry of an older page to the first.
+                if !all.iter().any(|a| a.id == n.id) {
+                    all.push(n.clone());
+                }
+            }
+        });
+        all.into_iter()
             .filter(move |n| !only || !n.is_read)
             .collect::<Vec<_>>()
     };
@@ -82,15 +117,24 @@ pub fn Notifications() -> impl IntoView {
                         on:click=move |_| unread_only.set(true)>{move || t("notifications.unread")}</button>
                 </li>
                 {move || shown().into_iter().map(|n| {
-                    let class = if n.is_read { "notification card" } else { "notification card unread" };
+                    let urgent = n.priority == Priority::High;
+                    let class = format!(
+                        "notification card{}{}",
+                        if n.is_read { "" } else { " unread" },
+                        if urgent { " urgent" } else { "" }
+                    );
                     let item = n.clone();
                     let at = n.created_at;
                     let (for_subject, for_body) = (n.clone(), n.clone());
                     view! {
                         <li>
-                            <button class=class data-id=n.id.to_string() on:click=move |_| open(item.clone())>
+                            <button class=class data-id=n.id.to_string() data-type=n.notification_type.as_str()
+                                on:click=move |_| open(item.clone())>
                                 <span class="row">
-                                    <span class="subject">{move || worded(ctx, &for_subject).0}</span>
+                                    <span class="subject title">
+                                        {urgent.then(|| view! { <span class="visually-hidden">{move || t("notifications.urgent")}</span> })}
+                                        {move || worded(ctx, &for_subject).0}
+                                    </span>
                                     <time class="when">{move || i18n::day_time(&at)}</time>
                                 </span>
                                 <span class="body">{move || worded(ctx, &for_body).1}</span>
@@ -99,7 +143,13 @@ pub fn Notifications() -> impl IntoView {
                     }
                 }).collect_view()}
             </ul>
-            {move || (list.get().is_some() && shown().is_empty()).then(|| view! {
+            {move || next_page.get().is_some().then(|| view! {
+                <button id="older-notifications" class="secondary-sm" aria-busy=move || loading_older.get().to_string()
+                    on:click=move |_| load_older()>
+                    {move || if loading_older.get() { t("chat.loading_older") } else { t("notifications.older") }}
+                </button>
+            })}
+            {move || (first.get().is_some() && shown().is_empty()).then(|| view! {
                 <p class="hint empty">{move || if unread_only.get() { t("notifications.none_unread") } else { t("notifications.none") }}</p>
             })}
         </section>

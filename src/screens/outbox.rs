@@ -1,6 +1,6 @@
 //! The outbox: what this device has not sent yet, and what the server refused.
 
-use kintara_api::app::{cmd, OutboxAction, OutboxIdArgs, OutboxItem, OutboxState};
+use kintara_api::app::{cmd, CaseDecision, OutboxAction, OutboxIdArgs, OutboxItem, OutboxState};
 use leptos::prelude::*;
 
 use crate::app::ctx;
@@ -75,6 +75,18 @@ fn describe(it: &OutboxItem) -> String {
         OutboxAction::Accept { .. } => "outbox.accept",
         OutboxAction::Reject { .. } => "outbox.reject",
         OutboxAction::UpdateStatus { .. } => "outbox.status",
+        OutboxAction::Assign { .. } => "outbox.assign",
+        OutboxAction::Reassign { .. } => "outbox.reassign",
+        OutboxAction::Decide {
+            decision: CaseDecision::Close,
+            ..
+        } => "outbox.close",
+        OutboxAction::Decide {
+            decision: CaseDecision::Reopen,
+            ..
+        } => "outbox.reopen",
+        OutboxAction::EditReport { .. } => "outbox.edit_report",
+        OutboxAction::WithdrawReport { .. } => "outbox.withdraw",
         OutboxAction::MarkRead { .. } => "outbox.mark_read",
     };
     t(key).to_owned()

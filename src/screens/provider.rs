@@ -12,6 +12,7 @@ use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::live::{self, Topic};
 use crate::screens::availability::AvailabilityToggle;
+use crate::screens::case_detail::CaseDetail;
 use crate::screens::chat::open_case_room;
 use crate::screens::timeline::Timeline;
 
@@ -28,8 +29,11 @@ pub fn case_key(c: &CaseView) -> String {
 #[component]
 pub fn ProviderHome() -> impl IntoView {
     let ctx = ctx();
-    // Active cases whose history is open, kept across live refreshes.
+    // Active cases whose history is open, and cases whose details are open, kept across live
+    // refreshes.
     let open_history = RwSignal::new(HashSet::<String>::new());
+    let open_details = RwSignal::new(HashSet::<String>::new());
+    crate::screens::case_detail::follow_focus(open_details);
     let (cases, error) = live::load(ctx, move || {
         ctx.topics.track(Topic::Cases);
         // An answer leaving the outbox has reached the server: its case moved.
@@ -52,7 +56,7 @@ pub fn ProviderHome() -> impl IntoView {
                 <h2 id="pending-title">{move || t("provider.pending_title")}</h2>
                 <ul id="pending-list" class="cards">
                     <For each=move || with_status(AssignmentStatus::Pending) key=case_key let:c>
-                        <PendingCard case=c/>
+                        <PendingCard case=c open_details=open_details/>
                     </For>
                 </ul>
                 {move || (cases.get().is_some() && with_status(AssignmentStatus::Pending).is_empty())
@@ -62,7 +66,7 @@ pub fn ProviderHome() -> impl IntoView {
                 <h2 id="active-title">{move || t("provider.active_title")}</h2>
                 <ul id="active-list" class="cards">
                     <For each=move || with_status(AssignmentStatus::Accepted) key=case_key let:c>
-                        <ActiveCard case=c open_history=open_history/>
+                        <ActiveCard case=c open_history=open_history open_details=open_details/>
                     </For>
                 </ul>
                 {move || (cases.get().is_some() && with_status(AssignmentStatus::Accepted).is_empty())
@@ -87,14 +91,14 @@ pub fn CaseSummary(case: CaseView) -> impl IntoView {
         <div class="kind">{move || i18n::incident_type(kind)}</div>
         <div class="meta">
             <span class=format!("status status-{}", status.as_str())>{move || i18n::incident_status(status)}</span>
-            " · " {case.survivor_name.clone()}
+            {(!case.survivor_name.is_empty()).then(|| format!(" · {}", case.survivor_name))}
             {move || t("case.filed")} {move || i18n::day_time(&filed)}
         </div>
     }
 }
 
 #[component]
-fn PendingCard(case: CaseView) -> impl IntoView {
+fn PendingCard(case: CaseView, open_details: RwSignal<HashSet<String>>) -> impl IntoView {
     let ctx = ctx();
     let id = case.incident.id.to_string();
     let declining = RwSignal::new(false);
@@ -139,7 +143,8 @@ fn PendingCard(case: CaseView) -> impl IntoView {
     let input_id = StoredValue::new(format!("decline-reason-{id}"));
     view! {
         <li class="case-card card" data-incident=id.clone()>
-            <CaseSummary case=case/>
+            <CaseSummary case=case.clone()/>
+            <CaseDetail case=case open=open_details/>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <Show when=move || !busy.get() fallback=|| view! { <p class="sending">{move || t("provider.sending")}</p> }>
                 <div class="card-actions">
@@ -163,7 +168,11 @@ fn PendingCard(case: CaseView) -> impl IntoView {
 }
 
 #[component]
-fn ActiveCard(case: CaseView, open_history: RwSignal<HashSet<String>>) -> impl IntoView {
+fn ActiveCard(
+    case: CaseView,
+    open_history: RwSignal<HashSet<String>>,
+    open_details: RwSignal<HashSet<String>>,
+) -> impl IntoView {
     let ctx = ctx();
     let id = case.incident.id.to_string();
     let status = case.incident.status;
@@ -184,6 +193,10 @@ fn ActiveCard(case: CaseView, open_history: RwSignal<HashSet<String>>) -> impl I
             error.set(Some(ctx.fail(e)));
         }
     });
+    let busy = Memo::new(move |_| {
+        ctx.outbox
+            .with(|o| o.iter().any(|it| it.incident() == Some(incident)))
+    });
     let set_status = move |to: IncidentStatus| {
         status_action.dispatch(CaseStatusArgs {
             incident,
@@ -195,15 +208,18 @@ fn ActiveCard(case: CaseView, open_history: RwSignal<HashSet<String>>) -> impl I
     };
     view! {
         <li class="case-card card" data-incident=id.clone()>
-            <CaseSummary case=case/>
+            <CaseSummary case=case.clone()/>
+            <CaseDetail case=case open=open_details/>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <div class="card-actions">
                 <button class="open-chat primary-sm" on:click=open>{move || t("provider.open_chat")}</button>
                 {next.map(|(to, label)| view! {
                     <button class="set-status secondary-sm" data-status=to.as_str()
+                        disabled=move || busy.get()
                         on:click=move |_| set_status(to)>{move || t(label)}</button>
                 })}
             </div>
+            {move || busy.get().then(|| view! { <p class="sending">{move || t("provider.sending")}</p> })}
             <Timeline incident=id.clone() open=open_history/>
         </li>
     }

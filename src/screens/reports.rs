@@ -4,13 +4,15 @@
 
 use std::collections::HashSet;
 
-use kintara_api::app::{cmd, OutboxAction, OutboxState, UiErrorKind};
+use kintara_api::app::{cmd, EditReportArgs, IncidentArgs, OutboxAction, OutboxState, UiErrorKind};
+use kintara_api::{Incident, IncidentPatch, IncidentStatus, SupportService};
 use leptos::prelude::*;
 
 use crate::app::{ctx, Notice, Screen};
 use crate::i18n::{self, t, tf, Lang};
 use crate::ipc::{self, NoArgs};
 use crate::live::{self, Topic};
+use crate::screens::dispatcher::Sending;
 use crate::screens::timeline::Timeline;
 
 /// The words for a report still on this device, by its outbox state.
@@ -42,9 +44,14 @@ pub fn MyReports() -> impl IntoView {
     // Live: refetch when a case or a room changes, or she asks.
     let reload = RwSignal::new(0u32);
     let load = move || reload.update(|n| *n += 1);
+    // "All", or one status (filtered here, on what the server sent).
+    let filter = RwSignal::new(None::<IncidentStatus>);
     let (reports, error) = live::load(ctx, move || {
         ctx.topics.track(Topic::Cases);
         reload.track();
+        // A change or a withdrawal leaving the outbox has reached the server.
+        ctx.outbox
+            .with(|o| o.iter().filter(|i| i.incident().is_some()).count());
         async move {
             ipc::invoke::<cmd::ListIncidents>(&NoArgs {})
                 .await
@@ -126,6 +133,16 @@ pub fn MyReports() -> impl IntoView {
             {move || error.get().map(|e| view! {
                 <div id="reports-error" class="error-banner" role="alert">{e}</div>
             })}
+            <label class="filter">
+                <span class="visually-hidden">{move || t("dispatch.filter")}</span>
+                <select id="reports-filter"
+                    on:change=move |ev| filter.set(IncidentStatus::parse(&event_target_value(&ev)))>
+                    <option value="">{move || t("dispatch.every_status")}</option>
+                    {IncidentStatus::ALL.iter().map(|s| view! {
+                        <option value=s.as_str()>{move || i18n::incident_status(*s)}</option>
+                    }).collect_view()}
+                </select>
+            </label>
             // Polite live region: a screen reader hears when a waiting report starts sending or
             // goes.
             <ul id="reports-queued" class="cards" aria-live="polite" aria-label=move || t("reports.queued")>
@@ -169,10 +186,16 @@ pub fn MyReports() -> impl IntoView {
                     }
                 }).collect_view()}
             </ul>
-            {move || match reports.get() {
+            {move || match reports.get().map(|l| {
+                let only = filter.get();
+                l.into_iter().filter(|r| only.is_none_or(|s| r.status == s)).collect::<Vec<_>>()
+            }) {
                 // Offline with nothing loaded yet: the banner says why, and nothing is loading.
                 None if error.with(Option::is_some) => ().into_any(),
                 None => view! { <p class="loading">{move || t("reports.loading")}</p> }.into_any(),
+                Some(list) if list.is_empty() && filter.with(Option::is_some) => view! {
+                    <p id="reports-none-here" class="hint">{move || t("reports.none_with_status")}</p>
+                }.into_any(),
                 Some(list) if list.is_empty() && waiting.with(Vec::is_empty) => view! {
                     <p id="reports-empty" class="hint">{move || t("reports.empty")}</p>
                 }.into_any(),
@@ -214,6 +237,10 @@ pub fn MyReports() -> impl IntoView {
                                     </div>
                                 })}
                                 <Timeline incident=r.id.to_string() open=open/>
+                                <Sending incident=r.id/>
+                                {(!matches!(status, IncidentStatus::Completed | IncidentStatus::Closed)).then(|| view! {
+                                    <ChangeReport report=r.clone()/>
+                                })}
                             </li>
                             }
                         }).collect_view()}
@@ -221,5 +248,105 @@ pub fn MyReports() -> impl IntoView {
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+/// Edit what the server lets her change while the case is open (what happened, the help she
+/// asks for), or withdraw the report after a confirmation. Both go through the outbox.
+#[component]
+fn ChangeReport(report: Incident) -> impl IntoView {
+    let ctx = ctx();
+    let incident = report.id;
+    let editing = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let description = RwSignal::new(report.description.clone());
+    let services = RwSignal::new(report.support_services.clone());
+    let error = RwSignal::new(None::<String>);
+    let edit = ipc::action::<cmd::EditReport>();
+    let withdraw = ipc::action::<cmd::WithdrawReport>();
+    Effect::new(move |_| match edit.value().get() {
+        Some(Ok(_)) => editing.set(false),
+        Some(Err(e)) => {
+            let field = e.fields.values().flatten().next().cloned();
+            let msg = ctx.fail(e);
+            error.set(Some(field.unwrap_or(msg)));
+        }
+        None => {}
+    });
+    Effect::new(move |_| match withdraw.value().get() {
+        Some(Ok(_)) => confirming.set(false),
+        Some(Err(e)) => error.set(Some(ctx.fail(e))),
+        None => {}
+    });
+    let save = move |_| {
+        let text = description.get_untracked().trim().to_owned();
+        if text.is_empty() {
+            error.set(Some(t("reports.description_needed").into()));
+            return;
+        }
+        error.set(None);
+        edit.dispatch(EditReportArgs {
+            incident,
+            patch: IncidentPatch {
+                description: Some(text),
+                support_services: Some(services.get_untracked()),
+                provider_preferences: None,
+            },
+        });
+    };
+    let desc_id = StoredValue::new(format!("edit-description-{incident}"));
+    view! {
+        {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
+        <div class="card-actions">
+            <button class="edit-report secondary-sm" aria-expanded=move || editing.get().to_string()
+                on:click=move |_| { editing.update(|e| *e = !*e); confirming.set(false); }>
+                {move || t("reports.edit")}
+            </button>
+            <button class="withdraw-report secondary-sm" aria-expanded=move || confirming.get().to_string()
+                on:click=move |_| { confirming.update(|c| *c = !*c); editing.set(false); }>
+                {move || t("reports.withdraw")}
+            </button>
+        </div>
+        <Show when=move || editing.get()>
+            <div class="edit-panel">
+                <label for=desc_id.get_value()>{move || t("reports.edit_description")}</label>
+                <textarea id=desc_id.get_value() class="edit-description" rows="4"
+                    prop:value=move || description.get()
+                    on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                <fieldset class="edit-services">
+                    <legend>{move || t("case.help_asked")}</legend>
+                    {SupportService::ALL.iter().map(|s| {
+                        let s = *s;
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" data-service=s.as_str()
+                                    prop:checked=move || services.with(|l| l.contains(&s))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        services.update(|l| {
+                                            l.retain(|x| *x != s);
+                                            if on { l.push(s); }
+                                        });
+                                    }/>
+                                " " {move || i18n::support_service(s)}
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <button class="save-report primary-sm" on:click=save>{move || t("reports.save")}</button>
+            </div>
+        </Show>
+        <Show when=move || confirming.get()>
+            <div class="withdraw-panel" role="alertdialog" aria-label=move || t("reports.withdraw")>
+                <p>{move || t("reports.withdraw_confirm")}</p>
+                <button class="confirm-withdraw danger-sm"
+                    on:click=move |_| { withdraw.dispatch(IncidentArgs { incident }); }>
+                    {move || t("reports.withdraw_yes")}
+                </button>
+                <button class="cancel-withdraw secondary-sm" on:click=move |_| confirming.set(false)>
+                    {move || t("reports.withdraw_no")}
+                </button>
+            </div>
+        </Show>
     }
 }

@@ -15,8 +15,6 @@ use crate::ipc;
 
 /// "Typing" is sent at most this often while keys come.
 const TYPING_EVERY_MS: f64 = 3000.0;
-/// A heartbeat naming the open room this often.
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(60);
 
 /// Sends the caller's typing state for one room: "typing" at most every 3 s while keys come,
 /// "stopped" once on send or blur. (The server drops it for people who do not share typing.)
@@ -72,18 +70,12 @@ fn beat(room: Option<String>) {
     });
 }
 
-/// While a room is on screen: a heartbeat naming it now and every minute, so the server counts
-/// the caller online and reading it (no notification for messages read there). Leaving sends
-/// one without a room.
+/// Opening a room beats at once, naming it, so the server counts the caller reading it (no
+/// notification for messages read there); leaving beats without a room. In between, the app's
+/// one heartbeat (`presence::keep_present`) names the room on screen.
 pub fn keep_reading(room: String) {
-    beat(Some(room.clone()));
-    if let Ok(handle) = set_interval_with_handle(move || beat(Some(room.clone())), HEARTBEAT_EVERY)
-    {
-        on_cleanup(move || {
-            handle.clear();
-            beat(None);
-        });
-    }
+    beat(Some(room));
+    on_cleanup(move || beat(None));
 }
 
 /// "Amina is typing…" for the others typing in `room`; empty when nobody is.

@@ -42,6 +42,11 @@ pub struct NoArgs {}
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawBody {}
 
+/// A command whose answer is raw bytes (the IPC's binary response, an `ArrayBuffer` in the UI),
+/// not JSON: an evidence file, which stays in memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawBytes {}
+
 // ---- what the shell and the UI both read ----
 
 /// Why a command failed, for the UI to show.
@@ -227,6 +232,32 @@ pub enum OutboxAction {
         incident: Uuid,
         request: StatusUpdateRequest,
     },
+    /// A dispatcher offers the case to these providers.
+    Assign {
+        incident: Uuid,
+        provider_ids: Vec<Uuid>,
+    },
+    /// A dispatcher moves the case to another provider.
+    Reassign {
+        incident: Uuid,
+        new_provider_id: Uuid,
+        reason: String,
+    },
+    /// A dispatcher closes or reopens the case.
+    Decide {
+        incident: Uuid,
+        decision: CaseDecision,
+        reason: String,
+    },
+    /// The survivor changes what the server lets her change in her report.
+    EditReport {
+        incident: Uuid,
+        patch: crate::IncidentPatch,
+    },
+    /// The survivor withdraws her report.
+    WithdrawReport {
+        incident: Uuid,
+    },
     MarkRead {
         room: Uuid,
     },
@@ -252,7 +283,12 @@ impl OutboxAction {
             }
             OutboxAction::Accept { incident, .. }
             | OutboxAction::Reject { incident, .. }
-            | OutboxAction::UpdateStatus { incident, .. } => format!("case:{incident}"),
+            | OutboxAction::UpdateStatus { incident, .. }
+            | OutboxAction::Assign { incident, .. }
+            | OutboxAction::Reassign { incident, .. }
+            | OutboxAction::Decide { incident, .. }
+            | OutboxAction::EditReport { incident, .. }
+            | OutboxAction::WithdrawReport { incident } => format!("case:{incident}"),
             // A report's files follow it in its lane: they need its case, and the survivor
             // expects them in the order they were added.
             OutboxAction::FileReport(_) | OutboxAction::AttachEvidence { .. } => "reports".into(),
@@ -289,7 +325,12 @@ impl OutboxItem {
         match &self.action {
             OutboxAction::Accept { incident, .. }
             | OutboxAction::Reject { incident, .. }
-            | OutboxAction::UpdateStatus { incident, .. } => Some(*incident),
+            | OutboxAction::UpdateStatus { incident, .. }
+            | OutboxAction::Assign { incident, .. }
+            | OutboxAction::Reassign { incident, .. }
+            | OutboxAction::Decide { incident, .. }
+            | OutboxAction::EditReport { incident, .. }
+            | OutboxAction::WithdrawReport { incident } => Some(*incident),
             _ => None,
         }
     }
@@ -338,6 +379,12 @@ pub struct SwitchArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdArgs {
     pub id: Uuid,
+}
+
+/// A page of a list, counted from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageArgs {
+    pub page: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,6 +457,42 @@ pub struct ReassignArgs {
     pub incident: Uuid,
     pub new_provider_id: Uuid,
     pub reason: String,
+}
+
+crate::wire_enum! {
+    /// What a dispatcher decides about a case that the workflow lets them close or reopen.
+    CaseDecision {
+        Close = "close" / "Close",
+        Reopen = "reopen" / "Reopen",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideArgs {
+    pub incident: Uuid,
+    pub decision: CaseDecision,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EditReportArgs {
+    pub incident: Uuid,
+    pub patch: crate::IncidentPatch,
+}
+
+/// An evidence file to open with the system's viewer; its uploaded name gives the extension the
+/// viewer goes by (letters and digits only, anything else is dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenEvidenceArgs {
+    pub id: Uuid,
+    pub file_name: String,
+}
+
+/// A place to show on a map, opened in the system's map or browser.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MapArgs {
+    pub latitude: f64,
+    pub longitude: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -504,6 +587,16 @@ pub mod cmd {
         EvidenceLimits = "evidence_limits", NoArgs => super::EvidenceLimits;
         ListIncidents = "list_incidents", NoArgs => Vec<Incident>;
         Timeline = "timeline", IncidentArgs => Vec<crate::StatusChange>;
+        EditReport = "edit_report", EditReportArgs => OutboxItem;
+        WithdrawReport = "withdraw_report", IncidentArgs => OutboxItem;
+        // ---- a case's evidence, for whoever may read it ----
+        CaseEvidence = "case_evidence", IncidentArgs => Vec<crate::Evidence>;
+        /// The file's bytes, kept in memory (never written in clear).
+        EvidenceFile = "evidence_file", IdArgs => RawBytes;
+        /// Opens a document with the system's viewer, from a copy in the app's own data that
+        /// goes at sign-out.
+        OpenEvidence = "open_evidence", OpenEvidenceArgs => ();
+        OpenMap = "open_map", MapArgs => ();
         // ---- chat ----
         Rooms = "rooms", NoArgs => Vec<crate::ChatRoom>;
         Messages = "messages", RoomArgs => crate::ChatMessagePage;
@@ -516,7 +609,8 @@ pub mod cmd {
         ChatSettings = "chat_settings", NoArgs => crate::ChatSettings;
         SetChatSettings = "set_chat_settings", crate::ChatSettings => crate::ChatSettings;
         // ---- notifications ----
-        Notifications = "notifications", NoArgs => Vec<crate::Notification>;
+        /// One page of the feed, newest first.
+        Notifications = "notifications", PageArgs => crate::NotificationPage;
         UnreadCount = "unread_count", NoArgs => i64;
         MarkNotificationRead = "mark_notification_read", IdArgs => ();
         MarkAllNotificationsRead = "mark_all_notifications_read", NoArgs => ();
@@ -530,8 +624,9 @@ pub mod cmd {
         Dashboard = "dashboard", NoArgs => crate::DashboardStats;
         DispatchCases = "dispatch_cases", CasesArgs => Vec<crate::CaseView>;
         Recommendations = "recommendations", IncidentArgs => Vec<crate::ProviderSuggestion>;
-        Assign = "assign", AssignArgs => crate::CaseView;
-        Reassign = "reassign", ReassignArgs => crate::CaseView;
+        Assign = "assign", AssignArgs => OutboxItem;
+        Reassign = "reassign", ReassignArgs => OutboxItem;
+        Decide = "decide", DecideArgs => OutboxItem;
         DispatchProviders = "dispatch_providers", NoArgs => Vec<crate::DirectoryProvider>;
         // ---- safety: emergency contacts, sealed on the device ----
         Contacts = "contacts", NoArgs => Vec<EmergencyContact>;

@@ -327,20 +327,16 @@ impl Validate for IncidentPatch {
 
 wire_enum! {
     /// How much of a case its reader was given (README, "Who sees what of a case").
+    #[derive(Default)]
     Disclosure {
         /// Everything: the survivor, dispatchers and providers who accepted the case.
+        #[default]
         Full = "full" / "Full",
         /// A provider offered the case: what kind of case, roughly where, which help, how
         /// urgent. Not what she wrote, the exact place, the time, how to reach her, her name.
         Offer = "offer" / "Offer",
         /// A provider who worked a case that is now closed: its record, none of its content.
         Record = "record" / "Record",
-    }
-}
-
-impl Default for Disclosure {
-    fn default() -> Self {
-        Disclosure::Full
     }
 }
 

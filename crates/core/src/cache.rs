@@ -63,7 +63,7 @@ impl<S: LocalStore> Cache<S> {
                 self.put(CASES, &case.id.to_string(), case).await?;
             }
         }
-        for n in client.notifications().await?.results {
+        for n in client.notifications(1).await?.results {
             self.put(NOTIFICATIONS, &n.id.to_string(), &n).await?;
         }
         Ok(())

@@ -490,6 +490,11 @@ impl Client {
             .await
     }
 
+    /// Tells the server the caller left (sign-out): others stop seeing them online at once.
+    pub async fn mark_offline(&self) -> Result<kintara_api::OfflineResult> {
+        self.call::<endpoint::MarkOffline>(&[], "", None).await
+    }
+
     pub async fn heartbeat(&self, room: Option<Uuid>) -> Result<HeartbeatResult> {
         let body = Heartbeat {
             room_id: room,
@@ -586,6 +591,26 @@ impl Client {
             .await
     }
 
+    /// Dispatchers: close a completed case, or reopen a closed one, with a reason.
+    pub async fn decide_case(
+        &self,
+        incident: Uuid,
+        decision: kintara_api::app::CaseDecision,
+        req: &kintara_api::CaseDecisionRequest,
+    ) -> Result<CaseView> {
+        use kintara_api::app::CaseDecision::*;
+        match decision {
+            Close => {
+                self.call::<endpoint::CloseCase>(&[&incident], "", Some(req))
+                    .await
+            }
+            Reopen => {
+                self.call::<endpoint::ReopenCase>(&[&incident], "", Some(req))
+                    .await
+            }
+        }
+    }
+
     /// Providers: the caller's availability for new cases as the server has it.
     pub async fn availability(&self) -> Result<DirectoryProvider> {
         self.call::<endpoint::GetAvailability>(&[], "", None).await
@@ -610,8 +635,10 @@ impl Client {
 
     // ---- notifications ----
 
-    pub async fn notifications(&self) -> Result<NotificationPage> {
-        self.call::<endpoint::Notifications>(&[], "", None).await
+    /// One page of the feed, newest first; `page` counts from 1.
+    pub async fn notifications(&self, page: u32) -> Result<NotificationPage> {
+        self.call::<endpoint::Notifications>(&[], &format!("page={}", page.max(1)), None)
+            .await
     }
 
     pub async fn unread_notifications(&self) -> Result<UnreadCount> {

@@ -491,6 +491,45 @@ impl<S: LocalStore> Outbox<S> {
             OutboxAction::UpdateStatus { incident, request } => {
                 c.update_case_status(*incident, request).await.map(to_json)
             }
+            OutboxAction::Assign {
+                incident,
+                provider_ids,
+            } => {
+                let req = kintara_api::AssignRequest {
+                    provider_ids: provider_ids.clone(),
+                    provider_id: None,
+                    notes: None,
+                };
+                c.assign(*incident, &req).await.map(to_json)
+            }
+            OutboxAction::Reassign {
+                incident,
+                new_provider_id,
+                reason,
+            } => {
+                let req = kintara_api::ReassignRequest {
+                    new_provider_id: *new_provider_id,
+                    from_provider_id: None,
+                    reason: reason.clone(),
+                };
+                c.reassign(*incident, &req).await.map(to_json)
+            }
+            OutboxAction::Decide {
+                incident,
+                decision,
+                reason,
+            } => {
+                let req = kintara_api::CaseDecisionRequest {
+                    reason: reason.clone(),
+                };
+                c.decide_case(*incident, *decision, &req).await.map(to_json)
+            }
+            OutboxAction::EditReport { incident, patch } => {
+                c.update_incident(*incident, patch).await.map(to_json)
+            }
+            OutboxAction::WithdrawReport { incident } => {
+                c.delete_incident(*incident).await.map(to_json)
+            }
             OutboxAction::MarkRead { room } => c.mark_room_read(*room).await.map(to_json),
         }
     }
@@ -630,16 +669,22 @@ fn due_heads(
 }
 
 /// Case actions are not idempotent on a client id: after a try that may have reached the server,
-/// a 409 ("already accepted", "not pending any more") means the earlier try took effect.
+/// a 409 ("already accepted", "not pending any more", "already closed") means the earlier try
+/// took effect; so does a 404 for a withdrawal (the report is gone).
 fn already_applied(item: &OutboxItem, error: &CoreError) -> bool {
-    item.attempts > 0
-        && error.status() == Some(409)
-        && matches!(
-            item.action,
-            OutboxAction::Accept { .. }
-                | OutboxAction::Reject { .. }
-                | OutboxAction::UpdateStatus { .. }
-        )
+    if item.attempts == 0 {
+        return false;
+    }
+    match item.action {
+        OutboxAction::Accept { .. }
+        | OutboxAction::Reject { .. }
+        | OutboxAction::UpdateStatus { .. }
+        | OutboxAction::Assign { .. }
+        | OutboxAction::Reassign { .. }
+        | OutboxAction::Decide { .. } => error.status() == Some(409),
+        OutboxAction::WithdrawReport { .. } => error.status() == Some(404),
+        _ => false,
+    }
 }
 
 /// 1 s doubling per attempt, capped at 30 s, with "equal jitter" (half fixed, half random) so

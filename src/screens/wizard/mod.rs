@@ -11,6 +11,8 @@ mod evidence;
 mod recording;
 mod steps;
 
+pub(crate) use steps::contact_label;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;

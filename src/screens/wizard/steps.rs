@@ -4,7 +4,7 @@
 use super::*;
 
 /// The words for a way to be contacted.
-pub(super) fn contact_label(c: CommunicationMethod) -> &'static str {
+pub(crate) fn contact_label(c: CommunicationMethod) -> &'static str {
     match c {
         CommunicationMethod::Sms => t("contact.sms"),
         CommunicationMethod::Call => t("contact.call"),
