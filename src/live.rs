@@ -90,6 +90,11 @@ impl Topics {
         self.signal(topic).track();
     }
 
+    /// Moves `topic` after a change this device made itself (a room joined or left).
+    pub fn bump(&self, topic: Topic) {
+        self.signal(topic).update(|v| *v += 1);
+    }
+
     fn moved(&self, event: &Event) {
         for t in concerns(event) {
             self.signal(*t).update(|v| *v += 1);

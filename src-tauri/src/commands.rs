@@ -528,6 +528,32 @@ pub async fn withdraw_report(
         .await
 }
 
+/// Staff join a case's conversation.
+#[tauri::command]
+pub async fn join_case_room(
+    state: State<'_, AppState>,
+    args: Args<cmd::JoinCaseRoom>,
+) -> Result<Output<cmd::JoinCaseRoom>, UiError> {
+    Ok(state.client().join_case_room(args.incident).await?)
+}
+
+#[tauri::command]
+pub async fn leave_room(
+    state: State<'_, AppState>,
+    args: Args<cmd::LeaveRoom>,
+) -> Result<Output<cmd::LeaveRoom>, UiError> {
+    Ok(state.client().leave_room(args.room).await?)
+}
+
+/// A direct room with someone the server allows (`id` is theirs).
+#[tauri::command]
+pub async fn direct_chat(
+    state: State<'_, AppState>,
+    args: Args<cmd::DirectChat>,
+) -> Result<Output<cmd::DirectChat>, UiError> {
+    Ok(state.client().direct_chat(args.id).await?)
+}
+
 /// A case's evidence, as the server lets the caller see it.
 #[tauri::command]
 pub async fn case_evidence(

@@ -7,13 +7,14 @@ use std::collections::HashSet;
 
 use kintara_api::app::{cmd, IdArgs, IncidentArgs, MapArgs, OpenEvidenceArgs};
 use kintara_api::{
-    AssignmentStatus, CaseView, Disclosure, Evidence, EvidenceKind, PreferredGender, Severity,
+    AssignmentStatus, CaseView, Disclosure, Evidence, EvidenceKind, PreferredGender, Role, Severity,
 };
 use leptos::prelude::*;
 
 use crate::app::ctx;
 use crate::i18n::{self, t};
 use crate::ipc;
+use crate::screens::chat::{join_case_room, open_direct};
 
 /// Opens the details of the case `ctx.case` names (a feed entry or an OS notification asked for
 /// it) and brings its card into view once it is drawn.
@@ -97,6 +98,30 @@ fn Details(case: CaseView) -> impl IntoView {
     let name = case.survivor_name.clone();
     let assignments = case.assigned_providers.clone();
     let dash = || "—";
+    let ctx = ctx();
+    let me = ctx.me();
+    let staff = ctx.user.with_untracked(|u| {
+        u.as_ref()
+            .is_some_and(|u| matches!(u.role, Role::Dispatcher | Role::Admin))
+    });
+    let error = RwSignal::new(None::<String>);
+    // Whom the caller may write to from here (the server decides again): dispatchers any
+    // provider on the case; a provider who took the case, colleagues on it and the dispatcher
+    // who assigned them.
+    let may_write = !offer;
+    let my_dispatcher = (!staff)
+        .then(|| {
+            case.assigned_providers
+                .iter()
+                .find(|a| a.provider_id.to_string() == me)
+                .and_then(|a| a.assigned_by)
+        })
+        .flatten();
+    let incident_id = i.id;
+    let room_open = case
+        .assigned_providers
+        .iter()
+        .any(|a| a.status == AssignmentStatus::Accepted);
     view! {
         <section class="case-detail" aria-label=move || t("case.details")>
             {offer.then(|| view! { <p class="withheld" role="note">{move || t("case.offer_note")}</p> })}
@@ -159,9 +184,16 @@ fn Details(case: CaseView) -> impl IntoView {
                     <ul class="detail-assignments">
                         {assignments.into_iter().map(|a| {
                             let status = a.status;
+                            let who = a.provider_id;
+                            let writable = may_write && who.to_string() != me
+                                && matches!(status, AssignmentStatus::Pending | AssignmentStatus::Accepted);
                             view! {
                                 <li class="detail-assignment" data-status=status.as_str()>
                                     <span class="provider-name">{a.provider_name.clone()}</span>
+                                    {writable.then(|| view! {
+                                        " " <button class="message-person link" data-user=who.to_string()
+                                            on:click=move |_| open_direct(ctx, who, error)>{move || t("case.message")}</button>
+                                    })}
                                     " · " {move || i18n::assignment_status(status)}
                                     " · " <time>{move || i18n::day_time(&a.assigned_at)}</time>
                                     {(status == AssignmentStatus::Rejected).then_some(()).and(a.rejection_reason.clone()).map(|r| view! {
@@ -173,6 +205,16 @@ fn Details(case: CaseView) -> impl IntoView {
                     </ul>
                 }.into_any()
             }}
+            {(staff && room_open).then(|| view! {
+                <button class="join-room secondary-sm" on:click=move |_| join_case_room(ctx, incident_id, error)>
+                    {move || t("case.join_conversation")}
+                </button>
+            })}
+            {my_dispatcher.map(|d| view! {
+                <button class="message-dispatcher secondary-sm" data-user=d.to_string()
+                    on:click=move |_| open_direct(ctx, d, error)>{move || t("case.message_dispatcher")}</button>
+            })}
+            {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <h3>{move || t("case.evidence")}</h3>
             {match i.disclosure {
                 Disclosure::Full => view! { <EvidenceList incident=i.id/> }.into_any(),
@@ -203,7 +245,7 @@ fn MapLink(latitude: f64, longitude: f64) -> impl IntoView {
 
 /// The case's evidence: photos shown, recordings playable, documents opened with the system's
 /// viewer. Fetched through the shell when the details open, held in memory as object URLs that
-/// are released when the details close.
+/// are released after the details close. A recording's player loads nothing until played.
 #[component]
 fn EvidenceList(incident: uuid::Uuid) -> impl IntoView {
     let args = IncidentArgs { incident };
@@ -241,9 +283,16 @@ fn EvidenceItem(evidence: Evidence) -> impl IntoView {
             Some(object_url(id, &content_type).await)
         }
     });
+    // Released once the element that used it is long gone: WebKit's media pipeline may still
+    // be reading a recording's URL as its player is taken down.
     on_cleanup(move || {
         if let Some(Some(Some(Ok(u)))) = url.try_get_untracked() {
-            let _ = web_sys::Url::revoke_object_url(&u);
+            leptos::prelude::set_timeout(
+                move || {
+                    let _ = web_sys::Url::revoke_object_url(&u);
+                },
+                std::time::Duration::from_secs(30),
+            );
         }
     });
     let error = RwSignal::new(None::<String>);
@@ -258,25 +307,29 @@ fn EvidenceItem(evidence: Evidence) -> impl IntoView {
         <li class="evidence-item" data-kind=kind.as_str() data-evidence=id.to_string()>
             <span class="evidence-name">{name.clone()}</span>
             {caption.map(|c| view! { <span class="evidence-caption">" · " {c}</span> })}
-            {move || match (kind, url.get()) {
-                (EvidenceKind::Document, _) => {
-                    let file_name = doc_name.clone();
-                    view! {
-                        <button class="open-document secondary-sm"
-                            on:click=move |_| { open.dispatch(OpenEvidenceArgs { id, file_name: file_name.clone() }); }>
-                            {move || t("case.open_document")}
-                        </button>
-                    }.into_any()
-                }
-                (_, None) | (_, Some(None)) => view! { <span class="loading">{move || t("reports.loading")}</span> }.into_any(),
-                (_, Some(Some(Err(e)))) => view! { <span class="error-banner" role="alert">{e}</span> }.into_any(),
-                (EvidenceKind::Image, Some(Some(Ok(src)))) => view! {
-                    <img class="evidence-photo" src=src alt=name.clone()/>
-                }.into_any(),
-                (EvidenceKind::Audio, Some(Some(Ok(src)))) => view! {
-                    <audio class="evidence-audio" controls=true preload="metadata" src=src></audio>
-                }.into_any(),
-            }}
+            // A box of fixed height whatever it holds (loading, the photo, the player), so the
+            // buttons below do not move while files arrive.
+            <div class=format!("evidence-media {}", kind.as_str())>
+                {move || match (kind, url.get()) {
+                    (EvidenceKind::Document, _) => {
+                        let file_name = doc_name.clone();
+                        view! {
+                            <button class="open-document secondary-sm"
+                                on:click=move |_| { open.dispatch(OpenEvidenceArgs { id, file_name: file_name.clone() }); }>
+                                {move || t("case.open_document")}
+                            </button>
+                        }.into_any()
+                    }
+                    (_, None) | (_, Some(None)) => view! { <span class="loading">{move || t("reports.loading")}</span> }.into_any(),
+                    (_, Some(Some(Err(e)))) => view! { <span class="error-banner" role="alert">{e}</span> }.into_any(),
+                    (EvidenceKind::Image, Some(Some(Ok(src)))) => view! {
+                        <img class="evidence-photo" src=src alt=name.clone()/>
+                    }.into_any(),
+                    (EvidenceKind::Audio, Some(Some(Ok(src)))) => view! {
+                        <audio class="evidence-audio" controls=true preload="none" src=src></audio>
+                    }.into_any(),
+                }}
+            </div>
             {move || error.get().map(|e| view! { <span class="error-banner" role="alert">{e}</span> })}
         </li>
     }

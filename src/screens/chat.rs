@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use kintara_api::app::{cmd, OlderArgs, OutboxAction, OutboxItem, RoomArgs, SendArgs};
+use kintara_api::app::{
+    cmd, IdArgs, IncidentArgs, OlderArgs, OutboxAction, OutboxItem, RoomArgs, SendArgs,
+};
 use kintara_api::{ChatMessage, ChatMessagePage, ChatRoom, MessageType};
 use leptos::html::Ol;
 use leptos::prelude::*;
@@ -36,6 +38,32 @@ pub fn open_case_room(ctx: Ctx, incident: String, error: RwSignal<Option<String>
                     Some(r) => ctx.open_room(r.id.to_string()),
                     None => error.set(Some(t("chat.not_open").into())),
                 }
+            }
+            Err(e) => error.set(Some(ctx.fail(e))),
+        }
+    });
+}
+
+/// Staff join the conversation of case `incident` and open it.
+pub fn join_case_room(ctx: Ctx, incident: uuid::Uuid, error: RwSignal<Option<String>>) {
+    spawn_local(async move {
+        match ipc::invoke::<cmd::JoinCaseRoom>(&IncidentArgs { incident }).await {
+            Ok(room) => {
+                ctx.topics.bump(Topic::Rooms);
+                ctx.open_room(room.id.to_string());
+            }
+            Err(e) => error.set(Some(ctx.fail(e))),
+        }
+    });
+}
+
+/// Opens the direct room with `user` (where the server allows one) and shows it.
+pub fn open_direct(ctx: Ctx, user: uuid::Uuid, error: RwSignal<Option<String>>) {
+    spawn_local(async move {
+        match ipc::invoke::<cmd::DirectChat>(&IdArgs { id: user }).await {
+            Ok(room) => {
+                ctx.topics.bump(Topic::Rooms);
+                ctx.open_room(room.id.to_string());
             }
             Err(e) => error.set(Some(ctx.fail(e))),
         }
@@ -367,6 +395,30 @@ fn RoomView(id: String, rooms: Signal<Option<Vec<ChatRoom>>>) -> impl IntoView {
             .with(|u| u.as_ref().map(|u| u.role) == Some(kintara_api::Role::Survivor))
     };
     let confirm_block = RwSignal::new(None::<(uuid::Uuid, String)>);
+    // Staff who joined a case's conversation may leave it (the others stay in theirs).
+    let staff = move || {
+        ctx.user.with(|u| {
+            u.as_ref().is_some_and(|u| {
+                matches!(
+                    u.role,
+                    kintara_api::Role::Dispatcher | kintara_api::Role::Admin
+                )
+            })
+        })
+    };
+    let in_case_room = move || room().is_some_and(|r| r.room_type == kintara_api::RoomType::Case);
+    let leave = move |_| {
+        let room = ipc::id(&room_id.get_value());
+        spawn_local(async move {
+            match ipc::invoke::<cmd::LeaveRoom>(&RoomArgs { room }).await {
+                Ok(()) => {
+                    ctx.room.set(None);
+                    ctx.topics.bump(Topic::Rooms);
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        });
+    };
     let block = move |user: uuid::Uuid| {
         confirm_block.set(None);
         spawn_local(async move {
@@ -415,6 +467,9 @@ fn RoomView(id: String, rooms: Signal<Option<Vec<ChatRoom>>>) -> impl IntoView {
                         }
                     }).collect_view()}
                 </ul>
+                {move || (staff() && in_case_room()).then(|| view! {
+                    <button id="leave-room" class="link" type="button" on:click=leave>{move || t("chat.leave")}</button>
+                })}
                 {move || confirm_block.get().map(|(user, name)| view! {
                     <div id="block-confirm" class="error-banner" role="alertdialog">
                         <p>{tf("chat.block_confirm", &[("name", &name)])}</p>

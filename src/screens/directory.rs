@@ -14,6 +14,7 @@ use crate::app::ctx;
 use crate::i18n::{self, t};
 use crate::ipc::{self, NoArgs};
 use crate::live::{self, Topic};
+use crate::screens::chat::open_direct;
 
 /// Availability changes raise no event: the directory also looks again this often.
 const DIRECTORY_EVERY: Duration = Duration::from_secs(30);
@@ -41,6 +42,7 @@ pub fn ProviderDirectory() -> impl IntoView {
                     let prof = p.profile.clone();
                     let full = prof.current_case_load >= prof.max_case_load;
                     let ptype = p.provider_type;
+                    let pid = p.id;
                     let (load, max) = (prof.current_case_load.to_string(), prof.max_case_load.to_string());
                     let (class, label) = match (prof.is_currently_available, full) {
                         (false, _) => ("availability-badge off", "directory.unavailable"),
@@ -59,6 +61,9 @@ pub fn ProviderDirectory() -> impl IntoView {
                                 " · "
                                 <span class="load">{move || i18n::tf("directory.load", &[("a", &load), ("b", &max)])}</span>
                             </div>
+                            <button class="message-provider link" on:click=move |_| open_direct(ctx, pid, error)>
+                                {move || t("case.message")}
+                            </button>
                         </li>
                     }
                 }).collect_view()}

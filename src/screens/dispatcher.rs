@@ -1,7 +1,7 @@
 //! Dispatcher home: dashboard numbers, the review queue with assignment from the server's
 //! suggestions, and all cases.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use kintara_api::app::{cmd, AssignArgs, CaseDecision, CasesArgs, DecideArgs, IncidentArgs};
 use kintara_api::{CaseView, DashboardStats, IncidentStatus, IncidentType, UrgencyLevel};
@@ -31,6 +31,9 @@ pub fn DispatcherHome() -> impl IntoView {
     let open_history = RwSignal::new(HashSet::<String>::new());
     let open_details = RwSignal::new(HashSet::<String>::new());
     crate::screens::case_detail::follow_focus(open_details);
+    // Close/reopen panels that are open, with the reason typed so far: kept here, so a live
+    // refresh that draws a card anew does not close the panel under the dispatcher's hands.
+    let deciding = RwSignal::new(HashMap::<(uuid::Uuid, CaseDecision), String>::new());
     let (stats, stats_error) = live::load(ctx, move || {
         ctx.topics.track(Topic::Cases);
         reload.track();
@@ -176,7 +179,7 @@ pub fn DispatcherHome() -> impl IntoView {
                             })}
                             <CaseDetail case=c.clone() open=open_details/>
                             {reassignable(&c).then(|| view! { <Reassign case=c.clone() reload=reload/> })}
-                            {decision_for(c.incident.status).map(|d| view! { <Decide incident=c.incident.id decision=d/> })}
+                            {decision_for(c.incident.status).map(|d| view! { <Decide incident=c.incident.id decision=d deciding=deciding/> })}
                             <Sending incident=c.incident.id/>
                             <Timeline incident=c.incident.id.to_string() open=open_history/>
                         </li>
@@ -213,35 +216,48 @@ fn decision_for(status: IncidentStatus) -> Option<CaseDecision> {
 
 /// Close a completed case or reopen a closed one, with a reason for the timeline.
 #[component]
-fn Decide(incident: uuid::Uuid, decision: CaseDecision) -> impl IntoView {
+fn Decide(
+    incident: uuid::Uuid,
+    decision: CaseDecision,
+    deciding: RwSignal<HashMap<(uuid::Uuid, CaseDecision), String>>,
+) -> impl IntoView {
     let ctx = ctx();
-    let open = RwSignal::new(false);
-    let reason = RwSignal::new(String::new());
+    // Keyed by the decision too: a close still pending when the card comes back as closed
+    // does not open the reopen panel.
+    let key = (incident, decision);
+    let open = Memo::new(move |_| deciding.with(|d| d.contains_key(&key)));
+    let reason = move || deciding.with(|d| d.get(&key).cloned().unwrap_or_default());
     let error = RwSignal::new(None::<String>);
     let decide = ipc::action::<cmd::Decide>();
-    Effect::new(move |_| match decide.value().get() {
-        Some(Ok(_)) => {
-            open.set(false);
-            reason.set(String::new());
-        }
-        Some(Err(e)) => {
+    // The panel closes as the decision is queued; a refusal to queue it shows under the button.
+    Effect::new(move |_| {
+        if let Some(Err(e)) = decide.value().get() {
             let field = e.fields.values().flatten().next().cloned();
             let msg = ctx.fail(e);
             error.set(Some(field.unwrap_or(msg)));
         }
-        None => {}
     });
     let (label, confirm_label) = match decision {
         CaseDecision::Close => ("dispatch.close_case", "dispatch.confirm_close"),
         CaseDecision::Reopen => ("dispatch.reopen_case", "dispatch.confirm_reopen"),
     };
+    let toggle = move |_| {
+        deciding.update(|d| {
+            if d.remove(&key).is_none() {
+                d.insert(key, String::new());
+            }
+        })
+    };
     let confirm = move |_| {
-        let why = reason.get_untracked().trim().to_owned();
+        let why = reason().trim().to_owned();
         if why.is_empty() {
             error.set(Some(t("dispatch.decision_reason_needed").into()));
             return;
         }
         error.set(None);
+        deciding.update(|d| {
+            d.remove(&key);
+        });
         decide.dispatch(DecideArgs {
             incident,
             decision,
@@ -253,15 +269,17 @@ fn Decide(incident: uuid::Uuid, decision: CaseDecision) -> impl IntoView {
         <div class="card-actions">
             <button class="decide secondary-sm" data-decision=decision.as_str()
                 aria-expanded=move || open.get().to_string()
-                on:click=move |_| open.update(|o| *o = !*o)>{move || t(label)}</button>
+                on:click=toggle>{move || t(label)}</button>
         </div>
+        {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
         <Show when=move || open.get()>
             <div class="decide-panel">
-                {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
                 <label for=input_id.get_value()>{move || t("dispatch.decision_why")}</label>
                 <input id=input_id.get_value() class="decision-reason" type="text"
-                    prop:value=move || reason.get()
-                    on:input=move |ev| reason.set(event_target_value(&ev))/>
+                    prop:value=reason
+                    on:input=move |ev| deciding.update(|d| {
+                        d.insert(key, event_target_value(&ev));
+                    })/>
                 <button class="confirm-decision primary-sm" on:click=confirm>{move || t(confirm_label)}</button>
             </div>
         </Show>

@@ -599,6 +599,11 @@ pub mod cmd {
         OpenMap = "open_map", MapArgs => ();
         // ---- chat ----
         Rooms = "rooms", NoArgs => Vec<crate::ChatRoom>;
+        /// Staff join a case's conversation.
+        JoinCaseRoom = "join_case_room", IncidentArgs => crate::ChatRoom;
+        LeaveRoom = "leave_room", RoomArgs => ();
+        /// Opens (or returns) a direct room with someone the server allows.
+        DirectChat = "direct_chat", IdArgs => crate::ChatRoom;
         Messages = "messages", RoomArgs => crate::ChatMessagePage;
         OlderMessages = "older_messages", OlderArgs => crate::ChatMessagePage;
         SendMessage = "send_message", SendArgs => OutboxItem;

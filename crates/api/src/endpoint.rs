@@ -222,6 +222,8 @@ endpoints! {
     // ---- chat ----
     Rooms = Get "/api/chat/rooms/", SignedIn, () => crate::ChatRoomList;
     CreateDirectChat = Post "/api/chat/rooms/create_direct_chat/", SignedIn, crate::CreateDirectChat => crate::ChatRoom;
+    /// Staff join a case's conversation; `{id}` is the case (incident) id. Leaving is `LeaveRoom`.
+    JoinCaseRoom = Post "/api/chat/case-rooms/{id}/join/", Roles(STAFF), () => crate::ChatRoom;
     LeaveRoom = Delete "/api/chat/rooms/{id}/", SignedIn, () => ();
     Messages = Get "/api/chat/messages/", SignedIn, () => crate::ChatMessagePage;
     SendMessage = Post "/api/chat/messages/", SignedIn, crate::SendMessage => crate::ChatMessage;

@@ -113,6 +113,8 @@ pub enum Refusal {
     RoomReadOnly {},
     /// 409: a case's room cannot be left.
     CaseRoomStays {},
+    /// 409: the case has no conversation yet (it opens when a provider accepts).
+    NoCaseRoomYet {},
     // ---- the server ----
     /// 429: more uploads at once than allowed; `Retry-After` says when.
     TooManyUploads {},
@@ -166,6 +168,7 @@ impl Refusal {
             | NotReassignable {}
             | RoomReadOnly {}
             | CaseRoomStays {}
+            | NoCaseRoomYet {}
             | CurrentSession {}
             | AccountInState { .. } => 409,
             PayloadTooLarge { .. } | FileTooLarge { .. } | EvidenceQuotaFull { .. } => 413,

@@ -454,6 +454,26 @@ impl Client {
         self.call::<endpoint::Rooms>(&[], "", None).await
     }
 
+    /// Staff: join the conversation of case `incident`.
+    pub async fn join_case_room(&self, incident: Uuid) -> Result<kintara_api::ChatRoom> {
+        self.call::<endpoint::JoinCaseRoom>(&[&incident], "", None)
+            .await
+    }
+
+    /// Leaves `room` (a direct room, or a case's conversation staff joined).
+    pub async fn leave_room(&self, room: Uuid) -> Result<()> {
+        let path = endpoint::LeaveRoom::path(&[&room]);
+        let method = method::<endpoint::LeaveRoom>();
+        check(self.send_authed_raw(method, &path, None::<&()>).await?).await
+    }
+
+    /// Opens (or returns) the direct room with `user`, where the server allows one.
+    pub async fn direct_chat(&self, user: Uuid) -> Result<kintara_api::ChatRoom> {
+        let body = kintara_api::CreateDirectChat { user_id: user };
+        self.call::<endpoint::CreateDirectChat>(&[], "", Some(&body))
+            .await
+    }
+
     /// Messages of `room` newer than `after` (a message `seq`), oldest first.
     pub async fn messages(
         &self,

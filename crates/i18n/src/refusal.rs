@@ -249,6 +249,10 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
             "A case conversation stays open while the case does.".into(),
             "Mazungumzo ya kesi yanabaki wazi mradi kesi iko wazi.".into(),
         ),
+        NoCaseRoomYet {} => (
+            "This case has no conversation yet: it opens when a provider accepts the case.".into(),
+            "Kesi hii bado haina mazungumzo: yanaanza mtoa huduma akikubali kesi.".into(),
+        ),
         TooManyUploads {} => (
             "Other files are still uploading; this one will follow shortly.".into(),
             "Faili nyingine bado zinapakiwa; hii itafuata hivi karibuni.".into(),

@@ -125,6 +125,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(chat::rooms))
         .routes(routes!(chat::create_direct_chat))
         .routes(routes!(chat::leave_room))
+        .routes(routes!(chat::join_case_room))
         .routes(routes!(chat::messages, chat::send))
         .routes(routes!(chat::delete_message))
         .routes(routes!(chat::mark_room_read))

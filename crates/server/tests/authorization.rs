@@ -195,13 +195,16 @@ fn table() -> Vec<Row> {
         row(get.clone(), "/api/evidence/{id}/download/", Pending, B::None, [401, 200, 404, 403, 404, 200]),
         row(delete.clone(), "/api/evidence/{id}/", Accepted, B::None, [401, 204, 404, 403, 404, 403]),
         row(delete.clone(), "/api/evidence/{id}/", Pending, B::None, [401, 204, 404, 403, 404, 403]),
-        // Chat: rooms are their participants' only; dispatchers are not in case rooms. `{id}`
+        // Chat: rooms are their participants' only; dispatchers are in a case room once they join. `{id}`
         // is the case room, or a message the owner sent in it. Whether the unassigned provider
         // shares a case with the assigned one depends on earlier cells (SKIP); the chat suite
         // covers that rule.
         row(get.clone(), "/api/chat/rooms/", Pending, B::None, signed_in),
         row(post.clone(), "/api/chat/rooms/create_direct_chat/", Pending, B::DirectWithAssigned, [401, 201, 403, 403, SKIP, 201]),
         row(delete.clone(), "/api/chat/rooms/{id}/", Accepted, B::None, [401, 409, 404, 409, 404, 404]),
+        // Staff join a case's conversation once it is open; `{id}` is the case.
+        row(post.clone(), "/api/chat/case-rooms/{id}/join/", Accepted, B::Empty, [401, 403, 403, 403, 403, 201]),
+        row(post.clone(), "/api/chat/case-rooms/{id}/join/", Pending, B::Empty, [401, 403, 403, 403, 403, 409]),
         row(post.clone(), "/api/chat/rooms/{id}/mark_read/", Accepted, B::Empty, [401, 200, 404, 200, 404, 404]),
         row(post.clone(), "/api/chat/rooms/{id}/typing/", Accepted, B::Typing, [401, 200, 404, 200, 404, 404]),
         row(get.clone(), "/api/chat/messages/", Accepted, B::None, [401, 200, 404, 200, 404, 404]),

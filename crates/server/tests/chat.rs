@@ -1157,6 +1157,91 @@ async fn deleting_and_leaving() {
 }
 
 #[tokio::test]
+async fn a_dispatcher_joins_a_case_conversation_takes_part_and_leaves_it() {
+    let c = Chat::new().await;
+    let join = |incident: Uuid, who: &Account| {
+        let path = format!("/api/chat/case-rooms/{incident}/join/");
+        let access = who.access.clone();
+        let server = &c.server;
+        async move { server.post(&path, Some(&access), &json!({})).await }
+    };
+    // No such case; a case whose conversation has not opened yet.
+    join(Uuid::new_v4(), &c.dispatcher)
+        .await
+        .expect_error(404, "not_found");
+    let waiting = c.assigned(&c.provider, &report("not accepted yet")).await;
+    join(waiting.id, &c.dispatcher)
+        .await
+        .expect_error(409, "no_case_room_yet");
+    // Providers and survivors are in their case's room by the case; they cannot join others.
+    let (incident, room) = c.case_room(&c.provider).await;
+    let other = c.login("legal").await;
+    join(incident.id, &other).await.expect(403);
+    join(incident.id, &c.survivor).await.expect(403);
+
+    let c1 = c
+        .sent(&c.survivor, room, "before the dispatcher came")
+        .await;
+    let joined: ChatRoom = {
+        let r = join(incident.id, &c.dispatcher).await;
+        r.expect(201);
+        r.json_as()
+    };
+    assert_eq!(joined.id, room);
+    join(incident.id, &c.dispatcher).await.expect(200);
+    // She sees who reads her conversation now.
+    let hers = c.room(&c.survivor, room).await;
+    assert!(
+        hers.participants
+            .iter()
+            .any(|p| p.id == c.dispatcher.user.id),
+        "{:?}",
+        hers.participants
+    );
+    // The dispatcher reads it from its first message and writes in it.
+    let page = c.page(&c.dispatcher, &format!("room_id={room}")).await;
+    assert_eq!(page.results[0].id, c1.id);
+    c.sent(&c.dispatcher, room, "I am here to help coordinate.")
+        .await;
+    let seen = c.page(&c.survivor, &format!("room_id={room}")).await;
+    assert!(seen
+        .results
+        .iter()
+        .any(|m| m.content.as_deref() == Some("I am here to help coordinate.")));
+
+    // Leaving: gone from their list, nothing more of it reaches them; the others stay.
+    c.server
+        .delete(
+            &format!("/api/chat/rooms/{room}/"),
+            Some(&c.dispatcher.access),
+        )
+        .await
+        .expect(204);
+    assert!(c.rooms(&c.dispatcher).await.iter().all(|r| r.id != room));
+    c.server
+        .get(
+            &format!("/api/chat/messages/?room_id={room}"),
+            Some(&c.dispatcher.access),
+        )
+        .await
+        .expect(404);
+    c.sent(&c.survivor, room, "after the dispatcher left").await;
+    assert!(c
+        .new_messages(&c.dispatcher)
+        .await
+        .iter()
+        .all(|n| n.conversation != Some(room)));
+    for stays in [&c.survivor, &c.provider] {
+        c.server
+            .delete(&format!("/api/chat/rooms/{room}/"), Some(&stays.access))
+            .await
+            .expect_error(409, "case_room_stays");
+    }
+    // And may come back.
+    join(incident.id, &c.dispatcher).await.expect(201);
+}
+
+#[tokio::test]
 async fn a_provider_taken_off_the_case_loses_its_room_and_the_next_one_joins_it() {
     let c = Chat::new().await;
     let (incident, room) = c.case_room(&c.provider).await;

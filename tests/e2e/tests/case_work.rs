@@ -265,10 +265,11 @@ async fn a_provider_decides_from_the_offer_then_works_the_whole_case_and_a_dispa
         &format!("const i = document.querySelector(\"{active} .evidence-photo\"); return !!i && i.complete && i.naturalWidth === 4;"),
     )
     .await;
+    // The player loads nothing until asked (as when she presses play), then plays from memory.
     wait_js(
         &app,
-        "the recording never loaded",
-        &format!("const a = document.querySelector(\"{active} .evidence-audio\"); return !!a && a.src.startsWith('blob:') && a.readyState >= 1;"),
+        "the recording never came",
+        &format!("const a = document.querySelector(\"{active} .evidence-audio\"); if (!a || !a.src.startsWith('blob:')) return false; if (a.preload !== 'auto') {{ a.preload = 'auto'; a.load(); }} return a.readyState >= 1 && a.duration > 0.09 && a.duration < 0.11;"),
     )
     .await;
     app.screenshot("case-detail.png").await;
@@ -309,6 +310,13 @@ async fn a_provider_decides_from_the_offer_then_works_the_whole_case_and_a_dispa
     app.click(&format!("{listed} .show-details")).await;
     app.wait_text(&format!("{listed} .detail-description"), WHAT)
         .await;
+    // Its evidence, the same for dispatchers.
+    wait_js(
+        &app,
+        "the dispatcher's photo never showed",
+        &format!("const i = document.querySelector(\"{listed} .evidence-photo\"); return !!i && i.complete && i.naturalWidth === 4;"),
+    )
+    .await;
     app.wait_text(&format!("{listed} .detail-assignments"), "Accepted")
         .await;
     app.click(&format!("{listed} .decide[data-decision='close']"))
@@ -537,4 +545,112 @@ async fn the_feed_pages_back_marks_urgent_entries_opens_their_case_and_marks_all
 
 async fn app_token(server: &Server) -> String {
     server.login("dispatcher@kintara.test").await
+}
+
+#[tokio::test]
+async fn a_dispatcher_joins_a_case_conversation_leaves_it_and_messages_a_provider() {
+    let server = Server::start();
+    let survivor = server.login("survivor@kintara.test").await;
+    let dispatcher = server.login("dispatcher@kintara.test").await;
+    let provider = server.login("healthcare@kintara.test").await;
+    let provider_id = server.user_id(&provider).await;
+    let (id, _) = server.file_routine_report(&survivor).await;
+    server
+        .api(
+            &dispatcher,
+            reqwest::Method::POST,
+            &format!("/api/dispatch/cases/{id}/assign/"),
+            json!({"provider_ids": [provider_id]}),
+        )
+        .await;
+    server
+        .api(
+            &provider,
+            reqwest::Method::PATCH,
+            &format!("/api/incidents/{id}/accept/"),
+            json!({}),
+        )
+        .await;
+    let rooms_of = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .api(
+                    &token,
+                    reqwest::Method::GET,
+                    "/api/chat/rooms/",
+                    Value::Null,
+                )
+                .await["results"]
+                .as_array()
+                .expect("rooms")
+                .clone()
+        }
+    };
+    let case_room = rooms_of(survivor.clone())
+        .await
+        .into_iter()
+        .find(|r| r["incident"] == id.as_str())
+        .expect("the case room")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let app = App::launch().await;
+    app.sign_in_to(&server.url, "dispatcher@kintara.test", "Hello")
+        .await;
+    let listed = format!("#all-cases .case-card[data-incident='{id}']");
+    app.click(&format!("{listed} .show-details")).await;
+    app.click(&format!("{listed} .join-room")).await;
+    app.find(&format!("#room[data-room='{case_room}']")).await;
+    app.fill("#composer", "Dispatch here: the clinic expects you at 10.")
+        .await;
+    app.click("#send").await;
+    // The survivor reads it in her case's conversation.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = server
+            .api(
+                &survivor,
+                reqwest::Method::GET,
+                &format!("/api/chat/messages/?room_id={case_room}"),
+                Value::Null,
+            )
+            .await;
+        let seen = page["results"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .any(|m| m["content"] == "Dispatch here: the clinic expects you at 10.");
+        if seen {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the message never reached her");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Leaving takes the room from the dispatcher's list.
+    app.click("#leave-room").await;
+    app.wait_gone(&format!("#room[data-room='{case_room}']"))
+        .await;
+    let left = rooms_of(dispatcher.clone()).await;
+    assert!(
+        left.iter().all(|r| r["id"] != case_room.as_str()),
+        "{left:?}"
+    );
+
+    // From the directory: a direct chat with the provider.
+    app.click("#nav-home").await;
+    app.wait_text("#home-title", "Hello").await;
+    let entry = format!("#directory .provider[data-provider='{provider_id}']");
+    app.click(&format!("{entry} .message-provider")).await;
+    app.find("#room").await;
+    let rooms = rooms_of(dispatcher.clone()).await;
+    assert!(
+        rooms.iter().any(|r| r["type"] == "direct"
+            && r["participants"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["id"] == provider_id.as_str()))),
+        "{rooms:?}"
+    );
+    let _ = app.close().await;
 }

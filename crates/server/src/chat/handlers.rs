@@ -157,14 +157,54 @@ pub async fn create_direct_chat(
     Ok((status, Json(view)))
 }
 
-/// Leaves a direct room: it disappears from the caller's list until a new message arrives.
-/// Case rooms cannot be left (409).
+/// A dispatcher or admin joins a case's conversation (`{id}` is the case): they read it from its
+/// first message and write in it, and everyone in it sees them among its people. The case must
+/// exist and its conversation be open (a provider accepted it).
+#[utoipa::path(post, path = endpoint::JoinCaseRoom::PATH, tag = "chat", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Incident id")),
+    responses(
+        (status = 201, description = "Joined", body = ChatRoom),
+        (status = 200, description = "Already in it", body = ChatRoom),
+        (status = 404, description = "No such case", body = ErrorEnvelope),
+        (status = 409, description = "The case has no conversation yet", body = ErrorEnvelope),
+    ))]
+pub async fn join_case_room(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(incident): IdPath,
+) -> ApiResult<(StatusCode, Json<ChatRoom>)> {
+    user.may::<endpoint::JoinCaseRoom>()?;
+    let mut tx = state.db.begin_write().await?;
+    if crate::incidents::repo::find(&mut tx, incident)
+        .await?
+        .is_none()
+    {
+        return Err(ChatError::NotFound.into());
+    }
+    let room = repo::case_room_of(&mut tx, incident)
+        .await?
+        .ok_or(ChatError::NoCaseRoomYet)?;
+    let joined = repo::join(&mut tx, room, user.id, Utc::now()).await?;
+    let row = member_room(&mut tx, room, user.id).await?;
+    let view = room_view(&mut tx, &user, &row).await?;
+    tx.commit().await?;
+    let status = if joined {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view)))
+}
+
+/// Leaves a room. A direct room disappears from the caller's list until a new message arrives.
+/// Staff who joined a case's conversation leave it for good (they may join again); the survivor
+/// and the case's providers stay in theirs (409).
 #[utoipa::path(delete, path = endpoint::LeaveRoom::PATH, tag = "chat", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Room id")),
     responses(
-        (status = 204, description = "Hidden"),
+        (status = 204, description = "Left"),
         (status = 404, description = "Not a participant", body = ErrorEnvelope),
-        (status = 409, description = "A case room", body = ErrorEnvelope),
+        (status = 409, description = "A case room the caller belongs to by the case", body = ErrorEnvelope),
     ))]
 pub async fn leave_room(
     State(state): State<AppState>,
@@ -174,9 +214,13 @@ pub async fn leave_room(
     let mut tx = state.db.begin_write().await?;
     let room = member_room(&mut tx, id, user.id).await?;
     if room.kind == RoomType::Case {
-        return Err(ChatError::CaseRoom.into());
+        if !matches!(user.role, Role::Dispatcher | Role::Admin) {
+            return Err(ChatError::CaseRoom.into());
+        }
+        repo::leave(&mut tx, id, user.id).await?;
+    } else {
+        repo::set_hidden(&mut tx, id, user.id, Some(Utc::now())).await?;
     }
-    repo::set_hidden(&mut tx, id, user.id, Some(Utc::now())).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -24,6 +24,8 @@ pub enum ChatError {
     ReadOnly,
     #[error("case rooms cannot be left")]
     CaseRoom,
+    #[error("the case has no conversation yet")]
+    NoCaseRoomYet,
     #[error("not allowed to start this chat")]
     NotAllowed,
     #[error("only the sender may delete a message")]
@@ -42,6 +44,7 @@ impl From<ChatError> for ApiError {
             ChatError::NotFound => ApiError::not_found(),
             ChatError::ReadOnly => ApiError::from(Refusal::RoomReadOnly {}),
             ChatError::CaseRoom => ApiError::from(Refusal::CaseRoomStays {}),
+            ChatError::NoCaseRoomYet => ApiError::from(Refusal::NoCaseRoomYet {}),
             ChatError::NotAllowed => ApiError::from(Refusal::NoSharedCase {}),
             ChatError::NotSender => ApiError::from(Refusal::NotTheSender {}),
             ChatError::WithSelf => ApiError::from(Refusal::NotWithYourself {}),

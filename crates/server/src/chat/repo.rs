@@ -20,15 +20,18 @@ fn setting(col: &str) -> String {
 }
 
 /// Whether participant row `p` still belongs in conversation `c`. A case room holds its
-/// survivor and the providers whose acceptance still stands: a provider taken off the case
-/// (reassigned) keeps a participant row but loses the room with the case.
+/// survivor, the providers whose acceptance still stands, and the staff who joined it: a
+/// provider taken off the case (reassigned) keeps a participant row but loses the room with the
+/// case.
 fn current(p: &str, c: &str) -> String {
     format!(
         "({c}.kind <> 'case' \
          OR EXISTS (SELECT 1 FROM incidents ci WHERE ci.id = {c}.incident_id \
                     AND ci.survivor_id = {p}.user_id) \
          OR EXISTS (SELECT 1 FROM case_assignments ca WHERE ca.incident_id = {c}.incident_id \
-                    AND ca.provider_id = {p}.user_id AND ca.status = 'accepted'))"
+                    AND ca.provider_id = {p}.user_id AND ca.status = 'accepted') \
+         OR EXISTS (SELECT 1 FROM users su WHERE su.id = {p}.user_id \
+                    AND su.role IN ('dispatcher', 'admin')))"
     )
 }
 
@@ -577,6 +580,49 @@ pub async fn purge_message_frames(
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// The conversation of case `incident`, once it is open.
+pub async fn case_room_of(
+    conn: &mut AnyConnection,
+    incident: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let row = sqlx::query("SELECT id FROM conversations WHERE incident_id = $1")
+        .bind(incident.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| get_uuid(&r, "id")).transpose()
+}
+
+/// Adds `user` to `room`; false when they were in it already.
+pub async fn join(
+    conn: &mut AnyConnection,
+    room: Uuid,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO conversation_participants (conversation_id, user_id, joined_at) \
+         VALUES ($1, $2, $3) ON CONFLICT (conversation_id, user_id) DO NOTHING",
+    )
+    .bind(room.to_string())
+    .bind(user.to_string())
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes `user` out of `room`: no more of its messages, frames or notifications.
+pub async fn leave(conn: &mut AnyConnection, room: Uuid, user: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(room.to_string())
+    .bind(user.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn set_hidden(
