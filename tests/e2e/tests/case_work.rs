@@ -300,6 +300,34 @@ async fn a_provider_decides_from_the_offer_then_works_the_whole_case_and_a_dispa
     app.click(&format!("{active} .set-status[data-status='completed']"))
         .await;
     wait_status(&server, &dispatcher, &id, "completed").await;
+
+    // The case's details in the three layouts, and in Swahili.
+    for (size, w, h) in [
+        ("phone", 390, 844),
+        ("tablet", 900, 1180),
+        ("desktop", 1280, 860),
+    ] {
+        app.client
+            .set_window_size(w, h)
+            .await
+            .unwrap_or_else(|e| panic!("resize to {size}: {e}"));
+        let shown = app
+            .find(&format!("{active} .detail-description"))
+            .await
+            .is_displayed()
+            .await
+            .unwrap_or(false);
+        assert!(shown, "what happened is not shown on a {size}");
+        app.screenshot(&format!("case-detail-{size}.png")).await;
+    }
+    app.click("#lang").await;
+    app.wait_text(&format!("{active} .case-detail"), "Kilichotokea")
+        .await;
+    app.wait_text(&format!("{active} .case-detail"), "Fungua kwenye ramani")
+        .await;
+    app.wait_text(&format!("{active} .show-details"), "Ficha maelezo")
+        .await;
+    app.screenshot("case-detail-sw.png").await;
     let _ = app.close().await;
 
     // The dispatcher reads the same case and closes it, then reopens it, from its card.
