@@ -38,7 +38,12 @@ pub fn ProviderDirectory() -> impl IntoView {
             <h2 id="directory-title">{move || t("directory.title")}</h2>
             {move || error.get().map(|e| view! { <div class="error-banner" role="alert">{e}</div> })}
             <ul id="directory" class="cards compact">
-                {move || list.get().unwrap_or_default().into_iter().map(|p| {
+                // Keyed: a refresh redraws only the providers whose state changed, so a
+                // button being pressed is not swapped for a copy under the finger.
+                <For each=move || list.get().unwrap_or_default()
+                    key=|p| format!("{}:{}:{}:{}", p.id, p.profile.is_currently_available, p.profile.current_case_load, p.profile.max_case_load)
+                    let:p>
+                {{
                     let prof = p.profile.clone();
                     let full = prof.current_case_load >= prof.max_case_load;
                     let ptype = p.provider_type;
@@ -66,7 +71,8 @@ pub fn ProviderDirectory() -> impl IntoView {
                             </button>
                         </li>
                     }
-                }).collect_view()}
+                }}
+                </For>
             </ul>
             {move || list.get().is_some_and(|l| l.is_empty()).then(|| view! {
                 <p class="hint empty">{move || t("directory.empty")}</p>

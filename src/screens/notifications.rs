@@ -31,9 +31,12 @@ pub fn Notifications() -> impl IntoView {
     let loading_older = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(p) = first.get() {
-            // A live refresh starts the paging over: older pages shift as new entries arrive.
-            older.set(Vec::new());
-            next_page.set(p.next.is_some().then_some(2));
+            // Until older pages were asked for, the first page says whether there are more. After
+            // that a live refresh leaves them be: new entries push older ones down a page, which
+            // then come again and are shown once (`shown`), and none is skipped.
+            if older.with_untracked(Vec::is_empty) {
+                next_page.set(p.next.is_some().then_some(2));
+            }
         }
     });
     let load_older = move || {
@@ -59,6 +62,8 @@ pub fn Notifications() -> impl IntoView {
     Effect::new(move |_| match all_read.value().get() {
         Some(Ok(())) => {
             live::refresh_unread(ctx);
+            // Everything changed: start again from the first page.
+            older.set(Vec::new());
             reload.update(|r| *r += 1);
         }
         Some(Err(e)) => error.set(Some(ctx.fail(e))),
@@ -116,7 +121,9 @@ pub fn Notifications() -> impl IntoView {
                     <button id="filter-unread" class="secondary-sm" aria-pressed=move || unread_only.get().to_string()
                         on:click=move |_| unread_only.set(true)>{move || t("notifications.unread")}</button>
                 </li>
-                {move || shown().into_iter().map(|n| {
+                // Keyed: a live refresh redraws only entries that changed.
+                <For each=shown key=|n| format!("{}:{}", n.id, n.is_read) let:n>
+                {{
                     let urgent = n.priority == Priority::High;
                     let class = format!(
                         "notification card{}{}",
@@ -141,7 +148,8 @@ pub fn Notifications() -> impl IntoView {
                             </button>
                         </li>
                     }
-                }).collect_view()}
+                }}
+                </For>
             </ul>
             {move || next_page.get().is_some().then(|| view! {
                 <button id="older-notifications" class="secondary-sm" aria-busy=move || loading_older.get().to_string()

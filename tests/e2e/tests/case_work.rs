@@ -301,6 +301,10 @@ async fn a_provider_decides_from_the_offer_then_works_the_whole_case_and_a_dispa
         .await;
     wait_status(&server, &dispatcher, &id, "completed").await;
 
+    // The card is drawn anew for its new status (its details stay open).
+    app.wait_text(&format!("{active} .status"), "Completed")
+        .await;
+
     // The case's details in the three layouts, and in Swahili.
     for (size, w, h) in [
         ("phone", 390, 844),
@@ -311,13 +315,12 @@ async fn a_provider_decides_from_the_offer_then_works_the_whole_case_and_a_dispa
             .set_window_size(w, h)
             .await
             .unwrap_or_else(|e| panic!("resize to {size}: {e}"));
-        let shown = app
-            .find(&format!("{active} .detail-description"))
-            .await
-            .is_displayed()
-            .await
-            .unwrap_or(false);
-        assert!(shown, "what happened is not shown on a {size}");
+        wait_js(
+            &app,
+            &format!("what happened is not shown on a {size}"),
+            &format!("const d = document.querySelector(\"{active} .detail-description\"); return !!d && d.getClientRects().length > 0 && d.textContent.includes('Zawadi-marker');"),
+        )
+        .await;
         app.screenshot(&format!("case-detail-{size}.png")).await;
     }
     app.click("#lang").await;
