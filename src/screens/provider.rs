@@ -29,7 +29,7 @@ pub fn case_key(c: &CaseView) -> String {
 #[component]
 pub fn ProviderHome() -> impl IntoView {
     let ctx = ctx();
-    // Active cases whose history is open, and cases whose details are open, kept across live
+    // Cases whose history is open, and cases whose details are open, kept across live
     // refreshes.
     let open_history = RwSignal::new(HashSet::<String>::new());
     let open_details = RwSignal::new(HashSet::<String>::new());
@@ -56,7 +56,7 @@ pub fn ProviderHome() -> impl IntoView {
                 <h2 id="pending-title">{move || t("provider.pending_title")}</h2>
                 <ul id="pending-list" class="cards">
                     <For each=move || with_status(AssignmentStatus::Pending) key=case_key let:c>
-                        <PendingCard case=c open_details=open_details/>
+                        <PendingCard case=c open_details=open_details open_history=open_history/>
                     </For>
                 </ul>
                 {move || (cases.get().is_some() && with_status(AssignmentStatus::Pending).is_empty())
@@ -98,7 +98,11 @@ pub fn CaseSummary(case: CaseView) -> impl IntoView {
 }
 
 #[component]
-fn PendingCard(case: CaseView, open_details: RwSignal<HashSet<String>>) -> impl IntoView {
+fn PendingCard(
+    case: CaseView,
+    open_details: RwSignal<HashSet<String>>,
+    open_history: RwSignal<HashSet<String>>,
+) -> impl IntoView {
     let ctx = ctx();
     let id = case.incident.id.to_string();
     let declining = RwSignal::new(false);
@@ -163,6 +167,7 @@ fn PendingCard(case: CaseView, open_details: RwSignal<HashSet<String>>) -> impl 
                     </button>
                 </Show>
             </Show>
+            <Timeline incident=id.clone() open=open_history/>
         </li>
     }
 }

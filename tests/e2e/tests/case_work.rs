@@ -231,6 +231,10 @@ async fn a_provider_decides_from_the_offer_then_works_the_whole_case_and_a_dispa
     )
     .await;
     app.find(&format!("{offered} .evidence-withheld")).await;
+    // Its history, with the dispatcher's move, is there before accepting too.
+    app.click(&format!("{offered} .show-timeline")).await;
+    app.wait_text(&format!("{offered} .timeline"), "Assigned")
+        .await;
     let everything = body_text(&app).await;
     for secret in [WHAT, ADDRESS, PLACE, "21:30", "Amani"] {
         assert!(
@@ -683,5 +687,82 @@ async fn a_dispatcher_joins_a_case_conversation_leaves_it_and_messages_a_provide
                 .is_some_and(|p| p.iter().any(|p| p["id"] == provider_id.as_str()))),
         "{rooms:?}"
     );
+    let _ = app.close().await;
+}
+
+#[tokio::test]
+async fn she_sees_her_provider_online_while_their_app_is_open_and_offline_once_they_sign_out() {
+    let server = Server::start();
+    let survivor = server.login("survivor@kintara.test").await;
+    let dispatcher = server.login("dispatcher@kintara.test").await;
+    let provider = server.login("healthcare@kintara.test").await;
+    let provider_id = server.user_id(&provider).await;
+    let (id, _) = server.file_routine_report(&survivor).await;
+    server
+        .api(
+            &dispatcher,
+            reqwest::Method::POST,
+            &format!("/api/dispatch/cases/{id}/assign/"),
+            json!({"provider_ids": [provider_id]}),
+        )
+        .await;
+    server
+        .api(
+            &provider,
+            reqwest::Method::PATCH,
+            &format!("/api/incidents/{id}/accept/"),
+            json!({}),
+        )
+        .await;
+    // Signed in over HTTP only, the provider has not been seen yet... (the API calls above are
+    // not presence) ...so the app's own beat is what puts them online.
+    server
+        .api(
+            &provider,
+            reqwest::Method::POST,
+            "/api/chat/mark-offline/",
+            json!({}),
+        )
+        .await;
+    let online = |want: bool| {
+        let (server, survivor, provider_id) = (&server, survivor.clone(), provider_id.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let list = server
+                    .api(
+                        &survivor,
+                        reqwest::Method::GET,
+                        "/api/chat/online-users/",
+                        Value::Null,
+                    )
+                    .await;
+                let now = list["online_users"]
+                    .as_array()
+                    .expect("online users")
+                    .iter()
+                    .any(|u| u == provider_id.as_str());
+                if now == want {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the provider never went online={want}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    online(false).await;
+
+    let app = App::launch().await;
+    app.sign_in_to(&server.url, "healthcare@kintara.test", "Hello")
+        .await;
+    online(true).await;
+    // Signing out tells the server at once: not five minutes of "online" after she left.
+    app.click("#logout").await;
+    // Signed out (the device key went with the session: a new PIN comes first).
+    app.first_of(&["#choose-pin", "#login-email"]).await;
+    online(false).await;
     let _ = app.close().await;
 }
