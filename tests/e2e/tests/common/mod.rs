@@ -393,7 +393,10 @@ impl App {
         }
     }
 
-    /// `css`, found and scrolled to the middle of the window (see `click`).
+    /// `css`, found, scrolled to the middle of the window (see `click`), and still: a click
+    /// goes to where the target is when it lands, so a target that content loading above it is
+    /// still pushing down would be missed (a dispatcher's home fills its three lists one after
+    /// the other). Waits until its place holds for two looks 50 ms apart (at most 5 s).
     async fn reveal(&self, css: &str) -> Element {
         let element = self.find(css).await;
         let arg = serde_json::to_value(&element).expect("an element reference");
@@ -401,11 +404,26 @@ impl App {
             .client
             .execute(
                 "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
-                vec![arg],
+                vec![arg.clone()],
             )
             .await
         {
             self.fail(&format!("scroll to {css}: {e} ({e:?})")).await;
+        }
+        let place =
+            "const r = arguments[0].getBoundingClientRect(); return [r.x, r.y, r.width, r.height];";
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = None;
+        loop {
+            let now = self.client.execute(place, vec![arg.clone()]).await.ok();
+            if now.is_some() && now == last {
+                break;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("{css} kept moving")).await;
+            }
+            last = now;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         element
     }
