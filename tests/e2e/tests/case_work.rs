@@ -582,30 +582,59 @@ async fn app_token(server: &Server) -> String {
     server.login("dispatcher@kintara.test").await
 }
 
+/// A routine report of the demo survivor, assigned to the healthcare provider, who accepted
+/// it: its conversation is open. Tokens of the three, the provider's id and the case's.
+struct Accepted {
+    survivor: String,
+    dispatcher: String,
+    provider: String,
+    provider_id: String,
+    id: String,
+}
+
+impl Accepted {
+    async fn new(server: &Server) -> Accepted {
+        let survivor = server.login("survivor@kintara.test").await;
+        let dispatcher = server.login("dispatcher@kintara.test").await;
+        let provider = server.login("healthcare@kintara.test").await;
+        let provider_id = server.user_id(&provider).await;
+        let (id, _) = server.file_routine_report(&survivor).await;
+        server
+            .api(
+                &dispatcher,
+                reqwest::Method::POST,
+                &format!("/api/dispatch/cases/{id}/assign/"),
+                json!({"provider_ids": [provider_id]}),
+            )
+            .await;
+        server
+            .api(
+                &provider,
+                reqwest::Method::PATCH,
+                &format!("/api/incidents/{id}/accept/"),
+                json!({}),
+            )
+            .await;
+        Accepted {
+            survivor,
+            dispatcher,
+            provider,
+            provider_id,
+            id,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_dispatcher_joins_a_case_conversation_leaves_it_and_messages_a_provider() {
     let server = Server::start();
-    let survivor = server.login("survivor@kintara.test").await;
-    let dispatcher = server.login("dispatcher@kintara.test").await;
-    let provider = server.login("healthcare@kintara.test").await;
-    let provider_id = server.user_id(&provider).await;
-    let (id, _) = server.file_routine_report(&survivor).await;
-    server
-        .api(
-            &dispatcher,
-            reqwest::Method::POST,
-            &format!("/api/dispatch/cases/{id}/assign/"),
-            json!({"provider_ids": [provider_id]}),
-        )
-        .await;
-    server
-        .api(
-            &provider,
-            reqwest::Method::PATCH,
-            &format!("/api/incidents/{id}/accept/"),
-            json!({}),
-        )
-        .await;
+    let Accepted {
+        survivor,
+        dispatcher,
+        provider_id,
+        id,
+        ..
+    } = Accepted::new(&server).await;
     let rooms_of = |token: String| {
         let server = &server;
         async move {
@@ -693,27 +722,12 @@ async fn a_dispatcher_joins_a_case_conversation_leaves_it_and_messages_a_provide
 #[tokio::test]
 async fn she_sees_her_provider_online_while_their_app_is_open_and_offline_once_they_sign_out() {
     let server = Server::start();
-    let survivor = server.login("survivor@kintara.test").await;
-    let dispatcher = server.login("dispatcher@kintara.test").await;
-    let provider = server.login("healthcare@kintara.test").await;
-    let provider_id = server.user_id(&provider).await;
-    let (id, _) = server.file_routine_report(&survivor).await;
-    server
-        .api(
-            &dispatcher,
-            reqwest::Method::POST,
-            &format!("/api/dispatch/cases/{id}/assign/"),
-            json!({"provider_ids": [provider_id]}),
-        )
-        .await;
-    server
-        .api(
-            &provider,
-            reqwest::Method::PATCH,
-            &format!("/api/incidents/{id}/accept/"),
-            json!({}),
-        )
-        .await;
+    let Accepted {
+        survivor,
+        provider,
+        provider_id,
+        ..
+    } = Accepted::new(&server).await;
     // Signed in over HTTP only, the provider has not been seen yet... (the API calls above are
     // not presence) ...so the app's own beat is what puts them online.
     server
