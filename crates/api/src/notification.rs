@@ -52,13 +52,66 @@ wire_enum! {
     }
 }
 
-/// One channel's delivery of one notification.
+wire_enum! {
+    /// Who carries a channel's deliveries. Each has its own worker on the server, so one
+    /// failing service never delays another.
+    DeliveryLane {
+        Fcm = "fcm" / "Firebase Cloud Messaging",
+        Apns = "apns" / "Apple Push Notification service",
+        Expo = "expo" / "Expo push",
+        Email = "email" / "E-mail",
+        Whatsapp = "whatsapp" / "WhatsApp",
+    }
+}
+
+impl DeliveryLane {
+    /// The channel this lane carries.
+    pub fn channel(self) -> Channel {
+        match self {
+            DeliveryLane::Fcm | DeliveryLane::Apns | DeliveryLane::Expo => Channel::Push,
+            DeliveryLane::Email => Channel::Email,
+            DeliveryLane::Whatsapp => Channel::Whatsapp,
+        }
+    }
+
+    /// The lane that carries pushes to a device registered as `kind`; `None`: no lane does.
+    pub fn for_push(kind: PushKind) -> Option<DeliveryLane> {
+        match kind {
+            PushKind::Fcm => Some(DeliveryLane::Fcm),
+            PushKind::Apns => Some(DeliveryLane::Apns),
+            PushKind::Expo => Some(DeliveryLane::Expo),
+            PushKind::Unifiedpush => None,
+        }
+    }
+}
+
+/// Why a channel was `skipped` or `failed` without an answer from the service (`last_error`);
+/// otherwise `last_error` is the service's own answer.
+pub mod delivery_error {
+    /// The server has no credentials for the service that would carry it.
+    pub const NOT_CONFIGURED: &str = "not_configured";
+    /// The recipient has no device registered for push.
+    pub const NO_DEVICE: &str = "no_device";
+    /// An urgent alert not delivered in time is dropped rather than delivered late.
+    pub const EXPIRED: &str = "expired";
+    /// The service said the device token is dead; the device was removed.
+    pub const UNREGISTERED: &str = "unregistered";
+    /// The device was removed (signed out) before it could be sent to.
+    pub const DEVICE_GONE: &str = "device_gone";
+}
+
+/// One channel's delivery of one notification. With several targets (a user's devices), `sent`
+/// once any took it, `pending` while one may still, `failed` when every one failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelDelivery {
     pub state: DeliveryState,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// The service's id for what it accepted (FCM's message name, APNs' `apns-id`, Expo's
+    /// ticket, WhatsApp's `wamid`, the SMTP queue id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

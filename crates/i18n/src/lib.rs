@@ -322,6 +322,9 @@ static EN: &[(&str, &str)] = &[
     ("notif.declined_by", "{name} declined the case; it needs another provider."),
     ("notif.new_message", "New message"),
     ("notif.message_from", "{name} sent you a message."),
+    // What leaves the app (push, e-mail, WhatsApp) for a survivor, and for a burst: nothing else.
+    ("notif.new_update", "You have a new update"),
+    ("notif.new_updates", "You have {n} new updates"),
     ("reason.services", "gives the requested {services}"),
     ("reason.handles", "handles {kind}"),
     ("reason.rescue", "GBV rescue"),
@@ -773,6 +776,8 @@ static SW: &[(&str, &str)] = &[
     ("notif.declined_by", "{name} amekataa kesi; inahitaji mtoa huduma mwingine."),
     ("notif.new_message", "Ujumbe mpya"),
     ("notif.message_from", "{name} amekutumia ujumbe."),
+    ("notif.new_update", "Una taarifa mpya"),
+    ("notif.new_updates", "Una taarifa mpya {n}"),
     ("reason.services", "anatoa huduma iliyoombwa: {services}"),
     ("reason.handles", "anashughulikia {kind}"),
     ("reason.rescue", "Uokoaji wa GBV"),

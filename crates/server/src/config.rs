@@ -80,6 +80,20 @@ pub struct Config {
     /// room to reconnect).
     #[arg(long, env = "KINTARA_MAX_SOCKETS_PER_USER", default_value_t = 8)]
     pub max_sockets_per_user: usize,
+
+    /// Path to a Firebase service-account JSON (from the Firebase console): push to devices
+    /// registered as `fcm`. Its `project_id` and `token_uri` are used. Without it, pushes to
+    /// those devices are `skipped`.
+    #[arg(long, env = "KINTARA_FCM_CREDENTIALS")]
+    pub fcm_credentials: Option<PathBuf>,
+
+    /// Where FCM is reached.
+    #[arg(
+        long,
+        env = "KINTARA_FCM_ENDPOINT",
+        default_value = "https://fcm.googleapis.com"
+    )]
+    pub fcm_endpoint: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,6 +120,8 @@ impl Config {
             rate_limits: LimitSpec::default(),
             header_timeout_secs: 30,
             max_sockets_per_user: 8,
+            fcm_credentials: None,
+            fcm_endpoint: "https://fcm.googleapis.com".into(),
         }
     }
 
@@ -145,6 +161,8 @@ impl std::fmt::Debug for Config {
             .field("rate_limits", &self.rate_limits)
             .field("header_timeout_secs", &self.header_timeout_secs)
             .field("max_sockets_per_user", &self.max_sockets_per_user)
+            .field("fcm_credentials", &self.fcm_credentials)
+            .field("fcm_endpoint", &self.fcm_endpoint)
             .finish()
     }
 }

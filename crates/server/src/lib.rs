@@ -10,6 +10,7 @@ pub mod client_addr;
 pub mod config;
 pub mod data_dir;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod devices;
 pub mod error;
@@ -57,6 +58,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Broker(#[from] events::broker::BrokerError),
+    #[error(transparent)]
+    Delivery(#[from] delivery::ConfigError),
     #[error("creating the demo accounts failed: {0}")]
     Demo(#[from] error::ApiError),
 }
@@ -69,6 +72,10 @@ pub struct Running {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// Background upkeep (retention; SQLite's checkpoints), stopped at shutdown.
     upkeep: Vec<tokio::task::JoinHandle<()>>,
+    /// The delivery workers, told to stop at shutdown and waited for (they record what they
+    /// have in flight first).
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    stop_workers: tokio::sync::watch::Sender<bool>,
     /// Carries wakes to and from other instances, when configured.
     _broker: Option<events::broker::Broker>,
 }
@@ -87,6 +94,10 @@ impl Running {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        for w in std::mem::take(&mut self.workers) {
+            // A send takes at most 10 s; a worker stuck past that is left to the lease.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(15), w).await;
+        }
     }
 
     /// Waits until the server stops by itself (it only does on error).
@@ -102,6 +113,7 @@ impl Running {
     /// Long-polls answer now rather than holding graceful shutdown; retention stops.
     fn begin_shutdown(&self) {
         self.state.events.close();
+        let _ = self.stop_workers.send(true);
         for task in &self.upkeep {
             task.abort();
         }
@@ -172,6 +184,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Ok(())
     });
     tracing::info!(%addr, database = state.db.backend.name(), "listening");
+    let (stop_workers, stop) = tokio::sync::watch::channel(false);
+    let workers = delivery::start(&state.db, &state.config, &state.events, stop).await?;
     let mut upkeep = vec![events::spawn_retention(state.db.clone())];
     upkeep.extend(state.db.spawn_checkpoints());
     let limits = state.limits.clone();
@@ -188,6 +202,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown: Some(tx),
         task: Some(task),
         upkeep,
+        workers,
+        stop_workers,
         _broker: broker,
     })
 }

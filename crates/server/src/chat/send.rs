@@ -33,6 +33,8 @@ use super::repo::{self, MessageRow, ParticipantRow, RoomRow};
 use super::ChatError;
 use crate::auth::AuthUser;
 use crate::db::{Backend, Db};
+use crate::delivery::outbox;
+use crate::delivery::plan::{NewDelivery, Reach};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Hub};
 use crate::notifications;
@@ -160,7 +162,7 @@ struct Plan {
     reads: HashMap<(Uuid, Uuid), i64>,
     /// Senders whose typing state a message ends.
     typing_done: BTreeSet<(Uuid, Uuid)>,
-    notifications: Vec<Notification>,
+    notifications: notifications::Stored,
     /// Every recipient's frames, in the order they happen.
     frames: Vec<(Uuid, Event)>,
 }
@@ -193,6 +195,7 @@ async fn store(db: &Db, jobs: &[Job]) -> ApiResult<Vec<ApiResult<Sent>>> {
     let everyone = unique(people.values().flatten().map(|p| p.id));
     let chosen =
         notifications::repo::preferences(&mut tx, &everyone, NotificationType::NewMessage).await?;
+    let reach = Reach::load(&mut tx, &everyone).await?;
 
     let mut plan = Plan::default();
     let mut answers = Vec::with_capacity(jobs.len());
@@ -206,6 +209,7 @@ async fn store(db: &Db, jobs: &[Job]) -> ApiResult<Vec<ApiResult<Sent>>> {
                     room,
                     now,
                     chosen: &chosen,
+                    reach: &reach,
                 };
                 sent.plan(&mut tx, people, &mut earlier, &mut plan).await
             }
@@ -231,7 +235,8 @@ async fn store(db: &Db, jobs: &[Job]) -> ApiResult<Vec<ApiResult<Sent>>> {
     for (room, user) in plan.typing_done {
         repo::set_typing(&mut tx, room, user, None).await?;
     }
-    notifications::repo::insert_many(&mut tx, &plan.notifications).await?;
+    notifications::repo::insert_many(&mut tx, &plan.notifications.notifications).await?;
+    outbox::enqueue(&mut tx, &plan.notifications.deliveries).await?;
     events::append_many(&mut tx, &plan.frames).await?;
     tx.commit().await?;
     Ok(answers)
@@ -244,6 +249,7 @@ struct Sending<'a> {
     room: &'a RoomRow,
     now: DateTime<Utc>,
     chosen: &'a HashMap<Uuid, Vec<kintara_api::Channel>>,
+    reach: &'a Reach,
 }
 
 impl Sending<'_> {
@@ -312,10 +318,13 @@ impl Sending<'_> {
             names.insert(p.id, name.unwrap_or_else(|| ANONYMOUS.to_owned()));
             plan.frames.push((p.id, Event::NewMessage(Box::new(view))));
         }
-        for n in self.notifications(people, &row, &names) {
-            plan.frames
-                .push((n.recipient, Event::Notification(Box::new(n.clone()))));
-            plan.notifications.push(n);
+        for stored in self.notifications(people, &row, &names) {
+            let n = &stored.0;
+            if notifications::in_app(n) {
+                plan.frames
+                    .push((n.recipient, Event::Notification(Box::new(n.clone()))));
+            }
+            plan.notifications.add(stored);
         }
         let view = Cast::of(conn, user.into(), room, people.to_vec())
             .await?
@@ -333,7 +342,7 @@ impl Sending<'_> {
         people: &[ParticipantRow],
         m: &MessageRow,
         names: &HashMap<Uuid, String>,
-    ) -> Vec<Notification> {
+    ) -> Vec<(Notification, Vec<NewDelivery>)> {
         let since = m.created_at - Duration::seconds(READING_SECONDS);
         let recipients: Vec<notifications::Recipient> = people
             .iter()
@@ -354,7 +363,7 @@ impl Sending<'_> {
         }
         notifications::new_message_drafts(m.room, self.room.incident, &recipients)
             .iter()
-            .map(|d| notifications::to_store(d, self.chosen.get(&d.recipient)))
+            .map(|d| notifications::to_store(d, self.chosen.get(&d.recipient), self.reach))
             .collect()
     }
 }

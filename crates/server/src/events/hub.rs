@@ -22,6 +22,8 @@ const RECENT: usize = 32;
 #[derive(Default)]
 pub struct Hub {
     waiting: Mutex<HashMap<Uuid, Arc<Slot>>>,
+    /// Marked when deliveries were enqueued: wakes this instance's delivery workers.
+    outbox: OutboxWake,
     /// Set at shutdown: waiters answer now instead of holding graceful shutdown for a minute.
     closing: AtomicBool,
     /// The broker's outgoing queue, when there is a broker (see `broker`).
@@ -96,7 +98,26 @@ impl Subscription<'_> {
     }
 }
 
+/// The delivery workers' wake-up: each worker holds a receiver and sees every mark.
+pub struct OutboxWake(tokio::sync::watch::Sender<()>);
+
+impl Default for OutboxWake {
+    fn default() -> Self {
+        OutboxWake(tokio::sync::watch::Sender::new(()))
+    }
+}
+
 impl Hub {
+    /// A delivery worker's wake-up.
+    pub fn outbox_waiter(&self) -> tokio::sync::watch::Receiver<()> {
+        self.outbox.0.subscribe()
+    }
+
+    /// Wakes the delivery workers (deliveries were committed).
+    pub fn wake_outbox(&self) {
+        self.outbox.0.send_replace(());
+    }
+
     pub fn subscribe(&self, user: Uuid) -> Subscription<'_> {
         let slot = self.lock().entry(user).or_default().clone();
         let seen_rereads = AtomicU64::new(slot.rereads.load(Ordering::SeqCst));

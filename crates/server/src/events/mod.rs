@@ -12,7 +12,9 @@ mod repo;
 
 pub use hub::{Found, Hub};
 pub use kintara_api::Cursor;
-pub use publish::{collect, publish_after_commit, wake_after_commit, Published};
+pub use publish::{
+    collect, publish_after_commit, wake_after_commit, wake_outbox_after_commit, Published,
+};
 pub(crate) use publish::{committed_since, mark};
 pub use repo::{append, append_all, append_many, end, prune, since};
 

@@ -34,6 +34,8 @@ struct Collected {
     frames: Vec<Appended>,
     /// Users to wake without frames (a sign-out, say).
     woken: Vec<Uuid>,
+    /// Deliveries were enqueued: the delivery workers look again.
+    outbox: bool,
 }
 
 /// A frame appended to `user`'s log as number `seq`, and whether its transaction committed.
@@ -49,6 +51,7 @@ struct Appended {
 pub struct Published {
     deliveries: HashMap<Uuid, Vec<(i64, EventFrame)>>,
     wakes: Vec<Uuid>,
+    outbox: bool,
 }
 
 impl Published {
@@ -59,6 +62,9 @@ impl Published {
         }
         for user in self.wakes {
             hub.wake(user);
+        }
+        if self.outbox {
+            hub.wake_outbox();
         }
     }
 }
@@ -76,6 +82,12 @@ fn with_collected(f: impl FnOnce(&mut Collected)) {
 /// their periodic re-check instead.
 pub fn wake_after_commit(user: Uuid) {
     with_collected(|c| c.woken.push(user));
+}
+
+/// Records that deliveries were enqueued, so the delivery workers look once the request has
+/// finished. Outside a collector they find them at their next periodic look (within a second).
+pub fn wake_outbox_after_commit() {
+    with_collected(|c| c.outbox = true);
 }
 
 /// Records a frame `append` wrote for `user` (not yet committed).
@@ -118,7 +130,10 @@ pub async fn collect<F: std::future::Future>(work: F) -> (F::Output, Published) 
 
 impl Collected {
     fn into_published(self) -> Published {
-        let mut out = Published::default();
+        let mut out = Published {
+            outbox: self.outbox,
+            ..Published::default()
+        };
         let mut wake: Vec<Uuid> = self.woken;
         for f in self.frames {
             if f.committed {

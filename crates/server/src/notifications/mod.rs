@@ -1,6 +1,7 @@
 //! The notification feed. `notify` turns a workflow event into one stored row per recipient,
 //! inside the caller's transaction, so a change and its notifications commit together or not
-//! at all. Delivery channels read these rows later; nothing is sent from here.
+//! at all, with their outbox rows (`delivery::plan`); the delivery workers send them later.
+//! Nothing is sent from here.
 
 pub mod handlers;
 pub mod repo;
@@ -8,13 +9,15 @@ pub mod repo;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kintara_api::{
-    default_channels, Channel, ChannelDelivery, DeliveryState, Event, IncidentStatus, Notification,
+    default_channels, Channel, DeliveryState, Event, IncidentStatus, Notification,
     NotificationParams, NotificationType, Priority, Role, UrgencyLevel,
 };
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::db::get_uuid;
+use crate::delivery::outbox;
+use crate::delivery::plan::{NewDelivery, Reach};
 use crate::events;
 use crate::incidents::repo::IncidentRow;
 
@@ -79,29 +82,66 @@ pub async fn notify(conn: &mut AnyConnection, cause: Cause<'_>) -> Result<(), sq
     for kind in drafts.iter().map(|d| d.kind).collect::<BTreeSet<_>>() {
         chosen.insert(kind, repo::preferences(conn, &recipients, kind).await?);
     }
-    let rows: Vec<Notification> = drafts
-        .iter()
-        .map(|d| to_store(d, chosen.get(&d.kind).and_then(|c| c.get(&d.recipient))))
-        .collect();
-    store(conn, &rows).await
+    let reach = Reach::load(conn, &recipients).await?;
+    let mut stored = Stored::default();
+    for d in &drafts {
+        stored.add(to_store(
+            d,
+            chosen.get(&d.kind).and_then(|c| c.get(&d.recipient)),
+            &reach,
+        ));
+    }
+    store(conn, &stored).await
 }
 
-/// Stores notifications made by `to_store`, each with its `notification` frame in its
-/// recipient's log, in the order given.
-pub async fn store(conn: &mut AnyConnection, rows: &[Notification]) -> Result<(), sqlx::Error> {
-    repo::insert_many(conn, rows).await?;
-    let frames: Vec<_> = rows
-        .iter()
-        .map(|n| (n.recipient, Event::Notification(Box::new(n.clone()))))
-        .collect();
+/// Notifications to store with their outbox rows.
+#[derive(Debug, Default)]
+pub struct Stored {
+    pub notifications: Vec<Notification>,
+    pub deliveries: Vec<NewDelivery>,
+}
+
+impl Stored {
+    pub fn add(&mut self, (n, deliveries): (Notification, Vec<NewDelivery>)) {
+        self.notifications.push(n);
+        self.deliveries.extend(deliveries);
+    }
+
+    /// The `notification` frames for the recipients who receive them in the app: a recipient
+    /// who switched that channel off for the type gets none (the feed still lists it).
+    pub fn frames(&self) -> impl Iterator<Item = (Uuid, Event)> + '_ {
+        self.notifications
+            .iter()
+            .filter(|n| in_app(n))
+            .map(|n| (n.recipient, Event::Notification(Box::new(n.clone()))))
+    }
+}
+
+/// Whether `n` goes to its recipient's open app (the websocket channel, which long-polls too).
+pub fn in_app(n: &Notification) -> bool {
+    n.channels
+        .get(Channel::Websocket.as_str())
+        .is_some_and(|c| c.state != DeliveryState::Skipped)
+}
+
+/// Stores notifications made by `to_store` and their outbox rows, each with its
+/// `notification` frame in its recipient's log when it goes to the app, in the order given.
+pub async fn store(conn: &mut AnyConnection, stored: &Stored) -> Result<(), sqlx::Error> {
+    repo::insert_many(conn, &stored.notifications).await?;
+    outbox::enqueue(conn, &stored.deliveries).await?;
+    let frames: Vec<_> = stored.frames().collect();
     events::append_many(conn, &frames).await?;
     Ok(())
 }
 
 /// A draft as it will be stored, with the recipient's choice of channels for its type (`None`:
-/// no choice made, the defaults) as the initial delivery state of every channel: pending where
-/// chosen, skipped elsewhere.
-pub fn to_store(draft: &Draft, chosen: Option<&Vec<Channel>>) -> Notification {
+/// no choice made, the defaults), planned against where they can be reached: each channel
+/// `pending` where it will go out, `skipped` (and why) elsewhere; and its outbox rows.
+pub fn to_store(
+    draft: &Draft,
+    chosen: Option<&Vec<Channel>>,
+    reach: &Reach,
+) -> (Notification, Vec<NewDelivery>) {
     let defaults;
     let chosen = match chosen {
         Some(c) => c,
@@ -110,25 +150,10 @@ pub fn to_store(draft: &Draft, chosen: Option<&Vec<Channel>>) -> Notification {
             &defaults
         }
     };
-    let channels: BTreeMap<String, ChannelDelivery> = Channel::ALL
-        .iter()
-        .map(|c| {
-            let state = if chosen.contains(c) {
-                DeliveryState::Pending
-            } else {
-                DeliveryState::Skipped
-            };
-            (
-                c.as_str().to_owned(),
-                ChannelDelivery {
-                    state,
-                    attempts: 0,
-                    last_error: None,
-                },
-            )
-        })
-        .collect();
-    repo::stored(draft, &channels)
+    let mut n = repo::stored(draft, &BTreeMap::new());
+    let (channels, deliveries) = reach.plan(&n, chosen);
+    n.channels = channels;
+    (n, deliveries)
 }
 
 /// The `new_message` notifications for `recipients` (who are not reading the room). Texts

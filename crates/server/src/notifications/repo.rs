@@ -43,7 +43,7 @@ fn from_row(row: &AnyRow) -> Result<Notification, sqlx::Error> {
 }
 
 /// The `params` column: JSON, NULL when empty (a survivor's, or a row stored before it existed).
-fn params(row: &AnyRow) -> Result<NotificationParams, sqlx::Error> {
+pub(crate) fn params(row: &AnyRow) -> Result<NotificationParams, sqlx::Error> {
     let json: Option<String> = row.try_get("params")?;
     match json {
         None => Ok(NotificationParams::default()),

@@ -1,0 +1,148 @@
+//! Notifications leaving the server: push (FCM today), e-mail, WhatsApp.
+//!
+//! - `plan`: in the notification's own transaction, which channels it goes to and one outbox
+//!   row per (notification, channel, target); a channel nobody can carry is `skipped` at once.
+//! - `outbox`: the `deliveries` table: enqueue, lease, record outcomes, keep the notification's
+//!   `channels` honest.
+//! - `worker`: one per lane (FCM, APNs, ...), each with its own concurrency, so one failing
+//!   service never delays another.
+//! - `text`: the one builder of every text that leaves the app (nothing of a case for a
+//!   survivor).
+//! - `fcm`: the FCM HTTP v1 sender.
+
+pub mod backoff;
+pub mod fcm;
+pub mod outbox;
+pub mod plan;
+pub mod text;
+pub mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kintara_api::DeliveryLane;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::events::Hub;
+
+/// What a service answered for one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted, with the service's id for it.
+    Sent { message_id: String },
+    /// Try again later (the service is down, busy, or could not be reached); not before
+    /// `after` when the service said so.
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
+    /// The service refused it for good.
+    Failed { error: String },
+    /// The device token is dead: the device goes and is never used again.
+    DeadToken { error: String },
+}
+
+/// Carries one lane's deliveries.
+pub enum Sender {
+    Fcm(fcm::Fcm),
+}
+
+impl Sender {
+    pub fn lane(&self) -> DeliveryLane {
+        match self {
+            Sender::Fcm(_) => DeliveryLane::Fcm,
+        }
+    }
+
+    /// How many deliveries of this lane may be in flight at once.
+    fn concurrency(&self) -> usize {
+        match self {
+            Sender::Fcm(_) => 64,
+        }
+    }
+
+    async fn send(&self, job: &outbox::Job, out: &text::Outgoing) -> Outcome {
+        match self {
+            Sender::Fcm(f) => f.send(job, out).await,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the FCM service account {path}: {source}")]
+    FcmFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the FCM service account {path} is not usable: {reason}")]
+    FcmAccount { path: PathBuf, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("cannot record the configured delivery lanes: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// The senders this configuration allows.
+pub fn senders(config: &Config) -> Result<Vec<Arc<Sender>>, ConfigError> {
+    let mut out = Vec::new();
+    if let Some(path) = &config.fcm_credentials {
+        out.push(Arc::new(Sender::Fcm(fcm::Fcm::from_file(
+            path,
+            &config.fcm_endpoint,
+        )?)));
+    }
+    Ok(out)
+}
+
+/// Records the lanes this instance carries and starts a worker for each. The workers stop when
+/// `stop` turns true, after recording what they have in flight.
+pub async fn start(
+    db: &Db,
+    config: &Config,
+    hub: &Arc<Hub>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, ConfigError> {
+    let senders = senders(config)?;
+    let lanes: Vec<DeliveryLane> = senders.iter().map(|s| s.lane()).collect();
+    outbox::set_lanes(db, &lanes).await?;
+    Ok(senders
+        .into_iter()
+        .map(|s| worker::spawn(db.clone(), s, hub.outbox_waiter(), stop.clone()))
+        .collect())
+}
+
+/// One HTTP client per sender: connections are kept and reused; nothing waits for ever.
+fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(64)
+        .user_agent(concat!("kintara-server/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// A `Retry-After` in seconds (the services send seconds; a date is ignored, and backoff
+/// applies).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// A service's refusal as kept in `last_error`: status, code and its words, at most 300
+/// characters.
+fn described(status: u16, code: &str, text: &str) -> String {
+    let mut s = format!("{status} {code}: {text}");
+    if s.chars().count() > 300 {
+        s = s.chars().take(300).collect();
+    }
+    s.trim_end_matches([' ', ':']).to_owned()
+}

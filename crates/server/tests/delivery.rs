@@ -1,0 +1,581 @@
+//! Notifications leaving the server, against a loopback FCM that checks the protocol as FCM
+//! does (`kintara-fakes`): the push reaches the right device and the feed says so honestly; a
+//! survivor's pushes carry nothing of her case; a dead token is removed; Retry-After is honoured
+//! and a `kill -9` mid-backoff loses and doubles nothing; a channel nobody can carry is skipped;
+//! two instances share the work without sending anything twice.
+
+#[allow(dead_code)]
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use kintara_api::{
+    delivery_error, ChatRoomList, DeliveryState, EventsPage, Incident, Notification,
+    NotificationPage,
+};
+use kintara_fakes::{FakeFcm, Reply};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// Writes `fake`'s service account where a server can read it.
+fn account_file(fake: &FakeFcm, dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("fcm-service-account.json");
+    std::fs::write(&path, fake.service_account().to_string()).expect("written");
+    path
+}
+
+/// A demo server pushing through `fake`.
+async fn server_with(fake: &FakeFcm) -> (TestServer, tempfile::TempDir) {
+    let keys = tempfile::tempdir().expect("temp dir");
+    let creds = account_file(fake, keys.path());
+    let url = fake.url.clone();
+    let server = TestServer::start_with(move |c| {
+        c.demo = true;
+        c.fcm_credentials = Some(creds);
+        c.fcm_endpoint = url;
+    })
+    .await;
+    (server, keys)
+}
+
+async fn register_device(s: &TestServer, who: &Account, token: &str) {
+    s.post(
+        "/api/devices/",
+        Some(&who.access),
+        &json!({ "token": token, "platform": "android", "kind": "fcm" }),
+    )
+    .await
+    .expect(201);
+}
+
+async fn feed(s: &TestServer, who: &Account) -> Vec<Notification> {
+    let page: NotificationPage = s
+        .get("/api/notifications/?page_size=100", Some(&who.access))
+        .await
+        .json_as();
+    page.results
+}
+
+/// Waits (up to 20 s) until `done` holds, re-checking every 50 ms.
+async fn until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn push_state(n: &Notification) -> DeliveryState {
+    n.channels["push"].state
+}
+
+/// Waits until every notification of `who` has left the push channel's `pending`.
+async fn settled(s: &TestServer, who: &Account, count: usize) -> Vec<Notification> {
+    until("the pushes to settle", || async {
+        let f = feed(s, who).await;
+        f.len() >= count && f.iter().all(|n| push_state(n) != DeliveryState::Pending)
+    })
+    .await;
+    feed(s, who).await
+}
+
+async fn assign(s: &TestServer, dispatcher: &Account, incident: Uuid, provider: &Account) {
+    s.post(
+        &format!("/api/dispatch/cases/{incident}/assign/"),
+        Some(&dispatcher.access),
+        &json!({ "provider_ids": [provider.user.id] }),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn a_case_assignment_reaches_the_providers_phone_and_the_feed_says_sent() {
+    let fake = FakeFcm::start().await;
+    let (s, _keys) = server_with(&fake).await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    register_device(&s, &provider, "legal-phone-1").await;
+
+    for i in 0..3 {
+        let incident = s
+            .create_report(&survivor.access, &report(&format!("Report {i}")))
+            .await;
+        assign(&s, &dispatcher, incident.id, &provider).await;
+        // One at a time, so each is its own push (a burst would be folded into one).
+        until("the push", || async { fake.accepted().len() > i }).await;
+    }
+    let notes = settled(&s, &provider, 3).await;
+    let accepted = fake.accepted();
+    assert_eq!(accepted.len(), 3, "one push per assignment");
+    assert!(fake.refusals().is_empty(), "{:?}", fake.refusals());
+    assert_eq!(
+        fake.grants(),
+        1,
+        "the access token is kept, not fetched per push"
+    );
+    for n in &notes {
+        let push = &n.channels["push"];
+        assert_eq!(push.state, DeliveryState::Sent, "{push:?}");
+        assert!(push
+            .message_id
+            .as_deref()
+            .is_some_and(|m| m.starts_with("projects/kintara-test/messages/")));
+        assert_eq!(push.attempts, 1);
+    }
+    let names: BTreeSet<String> = accepted.iter().map(|a| a.name.clone()).collect();
+    let ids: BTreeSet<String> = notes
+        .iter()
+        .filter_map(|n| n.channels["push"].message_id.clone())
+        .collect();
+    assert_eq!(
+        names, ids,
+        "each notification records the message FCM accepted"
+    );
+    let first = &accepted[0].message;
+    assert_eq!(accepted[0].token, "legal-phone-1");
+    assert!(first["notification"]["title"]
+        .as_str()
+        .is_some_and(|t| t.contains("assigned to you")));
+    let data = first["data"].as_object().expect("data");
+    assert!(data.values().all(Value::is_string));
+    let keys: BTreeSet<&str> = data.keys().map(String::as_str).collect();
+    assert_eq!(keys, BTreeSet::from(["incident_id", "notification_id"]));
+}
+
+#[tokio::test]
+async fn nothing_of_her_case_leaves_the_app_in_a_survivors_pushes() {
+    const MARK: &str = "Plantedmark";
+    let fake = FakeFcm::start().await;
+    let (s, _keys) = server_with(&fake).await;
+    let mut reg = survivor_registration("private.person@example.org");
+    reg["is_anonymous"] = json!(true);
+    reg["first_name"] = json!(format!("{MARK}first"));
+    reg["last_name"] = json!(format!("{MARK}last"));
+    let resp = s.register(&reg).await;
+    resp.expect(201);
+    let her = Account::from_auth(resp.json_as());
+    register_device(&s, &her, "her-phone").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    register_device(&s, &provider, "provider-phone").await;
+    register_device(&s, &dispatcher, "dispatcher-desk").await;
+
+    let mut body = report(&format!("{MARK} description: he waits at the gate"));
+    body["is_anonymous"] = json!(true);
+    body["location"] = json!({ "address": format!("{MARK} street 4"), "description": format!("{MARK} near the well") });
+    let incident: Incident = s.create_report(&her.access, &body).await;
+    assign(&s, &dispatcher, incident.id, &provider).await;
+    s.patch(
+        &format!("/api/incidents/{}/accept/", incident.id),
+        Some(&provider.access),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let rooms: ChatRoomList = s.get("/api/chat/rooms/", Some(&her.access)).await.json_as();
+    let room = rooms
+        .results
+        .iter()
+        .find(|r| r.incident == Some(incident.id))
+        .expect("the case room")
+        .id;
+    for who in [&provider, &her] {
+        s.post(
+            "/api/chat/messages/",
+            Some(&who.access),
+            &json!({ "room": room, "content": format!("{MARK} message") }),
+        )
+        .await
+        .expect(201);
+    }
+    s.patch(
+        &format!("/api/providers/cases/{}/status/", incident.id),
+        Some(&provider.access),
+        &json!({ "status": "completed" }),
+    )
+    .await
+    .expect(200);
+
+    let hers = settled(&s, &her, 3).await;
+    settled(&s, &provider, 1).await;
+    settled(&s, &dispatcher, 2).await;
+    assert!(hers.iter().all(|n| push_state(n) == DeliveryState::Sent));
+    let all = fake.accepted();
+    assert!(fake.refusals().is_empty(), "{:?}", fake.refusals());
+    assert!(all.iter().any(|a| a.token == "her-phone"));
+    for a in &all {
+        let text = a.message.to_string();
+        assert!(!text.contains(MARK), "the marker left the app: {text}");
+        if a.token == "her-phone" {
+            assert!(a.message["notification"].get("title").is_none());
+            let body = a.message["notification"]["body"].as_str().unwrap_or("");
+            assert!(
+                body == "You have a new update"
+                    || (body.starts_with("You have ") && body.ends_with(" new updates")),
+                "{body}"
+            );
+            let data = a.message["data"].as_object().expect("data");
+            for (k, v) in data {
+                assert!(["notification_id", "incident_id", "conversation_id"].contains(&k.as_str()));
+                Uuid::parse_str(v.as_str().expect("a string")).expect("an id");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dead_token_is_removed_and_never_used_again() {
+    let fake = FakeFcm::start().await;
+    let (s, _keys) = server_with(&fake).await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    register_device(&s, &provider, "uninstalled-app").await;
+    fake.unregister("uninstalled-app");
+
+    let one = s.create_report(&survivor.access, &report("One")).await;
+    assign(&s, &dispatcher, one.id, &provider).await;
+    let notes = settled(&s, &provider, 1).await;
+    let push = &notes[0].channels["push"];
+    assert_eq!(push.state, DeliveryState::Failed);
+    assert!(
+        push.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("UNREGISTERED")),
+        "{push:?}"
+    );
+    assert_eq!(
+        s.count("devices").await,
+        0,
+        "the dead token is gone from the database"
+    );
+    let attempts = fake.attempts();
+    assert_eq!(attempts, 1, "a dead token is not retried");
+
+    let two = s.create_report(&survivor.access, &report("Two")).await;
+    assign(&s, &dispatcher, two.id, &provider).await;
+    let notes = settled(&s, &provider, 2).await;
+    let newest = notes.iter().find(|n| n.incident == Some(two.id)).unwrap();
+    assert_eq!(push_state(newest), DeliveryState::Skipped);
+    assert_eq!(
+        newest.channels["push"].last_error.as_deref(),
+        Some(delivery_error::NO_DEVICE)
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.attempts(), attempts, "never used again");
+}
+
+#[tokio::test]
+async fn a_channel_nobody_can_carry_is_skipped_and_one_switched_off_gets_nothing() {
+    // No FCM configured at all.
+    let s = TestServer::demo().await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    register_device(&s, &provider, "legal-phone").await;
+    s.put(
+        "/api/notifications/preferences/",
+        Some(&provider.access),
+        &json!({ "preferences": [
+            { "notification_type": "case_assigned", "channels": ["push", "email", "whatsapp"] }
+        ] }),
+    )
+    .await
+    .expect(200);
+    let incident = s.create_report(&survivor.access, &report("Quiet")).await;
+    assign(&s, &dispatcher, incident.id, &provider).await;
+
+    let notes = feed(&s, &provider).await;
+    let n = notes
+        .iter()
+        .find(|n| n.incident == Some(incident.id))
+        .expect("the feed still lists it");
+    for channel in ["push", "email", "whatsapp"] {
+        assert_eq!(
+            n.channels[channel].state,
+            DeliveryState::Skipped,
+            "{channel}"
+        );
+        assert_eq!(
+            n.channels[channel].last_error.as_deref(),
+            Some(delivery_error::NOT_CONFIGURED),
+            "{channel}"
+        );
+    }
+    assert_eq!(n.channels["websocket"].state, DeliveryState::Skipped);
+    assert_eq!(
+        n.channels["websocket"].last_error, None,
+        "switched off, not failed"
+    );
+    let page: EventsPage = s
+        .get("/api/events/?since=0&timeout=0", Some(&provider.access))
+        .await
+        .json_as();
+    let frames = serde_json::to_string(&page.events).unwrap();
+    assert!(
+        !frames.contains(&n.id.to_string()),
+        "no frame for a channel switched off"
+    );
+    assert_eq!(s.count("deliveries").await, 0, "nothing waits for ever");
+}
+
+/// The server binary as its own process, so it can be killed with SIGKILL.
+struct Process {
+    child: Child,
+    url: String,
+}
+
+impl Process {
+    fn start(
+        data_dir: &std::path::Path,
+        db_url: Option<&str>,
+        fake: &FakeFcm,
+        creds: &PathBuf,
+    ) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kintara-server"));
+        cmd.arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--demo")
+            .env("KINTARA_RATE_LIMITS", "off")
+            .env("KINTARA_FCM_CREDENTIALS", creds)
+            .env("KINTARA_FCM_ENDPOINT", &fake.url)
+            .env("KINTARA_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        if let Some(url) = db_url {
+            cmd.env("KINTARA_DATABASE_URL", url);
+        }
+        let child = cmd.spawn().expect("the server starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the server never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Process { child, url }
+    }
+
+    fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A demo account's access token and id.
+async fn login(http: &reqwest::Client, url: &str, who: &str) -> (String, Value) {
+    let resp = http
+        .post(format!("{url}/api/auth/login/"))
+        .json(&json!({ "email": format!("{who}@kintara.test"), "password": DEMO_PASSWORD }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.expect("json");
+    (
+        v["tokens"]["access"].as_str().expect("access").to_owned(),
+        v["user"]["id"].clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_and_a_kill_mid_backoff_delivers_exactly_once_after_restart() {
+    let fake = FakeFcm::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let creds = account_file(&fake, dir.path());
+    let data = dir.path().join("data");
+    let db_url = match std::env::var(kintara_server::testing::DATABASE_ENV) {
+        Ok(admin) => Some(
+            kintara_server::testing::fresh_postgres_database(&admin)
+                .await
+                .expect("a test database"),
+        ),
+        Err(_) => None,
+    };
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let first = Process::start(&data, db_url.as_deref(), &fake, &creds);
+    let (survivor, _) = login(&http, &first.url, "survivor").await;
+    let (dispatcher, _) = login(&http, &first.url, "dispatcher").await;
+    let (provider, provider_id) = login(&http, &first.url, "legal").await;
+    http.post(format!("{}/api/devices/", first.url))
+        .bearer_auth(&provider)
+        .json(&json!({ "token": "legal-phone", "platform": "android", "kind": "fcm" }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    fake.script([Reply::Unavailable {
+        retry_after: Some(4),
+    }]);
+    let incident: Incident = http
+        .post(format!("{}/api/incidents/", first.url))
+        .bearer_auth(&survivor)
+        .json(&report("Delivered once"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    http.post(format!(
+        "{}/api/dispatch/cases/{}/assign/",
+        first.url, incident.id
+    ))
+    .bearer_auth(&dispatcher)
+    .json(&json!({ "provider_ids": [provider_id] }))
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+    until("the first, refused attempt", || async {
+        fake.attempts() == 1
+    })
+    .await;
+    let refused_at = Instant::now();
+    // Killed once the refusal is recorded (killed before, the delivery would wait out its
+    // lease: at least once, but two minutes late).
+    until("the refusal to be recorded", || async {
+        let page: NotificationPage = http
+            .get(format!("{}/api/notifications/", first.url))
+            .bearer_auth(&provider)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page.results.first().is_some_and(|n| {
+            let push = &n.channels["push"];
+            push.state == DeliveryState::Pending
+                && push
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("UNAVAILABLE"))
+        })
+    })
+    .await;
+    // Mid-backoff: FCM asked for 4 s.
+    first.kill_9();
+
+    let second = Process::start(&data, db_url.as_deref(), &fake, &creds);
+    until("the delivery after the restart", || async {
+        fake.accepted().len() == 1
+    })
+    .await;
+    let waited = fake.accepted()[0].at - refused_at;
+    assert!(
+        waited >= Duration::from_millis(3_900),
+        "Retry-After honoured across the restart: {waited:?}"
+    );
+    // Nothing more comes: no second copy from the first process's lease or the restart.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fake.accepted().len(), 1, "delivered exactly once");
+    assert_eq!(fake.attempts(), 2);
+    let (provider, _) = login(&http, &second.url, "legal").await;
+    let page: NotificationPage = http
+        .get(format!("{}/api/notifications/", second.url))
+        .bearer_auth(&provider)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let push = &page.results[0].channels["push"];
+    assert_eq!(push.state, DeliveryState::Sent);
+    assert_eq!(push.attempts, 2);
+}
+
+/// Two instances on one PostgreSQL database both push; each notification goes out once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_deliveries_and_send_nothing_twice() {
+    let Ok(admin) = std::env::var(kintara_server::testing::DATABASE_ENV) else {
+        eprintln!("skipped: needs KINTARA_TEST_DATABASE_URL (several instances need PostgreSQL)");
+        return;
+    };
+    let fake = FakeFcm::start().await;
+    let url = kintara_server::testing::fresh_postgres_database(&admin)
+        .await
+        .expect("a test database");
+    let keys = tempfile::tempdir().unwrap();
+    let creds = account_file(&fake, keys.path());
+    let secret = format!("delivery-test-secret-{}", Uuid::new_v4().simple());
+    let instance = |demo: bool| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut c = kintara_server::Config::for_data_dir(dir.path());
+        c.database_url = Some(url.clone());
+        c.jwt_secret = Some(secret.clone());
+        c.evidence_key = Some("ab".repeat(32));
+        c.rate_limits = kintara_server::limits::LimitSpec::off();
+        c.demo = demo;
+        c.fcm_credentials = Some(creds.clone());
+        c.fcm_endpoint = fake.url.clone();
+        (c, dir)
+    };
+    let (c1, d1) = instance(true);
+    let one = TestServer::with_config(c1, d1).await;
+    let (c2, d2) = instance(false);
+    let two = TestServer::with_config(c2, d2).await;
+    let dispatcher = one.demo_login("dispatcher").await;
+    // Urgent reports: each is its own push to every dispatcher device (never folded).
+    const DEVICES: usize = 4;
+    for d in 0..DEVICES {
+        register_device(&one, &dispatcher, &format!("desk-{d}")).await;
+    }
+    const REPORTS: usize = 30;
+    let mut survivors = Vec::new();
+    for i in 0..3 {
+        survivors.push(one.register_survivor(&format!("s{i}@example.org")).await);
+    }
+    let filed = futures::future::join_all((0..REPORTS).map(|i| {
+        let server = if i % 2 == 0 { &one } else { &two };
+        let mut body = report(&format!("Urgent {i}"));
+        body["urgency_level"] = json!("urgent");
+        let who = survivors[i % survivors.len()].access.clone();
+        async move { server.create_report(&who, &body).await }
+    }))
+    .await;
+    assert_eq!(filed.len(), REPORTS);
+    let expected = REPORTS * DEVICES;
+    until("every push", || async { fake.accepted().len() >= expected }).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let accepted = fake.accepted();
+    assert_eq!(accepted.len(), expected, "nothing sent twice");
+    let pairs: BTreeSet<(String, String)> = accepted
+        .iter()
+        .map(|a| {
+            (
+                a.token.clone(),
+                a.message["data"]["notification_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(pairs.len(), expected, "each (device, notification) once");
+}
