@@ -163,6 +163,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // The send queue's tasks end by themselves once the last handle (in the state) is gone,
     // after storing what was queued: a graceful shutdown loses no accepted send.
     let sends = chat::SendQueue::start(db.clone(), hub.clone());
+    let (handover, handover_task) = delivery::handover::Handover::start(db.clone());
     let state = AppState {
         db,
         keys: Arc::new(keys),
@@ -171,6 +172,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         limits: Arc::new(limits::Limits::new(&config.rate_limits)),
         config: Arc::new(config),
         sends,
+        handover,
     };
     let broker = match state.config.broker_url.as_deref() {
         Some(url) => Some(events::broker::start(url, state.events.clone())?),
@@ -186,7 +188,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     tracing::info!(%addr, database = state.db.backend.name(), "listening");
     let (stop_workers, stop) = tokio::sync::watch::channel(false);
     let workers = delivery::start(&state.db, &state.config, &state.events, stop).await?;
-    let mut upkeep = vec![events::spawn_retention(state.db.clone())];
+    let mut upkeep = vec![events::spawn_retention(state.db.clone()), handover_task];
     upkeep.extend(state.db.spawn_checkpoints());
     let limits = state.limits.clone();
     upkeep.push(tokio::spawn(async move {

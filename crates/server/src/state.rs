@@ -23,4 +23,6 @@ pub struct AppState {
     pub sends: SendQueue,
     /// Per-account and per-address rate limits.
     pub limits: Arc<Limits>,
+    /// Where sockets and long-polls report the notification frames they handed over.
+    pub handover: crate::delivery::handover::Handover,
 }

@@ -579,3 +579,36 @@ async fn two_instances_share_the_deliveries_and_send_nothing_twice() {
         .collect();
     assert_eq!(pairs.len(), expected, "each (device, notification) once");
 }
+
+#[tokio::test]
+async fn the_in_app_channel_is_sent_once_the_app_took_the_frame() {
+    let s = TestServer::demo().await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    let incident = s.create_report(&survivor.access, &report("Seen")).await;
+    assign(&s, &dispatcher, incident.id, &provider).await;
+    let websocket = |f: Vec<Notification>| {
+        f.iter()
+            .find(|n| n.incident == Some(incident.id))
+            .expect("in the feed")
+            .channels["websocket"]
+            .clone()
+    };
+    // Nobody has the app open: the frame waits in the log.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        websocket(feed(&s, &provider).await).state,
+        DeliveryState::Pending
+    );
+    let page: EventsPage = s
+        .get("/api/events/?since=0&timeout=0", Some(&provider.access))
+        .await
+        .json_as();
+    assert!(!page.events.is_empty());
+    until("the in-app channel to be sent", || async {
+        websocket(feed(&s, &provider).await).state == DeliveryState::Sent
+    })
+    .await;
+    assert_eq!(websocket(feed(&s, &provider).await).attempts, 1);
+}

@@ -9,9 +9,11 @@
 //! - `text`: the one builder of every text that leaves the app (nothing of a case for a
 //!   survivor).
 //! - `fcm`: the FCM HTTP v1 sender.
+//! - `handover`: the in-app channel's `sent`, reported by sockets and long-polls.
 
 pub mod backoff;
 pub mod fcm;
+pub mod handover;
 pub mod outbox;
 pub mod plan;
 pub mod text;

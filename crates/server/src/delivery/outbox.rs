@@ -378,6 +378,50 @@ fn aggregate(targets: &[Target]) -> ChannelDelivery {
     }
 }
 
+/// Marks the `websocket` channel of `notifications` sent (their frames reached the app).
+pub async fn websocket_sent(db: &Db, notifications: &BTreeSet<Uuid>) -> Result<(), sqlx::Error> {
+    if notifications.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    let sql = format!(
+        "SELECT id, channels FROM notifications WHERE id IN ({})",
+        json_strings(&tx, 1)
+    );
+    let mut updates = Vec::new();
+    for row in sqlx::query(&sql)
+        .bind(json_ids(notifications))
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        let mut channels: BTreeMap<String, ChannelDelivery> = get_json(&row, "channels")?;
+        let Some(ws) = channels.get_mut(Channel::Websocket.as_str()) else {
+            continue;
+        };
+        if ws.state != DeliveryState::Pending {
+            continue;
+        }
+        ws.state = DeliveryState::Sent;
+        ws.attempts = 1;
+        updates.push(serde_json::json!({
+            "id": get_uuid(&row, "id")?.to_string(),
+            "channels": serde_json::to_string(&channels).expect("serialisable"),
+        }));
+    }
+    if !updates.is_empty() {
+        let sql = format!(
+            "UPDATE notifications SET channels = j.value ->> 'channels' \
+             FROM {} j WHERE notifications.id = j.value ->> 'id'",
+            json_rows(&tx, 1)
+        );
+        sqlx::query(&sql)
+            .bind(serde_json::Value::Array(updates).to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
 /// When the next delivery of `lane` may be taken (pending and due, or its lease run out).
 pub async fn next_due(db: &Db, lane: DeliveryLane) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let row = sqlx::query(

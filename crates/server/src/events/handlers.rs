@@ -84,6 +84,9 @@ pub async fn poll(
         let now = Instant::now();
         // Checked after arming the wait: `close` sets the flag before waking.
         if !events.is_empty() || now >= deadline || state.events.is_closing() {
+            for frame in &events {
+                state.handover.took(frame);
+            }
             return Ok(Json(EventsPage {
                 events,
                 cursor: next,

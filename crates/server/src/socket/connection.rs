@@ -120,6 +120,7 @@ async fn serve(state: &AppState, socket: &mut WebSocket, accepted: Accepted) -> 
                                 if let Err(end) = send_json(socket, &*d.frame).await {
                                     return end;
                                 }
+                                state.handover.took(&d.frame);
                             }
                             cursor = Cursor::after(d.seq);
                         }
@@ -235,6 +236,7 @@ async fn pump(
         for frame in &frames {
             if about(room, frame) {
                 send_json(socket, frame).await?;
+                state.handover.took(frame);
             }
         }
         *cursor = next;
