@@ -325,6 +325,7 @@ static EN: &[(&str, &str)] = &[
     // What leaves the app (push, e-mail, WhatsApp) for a survivor, and for a burst: nothing else.
     ("notif.new_update", "You have a new update"),
     ("notif.new_updates", "You have {n} new updates"),
+    ("email.open_app", "Open the app to see it."),
     ("reason.services", "gives the requested {services}"),
     ("reason.handles", "handles {kind}"),
     ("reason.rescue", "GBV rescue"),
@@ -778,6 +779,7 @@ static SW: &[(&str, &str)] = &[
     ("notif.message_from", "{name} amekutumia ujumbe."),
     ("notif.new_update", "Una taarifa mpya"),
     ("notif.new_updates", "Una taarifa mpya {n}"),
+    ("email.open_app", "Fungua programu uione."),
     ("reason.services", "anatoa huduma iliyoombwa: {services}"),
     ("reason.handles", "anashughulikia {kind}"),
     ("reason.rescue", "Uokoaji wa GBV"),

@@ -94,6 +94,20 @@ pub struct Config {
         default_value = "https://fcm.googleapis.com"
     )]
     pub fcm_endpoint: String,
+
+    /// SMTP relay for e-mail notifications: `smtp://user:pass@host:port?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host:port` (TLS), or plain `smtp://host:port` only to a
+    /// relay on loopback. Without it, e-mail is `skipped`.
+    #[arg(long, env = "KINTARA_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of e-mail notifications (`Kintara <notify@example.org>`).
+    #[arg(long, env = "KINTARA_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+
+    /// An extra CA certificate (PEM) to trust for the SMTP relay, besides the public ones.
+    #[arg(long, env = "KINTARA_SMTP_CA")]
+    pub smtp_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,6 +136,9 @@ impl Config {
             max_sockets_per_user: 8,
             fcm_credentials: None,
             fcm_endpoint: "https://fcm.googleapis.com".into(),
+            smtp_url: None,
+            smtp_from: None,
+            smtp_ca: None,
         }
     }
 
@@ -163,6 +180,9 @@ impl std::fmt::Debug for Config {
             .field("max_sockets_per_user", &self.max_sockets_per_user)
             .field("fcm_credentials", &self.fcm_credentials)
             .field("fcm_endpoint", &self.fcm_endpoint)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
+            .field("smtp_from", &self.smtp_from)
+            .field("smtp_ca", &self.smtp_ca)
             .finish()
     }
 }
@@ -178,6 +198,7 @@ mod tests {
         c.evidence_key = Some("ab".repeat(32));
         c.database_url = Some("postgres://user:password@db/kintara".into());
         c.broker_url = Some("redis://:password@broker:6379".into());
+        c.smtp_url = Some("smtp://mailer:password@relay:587?tls=required".into());
         let printed = format!("{c:?}");
         for secret in ["jwt-secret-value", &"ab".repeat(32), "password"] {
             assert!(!printed.contains(secret), "{printed}");

@@ -612,3 +612,325 @@ async fn the_in_app_channel_is_sent_once_the_app_took_the_frame() {
     .await;
     assert_eq!(websocket(feed(&s, &provider).await).attempts, 1);
 }
+
+/// A CA and a certificate it signed for 127.0.0.1, made with openssl in `dir`.
+fn certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Kintara test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "relay.key",
+        "-out",
+        "relay.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "relay.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "relay.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("relay.pem"),
+        dir.join("relay.key"),
+    )
+}
+
+/// aiosmtpd on loopback, requiring STARTTLS and AUTH (`crates/fakes/smtp/server.py`).
+struct Relay {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+    ca: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Relay {
+    fn start() -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = certificates(dir.path());
+        let maildir = dir.path().join("Maildir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let python = if std::path::Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
+        let mut child = Command::new(python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../fakes/smtp/server.py"
+            ))
+            .arg(port.to_string())
+            .arg(&maildir)
+            .arg(&cert)
+            .arg(&key)
+            .args(["kintara-mailer", "relay-secret"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (.ci/setup installs python3-aiosmtpd)");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ready", "the relay started");
+        Relay {
+            child,
+            port,
+            maildir,
+            ca,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, password: &str) -> String {
+        format!(
+            "smtp://kintara-mailer:{password}@127.0.0.1:{}?tls=required",
+            self.port
+        )
+    }
+
+    /// Every mail stored so far, parsed: (To, Subject, plain body, HTML body, the raw mail).
+    fn mails(&self) -> Vec<(String, String, String, String, String)> {
+        let Ok(dir) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        dir.map(|e| {
+            let raw = std::fs::read(e.unwrap().path()).unwrap();
+            let mail = mailparse::parse_mail(&raw).unwrap();
+            use mailparse::MailHeaderMap;
+            let header = |h: &str| mail.headers.get_first_value(h).unwrap_or_default();
+            let part = |t: &str| {
+                mail.subparts
+                    .iter()
+                    .find(|p| p.ctype.mimetype == t)
+                    .map(|p| p.get_body().unwrap())
+                    .unwrap_or_default()
+            };
+            (
+                header("To"),
+                header("Subject"),
+                part("text/plain"),
+                part("text/html"),
+                String::from_utf8_lossy(&raw).into_owned(),
+            )
+        })
+        .collect()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn choose(s: &TestServer, who: &Account, kinds: &[&str], channels: &[&str]) {
+    let preferences: Vec<Value> = kinds
+        .iter()
+        .map(|k| json!({ "notification_type": k, "channels": channels }))
+        .collect();
+    s.put(
+        "/api/notifications/preferences/",
+        Some(&who.access),
+        &json!({ "preferences": preferences }),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e_mail_goes_through_starttls_and_auth_says_nothing_of_her_case_and_a_hanging_push_service_does_not_hold_it(
+) {
+    const MARK: &str = "Plantedmark";
+    let relay = Relay::start();
+    let fake = FakeFcm::start().await;
+    // FCM hangs for 8 s on every request: its lane waits, e-mail must not.
+    fake.set_delay(Duration::from_secs(8));
+    let keys = tempfile::tempdir().unwrap();
+    let creds = account_file(&fake, keys.path());
+    let (url, ca, fcm) = (
+        relay.url("relay-secret"),
+        relay.ca.clone(),
+        fake.url.clone(),
+    );
+    let s = TestServer::start_with(move |c| {
+        c.demo = true;
+        c.fcm_credentials = Some(creds);
+        c.fcm_endpoint = fcm;
+        c.smtp_url = Some(url);
+        c.smtp_from = Some("Kintara <notify@kintara.test>".into());
+        c.smtp_ca = Some(ca);
+    })
+    .await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    register_device(&s, &provider, "legal-phone").await;
+    choose(&s, &provider, &["case_assigned"], &["push", "email"]).await;
+    choose(
+        &s,
+        &survivor,
+        &["assignment_accepted", "status_changed", "new_message"],
+        &["email"],
+    )
+    .await;
+
+    let mut body = report(&format!("{MARK} what happened"));
+    body["location"] = json!({ "address": format!("{MARK} road"), "description": MARK });
+    let incident = s.create_report(&survivor.access, &body).await;
+    let assigned = Instant::now();
+    assign(&s, &dispatcher, incident.id, &provider).await;
+    until("the provider's e-mail", || async {
+        relay
+            .mails()
+            .iter()
+            .any(|m| m.0.contains("legal@kintara.test"))
+    })
+    .await;
+    let took = assigned.elapsed();
+    eprintln!("e-mail delivered in {took:?} while FCM hangs for 8 s");
+    assert!(
+        took < Duration::from_secs(4),
+        "the hanging push service held e-mail back: {took:?}"
+    );
+    let n = feed(&s, &provider).await.remove(0);
+    assert_eq!(n.channels["email"].state, DeliveryState::Sent);
+    assert_eq!(
+        n.channels["push"].state,
+        DeliveryState::Pending,
+        "FCM still hangs"
+    );
+    let mails = relay.mails();
+    let theirs = mails
+        .iter()
+        .find(|m| m.0.contains("legal@kintara.test"))
+        .unwrap();
+    assert!(theirs.1.contains("assigned to you"), "{theirs:?}");
+    assert!(theirs.2.contains("Open the app to see it."));
+    assert!(theirs.3.contains("<p>") && theirs.3.contains("lang=\"en\""));
+
+    // Her case moves and she is written to: every mail to her says only that there is news.
+    s.patch(
+        &format!("/api/incidents/{}/accept/", incident.id),
+        Some(&provider.access),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    s.patch(
+        &format!("/api/providers/cases/{}/status/", incident.id),
+        Some(&provider.access),
+        &json!({ "status": "completed" }),
+    )
+    .await
+    .expect(200);
+    until("her e-mails", || async {
+        relay
+            .mails()
+            .iter()
+            .filter(|m| m.0.contains("survivor@kintara.test"))
+            .count()
+            >= 2
+    })
+    .await;
+    for m in relay
+        .mails()
+        .iter()
+        .filter(|m| m.0.contains("survivor@kintara.test"))
+    {
+        assert!(!m.4.contains(MARK) && !m.2.contains(MARK), "{}", m.4);
+        assert!(
+            m.1 == "You have a new update"
+                || (m.1.starts_with("You have ") && m.1.ends_with(" new updates")),
+            "{}",
+            m.1
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_relay_that_refuses_the_login_leaves_the_mail_pending_with_the_reason() {
+    let relay = Relay::start();
+    let (url, ca) = (relay.url("wrong-password"), relay.ca.clone());
+    let s = TestServer::start_with(move |c| {
+        c.demo = true;
+        c.smtp_url = Some(url);
+        c.smtp_from = Some("notify@kintara.test".into());
+        c.smtp_ca = Some(ca);
+    })
+    .await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    choose(&s, &provider, &["case_assigned"], &["email"]).await;
+    let incident = s.create_report(&survivor.access, &report("Refused")).await;
+    assign(&s, &dispatcher, incident.id, &provider).await;
+    until("the refusal", || async {
+        let f = feed(&s, &provider).await;
+        f.iter()
+            .find(|n| n.incident == Some(incident.id))
+            .is_some_and(|n| n.channels["email"].last_error.is_some())
+    })
+    .await;
+    let n = feed(&s, &provider).await.remove(0);
+    let email = &n.channels["email"];
+    assert!(
+        email.state == DeliveryState::Pending || email.state == DeliveryState::Failed,
+        "{email:?}"
+    );
+    assert!(
+        email.last_error.as_deref().unwrap().contains("535"),
+        "{email:?}"
+    );
+    assert!(relay.mails().is_empty());
+}

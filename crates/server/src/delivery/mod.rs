@@ -8,10 +8,11 @@
 //!   service never delays another.
 //! - `text`: the one builder of every text that leaves the app (nothing of a case for a
 //!   survivor).
-//! - `fcm`: the FCM HTTP v1 sender.
+//! - `fcm`: the FCM HTTP v1 sender; `email`: SMTP.
 //! - `handover`: the in-app channel's `sent`, reported by sockets and long-polls.
 
 pub mod backoff;
+pub mod email;
 pub mod fcm;
 pub mod handover;
 pub mod outbox;
@@ -49,12 +50,14 @@ pub enum Outcome {
 /// Carries one lane's deliveries.
 pub enum Sender {
     Fcm(fcm::Fcm),
+    Email(email::Email),
 }
 
 impl Sender {
     pub fn lane(&self) -> DeliveryLane {
         match self {
             Sender::Fcm(_) => DeliveryLane::Fcm,
+            Sender::Email(_) => DeliveryLane::Email,
         }
     }
 
@@ -62,12 +65,15 @@ impl Sender {
     fn concurrency(&self) -> usize {
         match self {
             Sender::Fcm(_) => 64,
+            // Relays limit connections per client.
+            Sender::Email(_) => 4,
         }
     }
 
     async fn send(&self, job: &outbox::Job, out: &text::Outgoing) -> Outcome {
         match self {
             Sender::Fcm(f) => f.send(job, out).await,
+            Sender::Email(e) => e.send(job, &text::email(out, kintara_i18n::Lang::En)).await,
         }
     }
 }
@@ -81,6 +87,8 @@ pub enum ConfigError {
     },
     #[error("the FCM service account {path} is not usable: {reason}")]
     FcmAccount { path: PathBuf, reason: String },
+    #[error("the SMTP relay is not usable: {0}")]
+    Smtp(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
     #[error("cannot record the configured delivery lanes: {0}")]
@@ -94,6 +102,13 @@ pub fn senders(config: &Config) -> Result<Vec<Arc<Sender>>, ConfigError> {
         out.push(Arc::new(Sender::Fcm(fcm::Fcm::from_file(
             path,
             &config.fcm_endpoint,
+        )?)));
+    }
+    if let Some(url) = &config.smtp_url {
+        out.push(Arc::new(Sender::Email(email::Email::from_config(
+            url,
+            config.smtp_from.as_deref(),
+            config.smtp_ca.as_deref(),
         )?)));
     }
     Ok(out)

@@ -76,6 +76,8 @@ pub struct Job {
     pub expires_at: Option<DateTime<Utc>>,
     pub recipient: Uuid,
     pub role: Role,
+    /// The recipient's e-mail address as it is now.
+    pub email: String,
     pub device: Option<Uuid>,
     /// The device's push token; `None` when the device is gone or now belongs to someone else.
     pub token: Option<String>,
@@ -127,7 +129,7 @@ pub async fn claim(
     let sql = format!(
         "SELECT d.id, d.notification_id, d.lane, d.attempts, d.priority, d.expires_at, \
            d.recipient_id, d.device_id, n.notification_type, n.subject, n.message, n.params, \
-           n.incident_id, n.conversation_id, u.role, \
+           n.incident_id, n.conversation_id, u.role, u.email, \
            CASE WHEN dev.user_id = d.recipient_id THEN dev.token END AS token, \
            (SELECT COUNT(*) FROM notifications x \
              WHERE x.recipient_id = d.recipient_id AND x.is_read = 0) AS unread \
@@ -159,6 +161,7 @@ fn job(row: &AnyRow) -> Result<Job, sqlx::Error> {
         expires_at: get_opt_ts(row, "expires_at")?,
         recipient: get_uuid(row, "recipient_id")?,
         role: get_enum(row, "role", Role::parse)?,
+        email: row.try_get("email")?,
         device: opt_uuid(row, "device_id")?,
         token: row.try_get("token")?,
         kind: get_enum(row, "notification_type", NotificationType::parse)?,

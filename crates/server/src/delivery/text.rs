@@ -27,6 +27,38 @@ pub struct Outgoing {
     pub collapse_key: Option<&'static str>,
 }
 
+/// An e-mail: subject, plain text and HTML, in the recipient's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailText {
+    pub subject: String,
+    pub plain: String,
+    pub html: String,
+}
+
+/// `out` as an e-mail. A survivor's says what her push says and nothing more.
+pub fn email(out: &Outgoing, lang: Lang) -> EmailText {
+    let subject = out.title.clone().unwrap_or_else(|| out.body.clone());
+    let open = text(lang, "email.open_app");
+    EmailText {
+        plain: format!("{}\n\n{open}\n", out.body),
+        html: format!(
+            "<!DOCTYPE html>\n<html lang=\"{}\"><body><p>{}</p><p>{}</p></body></html>\n",
+            lang.code(),
+            escape(&out.body),
+            escape(open)
+        ),
+        subject,
+    }
+}
+
+/// Text as HTML character data (names are typed by people).
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Pushes that are not urgent replace each other on the device under this key.
 pub const UPDATES: &str = "kintara-updates";
 
@@ -77,6 +109,7 @@ mod tests {
             expires_at: None,
             recipient: Uuid::new_v4(),
             role,
+            email: "someone@example.org".into(),
             device: None,
             token: Some("t".into()),
             kind: NotificationType::NewMessage,
