@@ -169,6 +169,9 @@ endpoints! {
     ReinstateUser = Post "/api/admin/users/{id}/reinstate/", Roles(ADMINS), crate::AccountActionRequest => crate::User;
     /// `?user=&page=&page_size=`.
     Audit = Get "/api/admin/audit/", Roles(ADMINS), () => crate::AuditPage;
+    /// Per delivery lane: sent, pending, failed over the last hour and day; oldest pending;
+    /// latest errors.
+    AdminDeliveries = Get "/api/admin/deliveries/", Roles(ADMINS), () => crate::DeliveryHealth;
 
     // ---- survivors' reports ----
     CreateIncident = Post "/api/incidents/", Roles(SURVIVORS), crate::IncidentCreate => crate::Incident;

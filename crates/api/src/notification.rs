@@ -85,6 +85,45 @@ impl DeliveryLane {
     }
 }
 
+/// `GET /api/admin/deliveries/`: how each lane is doing, for operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryHealth {
+    pub lanes: Vec<LaneHealth>,
+    pub generated_at: DateTime<Utc>,
+}
+
+/// One lane: what this deployment carries on it over the last hour and day (by when the
+/// delivery was made), the oldest still waiting, and the latest errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LaneHealth {
+    pub lane: DeliveryLane,
+    /// Whether the server has credentials for it; a lane that is not configured carries nothing.
+    pub configured: bool,
+    pub last_hour: DeliveryCounts,
+    pub last_day: DeliveryCounts,
+    pub oldest_pending: Option<DateTime<Utc>>,
+    /// At most five, newest first.
+    pub recent_errors: Vec<DeliveryErrorEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryCounts {
+    pub sent: i64,
+    pub pending: i64,
+    pub failed: i64,
+    pub skipped: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryErrorEntry {
+    pub at: DateTime<Utc>,
+    pub error: String,
+}
+
 /// Why a channel was `skipped` or `failed` without an answer from the service (`last_error`);
 /// otherwise `last_error` is the service's own answer.
 pub mod delivery_error {

@@ -38,6 +38,9 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Print how each delivery lane is doing: sent, pending, failed and skipped over the last
+    /// hour and day, the oldest pending delivery and the latest errors.
+    Deliveries,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -54,6 +57,12 @@ async fn main() -> anyhow::Result<()> {
     init_logging(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Deliveries => {
+            let db = Db::open(&cli.config.data_dir(), cli.config.database_url.as_deref()).await?;
+            let health = kintara_server::delivery::health::load(&db).await?;
+            print!("{}", kintara_server::delivery::health::table(&health));
+            Ok(())
+        }
         Command::Openapi => {
             println!(
                 "{}",

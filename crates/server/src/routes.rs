@@ -80,6 +80,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::disable))
         .routes(routes!(admin::reinstate))
         .routes(routes!(admin::audit_log))
+        .routes(routes!(crate::delivery::health::get))
         .routes(routes!(incidents::create, incidents::list))
         .routes(routes!(incidents::get, incidents::patch, incidents::delete))
         .routes(routes!(incidents::timeline))

@@ -148,6 +148,7 @@ fn table() -> Vec<Row> {
         row(post.clone(), "/api/admin/users/{id}/disable/", Pending, B::Reason, admin_only),
         row(post.clone(), "/api/admin/users/{id}/reinstate/", Pending, B::Reason, admin_only),
         row(get.clone(), "/api/admin/audit/", Pending, B::None, admin_only),
+        row(get.clone(), "/api/admin/deliveries/", Pending, B::None, admin_only),
         // Reports.
         row(post.clone(), "/api/incidents/", Pending, B::Report, [401, 201, 201, 403, 403, 403]),
         row(get.clone(), "/api/incidents/", Pending, B::None, signed_in),

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use kintara_api::{
-    delivery_error, ChatRoomList, DeliveryState, EventsPage, Incident, Notification,
-    NotificationPage,
+    delivery_error, ChatRoomList, DeliveryHealth, DeliveryLane, DeliveryState, EventsPage,
+    Incident, Notification, NotificationPage,
 };
 use kintara_fakes::{FakeFcm, Reply};
 use serde_json::{json, Value};
@@ -273,6 +273,31 @@ async fn a_dead_token_is_removed_and_never_used_again() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fake.attempts(), attempts, "never used again");
+
+    // Operators see it; nobody else may look.
+    s.get("/api/admin/deliveries/", Some(&provider.access))
+        .await
+        .expect_error(403, "only_roles");
+    let admin = s.demo_login("admin").await;
+    let health: DeliveryHealth = s
+        .get("/api/admin/deliveries/", Some(&admin.access))
+        .await
+        .json_as();
+    let fcm = health
+        .lanes
+        .iter()
+        .find(|l| l.lane == DeliveryLane::Fcm)
+        .unwrap();
+    assert!(fcm.configured);
+    assert_eq!(fcm.last_hour.failed, 1);
+    assert_eq!(fcm.last_hour.pending, 0);
+    assert!(fcm.recent_errors[0].error.contains("UNREGISTERED"));
+    let email = health
+        .lanes
+        .iter()
+        .find(|l| l.lane == DeliveryLane::Email)
+        .unwrap();
+    assert!(!email.configured);
 }
 
 #[tokio::test]
@@ -508,6 +533,21 @@ async fn retry_after_is_honoured_and_a_kill_mid_backoff_delivers_exactly_once_af
     let push = &page.results[0].channels["push"];
     assert_eq!(push.state, DeliveryState::Sent);
     assert_eq!(push.attempts, 2);
+
+    // The operator's view from the command line.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kintara-server"));
+    cmd.arg("--data-dir").arg(&data).arg("deliveries");
+    if let Some(url) = &db_url {
+        cmd.env("KINTARA_DATABASE_URL", url);
+    }
+    let out = cmd.output().expect("kintara-server deliveries");
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8(out.stdout).unwrap();
+    let fcm = table
+        .lines()
+        .find(|l| l.starts_with("fcm "))
+        .expect("a line for FCM");
+    assert!(fcm.contains(" yes ") && fcm.contains("1/0/0/0"), "{table}");
 }
 
 /// Two instances on one PostgreSQL database both push; each notification goes out once.

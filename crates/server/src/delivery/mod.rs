@@ -10,11 +10,13 @@
 //!   survivor).
 //! - `fcm`: the FCM HTTP v1 sender; `email`: SMTP.
 //! - `handover`: the in-app channel's `sent`, reported by sockets and long-polls.
+//! - `health`: per lane counts, oldest pending and latest errors, for operators.
 
 pub mod backoff;
 pub mod email;
 pub mod fcm;
 pub mod handover;
+pub mod health;
 pub mod outbox;
 pub mod plan;
 pub mod text;
