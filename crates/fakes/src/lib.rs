@@ -3,6 +3,8 @@
 //! bodies) and can be told to fail the way the service fails, so the server's production code
 //! path is tested unchanged: only the endpoint differs.
 
+pub mod apns;
 pub mod fcm;
 
+pub use apns::{ApnsReply, FakeApns};
 pub use fcm::{FakeFcm, Reply};

@@ -95,6 +95,32 @@ pub struct Config {
     )]
     pub fcm_endpoint: String,
 
+    /// Path to the APNs signing key (the .p8 file from Apple): push to devices registered as
+    /// `apns`. Needs the key id, team id and topic below. Without it, pushes to those devices
+    /// are `skipped`.
+    #[arg(long, env = "KINTARA_APNS_KEY")]
+    pub apns_key: Option<PathBuf>,
+
+    /// The APNs key's id (10 characters, from Apple).
+    #[arg(long, env = "KINTARA_APNS_KEY_ID")]
+    pub apns_key_id: Option<String>,
+
+    /// The Apple developer team id.
+    #[arg(long, env = "KINTARA_APNS_TEAM_ID")]
+    pub apns_team_id: Option<String>,
+
+    /// The app's bundle id (`apns-topic`).
+    #[arg(long, env = "KINTARA_APNS_TOPIC")]
+    pub apns_topic: Option<String>,
+
+    /// Where APNs is reached (`https://api.sandbox.push.apple.com` for development builds).
+    #[arg(
+        long,
+        env = "KINTARA_APNS_ENDPOINT",
+        default_value = "https://api.push.apple.com"
+    )]
+    pub apns_endpoint: String,
+
     /// SMTP relay for e-mail notifications: `smtp://user:pass@host:port?tls=required`
     /// (STARTTLS), `smtps://user:pass@host:port` (TLS), or plain `smtp://host:port` only to a
     /// relay on loopback. Without it, e-mail is `skipped`.
@@ -136,6 +162,11 @@ impl Config {
             max_sockets_per_user: 8,
             fcm_credentials: None,
             fcm_endpoint: "https://fcm.googleapis.com".into(),
+            apns_key: None,
+            apns_key_id: None,
+            apns_team_id: None,
+            apns_topic: None,
+            apns_endpoint: "https://api.push.apple.com".into(),
             smtp_url: None,
             smtp_from: None,
             smtp_ca: None,
@@ -180,6 +211,11 @@ impl std::fmt::Debug for Config {
             .field("max_sockets_per_user", &self.max_sockets_per_user)
             .field("fcm_credentials", &self.fcm_credentials)
             .field("fcm_endpoint", &self.fcm_endpoint)
+            .field("apns_key", &self.apns_key)
+            .field("apns_key_id", &self.apns_key_id)
+            .field("apns_team_id", &self.apns_team_id)
+            .field("apns_topic", &self.apns_topic)
+            .field("apns_endpoint", &self.apns_endpoint)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
             .field("smtp_from", &self.smtp_from)
             .field("smtp_ca", &self.smtp_ca)

@@ -974,3 +974,113 @@ async fn a_relay_that_refuses_the_login_leaves_the_mail_pending_with_the_reason(
     );
     assert!(relay.mails().is_empty());
 }
+
+#[tokio::test]
+async fn apns_gets_http2_with_a_reused_provider_token_critical_urgent_alerts_and_dead_tokens_go() {
+    let fake = kintara_fakes::FakeApns::start().await;
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("AuthKey.p8");
+    std::fs::write(&key, fake.private_key()).unwrap();
+    let (url, key_id, team, topic) = (
+        fake.url.clone(),
+        fake.key_id.clone(),
+        fake.team_id.clone(),
+        fake.topic.clone(),
+    );
+    let s = TestServer::start_with(move |c| {
+        c.demo = true;
+        c.apns_key = Some(key);
+        c.apns_key_id = Some(key_id);
+        c.apns_team_id = Some(team);
+        c.apns_topic = Some(topic);
+        c.apns_endpoint = url;
+    })
+    .await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    let ios = |who: &Account, token: String| {
+        let s = &s;
+        let access = who.access.clone();
+        async move {
+            s.post(
+                "/api/devices/",
+                Some(&access),
+                &json!({ "token": token, "platform": "ios", "kind": "apns" }),
+            )
+            .await
+            .expect(201);
+        }
+    };
+    let provider_phone = "a1".repeat(32);
+    let dispatcher_phone = "d4".repeat(32);
+    ios(&provider, provider_phone.clone()).await;
+    ios(&dispatcher, dispatcher_phone.clone()).await;
+
+    // A routine assignment: an ordinary alert, after one 503 that is retried.
+    let routine = s.create_report(&survivor.access, &report("Routine")).await;
+    settled(&s, &dispatcher, 1).await;
+    fake.script([kintara_fakes::ApnsReply::Unavailable]);
+    assign(&s, &dispatcher, routine.id, &provider).await;
+    let notes = settled(&s, &provider, 1).await;
+    let push = &notes[0].channels["push"];
+    assert_eq!(push.state, DeliveryState::Sent, "{push:?}");
+    assert_eq!(push.attempts, 2, "the 503 was retried");
+    let to_provider: Vec<_> = fake
+        .accepted()
+        .into_iter()
+        .filter(|p| p.device_token == provider_phone)
+        .collect();
+    assert_eq!(to_provider.len(), 1);
+    let p = &to_provider[0];
+    assert_eq!(push.message_id.as_deref(), Some(p.apns_id.as_str()));
+    assert_eq!(p.header("apns-topic"), Some(fake.topic.as_str()));
+    assert_eq!(p.header("apns-push-type"), Some("alert"));
+    assert_eq!(p.header("apns-priority"), Some("5"));
+    assert!(p.header("apns-collapse-id").is_some());
+    assert!(p.payload["aps"]["alert"]["title"]
+        .as_str()
+        .is_some_and(|t| t.contains("assigned to you")));
+    assert_eq!(p.payload["aps"]["interruption-level"], "active");
+    assert_eq!(p.payload["incident_id"], json!(routine.id.to_string()));
+
+    // An immediate report: the dispatchers' alert is critical, at once, never folded.
+    let mut body = report("Immediate");
+    body["urgency_level"] = json!("immediate");
+    let loud = s.create_report(&survivor.access, &body).await;
+    until("the dispatcher's critical alert", || async {
+        fake.accepted().iter().any(|p| {
+            p.device_token == dispatcher_phone
+                && p.payload["incident_id"] == json!(loud.id.to_string())
+        })
+    })
+    .await;
+    let alert = fake
+        .accepted()
+        .into_iter()
+        .find(|p| p.payload["incident_id"] == json!(loud.id.to_string()))
+        .unwrap();
+    assert_eq!(alert.header("apns-priority"), Some("10"));
+    assert_eq!(alert.header("apns-collapse-id"), None);
+    assert_eq!(alert.payload["aps"]["interruption-level"], "critical");
+    assert!(fake.refusals().is_empty(), "{:?}", fake.refusals());
+    assert_eq!(fake.provider_tokens(), 1, "one provider token, reused");
+
+    // The app was removed from the provider's phone: 410, and the device goes.
+    fake.unregister(&provider_phone);
+    let gone = s.create_report(&survivor.access, &report("Gone")).await;
+    assign(&s, &dispatcher, gone.id, &provider).await;
+    let notes = settled(&s, &provider, 2).await;
+    let n = notes.iter().find(|n| n.incident == Some(gone.id)).unwrap();
+    assert_eq!(push_state(n), DeliveryState::Failed);
+    assert!(n.channels["push"]
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("410")));
+    let devices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE token = $1")
+        .bind(&provider_phone)
+        .fetch_one(&s.running.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(devices, 0);
+}

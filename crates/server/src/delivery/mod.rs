@@ -8,10 +8,11 @@
 //!   service never delays another.
 //! - `text`: the one builder of every text that leaves the app (nothing of a case for a
 //!   survivor).
-//! - `fcm`: the FCM HTTP v1 sender; `email`: SMTP.
+//! - `fcm`: the FCM HTTP v1 sender; `apns`: APNs over HTTP/2; `email`: SMTP.
 //! - `handover`: the in-app channel's `sent`, reported by sockets and long-polls.
 //! - `health`: per lane counts, oldest pending and latest errors, for operators.
 
+pub mod apns;
 pub mod backoff;
 pub mod email;
 pub mod fcm;
@@ -52,6 +53,7 @@ pub enum Outcome {
 /// Carries one lane's deliveries.
 pub enum Sender {
     Fcm(fcm::Fcm),
+    Apns(apns::Apns),
     Email(email::Email),
 }
 
@@ -59,6 +61,7 @@ impl Sender {
     pub fn lane(&self) -> DeliveryLane {
         match self {
             Sender::Fcm(_) => DeliveryLane::Fcm,
+            Sender::Apns(_) => DeliveryLane::Apns,
             Sender::Email(_) => DeliveryLane::Email,
         }
     }
@@ -67,6 +70,8 @@ impl Sender {
     fn concurrency(&self) -> usize {
         match self {
             Sender::Fcm(_) => 64,
+            // One HTTP/2 connection carries them all.
+            Sender::Apns(_) => 64,
             // Relays limit connections per client.
             Sender::Email(_) => 4,
         }
@@ -75,6 +80,7 @@ impl Sender {
     async fn send(&self, job: &outbox::Job, out: &text::Outgoing) -> Outcome {
         match self {
             Sender::Fcm(f) => f.send(job, out).await,
+            Sender::Apns(a) => a.send(job, out).await,
             Sender::Email(e) => e.send(job, &text::email(out, kintara_i18n::Lang::En)).await,
         }
     }
@@ -89,6 +95,8 @@ pub enum ConfigError {
     },
     #[error("the FCM service account {path} is not usable: {reason}")]
     FcmAccount { path: PathBuf, reason: String },
+    #[error("APNs is not usable: {0}")]
+    Apns(String),
     #[error("the SMTP relay is not usable: {0}")]
     Smtp(String),
     #[error("cannot build the HTTP client: {0}")]
@@ -104,6 +112,18 @@ pub fn senders(config: &Config) -> Result<Vec<Arc<Sender>>, ConfigError> {
         out.push(Arc::new(Sender::Fcm(fcm::Fcm::from_file(
             path,
             &config.fcm_endpoint,
+        )?)));
+    }
+    if let Some(key) = &config.apns_key {
+        let need = |v: &Option<String>| v.clone().unwrap_or_default();
+        out.push(Arc::new(Sender::Apns(apns::Apns::from_config(
+            apns::ApnsConfig {
+                key,
+                key_id: &need(&config.apns_key_id),
+                team_id: &need(&config.apns_team_id),
+                topic: &need(&config.apns_topic),
+                endpoint: &config.apns_endpoint,
+            },
         )?)));
     }
     if let Some(url) = &config.smtp_url {
