@@ -72,6 +72,18 @@ pub async fn logout(state: State<'_, AppState>) -> Result<Output<cmd::Logout>, U
     // Offline at once for the others, if the server answers soon; sign-out never waits on it.
     let client = state.client();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.mark_offline()).await;
+    // The OS forgets this device's push token too (the server drops its copy with the
+    // session), so nothing more is pushed here for this account. Desktop has none.
+    let app = state.app.clone();
+    let unregistered = tauri::async_runtime::spawn_blocking(move || {
+        use tauri_plugin_push::PushExt;
+        app.push().unregister()
+    });
+    if let Ok(Ok(Err(e))) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), unregistered).await
+    {
+        tracing::debug!(error = %e, "no push token to unregister");
+    }
     // Local data goes even when the server cannot be told.
     state.stop_live(true).await;
     Ok(state.client().logout().await?)

@@ -4,7 +4,9 @@
 //! path is tested unchanged: only the endpoint differs.
 
 pub mod apns;
+pub mod expo;
 pub mod fcm;
 
 pub use apns::{ApnsReply, FakeApns};
+pub use expo::FakeExpo;
 pub use fcm::{FakeFcm, Reply};

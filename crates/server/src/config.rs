@@ -121,6 +121,21 @@ pub struct Config {
     )]
     pub apns_endpoint: String,
 
+    /// Expo's push service, for devices registered as `expo`. Off unless this or the access
+    /// token is set (nothing goes to a third party unasked); with only the token,
+    /// `https://exp.host`.
+    #[arg(long, env = "KINTARA_EXPO_ENDPOINT")]
+    pub expo_endpoint: Option<String>,
+
+    /// Expo's access token ("enhanced security for push notifications").
+    #[arg(long, env = "KINTARA_EXPO_ACCESS_TOKEN", hide_env_values = true)]
+    pub expo_access_token: Option<String>,
+
+    /// How long after Expo's ticket its receipt is fetched, in seconds (Expo suggests 15
+    /// minutes).
+    #[arg(long, env = "KINTARA_EXPO_RECEIPT_DELAY_SECS", default_value_t = 15 * 60)]
+    pub expo_receipt_delay_secs: u64,
+
     /// SMTP relay for e-mail notifications: `smtp://user:pass@host:port?tls=required`
     /// (STARTTLS), `smtps://user:pass@host:port` (TLS), or plain `smtp://host:port` only to a
     /// relay on loopback. Without it, e-mail is `skipped`.
@@ -167,6 +182,9 @@ impl Config {
             apns_team_id: None,
             apns_topic: None,
             apns_endpoint: "https://api.push.apple.com".into(),
+            expo_endpoint: None,
+            expo_access_token: None,
+            expo_receipt_delay_secs: 15 * 60,
             smtp_url: None,
             smtp_from: None,
             smtp_ca: None,
@@ -216,6 +234,9 @@ impl std::fmt::Debug for Config {
             .field("apns_team_id", &self.apns_team_id)
             .field("apns_topic", &self.apns_topic)
             .field("apns_endpoint", &self.apns_endpoint)
+            .field("expo_endpoint", &self.expo_endpoint)
+            .field("expo_access_token", &redacted(&self.expo_access_token))
+            .field("expo_receipt_delay_secs", &self.expo_receipt_delay_secs)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
             .field("smtp_from", &self.smtp_from)
             .field("smtp_ca", &self.smtp_ca)

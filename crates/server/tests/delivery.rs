@@ -883,8 +883,13 @@ async fn e_mail_goes_through_starttls_and_auth_says_nothing_of_her_case_and_a_ha
         took < Duration::from_secs(4),
         "the hanging push service held e-mail back: {took:?}"
     );
+    // The relay has it a moment before the outcome is recorded.
+    until("the e-mail to be recorded as sent", || async {
+        feed(&s, &provider).await[0].channels["email"].state == DeliveryState::Sent
+    })
+    .await;
     let n = feed(&s, &provider).await.remove(0);
-    assert_eq!(n.channels["email"].state, DeliveryState::Sent);
+    assert_eq!(n.incident, Some(incident.id));
     assert_eq!(
         n.channels["push"].state,
         DeliveryState::Pending,
@@ -1083,4 +1088,89 @@ async fn apns_gets_http2_with_a_reused_provider_token_critical_urgent_alerts_and
         .await
         .unwrap();
     assert_eq!(devices, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expo_gets_batches_of_at_most_100_and_dead_tokens_go_from_tickets_and_receipts() {
+    let fake = kintara_fakes::FakeExpo::start(Some("expo-secret")).await;
+    let url = fake.url.clone();
+    let s = TestServer::start_with(move |c| {
+        c.demo = true;
+        c.expo_endpoint = Some(url);
+        c.expo_access_token = Some("expo-secret".into());
+        c.expo_receipt_delay_secs = 1;
+    })
+    .await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    const DEVICES: usize = 150;
+    let token = |i: usize| format!("ExponentPushToken[desk-{i:03}]");
+    for i in 0..DEVICES {
+        s.post(
+            "/api/devices/",
+            Some(&dispatcher.access),
+            &json!({ "token": token(i), "platform": "android", "kind": "expo" }),
+        )
+        .await
+        .expect(201);
+    }
+    // Desk 0 was wiped (refused at once); desk 1 is wiped after Expo took the push (its
+    // receipt says so).
+    fake.unregister(&token(0));
+    fake.unregister_later(&token(1));
+
+    let mut body = report("Immediate");
+    body["urgency_level"] = json!("immediate");
+    let incident = s.create_report(&survivor.access, &body).await;
+    until("every ticket", || async {
+        fake.accepted().len() == DEVICES - 1
+    })
+    .await;
+    let batches = fake.batches();
+    assert!(batches.iter().all(|&b| b <= 100), "{batches:?}");
+    assert_eq!(batches.iter().sum::<usize>(), DEVICES);
+    assert!(
+        batches.len() >= 2 && batches.len() < DEVICES / 10,
+        "batched: {batches:?}"
+    );
+    assert!(fake.refusals().is_empty(), "{:?}", fake.refusals());
+    let m = &fake.accepted()[0].message;
+    assert_eq!(m["priority"], "high");
+    assert_eq!(m["data"]["incident_id"], json!(incident.id.to_string()));
+
+    let count = |t: String| {
+        let s = &s;
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM devices WHERE token = $1")
+                .bind(t)
+                .fetch_one(&s.running.state.db.read)
+                .await
+                .unwrap()
+        }
+    };
+    // Recorded once the batch's outcomes are (FCM has them a moment before the database).
+    until("desk 0's dead ticket to remove it", || async {
+        count(token(0)).await == 0
+    })
+    .await;
+    until("desk 1's receipt", || async { count(token(1)).await == 0 }).await;
+    assert!(fake.receipt_requests() >= 1);
+    assert_eq!(count(token(2)).await, 1, "a good receipt keeps the device");
+    let n = feed(&s, &dispatcher)
+        .await
+        .into_iter()
+        .find(|n| n.incident == Some(incident.id))
+        .unwrap();
+    assert_eq!(
+        push_state(&n),
+        DeliveryState::Sent,
+        "the other desks took it"
+    );
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE lane = 'expo' AND state = 'failed'",
+    )
+    .fetch_one(&s.running.state.db.read)
+    .await
+    .unwrap();
+    assert_eq!(failed, 2, "desk 0 by its ticket, desk 1 by its receipt");
 }

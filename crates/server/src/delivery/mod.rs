@@ -8,13 +8,15 @@
 //!   service never delays another.
 //! - `text`: the one builder of every text that leaves the app (nothing of a case for a
 //!   survivor).
-//! - `fcm`: the FCM HTTP v1 sender; `apns`: APNs over HTTP/2; `email`: SMTP.
+//! - `fcm`: the FCM HTTP v1 sender; `apns`: APNs over HTTP/2; `expo`: Expo's push service
+//!   (batches, tickets, receipts); `email`: SMTP.
 //! - `handover`: the in-app channel's `sent`, reported by sockets and long-polls.
 //! - `health`: per lane counts, oldest pending and latest errors, for operators.
 
 pub mod apns;
 pub mod backoff;
 pub mod email;
+pub mod expo;
 pub mod fcm;
 pub mod handover;
 pub mod health;
@@ -54,6 +56,7 @@ pub enum Outcome {
 pub enum Sender {
     Fcm(fcm::Fcm),
     Apns(apns::Apns),
+    Expo(expo::Expo),
     Email(email::Email),
 }
 
@@ -62,6 +65,7 @@ impl Sender {
         match self {
             Sender::Fcm(_) => DeliveryLane::Fcm,
             Sender::Apns(_) => DeliveryLane::Apns,
+            Sender::Expo(_) => DeliveryLane::Expo,
             Sender::Email(_) => DeliveryLane::Email,
         }
     }
@@ -72,6 +76,8 @@ impl Sender {
             Sender::Fcm(_) => 64,
             // One HTTP/2 connection carries them all.
             Sender::Apns(_) => 64,
+            // Sends at the same moment share a request of up to 100.
+            Sender::Expo(_) => 2 * expo::MAX_BATCH,
             // Relays limit connections per client.
             Sender::Email(_) => 4,
         }
@@ -81,6 +87,7 @@ impl Sender {
         match self {
             Sender::Fcm(f) => f.send(job, out).await,
             Sender::Apns(a) => a.send(job, out).await,
+            Sender::Expo(e) => e.send(job, out).await,
             Sender::Email(e) => e.send(job, &text::email(out, kintara_i18n::Lang::En)).await,
         }
     }
@@ -126,6 +133,13 @@ pub fn senders(config: &Config) -> Result<Vec<Arc<Sender>>, ConfigError> {
             },
         )?)));
     }
+    if config.expo_endpoint.is_some() || config.expo_access_token.is_some() {
+        out.push(Arc::new(Sender::Expo(expo::Expo::start(
+            config.expo_endpoint.as_deref().unwrap_or(expo::ENDPOINT),
+            config.expo_access_token.as_deref(),
+            Duration::from_secs(config.expo_receipt_delay_secs),
+        )?)));
+    }
     if let Some(url) = &config.smtp_url {
         out.push(Arc::new(Sender::Email(email::Email::from_config(
             url,
@@ -147,10 +161,19 @@ pub async fn start(
     let senders = senders(config)?;
     let lanes: Vec<DeliveryLane> = senders.iter().map(|s| s.lane()).collect();
     outbox::set_lanes(db, &lanes).await?;
-    Ok(senders
-        .into_iter()
-        .map(|s| worker::spawn(db.clone(), s, hub.outbox_waiter(), stop.clone()))
-        .collect())
+    let mut tasks = Vec::new();
+    for s in senders {
+        if matches!(*s, Sender::Expo(_)) {
+            tasks.push(expo::receipts(db.clone(), s.clone(), stop.clone()));
+        }
+        tasks.push(worker::spawn(
+            db.clone(),
+            s,
+            hub.outbox_waiter(),
+            stop.clone(),
+        ));
+    }
+    Ok(tasks)
 }
 
 /// One HTTP client per sender: connections are kept and reused; nothing waits for ever.

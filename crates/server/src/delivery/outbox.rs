@@ -425,6 +425,89 @@ pub async fn websocket_sent(db: &Db, notifications: &BTreeSet<Uuid>) -> Result<(
     tx.commit().await
 }
 
+/// An Expo delivery whose ticket was `ok` and whose receipt is still to be read.
+#[derive(Debug, Clone)]
+pub struct AwaitingReceipt {
+    pub delivery: Uuid,
+    pub notification: Uuid,
+    pub device: Option<Uuid>,
+    pub ticket: String,
+}
+
+/// Expo deliveries sent before `before` whose receipts are still to be read, oldest first.
+pub async fn awaiting_receipts(
+    db: &Db,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<AwaitingReceipt>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, notification_id, device_id, provider_id FROM deliveries \
+         WHERE lane = $1 AND state = 'sent' AND receipt_checked_at IS NULL \
+           AND provider_id IS NOT NULL AND updated_at <= $2 \
+         ORDER BY updated_at LIMIT $3",
+    )
+    .bind(DeliveryLane::Expo.as_str())
+    .bind(ts(before))
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AwaitingReceipt {
+                delivery: get_uuid(r, "id")?,
+                notification: get_uuid(r, "notification_id")?,
+                device: opt_uuid(r, "device_id")?,
+                ticket: r.try_get("provider_id")?,
+            })
+        })
+        .collect()
+}
+
+/// Records receipts read: `Some(error)` for a device Apple or Google no longer knows (the
+/// delivery is `failed`, the device removed), `None` for one that took it.
+pub async fn record_receipts(
+    db: &Db,
+    read: &[(AwaitingReceipt, Option<String>)],
+) -> Result<(), sqlx::Error> {
+    if read.is_empty() {
+        return Ok(());
+    }
+    let now = ts(Utc::now());
+    let mut tx = db.begin_write().await?;
+    let mut touched = BTreeSet::new();
+    for (a, dead) in read {
+        match dead {
+            None => {
+                sqlx::query("UPDATE deliveries SET receipt_checked_at = $2 WHERE id = $1")
+                    .bind(a.delivery.to_string())
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(error) => {
+                sqlx::query(
+                    "UPDATE deliveries SET state = 'failed', last_error = $2, \
+                     receipt_checked_at = $3, updated_at = $3 WHERE id = $1",
+                )
+                .bind(a.delivery.to_string())
+                .bind(error)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(d) = a.device {
+                    sqlx::query("DELETE FROM devices WHERE id = $1")
+                        .bind(d.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                touched.insert(a.notification);
+            }
+        }
+    }
+    refresh_channels(&mut tx, &touched).await?;
+    tx.commit().await
+}
+
 /// When the next delivery of `lane` may be taken (pending and due, or its lease run out).
 pub async fn next_due(db: &Db, lane: DeliveryLane) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let row = sqlx::query(
