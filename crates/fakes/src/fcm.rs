@@ -172,6 +172,11 @@ impl FakeFcm {
         self.with(|i| i.accepted.clone())
     }
 
+    /// How many messages were accepted so far (cheaper than `accepted` for polling).
+    pub fn accepted_count(&self) -> usize {
+        self.with(|i| i.accepted.len())
+    }
+
     /// Send requests received so far, whatever their answer.
     pub fn attempts(&self) -> usize {
         self.with(|i| i.attempts)

@@ -90,7 +90,7 @@ async fn main() {
     // 1. Throughput.
     let ids = notify(&server, dispatcher, n as usize).await;
     let start = Instant::now();
-    while fake.accepted().len() < ids.len() {
+    while fake.accepted_count() < ids.len() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let took = start.elapsed();
@@ -103,7 +103,7 @@ async fn main() {
     );
 
     // 2. Latency at a steady rate.
-    let before = fake.accepted().len();
+    let before = fake.accepted_count();
     let mut committed: HashMap<String, Instant> = HashMap::new();
     let every = Duration::from_secs_f64(1.0 / rate as f64);
     let mut tick = tokio::time::interval(every);
@@ -115,7 +115,7 @@ async fn main() {
         let id = notify(&server, dispatcher, 1).await[0];
         committed.insert(id.to_string(), made);
     }
-    while fake.accepted().len() < before + total {
+    while fake.accepted_count() < before + total {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let mut latencies: Vec<Duration> = fake.accepted()[before..]

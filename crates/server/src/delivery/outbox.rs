@@ -87,7 +87,8 @@ pub struct Job {
     pub params: NotificationParams,
     pub incident: Option<Uuid>,
     pub conversation: Option<Uuid>,
-    /// The recipient's unread notifications, this one included (a burst is told as a count).
+    /// The recipient's unread notifications, this one included, up to 100 (a burst is told as
+    /// a count); 1 for an urgent alert, which is never folded.
     pub unread: i64,
 }
 
@@ -130,9 +131,7 @@ pub async fn claim(
         "SELECT d.id, d.notification_id, d.lane, d.attempts, d.priority, d.expires_at, \
            d.recipient_id, d.device_id, n.notification_type, n.subject, n.message, n.params, \
            n.incident_id, n.conversation_id, u.role, u.email, \
-           CASE WHEN dev.user_id = d.recipient_id THEN dev.token END AS token, \
-           (SELECT COUNT(*) FROM notifications x \
-             WHERE x.recipient_id = d.recipient_id AND x.is_read = 0) AS unread \
+           CASE WHEN dev.user_id = d.recipient_id THEN dev.token END AS token \
          FROM deliveries d JOIN notifications n ON n.id = d.notification_id \
          JOIN users u ON u.id = d.recipient_id LEFT JOIN devices dev ON dev.id = d.device_id \
          WHERE d.id IN ({}) ORDER BY d.due_at, d.id",
@@ -142,8 +141,29 @@ pub async fn claim(
         .bind(json_ids(&ids))
         .fetch_all(&mut *tx)
         .await?;
+    let mut jobs: Vec<Job> = rows.iter().map(job).collect::<Result<_, _>>()?;
+    // A burst is told as a count: the unread notifications of each recipient of a push that
+    // may be folded (never an urgent alert for staff), counted once per recipient, up to 100.
+    let mut unread: std::collections::HashMap<Uuid, i64> = Default::default();
+    for j in &jobs {
+        let urgent = j.priority == Priority::High && j.role != Role::Survivor;
+        if urgent || unread.contains_key(&j.recipient) {
+            continue;
+        }
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications \
+             WHERE recipient_id = $1 AND is_read = 0 LIMIT 100) t",
+        )
+        .bind(j.recipient.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        unread.insert(j.recipient, n);
+    }
     tx.commit().await?;
-    rows.iter().map(job).collect()
+    for j in &mut jobs {
+        j.unread = unread.get(&j.recipient).copied().unwrap_or(1);
+    }
+    Ok(jobs)
 }
 
 fn opt_uuid(row: &AnyRow, col: &str) -> Result<Option<Uuid>, sqlx::Error> {
@@ -170,7 +190,7 @@ fn job(row: &AnyRow) -> Result<Job, sqlx::Error> {
         params: crate::notifications::repo::params(row)?,
         incident: opt_uuid(row, "incident_id")?,
         conversation: opt_uuid(row, "conversation_id")?,
-        unread: row.try_get("unread")?,
+        unread: 1,
     })
 }
 

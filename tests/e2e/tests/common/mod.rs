@@ -23,6 +23,9 @@ pub const DEMO_PASSWORD: &str = "kintara-demo";
 /// so it keeps its device key under a PIN.
 pub const PIN: &str = "246810";
 const WAIT: Duration = Duration::from_secs(30);
+/// How long a new app window may take to answer WebDriver: its start under load is seconds; an
+/// app that died before WebKit reached it leaves WebKitWebDriver waiting for ever.
+const SESSION_WAIT: Duration = Duration::from_secs(120);
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -51,6 +54,13 @@ pub fn artifacts_dir() -> PathBuf {
     let dir = target_dir().join("e2e-artifacts");
     std::fs::create_dir_all(&dir).expect("artifacts dir");
     dir
+}
+
+/// The last 60 lines of a log file.
+fn tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
 pub fn free_port() -> u16 {
@@ -283,6 +293,10 @@ impl App {
         // Ports of its own, so several app windows (one per role) can run side by side.
         let driver_port = free_port();
         let native_port = free_port();
+        // The app's own output (it inherits tauri-driver's), so a window that never comes up
+        // says why.
+        let app_log = artifacts_dir().join(format!("app-{driver_port}.log"));
+        let log_file = std::fs::File::create(&app_log).expect("the app's log file");
         let driver = Group::spawn(
             Command::new("tauri-driver")
                 .args([
@@ -303,7 +317,7 @@ impl App {
                 .env("KINTARA_SERVER_URL", "http://127.0.0.1:9")
                 .envs(env.iter().copied())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null()),
+                .stderr(Stdio::from(log_file)),
         );
         wait_for_port(driver_port, "tauri-driver");
         let mut caps = serde_json::Map::new();
@@ -312,11 +326,17 @@ impl App {
             "tauri:options".into(),
             json!({ "application": binary("kintara-app").to_string_lossy() }),
         );
-        let client = ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-            .expect("WebDriver session");
+        let mut builder = ClientBuilder::native();
+        builder.capabilities(caps);
+        let driver_url = format!("http://127.0.0.1:{driver_port}");
+        let client = match tokio::time::timeout(SESSION_WAIT, builder.connect(&driver_url)).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => panic!("WebDriver session: {e}\nthe app's output:\n{}", tail(&app_log)),
+            Err(_) => panic!(
+                "the app window never answered WebDriver within {SESSION_WAIT:?}\nthe app's output:\n{}",
+                tail(&app_log)
+            ),
+        };
         App {
             client,
             xdg,
