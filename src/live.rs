@@ -156,6 +156,18 @@ pub fn start(ctx: Ctx) {
             ctx.topics.moved(&e);
         })
         .await;
+        // A click on an OS notification: what it is about opens; a problem opening it shows
+        // on the next screen.
+        on::<event::OpenNotification>(move |n| {
+            let error = RwSignal::new(None::<String>);
+            spawn_local(async move {
+                crate::screens::notifications::open_entry(ctx, n, error).await;
+                if let Some(e) = error.get_untracked() {
+                    ctx.notice.set(Some(e));
+                }
+            });
+        })
+        .await;
         on::<event::OutboxChanged>(move |list| {
             OUTBOX_EVENTS.with(|n| n.set(n.get() + 1));
             ctx.outbox.set(list);

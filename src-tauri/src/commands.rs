@@ -53,7 +53,32 @@ pub async fn register(
     args: Args<cmd::Register>,
 ) -> Result<Output<cmd::Register>, UiError> {
     let request = args;
-    Ok(state.client().register(&request).await?)
+    let user = state.client().register(&request).await?;
+    Ok(with_language(&state.client(), user).await)
+}
+
+/// `user` after telling the server the app's language, when it has another: what leaves the app
+/// for her (push, e-mail, WhatsApp) is then written in the language she reads. Best effort: a
+/// failure leaves the server's, and the next sign-in or switch tries again.
+async fn with_language(
+    client: &kintara_core::Client,
+    user: kintara_api::User,
+) -> kintara_api::User {
+    let lang = crate::ui_error::language().wire();
+    if user.language == lang {
+        return user;
+    }
+    let req = kintara_api::UpdateMeRequest {
+        language: Some(lang),
+        ..Default::default()
+    };
+    match client.update_me(&req).await {
+        Ok(updated) => updated,
+        Err(e) => {
+            tracing::debug!(error = %e, "the server keeps its language for now");
+            user
+        }
+    }
 }
 
 #[tauri::command]
@@ -63,6 +88,7 @@ pub async fn login(
 ) -> Result<Output<cmd::Login>, UiError> {
     let (email, password) = (args.email, args.password);
     let user = state.client().login(&email, &password).await?;
+    let user = with_language(&state.client(), user).await;
     state.go_live().await;
     Ok(user)
 }
@@ -91,10 +117,20 @@ pub async fn logout(state: State<'_, AppState>) -> Result<Output<cmd::Logout>, U
 
 /// The language the UI now shows (`en`, `sw`): refusals and OS notifications are worded in it.
 #[tauri::command]
-pub fn set_language(args: Args<cmd::SetLanguage>) -> Result<Output<cmd::SetLanguage>, UiError> {
+pub async fn set_language(
+    state: State<'_, AppState>,
+    args: Args<cmd::SetLanguage>,
+) -> Result<Output<cmd::SetLanguage>, UiError> {
     let lang = kintara_i18n::Lang::from_code(&args.lang)
         .ok_or_else(|| UiError::other("This app speaks English and Swahili."))?;
     crate::ui_error::set_language(lang);
+    // The switch shows at once; the server hears of it when the network lets it.
+    let client = state.client();
+    if let Some(user) = client.current_user() {
+        tauri::async_runtime::spawn(async move {
+            with_language(&client, user).await;
+        });
+    }
     Ok(())
 }
 
@@ -400,6 +436,41 @@ pub async fn mark_all_notifications_read(
 ) -> Result<Output<cmd::MarkAllNotificationsRead>, UiError> {
     state.client().mark_all_notifications_read().await?;
     Ok(())
+}
+
+/// Settings → Notifications: the channels of each type, and those the server offers.
+#[tauri::command]
+pub async fn notification_settings(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::NotificationSettings>, UiError> {
+    Ok(state.client().notification_preferences().await?)
+}
+
+#[tauri::command]
+pub async fn set_notification_channels(
+    state: State<'_, AppState>,
+    args: Args<cmd::SetNotificationChannels>,
+) -> Result<Output<cmd::SetNotificationChannels>, UiError> {
+    let prefs = args;
+    Ok(state.client().put_notification_preferences(&prefs).await?)
+}
+
+/// "Send me a test" on every channel the user chose.
+#[tauri::command]
+pub async fn send_test_notification(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::SendTestNotification>, UiError> {
+    Ok(state.client().send_test_notification().await?)
+}
+
+/// Changes the profile (the WhatsApp number, from Settings → Notifications).
+#[tauri::command]
+pub async fn update_profile(
+    state: State<'_, AppState>,
+    args: Args<cmd::UpdateProfile>,
+) -> Result<Output<cmd::UpdateProfile>, UiError> {
+    let req = args;
+    Ok(state.client().update_me(&req).await?)
 }
 
 /// Providers: cases offered to or accepted by the caller.
@@ -876,6 +947,14 @@ pub async fn create_staff(
 #[tauri::command]
 pub async fn audit_log(state: State<'_, AppState>) -> Result<Output<cmd::AuditLog>, UiError> {
     Ok(state.client().audit_log().await?)
+}
+
+/// Admins: how each delivery lane is doing.
+#[tauri::command]
+pub async fn delivery_health(
+    state: State<'_, AppState>,
+) -> Result<Output<cmd::DeliveryHealth>, UiError> {
+    Ok(state.client().delivery_health().await?)
 }
 
 // ---- safety: emergency contacts ----

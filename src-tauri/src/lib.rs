@@ -4,6 +4,7 @@
 mod commands;
 mod live;
 mod open;
+mod os_notify;
 mod secure_store;
 mod ui_error;
 mod unlock;
@@ -220,6 +221,7 @@ pub fn run() {
                 .or_else(|_| Client::new(DEFAULT_SERVER, store.clone()))?;
             let signed_in = client.current_user().is_some();
             apply_disguise(app.handle(), store.disguised());
+            os_notify::init(app.handle())?;
             if let Some(w) = app.get_webview_window("main") {
                 setup_media(w.as_ref());
             }
@@ -303,6 +305,10 @@ pub fn run() {
             commands::unread_count,
             commands::mark_notification_read,
             commands::mark_all_notifications_read,
+            commands::notification_settings,
+            commands::set_notification_channels,
+            commands::send_test_notification,
+            commands::update_profile,
             commands::assigned_cases,
             commands::answer_assignment,
             commands::update_case_status,
@@ -333,6 +339,7 @@ pub fn run() {
             commands::admin_decide,
             commands::create_staff,
             commands::audit_log,
+            commands::delivery_health,
         ])
         .run(tauri::generate_context!())
         .expect("the Kintara app failed to start");

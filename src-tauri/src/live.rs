@@ -18,7 +18,6 @@ use kintara_core::vault::Vault;
 use kintara_core::Client;
 use kintara_i18n::{notification, Lang};
 use tauri::{AppHandle, Emitter, Manager};
-use tauri_plugin_notification::NotificationExt;
 
 /// The signed-in runtime: the core's `Account` running, and its news forwarded to the UI.
 pub struct Live {
@@ -136,9 +135,7 @@ fn notify_os(app: &AppHandle, role: Option<Role>, n: &Notification) {
     let state = app.state::<crate::AppState>();
     let lang = crate::ui_error::language();
     let (title, body) = os_text(lang, role, state.store.disguised(), n);
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
-        tracing::debug!(error = %e, "no OS notification");
-    }
+    crate::os_notify::show(app, title, body, n);
 }
 
 /// An OS notification's title and text, worded as the app's feed words it. A survivor's (and

@@ -1,10 +1,12 @@
 //! Administration (admins only): accounts with filters and a search, each with the decisions
 //! its state allows (verify, suspend, disable, reinstate) and a reason for the audit log; a form
-//! for a new dispatcher or admin; and the audit log itself.
+//! for a new dispatcher or admin; how notifications are getting out (per delivery lane); and the
+//! audit log itself.
 
 use kintara_api::app::{cmd, AdminDecisionArgs, AdminUsersArgs};
 use kintara_api::{
-    AccountState, AdminDecision, AuditAction, AuditEntry, CreateStaffRequest, Role, StaffRole, User,
+    AccountState, AdminDecision, AuditAction, AuditEntry, CreateStaffRequest, DeliveryCounts,
+    DeliveryHealth, LaneHealth, Role, StaffRole, User,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -188,6 +190,7 @@ pub fn Admin() -> impl IntoView {
                 status.set(Some(tf("admin.created", &[("name", &name)])));
                 load();
             }/>
+            <Deliveries/>
             <h2>{move || t("admin.audit")}</h2>
             <ul id="audit" class="audit">
                 {move || match audit.get() {
@@ -199,6 +202,77 @@ pub fn Admin() -> impl IntoView {
                 }}
             </ul>
         </section>
+    }
+}
+
+/// How each delivery lane is doing: sent, waiting and failed over the last hour and day, the
+/// oldest still waiting and the latest errors (counts and error texts only).
+#[component]
+fn Deliveries() -> impl IntoView {
+    let ctx = ctx();
+    let health: RwSignal<Option<DeliveryHealth>> = RwSignal::new(None);
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    let load = move || {
+        spawn_local(async move {
+            match ipc::invoke::<cmd::DeliveryHealth>(&NoArgs {}).await {
+                Ok(h) => {
+                    health.set(Some(h));
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(ctx.fail(e))),
+            }
+        })
+    };
+    load();
+    let counts = |c: &DeliveryCounts| {
+        tf(
+            "admin.delivery.counts",
+            &[
+                ("sent", &c.sent.to_string()),
+                ("pending", &c.pending.to_string()),
+                ("failed", &c.failed.to_string()),
+            ],
+        )
+    };
+    let lane = move |l: LaneHealth| {
+        let hour = counts(&l.last_hour);
+        let day = counts(&l.last_day);
+        let oldest = l.oldest_pending;
+        view! {
+            <li class="lane" data-lane=l.lane.as_str() data-configured=l.configured.to_string()>
+                <strong>{l.lane.label()}</strong>
+                {if l.configured {
+                    view! {
+                        <span class="hint">{move || t("admin.delivery.hour")} " " {hour}</span>
+                        <span class="hint">{move || t("admin.delivery.day")} " " {day}</span>
+                        {oldest.map(|at| view! {
+                            <span class="hint">
+                                {move || tf("admin.delivery.oldest", &[("when", &day_time(&at))])}
+                            </span>
+                        })}
+                    }.into_any()
+                } else {
+                    view! { <span class="hint">{move || t("admin.delivery.off")}</span> }.into_any()
+                }}
+                <ul class="lane-errors">
+                    {l.recent_errors.into_iter().map(|e| view! {
+                        <li class="hint">{move || day_time(&e.at)} ": " {e.error.clone()}</li>
+                    }).collect_view()}
+                </ul>
+            </li>
+        }
+    };
+    view! {
+        <div id="deliveries" class="card" data-ready=move || health.with(Option::is_some).to_string()>
+            <h2>{move || t("admin.delivery.title")}</h2>
+            <button id="deliveries-refresh" class="secondary" on:click=move |_| load()>
+                {move || t("admin.delivery.refresh")}
+            </button>
+            <ul id="lanes" class="lanes">
+                {move || health.get().map(|h| h.lanes.into_iter().map(lane).collect_view())}
+            </ul>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+        </div>
     }
 }
 

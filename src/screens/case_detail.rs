@@ -46,7 +46,8 @@ pub fn follow_focus(open: RwSignal<HashSet<String>>) {
     });
 }
 
-async fn sleep_ms(ms: i32) {
+/// Waits `ms` milliseconds (the browser's timer).
+pub(crate) async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);

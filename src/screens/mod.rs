@@ -10,6 +10,7 @@ pub mod dispatcher;
 pub mod frame;
 pub mod home;
 pub mod notifications;
+pub mod notify_settings;
 pub mod outbox;
 pub mod provider;
 pub mod reports;

@@ -13,6 +13,28 @@ use crate::live;
 use crate::live::Topic;
 use crate::screens::chat::open_case_room;
 
+/// Marks `n` read and opens what it is about: its room, or its case (a message about a case
+/// opens the case's conversation for staff). A tap on the feed's entry and a click on the OS
+/// notification both come here.
+pub async fn open_entry(ctx: Ctx, n: Notification, error: RwSignal<Option<String>>) {
+    if !n.is_read {
+        let _ = ipc::invoke::<cmd::MarkNotificationRead>(&IdArgs { id: n.id }).await;
+        live::refresh_unread(ctx);
+    }
+    if let Some(room) = n.conversation {
+        ctx.open_room(room.to_string());
+    } else if let Some(incident) = n.incident {
+        let staff = ctx.user.get_untracked().map(|u| u.role) != Some(Role::Survivor);
+        if staff && n.notification_type == NotificationType::NewMessage {
+            open_case_room(ctx, incident.to_string(), error);
+        } else {
+            ctx.open_case(incident.to_string());
+        }
+    } else {
+        ctx.go(crate::app::Screen::Notifications);
+    }
+}
+
 #[component]
 pub fn Notifications() -> impl IntoView {
     let ctx = ctx();
@@ -74,21 +96,10 @@ pub fn Notifications() -> impl IntoView {
     };
     let open = move |n: Notification| {
         spawn_local(async move {
-            if !n.is_read {
-                let _ = ipc::invoke::<cmd::MarkNotificationRead>(&IdArgs { id: n.id }).await;
-                live::refresh_unread(ctx);
+            let unread = !n.is_read;
+            open_entry(ctx, n, error).await;
+            if unread {
                 reload.update(|r| *r += 1);
-            }
-            if let Some(room) = n.conversation {
-                ctx.open_room(room.to_string());
-            } else if let Some(incident) = n.incident {
-                let staff = ctx.user.get_untracked().map(|u| u.role) != Some(Role::Survivor);
-                // A message about a case opens its conversation; anything else, the case.
-                if staff && n.notification_type == NotificationType::NewMessage {
-                    open_case_room(ctx, incident.to_string(), error);
-                } else {
-                    ctx.open_case(incident.to_string());
-                }
             }
         });
     };

@@ -1,5 +1,5 @@
-//! Settings: the language, what the user shares in chat (read receipts, typing, presence), the
-//! disguise, security (where she is signed in, signing other devices out, her password), and
+//! Settings: the language, what the user shares in chat (read receipts, typing, presence), where
+//! notifications go (`notify_settings`), the disguise, security (where she is signed in, signing other devices out, her password), and
 //! the PIN (where the device key is under one).
 //! The sharing switches live on the server; survivors start with all three off.
 
@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 use crate::app::ctx;
 use crate::i18n::{day_time, t, tf};
 use crate::ipc::{self, NoArgs};
+use crate::screens::notify_settings::NotificationSettings;
 use crate::screens::unlock::{BiometricSetup, ChangePin};
 
 /// The three sharing switches, loaded from and saved to the server.
@@ -88,6 +89,7 @@ pub fn Settings() -> impl IntoView {
         <section id="settings" class="screen">
             <header class="top"><h1>{move || t("settings.title")}</h1></header>
             <PrivacySwitches/>
+            <NotificationSettings/>
             <Security/>
             <Disguise/>
             <ChangePin/>

@@ -619,6 +619,13 @@ pub mod cmd {
         UnreadCount = "unread_count", NoArgs => i64;
         MarkNotificationRead = "mark_notification_read", IdArgs => ();
         MarkAllNotificationsRead = "mark_all_notifications_read", NoArgs => ();
+        /// Settings → Notifications: the channels of each type, and those the server offers.
+        NotificationSettings = "notification_settings", NoArgs => crate::NotificationPreferences;
+        SetNotificationChannels = "set_notification_channels", crate::NotificationPreferences => crate::NotificationPreferences;
+        /// "Send me a test": the notification as made; its channels fill in on the feed.
+        SendTestNotification = "send_test_notification", NoArgs => crate::Notification;
+        /// The profile's WhatsApp number (empty: none).
+        UpdateProfile = "update_profile", crate::UpdateMeRequest => User;
         // ---- providers ----
         AssignedCases = "assigned_cases", NoArgs => Vec<crate::CaseView>;
         AnswerAssignment = "answer_assignment", AnswerArgs => OutboxItem;
@@ -647,6 +654,7 @@ pub mod cmd {
         AdminDecide = "admin_decide", AdminDecisionArgs => User;
         CreateStaff = "create_staff", crate::CreateStaffRequest => User;
         AuditLog = "audit_log", NoArgs => crate::AuditPage;
+        DeliveryHealth = "delivery_health", NoArgs => crate::DeliveryHealth;
         // ---- the outbox ----
         OutboxItems = "outbox_items", NoArgs => Vec<OutboxItem>;
         OutboxRetry = "outbox_retry", OutboxIdArgs => ();
@@ -670,6 +678,13 @@ pub mod event {
     impl AppEvent for Received {
         const NAME: &'static str = "kintara-event";
         type Payload = crate::Event;
+    }
+
+    /// An OS notification was clicked: open what it is about, as a tap on the feed's entry does.
+    pub struct OpenNotification;
+    impl AppEvent for OpenNotification {
+        const NAME: &'static str = "open-notification";
+        type Payload = crate::Notification;
     }
 
     /// The outbox's items, at every change.

@@ -88,6 +88,22 @@ pub struct User {
     pub last_login: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The language of what leaves the app for this user (push, e-mail, WhatsApp).
+    #[serde(default)]
+    pub language: Language,
+    /// Where WhatsApp notifications go (E.164), when chosen. Only its owner sees it.
+    #[serde(default)]
+    pub whatsapp_number: Option<String>,
+}
+
+wire_enum! {
+    /// A language the server writes in (what leaves the app: push, e-mail, WhatsApp).
+    #[derive(Default)]
+    Language {
+        #[default]
+        En = "en" / "English",
+        Sw = "sw" / "Kiswahili",
+    }
 }
 
 /// `POST auth/register/`. Only survivors and providers register themselves.
@@ -282,7 +298,8 @@ pub struct MeResponse {
     pub user: User,
 }
 
-/// `PUT auth/me/update/`: only the name can change here.
+/// `PUT auth/me/update/`: her name, her language and her WhatsApp number. What is left out
+/// stays as it is; an empty `whatsapp_number` removes it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -291,6 +308,10 @@ pub struct UpdateMeRequest {
     pub first_name: Option<String>,
     #[serde(default)]
     pub last_name: Option<String>,
+    #[serde(default)]
+    pub language: Option<Language>,
+    #[serde(default)]
+    pub whatsapp_number: Option<String>,
 }
 
 impl Rules for UpdateMeRequest {
@@ -298,6 +319,7 @@ impl Rules for UpdateMeRequest {
     const FIELDS: &'static [rules::Field] = &[
         field("first_name", Rule::RequiredText { max: MAX_NAME }),
         field("last_name", Rule::RequiredText { max: MAX_NAME }),
+        field("whatsapp_number", Rule::PhoneOrEmpty),
     ];
 }
 

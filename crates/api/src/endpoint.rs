@@ -173,6 +173,14 @@ endpoints! {
     /// latest errors.
     AdminDeliveries = Get "/api/admin/deliveries/", Roles(ADMINS), () => crate::DeliveryHealth;
 
+    // ---- delivery services calling back ----
+    /// Meta's subscription check (`hub.mode`, `hub.verify_token`, `hub.challenge`): answers
+    /// the challenge as plain text. The verify token is the credential.
+    WhatsappWebhookCheck = Get "/api/webhooks/whatsapp/", Public, () => Binary;
+    /// WhatsApp's status reports; `X-Hub-Signature-256` (the app secret's HMAC of the body) is
+    /// the credential, so the body is taken as bytes.
+    WhatsappWebhook = Post "/api/webhooks/whatsapp/", Public, Binary => crate::OkResponse;
+
     // ---- survivors' reports ----
     CreateIncident = Post "/api/incidents/", Roles(SURVIVORS), crate::IncidentCreate => crate::Incident;
     ListIncidents = Get "/api/incidents/", SignedIn, () => Vec<crate::Incident>;
@@ -211,6 +219,9 @@ endpoints! {
     MarkAllNotificationsRead = Post "/api/notifications/mark_all_as_read/", SignedIn, () => crate::MarkedAll;
     GetNotificationPreferences = Get "/api/notifications/preferences/", SignedIn, () => crate::NotificationPreferences;
     PutNotificationPreferences = Put "/api/notifications/preferences/", SignedIn, crate::NotificationPreferences => crate::NotificationPreferences;
+    /// A test notification to the caller on every channel they chose; its `channels` then say
+    /// how each went (read it back from the feed).
+    SendTestNotification = Post "/api/notifications/test/", SignedIn, () => crate::Notification;
     RegisterDevice = Post "/api/devices/", SignedIn, crate::DeviceRegistration => crate::Device;
     RemoveDevice = Delete "/api/devices/{id}/", SignedIn, () => ();
 

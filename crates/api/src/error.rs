@@ -49,6 +49,8 @@ pub enum Refusal {
     TokenReused {},
     /// 401
     SessionRevoked {},
+    /// 401: a delivery service's callback that does not prove it comes from the service.
+    BadSignature {},
     /// 401
     InvalidCredentials {},
     /// 429: too many failed sign-ins from this address (for this e-mail, or for any).
@@ -140,6 +142,7 @@ impl Refusal {
             | InvalidToken {}
             | TokenReused {}
             | SessionRevoked {}
+            | BadSignature {}
             | InvalidCredentials {}
             | AccountDisabled {} => 401,
             OnlyRoles { .. }
@@ -211,6 +214,8 @@ pub enum FieldError {
         max: usize,
     },
     NotAnEmail {},
+    /// Not a phone number in international form (`+254712345678`).
+    NotAPhoneNumber {},
     PasswordsDiffer {},
     PinsDiffer {},
     AnonymousOnlyForSurvivors {},

@@ -23,6 +23,27 @@ wire_enum! {
         AssignmentRejected = "assignment_rejected" / "Assignment declined",
         StatusChanged = "status_changed" / "Case status changed",
         NewMessage = "new_message" / "New message",
+        /// "Send me a test" (Settings → Notifications): goes to every channel the user chose
+        /// for any type, so each can be seen to work.
+        Test = "test" / "Test notification",
+    }
+}
+
+impl NotificationType {
+    /// Whether users of `role` are ever sent this type (what Settings → Notifications lists).
+    pub fn received_by(self, role: crate::Role) -> bool {
+        use crate::Role::*;
+        match self {
+            NotificationType::IncidentCreated | NotificationType::AssignmentRejected => {
+                role == Dispatcher
+            }
+            NotificationType::CaseAssigned => role == Provider,
+            NotificationType::AssignmentAccepted => matches!(role, Dispatcher | Survivor),
+            NotificationType::StatusChanged => role == Survivor,
+            NotificationType::NewMessage => true,
+            // Asked for, never chosen.
+            NotificationType::Test => false,
+        }
     }
 }
 
@@ -137,6 +158,8 @@ pub mod delivery_error {
     pub const UNREGISTERED: &str = "unregistered";
     /// The device was removed (signed out) before it could be sent to.
     pub const DEVICE_GONE: &str = "device_gone";
+    /// WhatsApp was chosen but no WhatsApp number is on the profile (or it was removed).
+    pub const NO_NUMBER: &str = "no_number";
 }
 
 /// One channel's delivery of one notification. With several targets (a user's devices), `sent`
@@ -271,6 +294,10 @@ pub struct ChannelPreference {
 pub struct NotificationPreferences {
     #[serde(deserialize_with = "rules::strict::objects")]
     pub preferences: Vec<ChannelPreference>,
+    /// In answers: the channels this server can carry now (the app offers only these; a
+    /// chosen channel it cannot carry is `skipped`). Ignored in a `PUT`.
+    #[serde(default)]
+    pub offered: Vec<Channel>,
 }
 
 impl Rules for NotificationPreferences {

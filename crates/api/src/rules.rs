@@ -60,6 +60,20 @@ pub fn email_pattern() -> String {
     format!("^[{ws}]*[^@{ws}]+@[^@.{ws}][^@{ws}]*\\.[^@{ws}]*[^@.{ws}][{ws}]*$")
 }
 
+/// A phone number in E.164, or nothing: the same as `is_e164`.
+pub const PHONE_OR_EMPTY_PATTERN: &str = "^(\\+[1-9][0-9]{6,14})?$";
+
+/// `+`, then 7 to 15 digits, the first not 0 (ITU-T E.164). Nothing else: no spaces or dashes,
+/// so one number is stored one way.
+pub fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
 /// One field's rule. Lengths count characters (Unicode scalar values), as JSON Schema does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rule {
@@ -77,6 +91,8 @@ pub enum Rule {
     Token { max: usize },
     /// A number from `min` to `max`.
     Range { min: i64, max: i64 },
+    /// A phone number in E.164 (`+` and 7 to 15 digits, no leading 0), or empty for none.
+    PhoneOrEmpty,
     /// A list of `min..=max` items; with `unique`, none twice.
     Items {
         min: usize,
@@ -138,6 +154,13 @@ impl Rule {
                     }
                 }
             }
+            Rule::PhoneOrEmpty => {
+                if let Some(s) = value.as_str() {
+                    if !s.is_empty() && !is_e164(s) {
+                        e.add(field, FieldError::NotAPhoneNumber {});
+                    }
+                }
+            }
             Rule::Range { min, max } => {
                 // A number that is not finite serialises as null: out of any range too.
                 let n = value.as_f64().unwrap_or(f64::NAN);
@@ -181,6 +204,7 @@ impl Rule {
                 "pattern": non_blank_pattern(),
                 "not": {"pattern": format!("[{}]", class(CONTROL))},
             }),
+            Rule::PhoneOrEmpty => json!({"pattern": PHONE_OR_EMPTY_PATTERN}),
             Rule::Range { min, max } => json!({"minimum": min, "maximum": max}),
             Rule::Items { min, max, unique } => {
                 let mut s = json!({"minItems": min, "maxItems": max});

@@ -20,7 +20,8 @@ use kintara_api::{
 };
 use kintara_api::{
     AccountActionRequest, AccountState, AdminDecision, AdminUserPage, AuditPage, BlockRequest,
-    BlockedUser, ChangePasswordRequest, CreateStaffRequest, Role, SessionList, SessionsEnded,
+    BlockedUser, ChangePasswordRequest, CreateStaffRequest, DeliveryHealth, Notification,
+    NotificationPreferences, Role, SessionList, SessionsEnded,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -673,6 +674,31 @@ impl Client {
     pub async fn mark_all_notifications_read(&self) -> Result<MarkedAll> {
         self.call::<endpoint::MarkAllNotificationsRead>(&[], "", None)
             .await
+    }
+
+    /// The channels of each type, and those the server can carry.
+    pub async fn notification_preferences(&self) -> Result<NotificationPreferences> {
+        self.call::<endpoint::GetNotificationPreferences>(&[], "", None)
+            .await
+    }
+
+    pub async fn put_notification_preferences(
+        &self,
+        prefs: &NotificationPreferences,
+    ) -> Result<NotificationPreferences> {
+        self.call::<endpoint::PutNotificationPreferences>(&[], "", Some(prefs))
+            .await
+    }
+
+    /// A test notification on every channel the caller chose.
+    pub async fn send_test_notification(&self) -> Result<Notification> {
+        self.call::<endpoint::SendTestNotification>(&[], "", None)
+            .await
+    }
+
+    /// How each delivery lane is doing (admins).
+    pub async fn delivery_health(&self) -> Result<DeliveryHealth> {
+        self.call::<endpoint::AdminDeliveries>(&[], "", None).await
     }
 
     // ---- realtime ----

@@ -6,7 +6,9 @@
 pub mod apns;
 pub mod expo;
 pub mod fcm;
+pub mod whatsapp;
 
 pub use apns::{ApnsReply, FakeApns};
 pub use expo::FakeExpo;
 pub use fcm::{FakeFcm, Reply};
+pub use whatsapp::{FakeWhatsapp, WaReply};

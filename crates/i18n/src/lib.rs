@@ -57,12 +57,29 @@ impl Lang {
         }
     }
 
+    /// The same language on the wire (a user's profile).
+    pub fn wire(self) -> kintara_api::Language {
+        match self {
+            Lang::En => kintara_api::Language::En,
+            Lang::Sw => kintara_api::Language::Sw,
+        }
+    }
+
     /// The language of a code (`en`, `sw`); `None` for one this app does not speak.
     pub fn from_code(code: &str) -> Option<Lang> {
         match code {
             "en" => Some(Lang::En),
             "sw" => Some(Lang::Sw),
             _ => None,
+        }
+    }
+}
+
+impl From<kintara_api::Language> for Lang {
+    fn from(l: kintara_api::Language) -> Lang {
+        match l {
+            kintara_api::Language::En => Lang::En,
+            kintara_api::Language::Sw => Lang::Sw,
         }
     }
 }
@@ -325,6 +342,29 @@ static EN: &[(&str, &str)] = &[
     // What leaves the app (push, e-mail, WhatsApp) for a survivor, and for a burst: nothing else.
     ("notif.new_update", "You have a new update"),
     ("notif.new_updates", "You have {n} new updates"),
+    ("notif.test_title", "Test notification"),
+    ("notif.test_body", "Notifications reach you here."),
+    // Settings → Notifications.
+    ("notify.title", "Notifications"),
+    ("notify.hint", "Choose where each kind of notification reaches you. The list in the app always keeps them all."),
+    ("notify.loading", "Loading your notification settings…"),
+    ("notify.saved", "Saved."),
+    ("notify.whatsapp", "WhatsApp number"),
+    ("notify.whatsapp_hint", "In international form, like +254712345678. Leave it empty for none. WhatsApp messages say only that there is an update."),
+    ("notify.save_number", "Save number"),
+    ("notify.test", "Send me a test"),
+    ("notify.testing", "Sending a test…"),
+    ("notify.test_done", "The test went out. Each channel:"),
+    ("delivery.pending", "on its way"),
+    ("delivery.sent", "sent"),
+    ("delivery.failed", "failed"),
+    ("delivery.skipped", "not sent"),
+    ("delivery.not_configured", "this server does not offer it"),
+    ("delivery.no_device", "no phone registered for push"),
+    ("delivery.no_number", "no WhatsApp number"),
+    ("delivery.expired", "too late to be useful"),
+    ("delivery.unregistered", "the phone no longer takes pushes"),
+    ("delivery.device_gone", "the phone signed out"),
     ("email.open_app", "Open the app to see it."),
     ("reason.services", "gives the requested {services}"),
     ("reason.handles", "handles {kind}"),
@@ -492,6 +532,13 @@ static EN: &[(&str, &str)] = &[
     // Administration.
     ("nav.admin", "Admin"),
     ("admin.title", "Accounts"),
+    ("admin.delivery.title", "Notifications going out"),
+    ("admin.delivery.refresh", "Refresh"),
+    ("admin.delivery.hour", "Last hour:"),
+    ("admin.delivery.day", "Last day:"),
+    ("admin.delivery.counts", "{sent} sent, {pending} waiting, {failed} failed"),
+    ("admin.delivery.oldest", "Oldest waiting since {when}"),
+    ("admin.delivery.off", "Not configured on this server"),
     ("admin.role", "Role"),
     ("admin.state", "State"),
     ("admin.any", "Any"),
@@ -779,6 +826,28 @@ static SW: &[(&str, &str)] = &[
     ("notif.message_from", "{name} amekutumia ujumbe."),
     ("notif.new_update", "Una taarifa mpya"),
     ("notif.new_updates", "Una taarifa mpya {n}"),
+    ("notif.test_title", "Arifa ya majaribio"),
+    ("notif.test_body", "Arifa zinakufikia hapa."),
+    ("notify.title", "Arifa"),
+    ("notify.hint", "Chagua mahali kila aina ya arifa inakufikia. Orodha ndani ya programu huziweka zote."),
+    ("notify.loading", "Inapakia mipangilio ya arifa…"),
+    ("notify.saved", "Imehifadhiwa."),
+    ("notify.whatsapp", "Namba ya WhatsApp"),
+    ("notify.whatsapp_hint", "Kwa mfumo wa kimataifa, kama +254712345678. Iache wazi kama huna. Ujumbe wa WhatsApp husema tu kuna taarifa mpya."),
+    ("notify.save_number", "Hifadhi namba"),
+    ("notify.test", "Nitumie jaribio"),
+    ("notify.testing", "Inatuma jaribio…"),
+    ("notify.test_done", "Jaribio limetumwa. Kila njia:"),
+    ("delivery.pending", "inakuja"),
+    ("delivery.sent", "imetumwa"),
+    ("delivery.failed", "imeshindwa"),
+    ("delivery.skipped", "haikutumwa"),
+    ("delivery.not_configured", "seva hii haitoi njia hii"),
+    ("delivery.no_device", "hakuna simu iliyosajiliwa kwa arifa"),
+    ("delivery.no_number", "hakuna namba ya WhatsApp"),
+    ("delivery.expired", "imechelewa mno kusaidia"),
+    ("delivery.unregistered", "simu haipokei arifa tena"),
+    ("delivery.device_gone", "simu imetoka kwenye akaunti"),
     ("email.open_app", "Fungua programu uione."),
     ("reason.services", "anatoa huduma iliyoombwa: {services}"),
     ("reason.handles", "anashughulikia {kind}"),
@@ -944,6 +1013,13 @@ static SW: &[(&str, &str)] = &[
     // Administration.
     ("nav.admin", "Usimamizi"),
     ("admin.title", "Akaunti"),
+    ("admin.delivery.title", "Arifa zinazotoka"),
+    ("admin.delivery.refresh", "Onyesha upya"),
+    ("admin.delivery.hour", "Saa iliyopita:"),
+    ("admin.delivery.day", "Siku iliyopita:"),
+    ("admin.delivery.counts", "{sent} zimetumwa, {pending} zinasubiri, {failed} zimeshindwa"),
+    ("admin.delivery.oldest", "Inayosubiri zaidi tangu {when}"),
+    ("admin.delivery.off", "Haijawekwa kwenye seva hii"),
     ("admin.role", "Jukumu"),
     ("admin.state", "Hali"),
     ("admin.any", "Yoyote"),
@@ -1081,6 +1157,61 @@ pub fn provider_type(lang: Lang, p: ProviderType) -> &'static str {
             ProviderType::Chw => "Mhudumu wa afya ya jamii",
         },
     )
+}
+
+pub fn notification_type(lang: Lang, k: kintara_api::NotificationType) -> &'static str {
+    use kintara_api::NotificationType::*;
+    by_lang(
+        lang,
+        k.label(),
+        match k {
+            IncidentCreated => "Ripoti mpya",
+            CaseAssigned => "Kesi umepewa",
+            AssignmentAccepted => "Kesi imekubaliwa",
+            AssignmentRejected => "Kesi imekataliwa",
+            StatusChanged => "Hali ya kesi imebadilika",
+            NewMessage => "Ujumbe mpya",
+            Test => "Arifa ya majaribio",
+        },
+    )
+}
+
+pub fn channel(lang: Lang, c: kintara_api::Channel) -> &'static str {
+    use kintara_api::Channel::*;
+    match (lang, c) {
+        (Lang::En, Websocket) => "In the app",
+        (Lang::En, Push) => "Push",
+        (Lang::Sw, Websocket) => "Kwenye programu",
+        (Lang::Sw, Push) => "Arifa ya simu",
+        (Lang::En, Email) => "E-mail",
+        (Lang::Sw, Email) => "Barua pepe",
+        (_, Whatsapp) => "WhatsApp",
+    }
+}
+
+/// How one channel's delivery went, with the reason a `skipped` or `failed` one gives (a code of
+/// `kintara_api::delivery_error`, or the service's own words).
+pub fn delivery(lang: Lang, d: &kintara_api::ChannelDelivery) -> String {
+    use kintara_api::{delivery_error as why, DeliveryState::*};
+    let state = match d.state {
+        Pending => text(lang, "delivery.pending"),
+        Sent => text(lang, "delivery.sent"),
+        Failed => text(lang, "delivery.failed"),
+        Skipped => text(lang, "delivery.skipped"),
+    };
+    let reason = d.last_error.as_deref().map(|e| match e {
+        why::NOT_CONFIGURED => text(lang, "delivery.not_configured").to_owned(),
+        why::NO_DEVICE => text(lang, "delivery.no_device").to_owned(),
+        why::NO_NUMBER => text(lang, "delivery.no_number").to_owned(),
+        why::EXPIRED => text(lang, "delivery.expired").to_owned(),
+        why::UNREGISTERED => text(lang, "delivery.unregistered").to_owned(),
+        why::DEVICE_GONE => text(lang, "delivery.device_gone").to_owned(),
+        other => other.to_owned(),
+    });
+    match reason {
+        Some(r) if d.state != Sent => format!("{state} ({r})"),
+        _ => state.to_owned(),
+    }
 }
 
 pub fn assignment_status(lang: Lang, a: AssignmentStatus) -> &'static str {

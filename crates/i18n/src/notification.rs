@@ -11,6 +11,8 @@ use crate::{fill, incident_type, text, urgency, Lang};
 pub fn for_survivor(lang: Lang, kind: NotificationType, app: &str) -> (String, String) {
     let message = if kind == NotificationType::NewMessage {
         text(lang, "notif.you_have_message")
+    } else if kind == NotificationType::Test {
+        text(lang, "notif.test_body")
     } else {
         text(lang, "notif.case_update")
     };
@@ -65,6 +67,10 @@ pub fn from_params(
                 "notif.message_from",
                 &[("name", p.sender_name.as_deref()?)],
             ),
+        ),
+        NotificationType::Test => (
+            text(lang, "notif.test_title").to_owned(),
+            text(lang, "notif.test_body").to_owned(),
         ),
         // Only survivors are told of status changes.
         NotificationType::StatusChanged => return None,

@@ -119,6 +119,10 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
             "This session has ended; please sign in again.".into(),
             "Kipindi hiki kimekwisha; tafadhali ingia tena.".into(),
         ),
+        BadSignature {} => (
+            "This request is not signed by the service it claims to come from.".into(),
+            "Ombi hili halijatiwa saini na huduma linayodai kutoka.".into(),
+        ),
         InvalidCredentials {} => (
             "Wrong e-mail or password.".into(),
             "Barua pepe au nenosiri si sahihi.".into(),
@@ -311,6 +315,10 @@ pub fn field_error(lang: Lang, e: &FieldError) -> String {
         NotAnEmail {} => (
             "Enter a valid e-mail address.".into(),
             "Weka barua pepe halali.".into(),
+        ),
+        NotAPhoneNumber {} => (
+            "Enter the number in international form, like +254712345678.".into(),
+            "Weka namba kwa mfumo wa kimataifa, kama +254712345678.".into(),
         ),
         PasswordsDiffer {} => (
             "Passwords do not match.".into(),

@@ -149,6 +149,32 @@ pub struct Config {
     /// An extra CA certificate (PEM) to trust for the SMTP relay, besides the public ones.
     #[arg(long, env = "KINTARA_SMTP_CA")]
     pub smtp_ca: Option<PathBuf>,
+
+    /// Where the WhatsApp Cloud API is reached.
+    #[arg(
+        long,
+        env = "KINTARA_WHATSAPP_ENDPOINT",
+        default_value = "https://graph.facebook.com"
+    )]
+    pub whatsapp_endpoint: String,
+
+    /// The WhatsApp Cloud API access token (a system user's). With the phone number id, turns
+    /// WhatsApp notifications on; without, they are `skipped`.
+    #[arg(long, env = "KINTARA_WHATSAPP_TOKEN", hide_env_values = true)]
+    pub whatsapp_token: Option<String>,
+
+    /// The id of the business phone number messages are sent from (digits, from Meta).
+    #[arg(long, env = "KINTARA_WHATSAPP_PHONE_NUMBER_ID")]
+    pub whatsapp_phone_number_id: Option<String>,
+
+    /// The app secret Meta signs status reports with (`X-Hub-Signature-256`). Without it, and
+    /// the verify token, the webhook answers 404.
+    #[arg(long, env = "KINTARA_WHATSAPP_APP_SECRET", hide_env_values = true)]
+    pub whatsapp_app_secret: Option<String>,
+
+    /// The verify token entered in Meta's webhook settings (checked on its subscription GET).
+    #[arg(long, env = "KINTARA_WHATSAPP_VERIFY_TOKEN", hide_env_values = true)]
+    pub whatsapp_verify_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -188,6 +214,11 @@ impl Config {
             smtp_url: None,
             smtp_from: None,
             smtp_ca: None,
+            whatsapp_endpoint: "https://graph.facebook.com".into(),
+            whatsapp_token: None,
+            whatsapp_phone_number_id: None,
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
         }
     }
 
@@ -240,6 +271,14 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
             .field("smtp_from", &self.smtp_from)
             .field("smtp_ca", &self.smtp_ca)
+            .field("whatsapp_endpoint", &self.whatsapp_endpoint)
+            .field("whatsapp_token", &redacted(&self.whatsapp_token))
+            .field("whatsapp_phone_number_id", &self.whatsapp_phone_number_id)
+            .field("whatsapp_app_secret", &redacted(&self.whatsapp_app_secret))
+            .field(
+                "whatsapp_verify_token",
+                &redacted(&self.whatsapp_verify_token),
+            )
             .finish()
     }
 }
@@ -256,8 +295,18 @@ mod tests {
         c.database_url = Some("postgres://user:password@db/kintara".into());
         c.broker_url = Some("redis://:password@broker:6379".into());
         c.smtp_url = Some("smtp://mailer:password@relay:587?tls=required".into());
+        c.whatsapp_token = Some("EAAG-whatsapp-token".into());
+        c.whatsapp_app_secret = Some("meta-app-secret".into());
+        c.whatsapp_verify_token = Some("verify-me".into());
         let printed = format!("{c:?}");
-        for secret in ["jwt-secret-value", &"ab".repeat(32), "password"] {
+        for secret in [
+            "jwt-secret-value",
+            &"ab".repeat(32),
+            "password",
+            "EAAG-whatsapp-token",
+            "meta-app-secret",
+            "verify-me",
+        ] {
             assert!(!printed.contains(secret), "{printed}");
         }
     }

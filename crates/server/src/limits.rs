@@ -40,10 +40,12 @@ pub enum Action {
     /// Opening a WebSocket.
     Socket,
     LongPoll,
+    /// "Send me a test" notification.
+    TestNotification,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::Login,
         Action::Register,
         Action::Refresh,
@@ -56,6 +58,7 @@ impl Action {
         Action::Upload,
         Action::Socket,
         Action::LongPoll,
+        Action::TestNotification,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +75,7 @@ impl Action {
             Action::Upload => "upload",
             Action::Socket => "socket",
             Action::LongPoll => "long_poll",
+            Action::TestNotification => "test_notification",
         }
     }
 }
@@ -109,6 +113,7 @@ pub const LIMITED: &[(&str, Action)] = &[
     ("Heartbeat", Action::Heartbeat),
     ("UploadEvidence", Action::Upload),
     ("Events", Action::LongPoll),
+    ("SendTestNotification", Action::TestNotification),
 ];
 
 /// `count` requests per `period`, all of them at once if need be.
@@ -172,6 +177,7 @@ pub const DEFAULTS: &[(Action, Scope, Rate)] = &[
     (Action::Socket, Scope::Address, Rate::per_minute(120)),
     (Action::LongPoll, Scope::Account, Rate::per_minute(120)),
     (Action::LongPoll, Scope::Address, Rate::per_minute(600)),
+    (Action::TestNotification, Scope::Account, Rate::per_hour(5)),
 ];
 
 /// `--rate-limits`: overrides of [`DEFAULTS`], or `off`.

@@ -13,6 +13,7 @@ use crate::admin;
 use crate::auth::handlers as auth;
 use crate::chat::blocks;
 use crate::chat::handlers as chat;
+use crate::delivery::webhook;
 use crate::devices;
 use crate::error::ApiError;
 use crate::events::handlers as events;
@@ -39,6 +40,7 @@ use crate::workflow::{dispatch, provider};
         (name = "evidence", description = "Photos, voice recordings and documents of a case"),
         (name = "chat", description = "Case and direct conversations, presence"),
         (name = "events", description = "Realtime frames by long-poll, from the per-user event log"),
+        (name = "webhooks", description = "Delivery services reporting back (signed by them)"),
     )
 )]
 struct ApiDoc;
@@ -112,6 +114,7 @@ fn api() -> OpenApiRouter<AppState> {
             notifications::get_preferences,
             notifications::put_preferences
         ))
+        .routes(routes!(notifications::send_test))
         .routes(routes!(devices::register))
         .routes(routes!(devices::remove))
         // Evidence. Only the upload takes a large body; the global limit stays at the JSON size.
@@ -140,6 +143,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(blocks::unblock))
         // Realtime.
         .routes(routes!(events::poll))
+        // Delivery services reporting back.
+        .routes({
+            let (schemas, paths, method) = routes!(webhook::check, webhook::receive);
+            let limit = DefaultBodyLimit::max(webhook::MAX_BODY);
+            (schemas, paths, method.layer(limit))
+        })
 }
 
 /// The OpenAPI document, as checked into `gen/openapi.json`: what the handlers describe,

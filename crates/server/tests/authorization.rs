@@ -149,6 +149,10 @@ fn table() -> Vec<Row> {
         row(post.clone(), "/api/admin/users/{id}/reinstate/", Pending, B::Reason, admin_only),
         row(get.clone(), "/api/admin/audit/", Pending, B::None, admin_only),
         row(get.clone(), "/api/admin/deliveries/", Pending, B::None, admin_only),
+        // Delivery services calling back: signed by the service, not by a user; off (404) while
+        // WhatsApp is not configured, as here (the delivery suite covers them configured).
+        row(get.clone(), "/api/webhooks/whatsapp/", Pending, B::None, [404; 6]),
+        row(post.clone(), "/api/webhooks/whatsapp/", Pending, B::Empty, [404; 6]),
         // Reports.
         row(post.clone(), "/api/incidents/", Pending, B::Report, [401, 201, 201, 403, 403, 403]),
         row(get.clone(), "/api/incidents/", Pending, B::None, signed_in),
@@ -183,6 +187,7 @@ fn table() -> Vec<Row> {
         row(post.clone(), "/api/notifications/mark_all_as_read/", Pending, B::Empty, signed_in),
         row(get.clone(), "/api/notifications/preferences/", Pending, B::None, signed_in),
         row(put.clone(), "/api/notifications/preferences/", Pending, B::Preferences, signed_in),
+        row(post.clone(), "/api/notifications/test/", Pending, B::Empty, [401, 201, 201, 201, 201, 201]),
         // Push devices. `{id}` is the owner's.
         row(post.clone(), "/api/devices/", Pending, B::Device, [401, 201, 201, 201, 201, 201]),
         row(delete.clone(), "/api/devices/{id}/", Pending, B::None, [401, 204, 404, 404, 404, 404]),

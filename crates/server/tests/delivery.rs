@@ -17,7 +17,7 @@ use kintara_api::{
     delivery_error, ChatRoomList, DeliveryHealth, DeliveryLane, DeliveryState, EventsPage,
     Incident, Notification, NotificationPage,
 };
-use kintara_fakes::{FakeFcm, Reply};
+use kintara_fakes::{FakeFcm, FakeWhatsapp, Reply, WaReply};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -1173,4 +1173,335 @@ async fn expo_gets_batches_of_at_most_100_and_dead_tokens_go_from_tickets_and_re
     .await
     .unwrap();
     assert_eq!(failed, 2, "desk 0 by its ticket, desk 1 by its receipt");
+}
+
+/// A demo server sending WhatsApp messages through `fake`, its webhook on.
+async fn whatsapp_server(fake: &FakeWhatsapp) -> TestServer {
+    let (url, token, number) = (
+        fake.url.clone(),
+        fake.token.clone(),
+        fake.phone_number_id.clone(),
+    );
+    TestServer::start_with(move |c| {
+        c.demo = true;
+        c.whatsapp_endpoint = url;
+        c.whatsapp_token = Some(token);
+        c.whatsapp_phone_number_id = Some(number);
+        c.whatsapp_app_secret = Some(APP_SECRET.into());
+        c.whatsapp_verify_token = Some("verify-me".into());
+    })
+    .await
+}
+
+const APP_SECRET: &str = "meta-app-secret";
+
+async fn set_profile(s: &TestServer, who: &Account, body: Value) -> kintara_api::User {
+    let resp = s
+        .put("/api/auth/me/update/", Some(&who.access), &body)
+        .await;
+    resp.expect(200);
+    resp.json_as::<kintara_api::MeResponse>().user
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatsapp_sends_the_template_in_her_language_says_nothing_of_her_case_and_only_signed_reports_count(
+) {
+    const MARK: &str = "Plantedmark";
+    let fake = FakeWhatsapp::start("wa-system-user-token", "106540352242922").await;
+    let s = whatsapp_server(&fake).await;
+    let survivor = s.demo_login("survivor").await;
+    let dispatcher = s.demo_login("dispatcher").await;
+    let provider = s.demo_login("legal").await;
+    let admin = s.demo_login("admin").await;
+
+    // Her number, checked as E.164 and stored one way; her language.
+    for bad in [
+        "0712345678",
+        "+254 712 345 678",
+        "+0712345678",
+        "+12",
+        "tel:+254712345678",
+    ] {
+        let resp = s
+            .put(
+                "/api/auth/me/update/",
+                Some(&survivor.access),
+                &json!({ "whatsapp_number": bad }),
+            )
+            .await;
+        resp.expect(422);
+        assert_eq!(
+            resp.json()["errors"]["whatsapp_number"][0]["code"],
+            "not_a_phone_number",
+            "{bad}: {}",
+            resp.text
+        );
+    }
+    let me = set_profile(
+        &s,
+        &survivor,
+        json!({ "whatsapp_number": "+254712345678", "language": "sw" }),
+    )
+    .await;
+    assert_eq!(me.whatsapp_number.as_deref(), Some("+254712345678"));
+    assert_eq!(me.language, kintara_api::Language::Sw);
+    // Where she gets messages is hers alone: not even an admin sees it.
+    let users = s
+        .get(
+            "/api/admin/users/?q=survivor@kintara.test",
+            Some(&admin.access),
+        )
+        .await;
+    users.expect(200);
+    assert!(!users.text.contains("254712345678"), "{}", users.text);
+
+    choose(
+        &s,
+        &survivor,
+        &["assignment_accepted", "status_changed", "new_message"],
+        &["whatsapp"],
+    )
+    .await;
+    // The provider chose WhatsApp but gave no number: skipped, saying why.
+    choose(&s, &provider, &["case_assigned"], &["whatsapp"]).await;
+    // Meta is busy for the first attempt: it is tried again, not lost.
+    fake.script([WaReply::rate_limited()]);
+
+    let mut body = report(&format!("{MARK} what happened"));
+    body["location"] = json!({ "address": format!("{MARK} road"), "description": MARK });
+    let incident = s.create_report(&survivor.access, &body).await;
+    assign(&s, &dispatcher, incident.id, &provider).await;
+    let theirs = feed(&s, &provider).await.remove(0);
+    assert_eq!(theirs.channels["whatsapp"].state, DeliveryState::Skipped);
+    assert_eq!(
+        theirs.channels["whatsapp"].last_error.as_deref(),
+        Some(delivery_error::NO_NUMBER)
+    );
+    s.patch(
+        &format!("/api/incidents/{}/accept/", incident.id),
+        Some(&provider.access),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    until("her WhatsApp message to be recorded as sent", || async {
+        feed(&s, &survivor)
+            .await
+            .iter()
+            .any(|n| n.channels["whatsapp"].state == DeliveryState::Sent)
+    })
+    .await;
+    let hers = feed(&s, &survivor)
+        .await
+        .into_iter()
+        .find(|n| n.channels["whatsapp"].state == DeliveryState::Sent)
+        .unwrap();
+    let wa = &hers.channels["whatsapp"];
+    assert_eq!(wa.attempts, 2, "once refused (rate limit), then accepted");
+    let sent = fake.sent();
+    assert!(fake.refusals().is_empty(), "{:?}", fake.refusals());
+    let m = sent
+        .iter()
+        .find(|m| wa.message_id.as_deref() == Some(m.wamid.as_str()))
+        .expect("the message the feed names");
+    for other in &sent {
+        assert!(!other.body.to_string().contains(MARK));
+    }
+    assert_eq!(m.to, "254712345678");
+    assert_eq!(m.template, "kintara_notification");
+    assert_eq!(m.language, "sw");
+    assert_eq!(
+        m.parameters,
+        [kintara_i18n::text(
+            kintara_i18n::Lang::Sw,
+            "notif.new_update"
+        )]
+    );
+    assert!(!m.body.to_string().contains(MARK));
+
+    // The subscription check: only with the verify token, and only a plausible challenge.
+    let check = |token: &str, challenge: &str| {
+        s.request(
+            reqwest::Method::GET,
+            &format!(
+                "/api/webhooks/whatsapp/?hub.mode=subscribe&hub.verify_token={token}&hub.challenge={challenge}"
+            ),
+        )
+        .send()
+    };
+    let ok = check("verify-me", "1158201444").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    assert_eq!(check("guess", "1158201444").await.unwrap().status(), 401);
+    assert_eq!(
+        check("verify-me", "%3Cscript%3E").await.unwrap().status(),
+        401,
+        "nothing but a plain token is echoed"
+    );
+
+    // A report that Meta could not deliver it: believed only when signed with the app secret.
+    let webhook = s.url("/api/webhooks/whatsapp/");
+    let failed = [(m.wamid.as_str(), "failed", Some(131026))];
+    assert_eq!(
+        FakeWhatsapp::report(&webhook, "not-the-secret", &failed).await,
+        401
+    );
+    let unsigned = s
+        .request(reqwest::Method::POST, "/api/webhooks/whatsapp/")
+        .json(&json!({ "entry": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let still = feed(&s, &survivor).await;
+    let still = still.iter().find(|n| n.id == hers.id).unwrap();
+    assert_eq!(still.channels["whatsapp"].state, DeliveryState::Sent);
+    // Another message's id, and a delivered status, change nothing.
+    assert_eq!(
+        FakeWhatsapp::report(
+            &webhook,
+            APP_SECRET,
+            &[
+                ("wamid.NOTOURS", "failed", Some(131026)),
+                (m.wamid.as_str(), "delivered", None)
+            ]
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        feed(&s, &survivor)
+            .await
+            .iter()
+            .find(|n| n.id == hers.id)
+            .unwrap()
+            .channels["whatsapp"]
+            .state,
+        DeliveryState::Sent
+    );
+    assert_eq!(
+        FakeWhatsapp::report(&webhook, APP_SECRET, &failed).await,
+        200
+    );
+    let after = feed(&s, &survivor).await;
+    let wa = &after.iter().find(|n| n.id == hers.id).unwrap().channels["whatsapp"];
+    assert_eq!(wa.state, DeliveryState::Failed);
+    assert!(
+        wa.last_error.as_deref().unwrap_or("").contains("131026"),
+        "{wa:?}"
+    );
+
+    // She removes her number: the next notification is skipped, not sent to the old one.
+    until("every message to her to settle", || async {
+        feed(&s, &survivor)
+            .await
+            .iter()
+            .all(|n| n.channels["whatsapp"].state != DeliveryState::Pending)
+    })
+    .await;
+    let sent_before = fake.sent().len();
+    let me = set_profile(&s, &survivor, json!({ "whatsapp_number": "" })).await;
+    assert_eq!(me.whatsapp_number, None);
+    s.patch(
+        &format!("/api/providers/cases/{}/status/", incident.id),
+        Some(&provider.access),
+        &json!({ "status": "completed" }),
+    )
+    .await
+    .expect(200);
+    until("the status change to reach her feed", || async {
+        feed(&s, &survivor).await.len() > after.len()
+    })
+    .await;
+    let newest = feed(&s, &survivor).await.remove(0);
+    assert_eq!(
+        newest.channels["whatsapp"].last_error.as_deref(),
+        Some(delivery_error::NO_NUMBER)
+    );
+    assert_eq!(
+        fake.sent().len(),
+        sent_before,
+        "nothing went to the removed number"
+    );
+}
+
+#[tokio::test]
+async fn send_me_a_test_goes_to_every_chosen_channel_says_nothing_more_and_is_limited() {
+    let fake = FakeFcm::start().await;
+    let keys = tempfile::tempdir().expect("temp dir");
+    let creds = account_file(&fake, keys.path());
+    let url = fake.url.clone();
+    // The server's own limits (the harness turns them off elsewhere).
+    let s = TestServer::start_with(move |c| {
+        c.demo = true;
+        c.fcm_credentials = Some(creds);
+        c.fcm_endpoint = url;
+        c.rate_limits = kintara_server::limits::LimitSpec::default();
+    })
+    .await;
+    let survivor = s.demo_login("survivor").await;
+    register_device(&s, &survivor, "her-phone").await;
+    let prefs: kintara_api::NotificationPreferences = s
+        .get("/api/notifications/preferences/", Some(&survivor.access))
+        .await
+        .json_as();
+    assert_eq!(
+        prefs.offered,
+        [kintara_api::Channel::Websocket, kintara_api::Channel::Push],
+        "only what this server carries"
+    );
+    assert!(
+        prefs
+            .preferences
+            .iter()
+            .all(|p| p.notification_type != kintara_api::NotificationType::Test),
+        "a test is asked for, not chosen"
+    );
+
+    let resp = s
+        .post(
+            "/api/notifications/test/",
+            Some(&survivor.access),
+            &json!({}),
+        )
+        .await;
+    resp.expect(201);
+    let made: Notification = resp.json_as();
+    assert_eq!(made.notification_type, kintara_api::NotificationType::Test);
+    assert_eq!(made.channels["push"].state, DeliveryState::Pending);
+    assert_eq!(made.channels["email"].state, DeliveryState::Skipped);
+    let notes = settled(&s, &survivor, 1).await;
+    let test = notes.iter().find(|n| n.id == made.id).expect("in her feed");
+    assert_eq!(test.channels["push"].state, DeliveryState::Sent);
+    let pushed = fake.accepted();
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(
+        pushed[0].message["notification"]["body"], "You have a new update",
+        "a survivor's test says no more than any other push"
+    );
+
+    // Each may land on a phone (or cost a WhatsApp message): five an hour.
+    for _ in 0..4 {
+        s.post(
+            "/api/notifications/test/",
+            Some(&survivor.access),
+            &json!({}),
+        )
+        .await
+        .expect(201);
+    }
+    let refused = s
+        .post(
+            "/api/notifications/test/",
+            Some(&survivor.access),
+            &json!({}),
+        )
+        .await;
+    refused.expect(429);
+    assert!(refused.headers.contains_key("retry-after"));
+    assert_eq!(refused.json()["code"], "rate_limited");
 }

@@ -2,12 +2,15 @@
 //! session bus of its own (a real `dbus-daemon`), and `dbus-monitor` records every
 //! `org.freedesktop.Notifications.Notify` call the app makes. A provider who chose Swahili is
 //! told of a case offered to them in Swahili; a survivor is told only that there is an update,
-//! in her language, with nothing of her case.
+//! in her language, with nothing of her case. Clicking a notification (the desktop's
+//! `ActionInvoked`, from a notification server on that bus) opens its room or its case.
 
 mod common;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{App, Group, Server, DEMO_PASSWORD};
@@ -106,6 +109,119 @@ impl NotificationBus {
     }
 }
 
+/// A notification server on a bus, as a desktop runs one (`org.freedesktop.Notifications`):
+/// it answers `Notify` with an id and records what it was given, and `click` tells the app its
+/// notification was clicked (the `ActionInvoked` signal with the `default` action), as the
+/// desktop does when the person clicks it.
+struct NotificationServer {
+    shown: Arc<Mutex<Vec<Shown>>>,
+    conn: zbus::Connection,
+}
+
+#[derive(Debug, Clone)]
+struct Shown {
+    id: u32,
+    summary: String,
+    body: String,
+    actions: Vec<String>,
+}
+
+struct NotificationsInterface {
+    shown: Arc<Mutex<Vec<Shown>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl NotificationsInterface {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: String,
+        _replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        actions: Vec<String>,
+        _hints: HashMap<String, zbus::OwnedVariant>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let mut shown = self.shown.lock().unwrap();
+        let id = shown.len() as u32 + 1;
+        shown.push(Shown {
+            id,
+            summary,
+            body,
+            actions,
+        });
+        id
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        vec!["actions".into(), "body".into()]
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        (
+            "kintara-e2e".into(),
+            "kintara".into(),
+            "1".into(),
+            "1.2".into(),
+        )
+    }
+
+    fn close_notification(&self, _id: u32) {}
+}
+
+impl NotificationServer {
+    async fn start(bus: &NotificationBus) -> NotificationServer {
+        let shown = Arc::new(Mutex::new(Vec::new()));
+        let conn = zbus::connection::Builder::address(bus.address.as_str())
+            .name("org.freedesktop.Notifications")
+            .serve_at(
+                "/org/freedesktop/Notifications",
+                NotificationsInterface {
+                    shown: shown.clone(),
+                },
+            )
+            .build()
+            .await
+            .expect("connected to the bus");
+        NotificationServer { shown, conn }
+    }
+
+    /// Waits for a notification whose summary contains `needle`.
+    async fn wait_for(&self, needle: &str) -> Shown {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let all = self.shown.lock().unwrap().clone();
+            if let Some(n) = all.iter().find(|n| n.summary.contains(needle)) {
+                return n.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no notification {needle:?} among {all:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, n: &Shown) {
+        assert!(
+            n.actions.iter().any(|a| a == "default"),
+            "a click on it would report nothing: {n:?}"
+        );
+        self.conn
+            .emit_signal(
+                None::<&str>,
+                "/org/freedesktop/Notifications",
+                "org.freedesktop.Notifications",
+                "ActionInvoked",
+                &(n.id, "default"),
+            )
+            .await
+            .expect("signal sent");
+    }
+}
+
 /// Launches the app on `bus`, switches it to Swahili on the sign-in screen and signs in.
 async fn signed_in_in_swahili(server: &Server, bus: &NotificationBus, email: &str) -> App {
     let app = App::launch_with_env(&[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())]).await;
@@ -199,5 +315,84 @@ async fn os_notifications_speak_the_apps_language_and_keep_a_survivors_secrets()
 
     let _ = provider.close().await;
     let _ = survivor.close().await;
+    let _ = in_front.close().await;
+}
+
+#[tokio::test]
+async fn clicking_an_os_notification_opens_its_room_or_its_case() {
+    let server = Server::start();
+    let bus = NotificationBus::start();
+    let desktop = NotificationServer::start(&bus).await;
+    let app = App::launch_with_env(&[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())]).await;
+    app.sign_in_to(&server.url, "healthcare@kintara.test", "Hello")
+        .await;
+    app.wait_text("#conn-state", "Online").await;
+    // Another program in front: the app raises OS notifications only when it is not looked at.
+    let in_front = App::launch().await;
+    in_front.find("#login-email").await;
+
+    // A case offered to the provider, then (accepted) a message from the survivor in its room.
+    let survivor = server.login("survivor@kintara.test").await;
+    let (incident, case_number) = server.file_routine_report(&survivor).await;
+    let provider = server.login("healthcare@kintara.test").await;
+    let provider_id = server.user_id(&provider).await;
+    let dispatcher = server.login("dispatcher@kintara.test").await;
+    server
+        .api(
+            &dispatcher,
+            reqwest::Method::POST,
+            &format!("/api/dispatch/cases/{incident}/assign/"),
+            json!({"provider_ids": [provider_id]}),
+        )
+        .await;
+    let offered = desktop.wait_for(&case_number).await;
+    server
+        .api(
+            &provider,
+            reqwest::Method::PATCH,
+            &format!("/api/incidents/{incident}/accept/"),
+            json!({}),
+        )
+        .await;
+    let rooms = server
+        .api(
+            &survivor,
+            reqwest::Method::GET,
+            "/api/chat/rooms/",
+            json!(null),
+        )
+        .await;
+    let room = rooms["results"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .find(|r| r["incident"] == json!(incident))
+        .expect("the case room")["id"]
+        .as_str()
+        .expect("room id")
+        .to_owned();
+    server
+        .api(
+            &survivor,
+            reqwest::Method::POST,
+            "/api/chat/messages/",
+            json!({"room": room, "content": "Are you there?"}),
+        )
+        .await;
+    let message = desktop.wait_for("New message").await;
+    assert!(message.body.contains("sent you a message"), "{message:?}");
+
+    // Clicking the message opens its conversation; clicking the offer, the case.
+    desktop.click(&message).await;
+    app.find(&format!("#room[data-room='{room}']")).await;
+    desktop.click(&offered).await;
+    app.wait_text(
+        &format!(".case-card[data-incident='{incident}'] .case-detail"),
+        "What happened",
+    )
+    .await;
+    app.screenshot("os-notification-click.png").await;
+
+    let _ = app.close().await;
     let _ = in_front.close().await;
 }

@@ -1,5 +1,6 @@
 //! Trust and safety in the real window: an admin verifies a provider who registered themselves,
-//! who can then be given a case (and could not before); a survivor sees where she is signed in
+//! who can then be given a case (and could not before), and sees how notifications are getting
+//! out; a survivor sees where she is signed in
 //! and signs another device out of her account.
 
 mod common;
@@ -86,10 +87,19 @@ async fn an_admin_verifies_a_new_provider_who_can_then_be_assigned() {
     app.wait_gone(&account).await;
     let entry = format!("#audit .entry[data-action='verified'][data-target='{provider}']");
     app.wait_text(&entry, "Licence checked").await;
+    // How notifications are getting out: this demo server carries none but the app's own.
+    app.find("#deliveries[data-ready='true']").await;
+    app.wait_text(
+        "#lanes .lane[data-lane='fcm'][data-configured='false']",
+        "Not configured on this server",
+    )
+    .await;
     // The same screen in Swahili.
     app.click("#lang").await;
     app.wait_text("#admin h1", "Akaunti").await;
     app.wait_text(&entry, "alithibitisha").await;
+    app.wait_text("#lanes .lane[data-lane='email']", "Haijawekwa")
+        .await;
     // Tablet and desktop layouts: the screen and its navigation are there in both.
     for (size, w, h) in [("tablet", 900, 1180), ("desktop", 1280, 860)] {
         app.client

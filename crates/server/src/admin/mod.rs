@@ -35,9 +35,12 @@ use crate::naming::shown_name;
 use crate::openapi::MAX_PAGE;
 use crate::state::AppState;
 
-/// A user as an admin sees them: an anonymous survivor's name stays hidden here too.
+/// A user as an admin sees them: an anonymous survivor's name stays hidden here too, and no
+/// one's WhatsApp number is shown.
 fn admin_view(row: &UserRow) -> User {
     let mut user = row.to_api();
+    // Where she gets messages is hers alone.
+    user.whatsapp_number = None;
     if row.is_anonymous {
         user.first_name = shown_name("", "", true);
         user.last_name = String::new();

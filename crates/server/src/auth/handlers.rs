@@ -370,7 +370,7 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json
     }))
 }
 
-/// Change the signed-in user's name.
+/// Change the signed-in user's name, language or WhatsApp number.
 #[utoipa::path(put, path = endpoint::UpdateMe::PATH, tag = "auth", security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses(
@@ -383,13 +383,7 @@ pub async fn update_me(
     ValidJson(req): ValidJson<UpdateMeRequest>,
 ) -> ApiResult<Json<MeResponse>> {
     let mut tx = state.db.begin_write().await?;
-    users::update_names(
-        &mut tx,
-        user.id,
-        req.first_name.as_deref(),
-        req.last_name.as_deref(),
-    )
-    .await?;
+    users::update_profile(&mut tx, user.id, &req).await?;
     tx.commit().await?;
     Ok(Json(MeResponse {
         success: true,

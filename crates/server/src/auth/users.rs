@@ -1,7 +1,7 @@
 //! The `users` and `provider_profiles` tables.
 
 use chrono::{DateTime, Utc};
-use kintara_api::{AccountState, ProviderType, Role, User};
+use kintara_api::{AccountState, Language, ProviderType, Role, UpdateMeRequest, User};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use uuid::Uuid;
@@ -23,11 +23,14 @@ pub struct UserRow {
     pub last_login: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub language: Language,
+    pub whatsapp_number: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str =
     "id, email, password_hash, first_name, last_name, role, provider_type, \
-    is_anonymous, biometric_enabled, account_state, last_login, created_at, updated_at";
+    is_anonymous, biometric_enabled, account_state, last_login, created_at, updated_at, \
+    language, whatsapp_number";
 
 pub(crate) fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
     use sqlx::Row;
@@ -46,6 +49,9 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
         last_login: get_opt_ts(row, "last_login")?,
         created_at: get_ts(row, "created_at")?,
         updated_at: get_ts(row, "updated_at")?,
+        // A code a later version wrote and this one does not speak: English.
+        language: Language::parse(&row.try_get::<String, _>("language")?).unwrap_or_default(),
+        whatsapp_number: row.try_get("whatsapp_number")?,
     })
 }
 
@@ -70,6 +76,8 @@ impl UserRow {
             last_login: self.last_login,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            language: self.language,
+            whatsapp_number: self.whatsapp_number.clone(),
         }
     }
 }
@@ -159,19 +167,25 @@ pub async fn record_login(conn: &mut AnyConnection, id: Uuid) -> Result<(), sqlx
     Ok(())
 }
 
-pub async fn update_names(
+/// Changes what `req` names (a validated request); an empty WhatsApp number removes it.
+pub async fn update_profile(
     conn: &mut AnyConnection,
     id: Uuid,
-    first_name: Option<&str>,
-    last_name: Option<&str>,
+    req: &UpdateMeRequest,
 ) -> Result<(), sqlx::Error> {
+    let number = req.whatsapp_number.as_deref();
     sqlx::query(
         "UPDATE users SET first_name = COALESCE($2, first_name), \
-         last_name = COALESCE($3, last_name), updated_at = $4 WHERE id = $1",
+         last_name = COALESCE($3, last_name), language = COALESCE($4, language), \
+         whatsapp_number = CASE WHEN $5 = 1 THEN $6 ELSE whatsapp_number END, \
+         updated_at = $7 WHERE id = $1",
     )
     .bind(id.to_string())
-    .bind(first_name.map(str::trim))
-    .bind(last_name.map(str::trim))
+    .bind(req.first_name.as_deref().map(str::trim))
+    .bind(req.last_name.as_deref().map(str::trim))
+    .bind(req.language.map(|l| l.as_str()))
+    .bind(number.is_some() as i64)
+    .bind(number.filter(|n| !n.is_empty()))
     .bind(ts(Utc::now()))
     .execute(conn)
     .await?;

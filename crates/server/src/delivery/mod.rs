@@ -9,7 +9,8 @@
 //! - `text`: the one builder of every text that leaves the app (nothing of a case for a
 //!   survivor).
 //! - `fcm`: the FCM HTTP v1 sender; `apns`: APNs over HTTP/2; `expo`: Expo's push service
-//!   (batches, tickets, receipts); `email`: SMTP.
+//!   (batches, tickets, receipts); `email`: SMTP; `whatsapp`: the WhatsApp Cloud API, whose
+//!   status reports come back through `webhook`.
 //! - `handover`: the in-app channel's `sent`, reported by sockets and long-polls.
 //! - `health`: per lane counts, oldest pending and latest errors, for operators.
 
@@ -23,6 +24,8 @@ pub mod health;
 pub mod outbox;
 pub mod plan;
 pub mod text;
+pub mod webhook;
+pub mod whatsapp;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -58,6 +61,7 @@ pub enum Sender {
     Apns(apns::Apns),
     Expo(expo::Expo),
     Email(email::Email),
+    Whatsapp(whatsapp::Whatsapp),
 }
 
 impl Sender {
@@ -67,6 +71,7 @@ impl Sender {
             Sender::Apns(_) => DeliveryLane::Apns,
             Sender::Expo(_) => DeliveryLane::Expo,
             Sender::Email(_) => DeliveryLane::Email,
+            Sender::Whatsapp(_) => DeliveryLane::Whatsapp,
         }
     }
 
@@ -80,6 +85,8 @@ impl Sender {
             Sender::Expo(_) => 2 * expo::MAX_BATCH,
             // Relays limit connections per client.
             Sender::Email(_) => 4,
+            // Meta allows a business number about 80 messages a second.
+            Sender::Whatsapp(_) => 16,
         }
     }
 
@@ -88,7 +95,8 @@ impl Sender {
             Sender::Fcm(f) => f.send(job, out).await,
             Sender::Apns(a) => a.send(job, out).await,
             Sender::Expo(e) => e.send(job, out).await,
-            Sender::Email(e) => e.send(job, &text::email(out, kintara_i18n::Lang::En)).await,
+            Sender::Email(e) => e.send(job, &text::email(out, job.language)).await,
+            Sender::Whatsapp(w) => w.send(job, out).await,
         }
     }
 }
@@ -106,6 +114,8 @@ pub enum ConfigError {
     Apns(String),
     #[error("the SMTP relay is not usable: {0}")]
     Smtp(String),
+    #[error("WhatsApp is not usable: {0}")]
+    Whatsapp(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
     #[error("cannot record the configured delivery lanes: {0}")]
@@ -146,6 +156,17 @@ pub fn senders(config: &Config) -> Result<Vec<Arc<Sender>>, ConfigError> {
             config.smtp_from.as_deref(),
             config.smtp_ca.as_deref(),
         )?)));
+    }
+    match (&config.whatsapp_token, &config.whatsapp_phone_number_id) {
+        (Some(token), Some(number)) => out.push(Arc::new(Sender::Whatsapp(
+            whatsapp::Whatsapp::new(&config.whatsapp_endpoint, token, number)?,
+        ))),
+        (None, None) => {}
+        _ => {
+            return Err(ConfigError::Whatsapp(
+                "KINTARA_WHATSAPP_TOKEN and KINTARA_WHATSAPP_PHONE_NUMBER_ID go together".into(),
+            ))
+        }
     }
     Ok(out)
 }

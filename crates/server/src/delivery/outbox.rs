@@ -78,6 +78,10 @@ pub struct Job {
     pub role: Role,
     /// The recipient's e-mail address as it is now.
     pub email: String,
+    /// The recipient's WhatsApp number as it is now (E.164).
+    pub whatsapp: Option<String>,
+    /// The language the recipient reads.
+    pub language: kintara_i18n::Lang,
     pub device: Option<Uuid>,
     /// The device's push token; `None` when the device is gone or now belongs to someone else.
     pub token: Option<String>,
@@ -130,7 +134,7 @@ pub async fn claim(
     let sql = format!(
         "SELECT d.id, d.notification_id, d.lane, d.attempts, d.priority, d.expires_at, \
            d.recipient_id, d.device_id, n.notification_type, n.subject, n.message, n.params, \
-           n.incident_id, n.conversation_id, u.role, u.email, \
+           n.incident_id, n.conversation_id, u.role, u.email, u.whatsapp_number, u.language, \
            CASE WHEN dev.user_id = d.recipient_id THEN dev.token END AS token \
          FROM deliveries d JOIN notifications n ON n.id = d.notification_id \
          JOIN users u ON u.id = d.recipient_id LEFT JOIN devices dev ON dev.id = d.device_id \
@@ -182,6 +186,10 @@ fn job(row: &AnyRow) -> Result<Job, sqlx::Error> {
         recipient: get_uuid(row, "recipient_id")?,
         role: get_enum(row, "role", Role::parse)?,
         email: row.try_get("email")?,
+        whatsapp: row.try_get("whatsapp_number")?,
+        language: kintara_api::Language::parse(&row.try_get::<String, _>("language")?)
+            .unwrap_or_default()
+            .into(),
         device: opt_uuid(row, "device_id")?,
         token: row.try_get("token")?,
         kind: get_enum(row, "notification_type", NotificationType::parse)?,
@@ -528,6 +536,40 @@ pub async fn record_receipts(
     tx.commit().await
 }
 
+/// Records that messages `lane` had accepted (`sent`, by their provider ids) were not delivered
+/// after all, each with its reason; returns how many deliveries changed. Ids of no delivery (a
+/// late or forged report) change nothing.
+pub async fn record_failures(
+    db: &Db,
+    lane: DeliveryLane,
+    failed: &[(String, String)],
+) -> Result<usize, sqlx::Error> {
+    if failed.is_empty() {
+        return Ok(0);
+    }
+    let now = ts(Utc::now());
+    let mut tx = db.begin_write().await?;
+    let mut touched = BTreeSet::new();
+    for (provider_id, error) in failed {
+        for row in sqlx::query(
+            "UPDATE deliveries SET state = 'failed', last_error = $3, updated_at = $4 \
+             WHERE lane = $1 AND provider_id = $2 AND state = 'sent' RETURNING notification_id",
+        )
+        .bind(lane.as_str())
+        .bind(provider_id)
+        .bind(error)
+        .bind(&now)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            touched.insert(get_uuid(&row, "notification_id")?);
+        }
+    }
+    refresh_channels(&mut tx, &touched).await?;
+    tx.commit().await?;
+    Ok(touched.len())
+}
+
 /// When the next delivery of `lane` may be taken (pending and due, or its lease run out).
 pub async fn next_due(db: &Db, lane: DeliveryLane) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let row = sqlx::query(
@@ -538,6 +580,16 @@ pub async fn next_due(db: &Db, lane: DeliveryLane) -> Result<Option<DateTime<Utc
     .fetch_one(&db.read)
     .await?;
     get_opt_ts(&row, "next")
+}
+
+/// The lanes this deployment carries.
+pub async fn lanes(conn: &mut AnyConnection) -> Result<Vec<DeliveryLane>, sqlx::Error> {
+    sqlx::query("SELECT lane FROM delivery_lanes ORDER BY lane")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| get_enum(r, "lane", DeliveryLane::parse))
+        .collect()
 }
 
 /// Records the lanes this deployment carries. What is still pending on a lane that no longer

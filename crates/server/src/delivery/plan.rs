@@ -1,7 +1,7 @@
 //! Which channels a notification goes to, decided in its own transaction: the recipient's
 //! choice, what this deployment can carry (`delivery_lanes`) and the recipient's devices.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use kintara_api::{
@@ -22,6 +22,8 @@ pub const URGENT_TTL: Duration = Duration::minutes(15);
 pub struct Reach {
     lanes: BTreeSet<DeliveryLane>,
     devices: HashMap<Uuid, Vec<(Uuid, PushKind)>>,
+    /// Recipients with a WhatsApp number (looked up only when WhatsApp is carried).
+    numbers: HashSet<Uuid>,
 }
 
 /// An outbox row to write with its notification.
@@ -67,6 +69,19 @@ impl Reach {
                 .entry(get_uuid(&row, "user_id")?)
                 .or_default()
                 .push((get_uuid(&row, "id")?, kind));
+        }
+        if reach.lanes.contains(&DeliveryLane::Whatsapp) {
+            let sql = format!(
+                "SELECT id FROM users WHERE id IN ({}) AND whatsapp_number IS NOT NULL",
+                json_strings(conn, 1)
+            );
+            for row in sqlx::query(&sql)
+                .bind(json_ids(recipients))
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                reach.numbers.insert(get_uuid(&row, "id")?);
+            }
         }
         Ok(reach)
     }
@@ -123,11 +138,15 @@ impl Reach {
                         } else {
                             DeliveryLane::Whatsapp
                         };
-                        if self.lanes.contains(&lane) {
+                        if !self.lanes.contains(&lane) {
+                            (DeliveryState::Skipped, Some(delivery_error::NOT_CONFIGURED))
+                        } else if lane == DeliveryLane::Whatsapp
+                            && !self.numbers.contains(&n.recipient)
+                        {
+                            (DeliveryState::Skipped, Some(delivery_error::NO_NUMBER))
+                        } else {
                             deliveries.push(row(lane, None));
                             (DeliveryState::Pending, None)
-                        } else {
-                            (DeliveryState::Skipped, Some(delivery_error::NOT_CONFIGURED))
                         }
                     }
                 }
@@ -175,6 +194,7 @@ mod tests {
                 vec![(fcm_phone, PushKind::Fcm), (Uuid::new_v4(), PushKind::Apns)],
             )]
             .into(),
+            numbers: HashSet::new(),
         };
         let all = Channel::ALL.to_vec();
         let (channels, rows) = reach.plan(&n, &all);

@@ -110,6 +110,8 @@ mod tests {
             recipient: Uuid::new_v4(),
             role,
             email: "someone@example.org".into(),
+            whatsapp: None,
+            language: Lang::En,
             device: None,
             token: Some("t".into()),
             kind: NotificationType::NewMessage,

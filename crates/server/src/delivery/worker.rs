@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use kintara_api::Channel;
-use kintara_i18n::Lang;
 use tokio::sync::watch;
 
 use super::outbox::{self, Job, Settled};
@@ -70,7 +69,8 @@ async fn deliver<'a>(sender: &Sender, jobs: &'a [Job]) -> Vec<(&'a Job, Settled)
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut by_device: std::collections::HashMap<uuid::Uuid, usize> = Default::default();
     for (i, job) in jobs.iter().enumerate() {
-        let folds = job.lane.channel() == Channel::Push && !text::outgoing(job, Lang::En).urgent;
+        let folds =
+            job.lane.channel() == Channel::Push && !text::outgoing(job, job.language).urgent;
         match job.device.filter(|_| folds) {
             Some(device) => match by_device.get(&device) {
                 Some(&g) => groups[g].push(i),
@@ -93,8 +93,7 @@ async fn deliver<'a>(sender: &Sender, jobs: &'a [Job]) -> Vec<(&'a Job, Settled)
             } else {
                 let mut job = newest.clone();
                 job.unread = job.unread.max(group.len() as i64);
-                // The server does not know its users' languages yet: English for now.
-                let out = text::outgoing(&job, Lang::En);
+                let out = text::outgoing(&job, job.language);
                 Settled::Answered(sender.send(&job, &out).await)
             };
             (group, how)

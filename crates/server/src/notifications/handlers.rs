@@ -5,8 +5,9 @@ use axum::extract::State;
 use axum::Json;
 use kintara_api::endpoint;
 use kintara_api::{
-    ChannelPreference, ErrorEnvelope, MarkedAll, MarkedOne, NotificationPage,
-    NotificationPreferences, NotificationType, UnreadCount, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    Channel, ChannelPreference, ErrorEnvelope, MarkedAll, MarkedOne, Notification,
+    NotificationPage, NotificationParams, NotificationPreferences, NotificationType, Priority,
+    UnreadCount, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -178,17 +179,76 @@ pub async fn mark_all_as_read(
     }))
 }
 
+/// The types a user chooses channels for (a test goes wherever any of them does).
+fn chosen_types() -> impl Iterator<Item = NotificationType> {
+    NotificationType::ALL
+        .iter()
+        .copied()
+        .filter(|k| *k != NotificationType::Test)
+}
+
 async fn load_preferences(state: &AppState, user: &AuthUser) -> ApiResult<NotificationPreferences> {
     let mut conn = state.db.read.acquire().await?;
     let mut preferences = Vec::new();
-    for kind in NotificationType::ALL {
-        let channels = repo::preference(&mut conn, user.id, *kind).await?;
+    for kind in chosen_types() {
+        let channels = repo::preference(&mut conn, user.id, kind).await?;
         preferences.push(ChannelPreference {
-            notification_type: *kind,
+            notification_type: kind,
             channels,
         });
     }
-    Ok(NotificationPreferences { preferences })
+    let lanes = crate::delivery::outbox::lanes(&mut conn).await?;
+    let offered = Channel::ALL
+        .iter()
+        .copied()
+        .filter(|c| *c == Channel::Websocket || lanes.iter().any(|l| l.channel() == *c))
+        .collect();
+    Ok(NotificationPreferences {
+        preferences,
+        offered,
+    })
+}
+
+/// Send me a test: one notification on every channel the caller chose for any type. Limited
+/// per account: each one may cost a paid message (WhatsApp) and lands on a phone.
+#[utoipa::path(post, path = endpoint::SendTestNotification::PATH, tag = "notifications", security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Made; its channels are `pending` where it goes out, `skipped` (and why) elsewhere", body = Notification),
+        (status = 429, description = "Too many tests", body = ErrorEnvelope),
+    ))]
+pub async fn send_test(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<(axum::http::StatusCode, Json<Notification>)> {
+    state
+        .limits
+        .per_account(crate::limits::Action::TestNotification, user.id)?;
+    let mut tx = state.db.begin_write().await?;
+    let mut chosen: Vec<Channel> = Vec::new();
+    for kind in chosen_types() {
+        for c in repo::preference(&mut tx, user.id, kind).await? {
+            if !chosen.contains(&c) {
+                chosen.push(c);
+            }
+        }
+    }
+    let draft = super::Draft {
+        recipient: user.id,
+        kind: NotificationType::Test,
+        priority: Priority::Normal,
+        subject: kintara_i18n::text(kintara_i18n::Lang::En, "notif.test_title").into(),
+        message: kintara_i18n::text(kintara_i18n::Lang::En, "notif.test_body").into(),
+        params: NotificationParams::default(),
+        incident: None,
+        conversation: None,
+    };
+    let reach = crate::delivery::plan::Reach::load(&mut tx, &[user.id]).await?;
+    let mut stored = super::Stored::default();
+    stored.add(super::to_store(&draft, Some(&chosen), &reach));
+    super::store(&mut tx, &stored).await?;
+    tx.commit().await?;
+    let n = stored.notifications.remove(0);
+    Ok((axum::http::StatusCode::CREATED, Json(n)))
 }
 
 /// The channels each event type goes to (the in-app feed always keeps every notification).
