@@ -149,10 +149,11 @@ fn table() -> Vec<Row> {
         row(post.clone(), "/api/admin/users/{id}/reinstate/", Pending, B::Reason, admin_only),
         row(get.clone(), "/api/admin/audit/", Pending, B::None, admin_only),
         row(get.clone(), "/api/admin/deliveries/", Pending, B::None, admin_only),
-        // Delivery services calling back: signed by the service, not by a user; off (404) while
-        // WhatsApp is not configured, as here (the delivery suite covers them configured).
+        // Delivery services calling back: signed by the service, not by a user (unsigned: 401);
+        // off (404) while WhatsApp is not configured, as here (the delivery suite covers them
+        // configured).
         row(get.clone(), "/api/webhooks/whatsapp/", Pending, B::None, [404; 6]),
-        row(post.clone(), "/api/webhooks/whatsapp/", Pending, B::Empty, [404; 6]),
+        row(post.clone(), "/api/webhooks/whatsapp/", Pending, B::Empty, [401; 6]),
         // Reports.
         row(post.clone(), "/api/incidents/", Pending, B::Report, [401, 201, 201, 403, 403, 403]),
         row(get.clone(), "/api/incidents/", Pending, B::None, signed_in),
@@ -611,6 +612,10 @@ async fn every_endpoint_answers_every_caller_exactly_as_the_table_says() {
                 }
             }
             match want {
+                // A delivery service's callback proves itself by its signature, not a token.
+                401 if row.path.starts_with("/api/webhooks/") => {
+                    resp.expect_error(401, "bad_signature");
+                }
                 401 => {
                     resp.expect_error(401, codes::NOT_AUTHENTICATED);
                 }

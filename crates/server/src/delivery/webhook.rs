@@ -25,6 +25,8 @@ use crate::state::AppState;
 
 /// Meta's reports are small; this bounds what an unsigned flood can make us hash.
 pub const MAX_BODY: usize = 256 * 1024;
+/// Where Meta puts its signature of the body.
+const SIGNATURE: &str = "x-hub-signature-256";
 /// The longest `hub.challenge` echoed (Meta sends a number).
 const MAX_CHALLENGE: usize = 128;
 
@@ -96,7 +98,7 @@ pub async fn check(
         (status = 200, description = "Read", body = OkResponse),
         (status = 400, description = "Signed, but not JSON", body = ErrorEnvelope),
         (status = 401, description = "Unsigned, or not signed with the app secret", body = ErrorEnvelope),
-        (status = 404, description = "WhatsApp is not configured", body = ErrorEnvelope),
+        (status = 404, description = "Signed, but WhatsApp is not configured", body = ErrorEnvelope),
         (status = 413, description = "Larger than a report can be", body = ErrorEnvelope),
     ))]
 pub async fn receive(
@@ -104,6 +106,10 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<OkResponse>> {
+    // An unsigned request is refused before anything else, configured or not.
+    if !headers.contains_key(SIGNATURE) {
+        return Err(Refusal::BadSignature {}.into());
+    }
     let (secret, _) = secrets(&state)?;
     if !signed(secret, &headers, &body) {
         return Err(Refusal::BadSignature {}.into());
@@ -126,7 +132,7 @@ pub async fn receive(
 /// Whether `X-Hub-Signature-256` is the app secret's HMAC of exactly these bytes.
 fn signed(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
     let Some(given) = headers
-        .get("x-hub-signature-256")
+        .get(SIGNATURE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("sha256="))
         .and_then(|hex| decode_hex(hex.trim()))
