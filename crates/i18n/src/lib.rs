@@ -360,6 +360,7 @@ static EN: &[(&str, &str)] = &[
     ("delivery.failed", "failed"),
     ("delivery.skipped", "not sent"),
     ("delivery.not_configured", "this server does not offer it"),
+    ("delivery.not_chosen", "not chosen"),
     ("delivery.no_device", "no phone registered for push"),
     ("delivery.no_number", "no WhatsApp number"),
     ("delivery.expired", "too late to be useful"),
@@ -843,6 +844,7 @@ static SW: &[(&str, &str)] = &[
     ("delivery.failed", "imeshindwa"),
     ("delivery.skipped", "haikutumwa"),
     ("delivery.not_configured", "seva hii haitoi njia hii"),
+    ("delivery.not_chosen", "hukuichagua"),
     ("delivery.no_device", "hakuna simu iliyosajiliwa kwa arifa"),
     ("delivery.no_number", "hakuna namba ya WhatsApp"),
     ("delivery.expired", "imechelewa mno kusaidia"),
@@ -1192,14 +1194,28 @@ pub fn channel(lang: Lang, c: kintara_api::Channel) -> &'static str {
 /// How one channel's delivery went, with the reason a `skipped` or `failed` one gives (a code of
 /// `kintara_api::delivery_error`, or the service's own words).
 pub fn delivery(lang: Lang, d: &kintara_api::ChannelDelivery) -> String {
-    use kintara_api::{delivery_error as why, DeliveryState::*};
+    use kintara_api::DeliveryState::*;
     let state = match d.state {
         Pending => text(lang, "delivery.pending"),
         Sent => text(lang, "delivery.sent"),
         Failed => text(lang, "delivery.failed"),
         Skipped => text(lang, "delivery.skipped"),
     };
-    let reason = d.last_error.as_deref().map(|e| match e {
+    // Skipped without a reason: the user did not choose it for this kind.
+    let reason = match (d.state, d.last_error.as_deref()) {
+        (Skipped, None) => Some(text(lang, "delivery.not_chosen").to_owned()),
+        (_, e) => e.map(|e| reason(lang, e)),
+    };
+    match reason {
+        Some(r) if d.state != Sent => format!("{state} ({r})"),
+        _ => state.to_owned(),
+    }
+}
+
+/// A delivery's `last_error` in words: the server's codes worded, the service's own kept.
+fn reason(lang: Lang, e: &str) -> String {
+    use kintara_api::delivery_error as why;
+    match e {
         why::NOT_CONFIGURED => text(lang, "delivery.not_configured").to_owned(),
         why::NO_DEVICE => text(lang, "delivery.no_device").to_owned(),
         why::NO_NUMBER => text(lang, "delivery.no_number").to_owned(),
@@ -1207,10 +1223,6 @@ pub fn delivery(lang: Lang, d: &kintara_api::ChannelDelivery) -> String {
         why::UNREGISTERED => text(lang, "delivery.unregistered").to_owned(),
         why::DEVICE_GONE => text(lang, "delivery.device_gone").to_owned(),
         other => other.to_owned(),
-    });
-    match reason {
-        Some(r) if d.state != Sent => format!("{state} ({r})"),
-        _ => state.to_owned(),
     }
 }
 
@@ -1246,6 +1258,33 @@ pub fn support_service(lang: Lang, s: SupportService) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_channels_outcome_says_why_it_was_not_sent() {
+        use kintara_api::{ChannelDelivery, DeliveryState};
+        let d = |state, why: Option<&str>| ChannelDelivery {
+            state,
+            attempts: 0,
+            last_error: why.map(str::to_owned),
+            message_id: None,
+        };
+        assert_eq!(
+            delivery(Lang::En, &d(DeliveryState::Skipped, None)),
+            "not sent (not chosen)"
+        );
+        assert_eq!(
+            delivery(Lang::Sw, &d(DeliveryState::Skipped, Some("no_number"))),
+            "haikutumwa (hakuna namba ya WhatsApp)"
+        );
+        assert_eq!(
+            delivery(
+                Lang::En,
+                &d(DeliveryState::Failed, Some("WhatsApp 131026: x"))
+            ),
+            "failed (WhatsApp 131026: x)"
+        );
+        assert_eq!(delivery(Lang::En, &d(DeliveryState::Sent, None)), "sent");
+    }
 
     /// The `{name}` slots of a text, sorted.
     fn slots(text: &str) -> Vec<&str> {

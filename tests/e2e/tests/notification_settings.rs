@@ -90,8 +90,8 @@ async fn a_provider_chooses_whatsapp_for_new_cases_and_a_test_shows_each_channel
         "{assigned}"
     );
 
-    // The test: in the app (the open window took it) and on WhatsApp (Meta accepted it); e-mail
-    // is not offered here and says so.
+    // The test: in the app (the open window took it) and on WhatsApp (Meta accepted it); each
+    // other channel says why it was not sent.
     app.click("#send-test").await;
     app.wait_text(
         "#test-results li[data-channel='whatsapp'][data-state='sent']",
@@ -103,9 +103,11 @@ async fn a_provider_chooses_whatsapp_for_new_cases_and_a_test_shows_each_channel
         "sent",
     )
     .await;
+    app.wait_text("#test-results li[data-channel='email']", "not chosen")
+        .await;
     app.wait_text(
-        "#test-results li[data-channel='email']",
-        "does not offer it",
+        "#test-results li[data-channel='push']",
+        "no phone registered",
     )
     .await;
     let sent = fake.sent();

@@ -70,11 +70,7 @@ async fn an_admin_verifies_a_new_provider_who_can_then_be_assigned() {
         .await;
     app.click("#nav-admin").await;
     app.find("#admin-users[data-ready='true']").await;
-    app.find("#admin-state")
-        .await
-        .select_by_value("unverified")
-        .await
-        .expect("filter by state");
+    app.select("#admin-state", "unverified").await;
     let account = format!("#admin-users .account[data-user='{provider}']");
     app.wait_text(&account, "new.counsellor@example.org").await;
     app.fill(

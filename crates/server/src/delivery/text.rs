@@ -73,7 +73,9 @@ pub fn outgoing(job: &Job, lang: Lang) -> Outgoing {
     if let Some(c) = job.conversation {
         data.insert("conversation_id", c.to_string());
     }
-    let burst = !urgent && job.unread > 1;
+    // Only pushes are folded (the phone shows one entry); an e-mail or a WhatsApp message is
+    // one per notification, so it says what it is.
+    let burst = !urgent && job.unread > 1 && job.lane.channel() == kintara_api::Channel::Push;
     let (title, body) = if burst {
         let n = job.unread.min(99).to_string();
         (None, fill(lang, "notif.new_updates", &[("n", &n)]))
@@ -158,5 +160,9 @@ mod tests {
         assert!(urgent.urgent);
         assert_eq!(urgent.collapse_key, None);
         assert!(urgent.title.is_some());
+        // An e-mail or a WhatsApp message is one per notification: it says what it is.
+        let mut mail = job(Role::Provider, Priority::Normal, 3);
+        mail.lane = DeliveryLane::Email;
+        assert!(outgoing(&mail, Lang::En).body.contains("Amina Planted"));
     }
 }

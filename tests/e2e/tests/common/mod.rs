@@ -388,6 +388,17 @@ impl App {
         }
     }
 
+    /// Chooses `value` in the select `css`, brought to the middle of the window and still first
+    /// (see `reveal`): WebKitWebDriver picks an option by clicking it, which fails as not
+    /// interactable while the select is out of view or moving.
+    pub async fn select(&self, css: &str, value: &str) {
+        let element = self.reveal(css).await;
+        if let Err(e) = element.select_by_value(value).await {
+            self.fail(&format!("choose {value:?} in {css}: {e} ({e:?})"))
+                .await;
+        }
+    }
+
     /// Activates `css` as a keyboard user does: focus (without scrolling) and Enter. For a
     /// control whose surroundings react to scrolling: the chat's "Load older" button sits
     /// where scrolling to it loads the older page by itself, which re-renders the button
