@@ -537,7 +537,7 @@ pub async fn record_receipts(
 }
 
 /// Records that messages `lane` had accepted (`sent`, by their provider ids) were not delivered
-/// after all, each with its reason; returns how many deliveries changed. Ids of no delivery (a
+/// after all, each with its reason; returns how many notifications changed. Ids of no delivery (a
 /// late or forged report) change nothing.
 pub async fn record_failures(
     db: &Db,
