@@ -195,11 +195,61 @@ fn setup_media<R: tauri::Runtime>(webview: &tauri::Webview<R>) {
     let _ = webview;
 }
 
+/// When WebKit's web process ends under the window (a crash, its memory limit), WebKitGTK
+/// leaves the window blank for good: she would see an empty app at the worst moment. The page
+/// is loaded again instead (the core, her session and the outbox live in this process and are
+/// untouched), and the reason goes to the log. (`keep_web_process_from_aborting` removes the
+/// one cause seen so far.)
+#[cfg(target_os = "linux")]
+fn recover_from_web_process_end(webview: &webkit2gtk::WebView) {
+    use webkit2gtk::WebViewExt;
+    webview.connect_web_process_terminated(|view, reason| {
+        tracing::error!(
+            ?reason,
+            "the web view's process ended; loading the page again"
+        );
+        view.reload();
+    });
+}
+
 /// When the process started, for the cold-start figure (`.ci/measure-app`).
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
+/// Keeps WebKitGTK's web process from aborting at random under the UI's WebAssembly.
+///
+/// JavaScriptCore's baseline WebAssembly compiler (BBQ) suspends the page's main thread with
+/// SIGUSR1 hundreds of times a second while it compiles (about 13,000 signals in a 20-second
+/// run, counted with strace). The handler (WTF's suspend/resume) returns with `errno` set to
+/// EINTR by its `sigsuspend`. GLib's `g_check_setuid` sets `errno` to 0, reads the auxiliary
+/// vector, and aborts the process if `errno` is no longer 0; several GLib singletons run it the
+/// first time they are used, some late (the power-profile monitor, GResources). A signal in
+/// between killed the web process with "GLib-ERROR: getauxval () failed: Interrupted system
+/// call" about once in 30 openings of a chat room on a busy machine, and the window went
+/// blank. Without BBQ the UI's WebAssembly starts in JavaScriptCore's interpreter and hot
+/// functions go to its optimising tier; no main-thread suspensions were counted in the same
+/// run, and the end-to-end case-work suite took as long (47.2 s against 47.7 s). A value
+/// already in the environment wins, for anyone investigating WebKit itself.
+#[cfg(target_os = "linux")]
+fn keep_web_process_from_aborting() {
+    const BBQ: &str = "JSC_useBBQJIT";
+    if std::env::var_os(BBQ).is_none() {
+        // Before any thread exists: the web process is started later, with this environment.
+        std::env::set_var(BBQ, "0");
+    }
+}
+
 pub fn run() {
     STARTED.get_or_init(std::time::Instant::now);
+    #[cfg(target_os = "linux")]
+    keep_web_process_from_aborting();
+    // Warnings and errors on stderr (what went wrong, never what she wrote).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KINTARA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
     tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
@@ -224,6 +274,10 @@ pub fn run() {
             os_notify::init(app.handle())?;
             if let Some(w) = app.get_webview_window("main") {
                 setup_media(w.as_ref());
+                #[cfg(target_os = "linux")]
+                if let Err(e) = w.with_webview(|w| recover_from_web_process_end(&w.inner())) {
+                    tracing::warn!(error = %e, "the web view's crash recovery could not be set");
+                }
             }
             app.manage(AppState {
                 client: RwLock::new(Arc::new(client)),

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::{App, Server, PIN};
 
 #[tokio::test]
@@ -131,5 +133,32 @@ async fn a_registered_survivor_stays_signed_in_across_a_restart_until_signing_ou
     app.choose_pin().await;
     app.find("#login-email").await;
     app.wait_text("#server-current", &server.url).await;
+    let _ = app.close().await;
+}
+
+#[tokio::test]
+async fn the_window_comes_back_signed_in_when_its_web_process_crashes() {
+    let server = Server::start();
+    let app = App::launch().await;
+    app.sign_in_to(&server.url, "survivor@kintara.test", "Amani")
+        .await;
+    let beats = || server.log_count("route=\"/api/chat/heartbeat/\"");
+    let before = beats();
+    assert!(before >= 1, "the signed-in page beats at once");
+    assert_eq!(app.crash_web_process(), 1, "one web process for the window");
+    // WebKitWebDriver loses a page whose process died, so what follows is seen from outside:
+    // the app says why in its log, and the page it loads again (signed in: the core, the
+    // session and the key live in the app's own process) beats at once, long before the
+    // 2-minute heartbeat of the page that died would.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(app.output().contains("the web view's process ended") && beats() > before) {
+        assert!(
+            Instant::now() < deadline,
+            "the page never came back after its web process crashed\nthe app's output:\n{}",
+            app.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(app.output().contains("reason=Crashed"), "{}", app.output());
     let _ = app.close().await;
 }

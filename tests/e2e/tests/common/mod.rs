@@ -169,6 +169,15 @@ impl Server {
         }
     }
 
+    /// How many lines of the server's log contain `needle` (a route, a status).
+    pub fn log_count(&self, needle: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(needle) && l.contains("finished processing"))
+            .count()
+    }
+
     /// One authorised API call; asserts that it succeeded and returns its JSON body (or null).
     pub async fn api(
         &self,
@@ -254,6 +263,8 @@ pub struct App {
     pub client: Client,
     /// The app's XDG data directory: its store and device key live under it.
     pub xdg: tempfile::TempDir,
+    /// The app's own output (stderr), shown when a test fails.
+    log: PathBuf,
     _driver: Group,
 }
 
@@ -340,6 +351,7 @@ impl App {
         App {
             client,
             xdg,
+            log: app_log,
             _driver: driver,
         }
     }
@@ -370,8 +382,9 @@ impl App {
             let _ = std::fs::write(&shot, png);
         }
         panic!(
-            "{what}\n--- the window shows ---\n{shown}\n--- (screenshot: {}) ---",
-            shot.display()
+            "{what}\n--- the window shows ---\n{shown}\n--- (screenshot: {}) ---\n--- the app's output ---\n{}\n---",
+            shot.display(),
+            tail(&self.log)
         );
     }
 
@@ -605,6 +618,57 @@ impl App {
         let mut out = Vec::new();
         walk(self.xdg.path(), &mut out);
         out
+    }
+
+    /// The app's own output so far (its log on stderr).
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the web view's own process (WebKit's `WebKitWebProcess`, a child of the app) with
+    /// SIGKILL, as a crash in WebKit would end it (its own SIGSEGV handler, for WebAssembly
+    /// memory, survives a SIGSEGV sent from outside). Returns how many it killed.
+    pub fn crash_web_process(&self) -> usize {
+        // Parent of each process, from /proc/<pid>/stat: "pid (comm) state ppid ...".
+        let mut procs = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let comm = head.split_once('(').map_or("", |(_, c)| c).to_owned();
+            let ppid = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(0);
+            procs.push((pid, ppid, comm));
+        }
+        // This app's processes: the descendants of its tauri-driver.
+        let mut ours = vec![self._driver.0.id()];
+        let mut i = 0;
+        while i < ours.len() {
+            let parent = ours[i];
+            ours.extend(procs.iter().filter(|p| p.1 == parent).map(|p| p.0));
+            i += 1;
+        }
+        let mut killed = 0;
+        for (pid, _, comm) in &procs {
+            if ours.contains(pid) && comm.starts_with("WebKitWebProc") {
+                let status = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status()
+                    .expect("kill");
+                assert!(status.success(), "kill -KILL {pid}");
+                killed += 1;
+            }
+        }
+        killed
     }
 
     /// Quits the app and hands back its data directory, for a restart with `launch_in`.
