@@ -135,7 +135,8 @@ fn notify_os(app: &AppHandle, role: Option<Role>, n: &Notification) {
     let state = app.state::<crate::AppState>();
     let lang = crate::ui_error::language();
     let (title, body) = os_text(lang, role, state.store.disguised(), n);
-    crate::os_notify::show(app, title, body, n);
+    let urgent = role.is_some_and(|r| n.priority.is_urgent_alert(r));
+    crate::os_notify::show(app, title, body, n, urgent);
 }
 
 /// An OS notification's title and text, worded as the app's feed words it. A survivor's (and

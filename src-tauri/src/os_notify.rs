@@ -2,6 +2,11 @@
 //! notification protocol on D-Bus; on phones by the plugin). A click on one (`tap`) brings the
 //! window forward and opens the notification's room or case: the UI hears `open-notification`
 //! and does what a tap on the feed's entry does.
+//!
+//! An urgent alert to staff (`Priority::is_urgent_alert`) is marked critical on the Linux
+//! desktop (the `urgency` hint 2: it stays until dismissed and passes "do not disturb"). The
+//! plugin sets no urgency, so those go through notify-rust (the crate the plugin itself uses)
+//! and a thread of their own waits for the click.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -40,6 +45,18 @@ impl Shown {
     }
 }
 
+/// A click on an OS notification: the window comes forward and opens `n`, if still known.
+fn clicked(handle: &AppHandle, n: Option<Notification>) {
+    if let Some(w) = handle.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+    if let Some(n) = n {
+        let _ = handle.emit(event::OpenNotification::NAME, &n);
+    }
+}
+
 /// Listens for clicks on the notifications this app raises.
 pub fn init(app: &AppHandle) -> tauri::Result<()> {
     app.manage(Shown::default());
@@ -48,17 +65,10 @@ pub fn init(app: &AppHandle) -> tauri::Result<()> {
         if performed.action_id() != "tap" {
             return;
         }
-        if let Some(w) = handle.get_webview_window("main") {
-            let _ = w.unminimize();
-            let _ = w.show();
-            let _ = w.set_focus();
-        }
-        let Some(id) = performed.notification().map(|n| n.id()) else {
-            return;
-        };
-        if let Some(n) = handle.state::<Shown>().take(id) {
-            let _ = handle.emit(event::OpenNotification::NAME, &n);
-        }
+        let n = performed
+            .notification()
+            .and_then(|n| handle.state::<Shown>().take(n.id()));
+        clicked(&handle, n);
     });
     if let Err(e) = listening {
         tracing::debug!(error = %e, "clicks on OS notifications are not reported here");
@@ -66,8 +76,16 @@ pub fn init(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Raises `title` and `body` for `n`; a click on it opens `n`'s room or case.
-pub fn show(app: &AppHandle, title: String, body: String, n: &Notification) {
+/// Raises `title` and `body` for `n`; a click on it opens `n`'s room or case. `urgent`: an
+/// urgent alert to staff, marked critical where the desktop knows the mark.
+pub fn show(app: &AppHandle, title: String, body: String, n: &Notification, urgent: bool) {
+    #[cfg(desktop_bus)]
+    if urgent {
+        critical::show(app, title, body, n);
+        return;
+    }
+    #[cfg(not(desktop_bus))]
+    let _ = urgent;
     let id = app.state::<Shown>().remember(n);
     let shown = app
         .notification()
@@ -78,5 +96,54 @@ pub fn show(app: &AppHandle, title: String, body: String, n: &Notification) {
         .show();
     if let Err(e) = shown {
         tracing::debug!(error = %e, "no OS notification");
+    }
+}
+
+/// Critical notifications on the desktop notification protocol (Linux and the BSDs).
+#[cfg(desktop_bus)]
+mod critical {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use kintara_api::Notification;
+    use notify_rust::Urgency;
+    use tauri::AppHandle;
+
+    /// Critical notifications stay until dismissed, each with a thread and a bus connection
+    /// waiting for its click. Past this many waiting, a new one is still raised critical but
+    /// its click is not followed (the window is not opened by it).
+    const WAITING_AT_MOST: usize = 16;
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+    pub fn show(app: &AppHandle, title: String, body: String, n: &Notification) {
+        let app = app.clone();
+        let n = n.clone();
+        // Connecting to the bus and the `Notify` call block.
+        tauri::async_runtime::spawn_blocking(move || {
+            let mut note = notify_rust::Notification::new();
+            note.summary(&title)
+                .body(&body)
+                .urgency(Urgency::Critical)
+                .auto_icon()
+                // The protocol reports a click on the notification itself as the action
+                // `default`, and only for one that offers it.
+                .action("default", "");
+            let shown = match note.show() {
+                Ok(shown) => shown,
+                Err(e) => {
+                    tracing::debug!(error = %e, "no OS notification");
+                    return;
+                }
+            };
+            if WAITING.fetch_add(1, Ordering::SeqCst) >= WAITING_AT_MOST {
+                WAITING.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            shown.wait_for_action(|action| {
+                if action == "default" {
+                    super::clicked(&app, Some(n));
+                }
+            });
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 }

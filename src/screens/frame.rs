@@ -35,6 +35,10 @@ pub fn Frame() -> impl IntoView {
         ctx.user
             .with(|u| u.as_ref().map(|u| u.role) == Some(Role::Admin))
     };
+    // The screen shown changes only when another is chosen: asking for the one already shown
+    // (a notification's case while on Home) must not build it again, which reloads its lists
+    // and loses what it was asked to open.
+    let shown = Memo::new(move |_| ctx.screen.get());
     let nav = move |id: &'static str, label: &'static str, target: Screen| {
         let current = move || {
             let s = ctx.screen.get();
@@ -88,7 +92,7 @@ pub fn Frame() -> impl IntoView {
                 {move || admin().then(|| nav("nav-admin", "nav.admin", Screen::Admin))}
             </nav>
             <div class="frame-body">
-                {move || match ctx.screen.get() {
+                {move || match shown.get() {
                     Screen::Reports => view! { <reports::MyReports/> }.into_any(),
                     Screen::Chat => view! { <chat::Chat/> }.into_any(),
                     Screen::Notifications => view! { <notifications::Notifications/> }.into_any(),

@@ -73,6 +73,17 @@ wire_enum! {
     }
 }
 
+impl Priority {
+    /// Whether a notification of this priority to `recipient` is an urgent alert: a high one to
+    /// staff (a new urgent case, an urgent case offered, a declined case). It interrupts (a
+    /// critical OS notification, APNs' critical level, FCM's high priority), is never folded
+    /// into a burst, and is dropped rather than delivered late. Nothing sent to a survivor is
+    /// urgent: nothing should draw eyes to her phone.
+    pub fn is_urgent_alert(self, recipient: crate::Role) -> bool {
+        self == Priority::High && recipient != crate::Role::Survivor
+    }
+}
+
 wire_enum! {
     /// Who carries a channel's deliveries. Each has its own worker on the server, so one
     /// failing service never delays another.

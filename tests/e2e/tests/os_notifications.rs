@@ -124,6 +124,8 @@ struct Shown {
     summary: String,
     body: String,
     actions: Vec<String>,
+    /// The `urgency` hint: 0 low, 1 normal, 2 critical; none given counts as normal.
+    urgency: Option<u8>,
 }
 
 struct NotificationsInterface {
@@ -141,7 +143,7 @@ impl NotificationsInterface {
         summary: String,
         body: String,
         actions: Vec<String>,
-        _hints: HashMap<String, zbus::OwnedVariant>,
+        hints: HashMap<String, zbus::OwnedVariant>,
         _expire_timeout: i32,
     ) -> u32 {
         let mut shown = self.shown.lock().unwrap();
@@ -151,6 +153,7 @@ impl NotificationsInterface {
             summary,
             body,
             actions,
+            urgency: hints.get("urgency").and_then(|v| u8::try_from(&**v).ok()),
         });
         id
     }
@@ -392,6 +395,57 @@ async fn clicking_an_os_notification_opens_its_room_or_its_case() {
     )
     .await;
     app.screenshot("os-notification-click.png").await;
+
+    let _ = app.close().await;
+    let _ = in_front.close().await;
+}
+
+#[tokio::test]
+async fn an_urgent_alert_is_critical_on_the_desktop_and_its_click_opens_the_case() {
+    let server = Server::start();
+    let bus = NotificationBus::start();
+    let desktop = NotificationServer::start(&bus).await;
+    let app = App::launch_with_env(&[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())]).await;
+    app.sign_in_to(&server.url, "dispatcher@kintara.test", "Hello")
+        .await;
+    app.wait_text("#conn-state", "Online").await;
+    let in_front = App::launch().await;
+    in_front.find("#login-email").await;
+
+    // A routine report, then an urgent one: each tells every dispatcher.
+    let survivor = server.login("survivor@kintara.test").await;
+    let (_, routine_number) = server.file_routine_report(&survivor).await;
+    let routine = desktop.wait_for(&routine_number).await;
+    let urgent_case = server
+        .api(
+            &survivor,
+            reqwest::Method::POST,
+            "/api/incidents/",
+            json!({
+                "type": "physical",
+                "incident_date": "2026-11-20",
+                "description": "He is outside the door now.",
+                "location": {"address": "Kibera, Nairobi"},
+                "support_services": ["police"],
+                "urgency_level": "urgent"
+            }),
+        )
+        .await;
+    let incident = urgent_case["id"].as_str().expect("id").to_owned();
+    let urgent_number = urgent_case["case_number"].as_str().expect("number");
+    let urgent = desktop.wait_for(urgent_number).await;
+
+    // Only the urgent one is critical: it stays on screen until dismissed.
+    assert_eq!(urgent.urgency, Some(2), "{urgent:?}");
+    assert_ne!(routine.urgency, Some(2), "{routine:?}");
+
+    // Its click opens the case, as any other's does.
+    desktop.click(&urgent).await;
+    app.wait_text(
+        &format!(".case-card[data-incident='{incident}'] .case-detail"),
+        "What happened",
+    )
+    .await;
 
     let _ = app.close().await;
     let _ = in_front.close().await;

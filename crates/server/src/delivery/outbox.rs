@@ -150,7 +150,7 @@ pub async fn claim(
     // may be folded (never an urgent alert for staff), counted once per recipient, up to 100.
     let mut unread: std::collections::HashMap<Uuid, i64> = Default::default();
     for j in &jobs {
-        let urgent = j.priority == Priority::High && j.role != Role::Survivor;
+        let urgent = j.priority.is_urgent_alert(j.role);
         if urgent || unread.contains_key(&j.recipient) {
             continue;
         }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use kintara_api::{Priority, Role};
+use kintara_api::Role;
 use kintara_i18n::{fill, notification, text, Lang};
 
 use super::outbox::Job;
@@ -65,7 +65,7 @@ pub const UPDATES: &str = "kintara-updates";
 /// The texts for `job` in `lang`.
 pub fn outgoing(job: &Job, lang: Lang) -> Outgoing {
     let private = job.role == Role::Survivor;
-    let urgent = job.priority == Priority::High && !private;
+    let urgent = job.priority.is_urgent_alert(job.role);
     let mut data = BTreeMap::from([("notification_id", job.notification.to_string())]);
     if let Some(i) = job.incident {
         data.insert("incident_id", i.to_string());
@@ -98,7 +98,7 @@ pub fn outgoing(job: &Job, lang: Lang) -> Outgoing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kintara_api::{DeliveryLane, NotificationParams, NotificationType};
+    use kintara_api::{DeliveryLane, NotificationParams, NotificationType, Priority};
     use uuid::Uuid;
 
     fn job(role: Role, priority: Priority, unread: i64) -> Job {
