@@ -49,6 +49,8 @@ impl NotificationBus {
             Command::new("dbus-monitor")
                 .args(["--address", &address])
                 .arg("type='method_call',interface='org.freedesktop.Notifications',member='Notify'")
+                // Who asks the bus for the clicks (`ActionInvoked`), and when.
+                .arg("type='method_call',interface='org.freedesktop.DBus',member='AddMatch'")
                 .stdout(out)
                 .stderr(Stdio::null()),
         );
@@ -87,6 +89,47 @@ impl NotificationBus {
             out.push((string(args.get(3)), string(args.get(4))));
         }
         out
+    }
+
+    /// Waits until the connection that raised the notification whose summary contains `summary`
+    /// listens for clicks (asked the bus for `ActionInvoked`). A critical alert is raised on a
+    /// connection of its own, which subscribes after the `Notify` call; a person is never that
+    /// quick, but a test clicking at once would be.
+    async fn wait_listening_for_clicks(&self, summary: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let sender = |header: &str| {
+                header
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("sender="))
+                    .map(str::to_owned)
+            };
+            let raised_by = lines.iter().enumerate().find_map(|(i, l)| {
+                (l.contains("member=Notify")
+                    && lines.get(i + 4).is_some_and(|a| a.contains(summary)))
+                .then(|| sender(l))
+                .flatten()
+            });
+            let listening = raised_by.is_some_and(|who| {
+                lines.iter().enumerate().any(|(i, l)| {
+                    l.contains("member=AddMatch")
+                        && sender(l).as_deref() == Some(who.as_str())
+                        && lines
+                            .get(i + 1)
+                            .is_some_and(|a| a.contains("ActionInvoked"))
+                })
+            });
+            if listening {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the app never listened for clicks on {summary:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits for a notification whose summary and body contain the needles.
@@ -440,6 +483,7 @@ async fn an_urgent_alert_is_critical_on_the_desktop_and_its_click_opens_the_case
     assert_ne!(routine.urgency, Some(2), "{routine:?}");
 
     // Its click opens the case, as any other's does.
+    bus.wait_listening_for_clicks(urgent_number).await;
     desktop.click(&urgent).await;
     app.wait_text(
         &format!(".case-card[data-incident='{incident}'] .case-detail"),
