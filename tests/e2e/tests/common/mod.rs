@@ -63,6 +63,27 @@ fn tail(path: &std::path::Path) -> String {
     lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
+/// The X display the apps are given and whether its server's socket is there: an app that
+/// cannot open it dies at start ("Failed to initialize GTK"), seen once in a local loop of
+/// runs, its cause not yet known.
+fn x_display() -> String {
+    let display = std::env::var("DISPLAY").unwrap_or_default();
+    let number = display
+        .trim_start_matches(':')
+        .split('.')
+        .next()
+        .unwrap_or("");
+    let socket = format!("/tmp/.X11-unix/X{number}");
+    format!(
+        "DISPLAY={display:?}; {socket} {}",
+        if Path::new(&socket).exists() {
+            "exists"
+        } else {
+            "is missing"
+        }
+    )
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -342,9 +363,14 @@ impl App {
         let driver_url = format!("http://127.0.0.1:{driver_port}");
         let client = match tokio::time::timeout(SESSION_WAIT, builder.connect(&driver_url)).await {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => panic!("WebDriver session: {e}\nthe app's output:\n{}", tail(&app_log)),
+            Ok(Err(e)) => panic!(
+                "WebDriver session: {e}\n{}\nthe app's output:\n{}",
+                x_display(),
+                tail(&app_log)
+            ),
             Err(_) => panic!(
-                "the app window never answered WebDriver within {SESSION_WAIT:?}\nthe app's output:\n{}",
+                "the app window never answered WebDriver within {SESSION_WAIT:?}\n{}\nthe app's output:\n{}",
+                x_display(),
                 tail(&app_log)
             ),
         };
