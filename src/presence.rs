@@ -64,13 +64,19 @@ pub fn refresh_online(ctx: Ctx) {
 /// (`room_live::keep_reading`).
 pub const PRESENCE_EVERY: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// Someone is signed in and looking at the app: the window is shown and not behind the quick
+/// exit. Only then does the app tell the server she is present, or reading a room.
+pub fn in_use(ctx: Ctx) -> bool {
+    let signed_in = ctx.user.with_untracked(Option::is_some);
+    let visible = web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| !d.hidden());
+    signed_in && visible && !crate::quick_exit::hidden()
+}
+
 pub fn keep_present(ctx: Ctx) {
     let beat = move || {
-        let signed_in = ctx.user.with_untracked(Option::is_some);
-        let visible = web_sys::window()
-            .and_then(|w| w.document())
-            .is_some_and(|d| !d.hidden());
-        if !signed_in || !visible || crate::quick_exit::hidden() {
+        if !in_use(ctx) {
             return;
         }
         let room = (ctx.screen.get_untracked() == Screen::Chat)

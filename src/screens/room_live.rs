@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use kintara_api::app::{cmd, HeartbeatArgs, TypingArgs};
-use kintara_api::ChatParticipant;
+use kintara_api::{ChatParticipant, READING_SECONDS};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -70,11 +70,25 @@ fn beat(room: Option<String>) {
     });
 }
 
+/// How often an open room says it is still being read: well inside the server's
+/// `READING_SECONDS`, so a message arriving in a room she is looking at never adds a feed entry
+/// or a push (the app's presence beat, every 2 minutes, is far too slow for that).
+const READING_EVERY: Duration = Duration::from_secs((READING_SECONDS as u64) * 2 / 3);
+
 /// Opening a room beats at once, naming it, so the server counts the caller reading it (no
-/// notification for messages read there); leaving beats without a room. In between, the app's
-/// one heartbeat (`presence::keep_present`) names the room on screen.
+/// notification for messages read there), and again every `READING_EVERY` while the window is
+/// in use; leaving beats without a room.
 pub fn keep_reading(room: String) {
-    beat(Some(room));
+    beat(Some(room.clone()));
+    let ctx = ctx();
+    let again = move || {
+        if crate::presence::in_use(ctx) {
+            beat(Some(room.clone()));
+        }
+    };
+    if let Ok(handle) = set_interval_with_handle(again, READING_EVERY) {
+        on_cleanup(move || handle.clear());
+    }
     on_cleanup(move || beat(None));
 }
 

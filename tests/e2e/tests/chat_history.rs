@@ -2,7 +2,8 @@
 //! on its newest messages; scrolling to the top and the "Load earlier messages" button bring the
 //! earlier pages in above without moving what the reader looks at; a message arriving meanwhile
 //! shows once at the bottom; and the conversation's first message eventually shows, exactly once,
-//! under "Beginning of the conversation". On the way, the availability switch shows what the
+//! under "Beginning of the conversation"; a message arriving after she has read in silence for
+//! a while is still one she is looking at, so no feed entry. On the way, the availability switch shows what the
 //! server holds (set from another device), not what this new device would assume.
 
 mod common;
@@ -196,6 +197,33 @@ async fn a_long_room_opens_on_its_newest_page_and_pages_back_to_its_first_messag
         .await
         .expect("scroll to the top");
     app.screenshot("chat-history.png").await;
+
+    // She keeps reading, silent, for longer than the server counts one beat as reading: a
+    // message arriving then is still one she is looking at, so it adds nothing to her feed (and
+    // so sends no push).
+    let new_messages = || async {
+        let page = server
+            .api(
+                &provider,
+                reqwest::Method::GET,
+                "/api/notifications/?notification_type=new_message",
+                Value::Null,
+            )
+            .await;
+        page["count"].as_i64().expect("count")
+    };
+    let before = new_messages().await;
+    tokio::time::sleep(std::time::Duration::from_secs(
+        kintara_api::READING_SECONDS as u64 + 10,
+    ))
+    .await;
+    send(&server, &dispatcher, &room, "Still reading?", "live-2").await;
+    app.wait_text("#room .messages", "Still reading?").await;
+    assert_eq!(
+        new_messages().await,
+        before,
+        "a message in the room she has open became a feed entry"
+    );
 
     let _ = app.close().await;
 }
