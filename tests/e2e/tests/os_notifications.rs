@@ -31,33 +31,42 @@ impl NotificationBus {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("bus");
         let address = format!("unix:path={}", socket.display());
+        // The daemon prints its address once it accepts connections. Its socket file exists
+        // a moment earlier (bound, not yet listening), and a client connecting in that moment
+        // is refused: waiting for the file let dbus-monitor fail to start under load.
+        let printed = dir.path().join("address");
         let daemon = Group::spawn(
             Command::new("dbus-daemon")
-                .args(["--session", "--nofork", "--nopidfile"])
+                .args(["--session", "--nofork", "--nopidfile", "--print-address"])
                 .arg(format!("--address={address}"))
-                .stdout(Stdio::null())
+                .stdout(std::fs::File::create(&printed).expect("address file"))
                 .stderr(Stdio::null()),
         );
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
+        while !std::fs::read_to_string(&printed).is_ok_and(|a| a.ends_with('\n')) {
             assert!(Instant::now() < deadline, "dbus-daemon did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
+        assert!(socket.exists(), "dbus-daemon is not at {address}");
         let log = dir.path().join("monitor.log");
-        let out = std::fs::File::create(&log).expect("monitor log");
+        let errors = dir.path().join("monitor.err");
         let monitor = Group::spawn(
             Command::new("dbus-monitor")
                 .args(["--address", &address])
                 .arg("type='method_call',interface='org.freedesktop.Notifications',member='Notify'")
                 // Who asks the bus for the clicks (`ActionInvoked`), and when.
                 .arg("type='method_call',interface='org.freedesktop.DBus',member='AddMatch'")
-                .stdout(out)
-                .stderr(Stdio::null()),
+                .stdout(std::fs::File::create(&log).expect("monitor log"))
+                .stderr(std::fs::File::create(&errors).expect("monitor errors")),
         );
         // The monitor is listening once it has said hello to the bus (its first lines).
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0) == 0 {
-            assert!(Instant::now() < deadline, "dbus-monitor did not start");
+            assert!(
+                Instant::now() < deadline,
+                "dbus-monitor did not start: {}",
+                std::fs::read_to_string(&errors).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         NotificationBus {
