@@ -3,7 +3,10 @@
 //! whole group is killed on drop, so no orphan keeps a port (toolchain pitfall P10).
 //!
 //! The binaries must be built first (`.ci/run` does it): `kintara-server`, and `kintara-app`
-//! with `--features tauri/custom-protocol` so it embeds the UI.
+//! with `--features tauri/custom-protocol` so it embeds the UI. Run under an X server that does
+//! not reset when its last client leaves (`xvfb-run -s "... -noreset"`, as `.ci/run` does):
+//! one test's window closes and the next one's opens at once, and a client that connects while
+//! Xvfb resets is refused ("Failed to initialize gtk backend").
 
 #![allow(dead_code)]
 
